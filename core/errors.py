@@ -1,0 +1,143 @@
+"""Errors a user can cause: each subclass of `FlowtuiError` takes the facts and writes one line
+saying where, what went wrong and what to do. The CLI prints them as `flowtui: error: <msg>`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class FlowtuiError(Exception):
+    """Base of every error meant for the user; its message is one line."""
+
+
+# --- authoring: raised while a DAG file is imported; the loader adds file and line ---
+
+
+class DagDefinitionError(FlowtuiError):
+    """A DAG or task definition is invalid."""
+
+
+class UnknownTriggerRule(DagDefinitionError):
+    def __init__(self, dag_id: str, task_id: str, rule: str, choices: Iterable[str]) -> None:
+        super().__init__(
+            f"DAG {dag_id!r}, task {task_id!r}: unknown trigger_rule {rule!r}; "
+            f"use one of: {', '.join(sorted(choices))}"
+        )
+
+
+class DuplicateTaskId(DagDefinitionError):
+    def __init__(self, dag_id: str, task_id: str) -> None:
+        super().__init__(
+            f"DAG {dag_id!r}: task id {task_id!r} is used twice; give each task its own task_id"
+        )
+
+
+class InvalidId(DagDefinitionError):
+    def __init__(self, kind: str, value: object, dag_id: str | None = None) -> None:
+        where = f"DAG {dag_id!r}: " if dag_id else ""
+        super().__init__(
+            f"{where}{kind} {value!r} is not valid; use only letters, digits, '_', '.' and '-' "
+            f"(at most 250 characters)"
+        )
+
+
+class DagCycle(DagDefinitionError):
+    def __init__(self, dag_id: str, cycle: list[str]) -> None:
+        path = " >> ".join([*cycle, cycle[0]])
+        super().__init__(f"DAG {dag_id!r} has a cycle: {path}; remove one of these dependencies")
+
+
+class TaskOutsideDag(DagDefinitionError):
+    def __init__(self, task_id: str) -> None:
+        super().__init__(
+            f"task {task_id!r} belongs to no DAG; create it inside `with DAG(...):`, "
+            f"a @dag function, or pass dag=..."
+        )
+
+
+class CrossDagDependency(DagDefinitionError):
+    def __init__(self, task_id: str, dag_id: str, other_task_id: str, other_dag_id: str) -> None:
+        super().__init__(
+            f"task {task_id!r} of DAG {dag_id!r} cannot depend on task {other_task_id!r} of "
+            f"DAG {other_dag_id!r}; dependencies stay within one DAG"
+        )
+
+
+class InvalidArgument(DagDefinitionError):
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+
+
+# --- looking things up from the CLI or the dashboard ---
+
+
+class DagNotFound(FlowtuiError):
+    def __init__(self, dag_id: str, dags_folder: object | None = None) -> None:
+        where = f" in {dags_folder}" if dags_folder else ""
+        super().__init__(
+            f"DAG {dag_id!r} not found{where}; `flowtui dags list` shows the DAGs, "
+            f"`flowtui dags errors` the files that failed to load"
+        )
+
+
+class TaskNotFound(FlowtuiError):
+    def __init__(self, dag_id: str, task_id: str) -> None:
+        super().__init__(
+            f"DAG {dag_id!r} has no task {task_id!r}; `flowtui dags list --output json` "
+            f"lists its tasks"
+        )
+
+
+class RunNotFound(FlowtuiError):
+    def __init__(self, dag_id: str, run_id: str | None) -> None:
+        what = f"run {run_id!r}" if run_id else "any run"
+        super().__init__(
+            f"DAG {dag_id!r} has no {what}; `flowtui runs list {dag_id}` shows its runs"
+        )
+
+
+class TaskInstanceNotFound(FlowtuiError):
+    def __init__(self, dag_id: str, run_id: str, task_id: str) -> None:
+        super().__init__(
+            f"DAG {dag_id!r}, run {run_id!r} has no task instance {task_id!r}; "
+            f"`flowtui runs show {dag_id} {run_id}` lists them"
+        )
+
+
+class RunExists(FlowtuiError):
+    def __init__(self, dag_id: str, run_id: str) -> None:
+        super().__init__(
+            f"DAG {dag_id!r} already has a run {run_id!r}; clear it with "
+            f"`flowtui tasks clear {dag_id} --run {run_id}` or pick another logical date"
+        )
+
+
+class InvalidInput(FlowtuiError):
+    """A value given on the command line or in the dashboard is malformed."""
+
+    def __init__(self, what: str, value: object, fix: str) -> None:
+        super().__init__(f"{what} {value!r} is not valid; {fix}")
+
+
+# --- the process model ---
+
+
+class SchedulerAlreadyRunning(FlowtuiError):
+    def __init__(self, home: object, pid: int | None) -> None:
+        who = f"pid {pid}" if pid else "another process"
+        super().__init__(
+            f"a scheduler already runs on {home} ({who}); stop it first, or run `flowtui` "
+            f"to attach a dashboard to it"
+        )
+
+
+class SchemaTooNew(FlowtuiError):
+    def __init__(self, path: object, found: int, known: int) -> None:
+        super().__init__(
+            f"{path}: database schema version {found} is newer than this flowtui knows "
+            f"({known}); upgrade flowtui or use another --home"
+        )
+
+
+class CommandRejected(FlowtuiError):
+    """A command (clear, mark, trigger...) cannot be carried out as asked."""

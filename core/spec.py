@@ -1,0 +1,76 @@
+"""Plain-data descriptions of DAGs and tasks: what the loader sends from the child that imported
+a DAG file to the scheduler, which never imports user code itself."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What the scheduler needs to know of one task; durations are in seconds."""
+
+    task_id: str
+    operator: str
+    upstream: tuple[str, ...] = ()
+    downstream: tuple[str, ...] = ()
+    trigger_rule: str = "all_success"
+    retries: int = 0
+    retry_delay: float = 300.0
+    retry_exponential_backoff: bool = False
+    max_retry_delay: float | None = None
+    execution_timeout: float | None = None
+    depends_on_past: bool = False
+    pool: str = "default_pool"
+    priority_weight: int = 1
+    runs_bash: bool = False
+    """True when the attempt execs bash and its exit code is the outcome (BashOperator)."""
+    doc_md: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskSpec:
+        data = dict(data)
+        data["upstream"] = tuple(data.get("upstream", ()))
+        data["downstream"] = tuple(data.get("downstream", ()))
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class DagSpec:
+    """What the scheduler needs to know of one DAG; `tasks` keeps definition order."""
+
+    dag_id: str
+    fileloc: str
+    tasks: dict[str, TaskSpec] = field(default_factory=dict)
+    schedule: Any = None
+    """None, a preset or cron string, or {"timedelta": seconds}, or {"datasets": [uri, ...]}."""
+    start_date: str | None = None
+    end_date: str | None = None
+    timezone: str = "UTC"
+    catchup: bool = False
+    max_active_runs: int = 1
+    max_active_tasks: int = 16
+    dagrun_timeout: float | None = None
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+    doc_md: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DagSpec:
+        data = dict(data)
+        data["tasks"] = {k: TaskSpec.from_dict(v) for k, v in data.get("tasks", {}).items()}
+        data["tags"] = tuple(data.get("tags", ()))
+        return cls(**data)
+
+    @property
+    def leaves(self) -> list[str]:
+        return [t.task_id for t in self.tasks.values() if not t.downstream]
+
+    @property
+    def roots(self) -> list[str]:
+        return [t.task_id for t in self.tasks.values() if not t.upstream]

@@ -1,0 +1,124 @@
+"""The SQLite schema of the store and its forward migrations; `open_connection` is the one way
+to get a connection (WAL, busy timeout, schema checked and migrated on open)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from flowtui.errors import SchemaTooNew
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+SCHEMA_VERSION = 1
+
+def _create_v1(db: Database) -> None:
+    db["dags"].create(
+        {"dag_id": str, "fileloc": str, "is_paused": int, "is_active": int, "schedule": str,
+         "description": str, "tags": str, "spec": str, "last_parsed": str, "next_run_at": str},
+        pk="dag_id", not_null={"fileloc", "spec"},
+        defaults={"is_paused": 0, "is_active": 1, "description": "", "tags": "[]"},
+    )
+    db["dag_runs"].create(
+        {"id": int, "dag_id": str, "run_id": str, "run_type": str, "state": str,
+         "logical_date": str, "data_interval_start": str, "data_interval_end": str,
+         "conf": str, "queued_at": str, "start_date": str, "end_date": str,
+         "runner_pid": int},
+        pk="id", not_null={"dag_id", "run_id", "run_type", "state", "logical_date"},
+        defaults={"conf": "{}"},
+    )
+    db["dag_runs"].create_index(["dag_id", "run_id"], unique=True)
+    db["dag_runs"].create_index(["state"])
+    db["dag_runs"].create_index(["dag_id", "logical_date"])
+    db["task_instances"].create(
+        {"dag_id": str, "run_id": str, "task_id": str, "state": str, "try_number": int,
+         "max_tries": int, "operator": str, "priority_weight": int, "queued_at": str,
+         "start_date": str, "end_date": str, "duration": float, "pid": int, "hostname": str,
+         "log_path": str, "next_try_at": str, "note": str},
+        pk=("dag_id", "run_id", "task_id"),
+        not_null={"state", "try_number", "max_tries", "priority_weight"},
+        defaults={"state": "none", "try_number": 0, "max_tries": 0, "priority_weight": 1},
+    )
+    db["task_instances"].create_index(["state"])
+    db["attempts"].create(
+        {"dag_id": str, "run_id": str, "task_id": str, "try_number": int, "state": str,
+         "queued_at": str, "start_date": str, "end_date": str, "pid": int, "exit_code": int,
+         "cause": str, "log_path": str},
+        pk=("dag_id", "run_id", "task_id", "try_number"),
+    )
+    db["xcom"].create(
+        {"dag_id": str, "run_id": str, "task_id": str, "key": str, "value": str,
+         "timestamp": str},
+        pk=("dag_id", "run_id", "task_id", "key"), not_null={"value", "timestamp"},
+    )
+    db["variables"].create(
+        {"key": str, "val": str, "description": str},
+        pk="key", not_null={"val"}, defaults={"description": ""},
+    )
+    db["import_errors"].create(
+        {"filename": str, "line": int, "message": str, "timestamp": str},
+        pk="filename", not_null={"message", "timestamp"},
+    )
+    # AUTOINCREMENT so that ids never repeat: readers follow the table by the last id seen.
+    db.execute(
+        "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, "
+        "kind TEXT NOT NULL, dag_id TEXT, run_id TEXT, task_id TEXT, try_number INTEGER, "
+        "old_state TEXT, new_state TEXT, actor TEXT NOT NULL, detail TEXT)"
+    )
+    db["events"].create_index(["dag_id", "run_id", "task_id"])
+
+
+# Entry i migrates a store from version i to i + 1.
+_MIGRATIONS: list[Callable[[Database], None]] = [_create_v1]
+
+
+def open_connection(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open the store at `path`, creating (mode 0600) and migrating it as needed.
+
+    Raises:
+        SchemaTooNew: the file was written by a newer flowtui.
+    """
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0,
+                               isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        return conn
+    if not path.exists():
+        # Create the file ourselves so it is 0600 from the first byte; SQLite gives the -wal
+        # and -shm files the same mode.
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    # NORMAL in WAL mode loses no committed transaction on a process crash, only on power loss.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    _migrate(conn, path)
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    if version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNew(path, version, SCHEMA_VERSION)
+    # Imported here: an up-to-date store is opened on every command, and sqlite-utils costs
+    # more to import than the rest of the engine's start-up.
+    from sqlite_utils import Database
+
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        (version,) = conn.execute("PRAGMA user_version").fetchone()  # another process may have won
+        db = Database(conn)
+        for step in range(version, SCHEMA_VERSION):
+            _MIGRATIONS[step](db)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
