@@ -1,0 +1,151 @@
+"""Every query the CLI and the dashboard make. Plain SQL over the schema in `schema.py`; each
+function takes a connection and returns plain dicts, so readers in other processes need nothing
+but the file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from flowtui.spec import DagSpec
+
+
+def _rows(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    cursor = conn.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def dags(conn: sqlite3.Connection, *, active_only: bool = True) -> list[dict[str, Any]]:
+    where = "WHERE is_active = 1" if active_only else ""
+    rows = _rows(
+        conn,
+        "SELECT dag_id, fileloc, is_paused, is_active, schedule, description, tags, spec, "
+        f"last_parsed, next_run_at FROM dags {where} ORDER BY dag_id",
+    )
+    for row in rows:
+        row["is_paused"] = bool(row["is_paused"])
+        row["is_active"] = bool(row["is_active"])
+        row["schedule"] = json.loads(row["schedule"]) if row["schedule"] else None
+        row["tags"] = json.loads(row["tags"])
+        row["spec"] = DagSpec.from_dict(json.loads(row["spec"]))
+    return rows
+
+
+def dag(conn: sqlite3.Connection, dag_id: str) -> dict[str, Any] | None:
+    found = [d for d in dags(conn, active_only=False) if d["dag_id"] == dag_id]
+    return found[0] if found else None
+
+
+def dag_spec(conn: sqlite3.Connection, dag_id: str) -> DagSpec | None:
+    row = conn.execute("SELECT spec FROM dags WHERE dag_id = ?", (dag_id,)).fetchone()
+    return DagSpec.from_dict(json.loads(row[0])) if row else None
+
+
+def runs(conn: sqlite3.Connection, dag_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+    """Runs of a DAG, newest logical date first."""
+    rows = _rows(
+        conn,
+        "SELECT * FROM dag_runs WHERE dag_id = ? ORDER BY logical_date DESC, id DESC LIMIT ?",
+        (dag_id, -1 if limit is None else limit),
+    )
+    for row in rows:
+        row["conf"] = json.loads(row["conf"])
+    return rows
+
+
+def run(conn: sqlite3.Connection, dag_id: str, run_id: str | None = None) -> dict[str, Any] | None:
+    """One run, or the DAG's latest (by logical date) when `run_id` is None."""
+    if run_id is None:
+        found = runs(conn, dag_id, limit=1)
+        return found[0] if found else None
+    rows = _rows(conn, "SELECT * FROM dag_runs WHERE dag_id = ? AND run_id = ?", (dag_id, run_id))
+    for row in rows:
+        row["conf"] = json.loads(row["conf"])
+    return rows[0] if rows else None
+
+
+def active_runs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    rows = _rows(
+        conn,
+        "SELECT * FROM dag_runs WHERE state IN ('queued', 'running') ORDER BY logical_date, id",
+    )
+    for row in rows:
+        row["conf"] = json.loads(row["conf"])
+    return rows
+
+
+def task_instances(conn: sqlite3.Connection, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+    return _rows(
+        conn,
+        "SELECT * FROM task_instances WHERE dag_id = ? AND run_id = ? ORDER BY rowid",
+        (dag_id, run_id),
+    )
+
+
+def task_instance(
+    conn: sqlite3.Connection, dag_id: str, run_id: str, task_id: str
+) -> dict[str, Any] | None:
+    rows = _rows(
+        conn,
+        "SELECT * FROM task_instances WHERE dag_id = ? AND run_id = ? AND task_id = ?",
+        (dag_id, run_id, task_id),
+    )
+    return rows[0] if rows else None
+
+
+def attempts(
+    conn: sqlite3.Connection, dag_id: str, run_id: str, task_id: str | None = None
+) -> list[dict[str, Any]]:
+    if task_id is None:
+        return _rows(
+            conn,
+            "SELECT * FROM attempts WHERE dag_id = ? AND run_id = ? ORDER BY start_date",
+            (dag_id, run_id),
+        )
+    return _rows(
+        conn,
+        "SELECT * FROM attempts WHERE dag_id = ? AND run_id = ? AND task_id = ? "
+        "ORDER BY try_number",
+        (dag_id, run_id, task_id),
+    )
+
+
+def import_errors(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    return _rows(conn, "SELECT * FROM import_errors ORDER BY filename")
+
+
+def events(
+    conn: sqlite3.Connection,
+    *,
+    after_id: int = 0,
+    dag_id: str | None = None,
+    run_id: str | None = None,
+    task_id: str | None = None,
+    limit: int = 10_000,
+) -> list[dict[str, Any]]:
+    """Events after `after_id`, oldest first, optionally for one DAG / run / task."""
+    clauses, params = ["id > ?"], [after_id]
+    for column, value in (("dag_id", dag_id), ("run_id", run_id), ("task_id", task_id)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)  # type: ignore[arg-type]  # ints and strs both bind
+    return _rows(
+        conn,
+        f"SELECT * FROM events WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?",
+        (*params, limit),
+    )
+
+
+def xcom(conn: sqlite3.Connection, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
+    rows = conn.execute(
+        "SELECT key, value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = ?",
+        (dag_id, run_id, task_id),
+    ).fetchall()
+    return {key: json.loads(value) for key, value in rows}
+
+
+def state_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Task instances per state over the whole store."""
+    return dict(conn.execute("SELECT state, COUNT(*) FROM task_instances GROUP BY state").fetchall())
