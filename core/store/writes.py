@@ -26,11 +26,12 @@ def set_task_state(
     *,
     ts: str,
     actor: str,
-    try_number: int | None = None,
+    attempt: int | None = None,
     detail: str | None = None,
     **fields: Any,
 ) -> None:
-    """Move task instance `key` = (dag_id, run_id, task_id) from `old` to `new`, with `fields`."""
+    """Move task instance `key` = (dag_id, run_id, task_id) from `old` to `new`, with `fields`;
+    the event names `attempt`, the try it concerns."""
     unknown = fields.keys() - _TI_COLUMNS
     if unknown:
         raise TypeError(f"not task_instances columns: {sorted(unknown)}")
@@ -40,7 +41,7 @@ def set_task_state(
         (new, *fields.values(), *key),
     )
     if old != new or detail:
-        _event(conn, ts, "task_state", actor, *key, try_number, old, new, detail)
+        _event(conn, ts, "task_state", actor, *key, attempt, old, new, detail)
 
 
 def set_run_state(

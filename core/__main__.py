@@ -1,0 +1,7 @@
+"""`python -m flowtui`: the same as the `flowtui` command."""
+
+import sys
+
+from flowtui.cli import main
+
+sys.exit(main())

@@ -1,0 +1,445 @@
+"""The `flowtui` command line (DESIGN.md). argparse rather than click: it is in the standard
+library and imports in a few milliseconds, and start-up time is part of `dags test`'s budget.
+Every error a user can cause ends as one `flowtui: error: ...` line on stderr, exit code 1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from flowtui.config import Settings, load_settings
+from flowtui.errors import FlowtuiError, InvalidInput
+
+logger = logging.getLogger("flowtui")
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.home, args.dags_folder)
+        handler: Handler = getattr(args, "handler", _dashboard)
+        return handler(args, settings)
+    except FlowtuiError as exc:
+        print(f"flowtui: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: the traceback goes to a file, the user gets one line
+        where = _log_crash(args)
+        print(f"flowtui: error: unexpected {type(exc).__name__}: {exc} (traceback in {where})",
+              file=sys.stderr)
+        return 1
+
+
+def _log_crash(args: argparse.Namespace) -> str:
+    import tempfile
+    import traceback
+
+    try:
+        folder = load_settings(args.home, args.dags_folder).logs_dir
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except Exception:
+        folder = Path(tempfile.gettempdir())
+    path = folder / "flowtui-crash.log"
+    with path.open("a") as file:
+        traceback.print_exc(file=file)
+    return str(path)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--home", default=argparse.SUPPRESS,
+                        help="state directory (default $FLOWTUI_HOME or ~/.flowtui)")
+    common.add_argument("--dags-folder", default=argparse.SUPPRESS, help="folder of DAG files")
+    parser = argparse.ArgumentParser(
+        prog="flowtui", parents=[common],
+        description="Airflow-style DAGs on one machine. Without a command: the dashboard.",
+    )
+    parser.set_defaults(home=None, dags_folder=None)
+    top = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def add(group: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = group.add_parser(name, parents=[common], help=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    def output(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--output", choices=["table", "json"], default="table")
+
+    def logical_date(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--logical-date", help="ISO date or datetime (default: now)")
+
+    add(top, "scheduler", _scheduler, "run the scheduler without the dashboard")
+
+    dags = top.add_parser("dags", help="list, test, trigger and pause DAGs").add_subparsers(
+        title="dags commands", metavar="COMMAND", required=True)
+    output(add(dags, "list", _dags_list, "DAGs of the DAG folder"))
+    output(add(dags, "errors", _dags_errors, "files that failed to load"))
+    sub = add(dags, "test", _dags_test, "one run in the foreground; exit 0 iff it succeeds")
+    sub.add_argument("dag_id")
+    logical_date(sub)
+    sub.add_argument("--conf", help="run configuration as a JSON object")
+    sub = add(dags, "trigger", _dags_trigger, "start a run (the scheduler runs it)")
+    sub.add_argument("dag_id")
+    logical_date(sub)
+    sub.add_argument("--conf", help="run configuration as a JSON object")
+    for name, paused in (("pause", True), ("unpause", False)):
+        sub = add(dags, name, _dags_pause, f"{name} a DAG")
+        sub.add_argument("dag_id")
+        sub.set_defaults(is_paused=paused)
+
+    runs = top.add_parser("runs", help="runs of a DAG").add_subparsers(
+        title="runs commands", metavar="COMMAND", required=True)
+    sub = add(runs, "list", _runs_list, "runs of a DAG, newest first")
+    sub.add_argument("dag_id")
+    output(sub)
+    sub = add(runs, "show", _runs_show, "one run and its task instances (default: the latest)")
+    sub.add_argument("dag_id")
+    sub.add_argument("run_id", nargs="?")
+    output(sub)
+
+    tasks = top.add_parser("tasks", help="test, clear and mark tasks").add_subparsers(
+        title="tasks commands", metavar="COMMAND", required=True)
+    sub = add(tasks, "test", _tasks_test, "run one task here, recording nothing")
+    sub.add_argument("dag_id")
+    sub.add_argument("task_id")
+    logical_date(sub)
+    sub = add(tasks, "clear", _tasks_clear, "reset task instances so that they run again")
+    sub.add_argument("dag_id")
+    sub.add_argument("--run", dest="run_id", help="only this run (default: every run)")
+    sub.add_argument("--task", dest="task_regex", help="only tasks whose id matches REGEX")
+    sub.add_argument("--downstream", action="store_true", help="also their downstream tasks")
+    sub.add_argument("--upstream", action="store_true", help="also their upstream tasks")
+    sub.add_argument("--only-failed", action="store_true", help="only failed/upstream_failed")
+    sub = add(tasks, "mark", _tasks_mark, "set a task instance to success or failed")
+    sub.add_argument("dag_id")
+    sub.add_argument("run_id")
+    sub.add_argument("task_id")
+    sub.add_argument("state", choices=["success", "failed"])
+
+    sub = add(top, "logs", _logs, "print (or follow) a task attempt's log")
+    sub.add_argument("dag_id")
+    sub.add_argument("run_id")
+    sub.add_argument("task_id")
+    sub.add_argument("--try", dest="try_number", type=int, help="attempt number (default: last)")
+    sub.add_argument("--follow", "-f", action="store_true", help="keep printing while it runs")
+    return parser
+
+
+# --- the long-running processes ---
+
+
+def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.tui.app import run_dashboard  # deferred so the CLI and the engine stay Textual-free
+
+    return run_dashboard(settings)
+
+
+def _scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.command_server import CommandServer
+    from flowtui.lock import SchedulerLock
+    from flowtui.scheduler import Scheduler
+
+    _log_to_file(settings)
+    settings.ensure_home()
+    lock = SchedulerLock(settings.lock_path)
+    lock.acquire()
+    scheduler = Scheduler(settings)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: scheduler.request_stop())
+    try:
+        scheduler.start()
+        server = CommandServer(settings, scheduler)
+        server.start()
+        print(f"flowtui scheduler: home {settings.home}, DAGs {settings.dags_folder}", flush=True)
+        try:
+            scheduler.serve()
+        finally:
+            server.stop()
+    finally:
+        lock.release()
+    return 0
+
+
+def _log_to_file(settings: Settings) -> None:
+    settings.ensure_home()
+    handler = logging.FileHandler(settings.logs_dir / "scheduler.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger("flowtui").addHandler(handler)
+    logging.getLogger("flowtui").setLevel(logging.INFO)
+
+
+# --- dags ---
+
+
+def _parse_folder(settings: Settings) -> None:
+    """Load the DAG folder into the store (what `dags list` and `dags errors` show)."""
+    from flowtui.clock import to_text, utcnow
+    from flowtui.executor.local import LocalExecutor
+    from flowtui.loader import DagLoader, record
+    from flowtui.store import Store
+
+    settings.ensure_home()
+    holder: list[DagLoader] = []
+    executor = LocalExecutor(settings, lambda event: holder[0].deliver(event))
+    holder.append(DagLoader(settings, executor))
+    executor.start()
+    try:
+        results = holder[0].parse_folder()
+    finally:
+        executor.stop()
+    store = Store(settings.db_path)
+    with store.transaction() as conn:
+        record(conn, results, to_text(utcnow()))
+    store.close()
+
+
+def _dags_list(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.store import Store, reads
+
+    _parse_folder(settings)
+    conn = Store(settings.db_path).conn
+    rows = []
+    for dag in reads.dags(conn):
+        spec = dag["spec"]
+        rows.append({
+            "dag_id": dag["dag_id"], "fileloc": dag["fileloc"], "is_paused": dag["is_paused"],
+            "schedule": dag["schedule"], "tags": dag["tags"], "description": dag["description"],
+            "tasks": list(spec.tasks),
+        })
+    if args.output == "json":
+        return _print_json(rows)
+    _print_table(rows, ["dag_id", "schedule", "is_paused", "tasks", "fileloc"],
+                 {"tasks": lambda v: str(len(v))})
+    errors = reads.import_errors(conn)
+    if errors:
+        print(f"\n{len(errors)} file(s) failed to load; see `flowtui dags errors`",
+              file=sys.stderr)
+    return 0
+
+
+def _dags_errors(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.store import Store, reads
+
+    _parse_folder(settings)
+    errors = reads.import_errors(Store(settings.db_path).conn)
+    if args.output == "json":
+        return _print_json([{k: e[k] for k in ("filename", "line", "message")} for e in errors])
+    for error in errors:
+        where = f"{error['filename']}:{error['line']}" if error["line"] else error["filename"]
+        print(f"{where}: {error['message']}")
+    if not errors:
+        print("no import errors")
+    return 0
+
+
+def _dags_test(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.foreground import test_dag
+    from flowtui.states import RunState
+
+    state = test_dag(settings, args.dag_id, _date(args.logical_date), _conf(args.conf))
+    return 0 if state is RunState.SUCCESS else 1
+
+
+def _dags_trigger(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.commands import Trigger
+
+    result = _send(settings, Trigger(args.dag_id, conf=_conf(args.conf),
+                                     logical_date=args.logical_date), parse_first=True)
+    print(f"triggered {result['dag_id']}: run {result['run_id']}")
+    return 0
+
+
+def _dags_pause(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.commands import SetPaused
+
+    _send(settings, SetPaused(args.dag_id, args.is_paused), parse_first=True)
+    print(f"{args.dag_id}: {'paused' if args.is_paused else 'unpaused'}")
+    return 0
+
+
+# --- runs, tasks, logs ---
+
+
+def _runs_list(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.store import Store, reads
+
+    conn = Store(settings.db_path).conn
+    _known_dag(conn, args.dag_id)
+    rows = [{k: r[k] for k in ("run_id", "state", "run_type", "logical_date", "start_date",
+                               "end_date")} for r in reads.runs(conn, args.dag_id)]
+    if args.output == "json":
+        return _print_json(rows)
+    _print_table(rows, ["run_id", "state", "run_type", "logical_date", "start_date", "end_date"])
+    return 0
+
+
+def _runs_show(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.errors import RunNotFound
+    from flowtui.store import Store, reads
+
+    conn = Store(settings.db_path).conn
+    _known_dag(conn, args.dag_id)
+    run = reads.run(conn, args.dag_id, args.run_id)
+    if run is None:
+        raise RunNotFound(args.dag_id, args.run_id)
+    tis = reads.task_instances(conn, args.dag_id, run["run_id"])
+    shown = {
+        "dag_id": run["dag_id"], "run_id": run["run_id"], "state": run["state"],
+        "logical_date": run["logical_date"],
+        "tasks": {t["task_id"]: {"state": t["state"], "try_number": t["try_number"]}
+                  for t in tis},
+    }
+    if args.output == "json":
+        return _print_json(shown)
+    print(f"{run['dag_id']}  {run['run_id']}  {run['state']}  logical date "
+          f"{run['logical_date']}")
+    _print_table([{"task_id": t["task_id"], "state": t["state"], "try": t["try_number"],
+                   "start": t["start_date"] or "", "duration": t["duration"]} for t in tis],
+                 ["task_id", "state", "try", "start", "duration"],
+                 {"duration": lambda v: "" if v is None else f"{v:.2f}s"})
+    return 0
+
+
+def _tasks_test(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.foreground import test_task
+
+    state = test_task(settings, args.dag_id, args.task_id, _date(args.logical_date))
+    print(f"task {args.task_id}: {state}", file=sys.stderr)
+    return 0 if state in ("success", "skipped") else 1
+
+
+def _tasks_clear(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.commands import Clear
+
+    result = _send(settings, Clear(args.dag_id, args.run_id, args.task_regex, args.downstream,
+                                   args.upstream, args.only_failed))
+    cleared = result["cleared"]
+    total = sum(len(v) for v in cleared.values())
+    print(f"cleared {total} task instance(s) in {len(cleared)} run(s)")
+    for run_id, task_ids in cleared.items():
+        print(f"  {run_id}: {', '.join(task_ids)}")
+    return 0
+
+
+def _tasks_mark(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.commands import Mark
+
+    result = _send(settings, Mark(args.dag_id, args.run_id, args.task_id, args.state))
+    print(f"{args.task_id}: {result['old_state']} -> {result['new_state']}")
+    return 0
+
+
+def _logs(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.errors import TaskInstanceNotFound
+    from flowtui.logs import attempt_log_path, follow
+    from flowtui.states import FINISHED, TaskState
+    from flowtui.store import Store, reads
+
+    store = Store(settings.db_path)
+    ti = reads.task_instance(store.conn, args.dag_id, args.run_id, args.task_id)
+    if ti is None:
+        _known_dag(store.conn, args.dag_id)
+        raise TaskInstanceNotFound(args.dag_id, args.run_id, args.task_id)
+    try_number = args.try_number or ti["try_number"]
+    if try_number < 1 or try_number > max(ti["try_number"], 0):
+        raise InvalidInput("--try", try_number,
+                           f"task {args.task_id} has {ti['try_number']} attempt(s) so far")
+    path = attempt_log_path(settings.logs_dir, args.dag_id, args.run_id, args.task_id,
+                            try_number)
+
+    def finished() -> bool:
+        row = reads.task_instance(store.conn, args.dag_id, args.run_id, args.task_id)
+        return (row is None or row["try_number"] != try_number
+                or TaskState(row["state"]) in FINISHED | {TaskState.UP_FOR_RETRY})
+
+    if args.follow:
+        for chunk in follow(path, finished):
+            sys.stdout.write(chunk)
+            sys.stdout.flush()
+        return 0
+    if not path.exists():
+        raise InvalidInput("log", str(path), "the attempt has not written a log yet")
+    sys.stdout.write(path.read_text(errors="replace"))
+    return 0
+
+
+# --- helpers of this module ---
+
+
+def _send(settings: Settings, command: Any, parse_first: bool = False) -> dict[str, Any]:
+    from flowtui.commands import connect, default_actor
+    from flowtui.lock import holder_pid
+    from flowtui.store import Store, reads
+
+    settings.ensure_home()
+    if parse_first and holder_pid(settings.lock_path) is None:
+        if reads.dag_spec(Store(settings.db_path).conn, command.dag_id) is None:
+            _parse_folder(settings)
+    result: dict[str, Any] = connect(settings, default_actor("cli")).send(command)
+    return result
+
+
+def _known_dag(conn: Any, dag_id: str) -> None:
+    from flowtui.errors import DagNotFound
+    from flowtui.store import reads
+
+    if reads.dag(conn, dag_id) is None:
+        raise DagNotFound(dag_id)
+
+
+def _date(text: str | None) -> Any:
+    from flowtui.commands import parse_date
+
+    return parse_date(text) if text else None
+
+
+def _conf(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        conf = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput("--conf", text, f"it must be a JSON object ({exc.msg})") from None
+    if not isinstance(conf, dict):
+        raise InvalidInput("--conf", text, 'it must be a JSON object, e.g. {"day": "mon"}')
+    return conf
+
+
+def _print_json(value: Any) -> int:
+    print(json.dumps(value, indent=2))
+    return 0
+
+
+def _print_table(rows: list[dict[str, Any]], columns: list[str],
+                 formats: dict[str, Callable[[Any], str]] | None = None) -> None:
+    formats = formats or {}
+    cells = [[formats.get(c, _cell)(row[c]) for c in columns] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return str(value)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

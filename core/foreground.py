@@ -1,0 +1,185 @@
+"""Foreground runs for the command line: `dags test` (one whole run, state changes and log
+lines streamed as they happen) and `tasks test` (one task, here, recording nothing)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from flowtui.clock import to_text, utcnow
+from flowtui.config import Settings
+from flowtui.errors import DagNotFound, RunNotFound
+from flowtui.logs import attempt_log_path
+from flowtui.scheduler import Scheduler
+from flowtui.states import RunState
+from flowtui.store import reads
+
+
+def test_dag(settings: Settings, dag_id: str, logical_date: datetime | None,
+             conf: dict[str, Any] | None, out: TextIO = sys.stdout) -> RunState:
+    """Run DAG `dag_id` once in this process, print progress, return the run's final state."""
+    scheduler = Scheduler(settings, actor="dags-test")
+    scheduler.open()
+    assert scheduler.store is not None
+    logical = logical_date or utcnow()
+    run_id = f"test__{logical.isoformat()}"
+    with scheduler.store.transaction() as conn:
+        spec = reads.dag_spec(conn, dag_id)
+        active = {d["dag_id"] for d in reads.dags(conn)}
+        if spec is None or dag_id not in active:
+            scheduler.executor.stop()
+            raise DagNotFound(dag_id, settings.dags_folder)
+        if reads.run(conn, dag_id, run_id) is not None:
+            # Testing the same logical date again replaces the earlier test run, as in Airflow.
+            for table in ("dag_runs", "task_instances", "attempts", "xcom"):
+                conn.execute(f"DELETE FROM {table} WHERE dag_id = ? AND run_id = ?",
+                             (dag_id, run_id))
+        scheduler.book.create_run(conn, spec, run_id, "test", logical, conf=conf,
+                                  runner_pid=os.getpid())
+    scheduler.only_run = (dag_id, run_id)
+    printer = _Printer(settings, dag_id, run_id, out)
+    scheduler.add_listener(printer.on_changes)
+    previous = {s: signal.signal(s, lambda *_: scheduler.request_stop())
+                for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        scheduler.start()
+        printer.start()
+        scheduler.serve(until=lambda: scheduler.is_done(dag_id, run_id))
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        printer.stop()
+    from flowtui.store import Store
+
+    store = Store(settings.db_path)
+    row = reads.run(store.conn, dag_id, run_id)
+    store.close()
+    if row is None:
+        raise RunNotFound(dag_id, run_id)
+    state = RunState(row["state"])
+    out.write(f"run {run_id}: {state}\n")
+    return state
+
+
+class _Printer:
+    """Prints state changes (from the scheduler's listener) and new log lines (by tailing the
+    attempts' files on a thread) as they happen."""
+
+    def __init__(self, settings: Settings, dag_id: str, run_id: str, out: TextIO) -> None:
+        self.settings, self.dag_id, self.run_id, self.out = settings, dag_id, run_id, out
+        self._tails: dict[Path, tuple[str, int]] = {}
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._tail_loop, name="flowtui-log-tail",
+                                        daemon=True)
+        self.width = 12
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self._tail_once()
+
+    def on_changes(self, changes: list[dict[str, Any]]) -> None:
+        for change in changes:
+            if change["kind"] != "task_state" or change["run_id"] != self.run_id:
+                continue
+            task_id = change["task_id"]
+            if change["old_state"] == "running":
+                self._tail_once()  # the attempt's last lines before the state it ended in
+            stamp = time.strftime("%H:%M:%S")
+            detail = f"  ({change['detail']})" if change.get("detail") else ""
+            with self._lock:
+                self.width = max(self.width, len(task_id))
+                self.out.write(f"{stamp} {task_id:<{self.width}} {change['old_state']} -> "
+                               f"{change['new_state']}{detail}\n")
+                self.out.flush()
+                if change["new_state"] == "queued":
+                    path = attempt_log_path(self.settings.logs_dir, self.dag_id, self.run_id,
+                                            task_id, change["try_number"])
+                    self._tails.setdefault(path, (task_id, 0))
+
+    def _tail_loop(self) -> None:
+        while not self._done.wait(0.05):
+            self._tail_once()
+
+    def _tail_once(self) -> None:
+        with self._lock:
+            for path, (task_id, offset) in list(self._tails.items()):
+                try:
+                    with path.open("rb") as file:
+                        file.seek(offset)
+                        data = file.read()
+                except OSError:
+                    continue
+                complete = data[: data.rfind(b"\n") + 1]
+                for line in complete.decode(errors="replace").splitlines():
+                    self.out.write(f"  [{task_id}] {line}\n")
+                self._tails[path] = (task_id, offset + len(complete))
+            self.out.flush()
+
+
+def test_task(settings: Settings, dag_id: str, task_id: str, logical_date: datetime | None) -> str:
+    """Run one task here, with no dependencies and no state recorded, as Airflow's
+    `tasks test` does; returns the outcome's state."""
+    from flowtui.dag_file import import_dag_file
+    from flowtui.task_execution import AttemptInfo, bash_invocation, run_task
+
+    fileloc = _dag_file(settings, dag_id)
+    if str(settings.dags_folder) not in sys.path:
+        sys.path.insert(0, str(settings.dags_folder))
+    dags = {d.dag_id: d for d in import_dag_file(Path(fileloc))}
+    if dag_id not in dags:
+        raise DagNotFound(dag_id, settings.dags_folder)
+    dag = dags[dag_id]
+    dag.get_task(task_id)
+    logical = logical_date or utcnow()
+    info = AttemptInfo(
+        dag_id=dag_id, task_id=task_id, run_id=f"tasks_test__{logical.isoformat()}",
+        try_number=1, max_tries=0, logical_date=to_text(logical),
+        data_interval_start=to_text(logical), data_interval_end=to_text(logical),
+        run_type="test", conf={}, db_path=str(settings.db_path),
+    )
+    if getattr(dag.get_task(task_id), "bash_command", None) is not None:
+        import subprocess
+
+        argv, env, cwd = bash_invocation(dag, info)
+        code = subprocess.run(argv, env=env, cwd=cwd, check=False).returncode
+        return "success" if code == 0 else "skipped" if code == 99 else "failed"
+    outcome = run_task(dag, info)
+    if outcome.error:
+        print(f"task {task_id}: {outcome.error}", file=sys.stderr)
+    return outcome.state
+
+
+def _dag_file(settings: Settings, dag_id: str) -> str:
+    """The file defining `dag_id`: from the store when known, else by parsing the folder."""
+    from flowtui.executor.local import LocalExecutor
+    from flowtui.loader import DagLoader
+    from flowtui.store import Store
+
+    settings.ensure_home()
+    store = Store(settings.db_path)
+    row = reads.dag(store.conn, dag_id)
+    if row is not None and row["is_active"] and Path(row["fileloc"]).exists():
+        return str(row["fileloc"])
+    holder: list[DagLoader] = []
+    executor = LocalExecutor(settings, lambda e: holder[0].deliver(e))
+    holder.append(DagLoader(settings, executor))
+    executor.start()
+    try:
+        for result in holder[0].parse_folder():
+            if any(s.dag_id == dag_id for s in result.specs):
+                return result.path
+    finally:
+        executor.stop()
+    raise DagNotFound(dag_id, settings.dags_folder)
