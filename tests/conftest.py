@@ -1,0 +1,125 @@
+"""Shared fixtures: a fresh home with a real SQLite store, a DAG folder to write files into,
+and the real `flowtui` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flowtui.config import Settings, load_settings
+from flowtui.store import Store, reads
+
+FLOWTUI = shutil.which("flowtui") or str(Path(sys.executable).parent / "flowtui")
+
+
+@dataclass
+class Home:
+    """A flowtui home under tmp_path, its DAG folder, and ways to run and inspect it."""
+
+    path: Path
+    dags: Path
+
+    @property
+    def settings(self) -> Settings:
+        return load_settings(self.path, self.dags)
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWTUI_")}
+        env.update(FLOWTUI_HOME=str(self.path), FLOWTUI_DAGS_FOLDER=str(self.dags))
+        return env
+
+    def write_dag(self, name: str, source: str) -> Path:
+        path = self.dags / name
+        path.write_text(textwrap.dedent(source))
+        return path
+
+    def configure(self, **values: Any) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        lines = [f"{k} = {json.dumps(v)}" for k, v in values.items()]
+        (self.path / "flowtui.toml").write_text("\n".join(lines) + "\n")
+
+    def run(self, *args: str, timeout: float = 60, check: bool = False,
+            ) -> subprocess.CompletedProcess[str]:
+        """Run the real `flowtui` command on this home."""
+        done = subprocess.run([FLOWTUI, *args], env=self.env, capture_output=True, text=True,
+                              timeout=timeout, check=False, stdin=subprocess.DEVNULL)
+        if check and done.returncode != 0:
+            raise AssertionError(f"flowtui {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+        return done
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """Start `flowtui ARGS` in the background (e.g. the scheduler)."""
+        return subprocess.Popen([FLOWTUI, *args], env=self.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+
+    def store(self) -> Store:
+        return Store(self.path / "flowtui.db")
+
+    def runs_show(self, dag_id: str, run_id: str | None = None) -> dict[str, Any]:
+        done = self.run("runs", "show", dag_id, *([run_id] if run_id else []), "--output",
+                        "json", check=True)
+        shown: dict[str, Any] = json.loads(done.stdout)
+        return shown
+
+    def task_state(self, dag_id: str, run_id: str, task_id: str) -> str | None:
+        store = self.store()
+        try:
+            row = reads.task_instance(store.conn, dag_id, run_id, task_id)
+        finally:
+            store.close()
+        return None if row is None else str(row["state"])
+
+    def events(self, **where: str) -> list[dict[str, Any]]:
+        store = self.store()
+        try:
+            return reads.events(store.conn, **where)  # type: ignore[arg-type]
+        finally:
+            store.close()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    return Home(tmp_path / "home", dags)
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05,
+               what: str = "condition") -> Any:
+    """Poll `predicate` until it returns something truthy, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture
+def scheduler(home: Home) -> Iterator[subprocess.Popen[str]]:
+    """A real `flowtui scheduler` on the home, stopped (SIGTERM) after the test."""
+    process = home.start("scheduler")
+    assert process.stdout is not None
+    banner = process.stdout.readline()  # printed once the scheduler answers commands
+    assert banner.startswith("flowtui scheduler:"), banner + process.stdout.read()
+    yield process
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
