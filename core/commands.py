@@ -112,16 +112,20 @@ def apply(book: RunBook, conn: sqlite3.Connection, command: Command, actor: str)
             nothing has been changed then.
     """
     detail = json.dumps(to_wire(command))
-    if isinstance(command, Trigger):
-        result = _trigger(book, conn, command)
-    elif isinstance(command, Clear):
-        result = _clear(book, conn, command)
-    elif isinstance(command, Mark):
-        result = _mark(book, conn, command)
-    else:
-        _spec(conn, command.dag_id)
-        writes.set_paused(conn, command.dag_id, command.is_paused)
-        result = {"dag_id": command.dag_id, "is_paused": command.is_paused}
+    scheduler_actor, book.actor = book.actor, actor  # state changes it causes are the user's
+    try:
+        if isinstance(command, Trigger):
+            result = _trigger(book, conn, command)
+        elif isinstance(command, Clear):
+            result = _clear(book, conn, command)
+        elif isinstance(command, Mark):
+            result = _mark(book, conn, command)
+        else:
+            _spec(conn, command.dag_id)
+            writes.set_paused(conn, command.dag_id, command.is_paused)
+            result = {"dag_id": command.dag_id, "is_paused": command.is_paused}
+    finally:
+        book.actor = scheduler_actor
     writes.record_event(conn, "command", ts=to_text(book.clock()), actor=actor,
                         dag_id=command.dag_id, run_id=result.get("run_id"), detail=detail)
     return result
