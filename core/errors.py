@@ -141,3 +141,55 @@ class SchemaTooNew(FlowtuiError):
 
 class CommandRejected(FlowtuiError):
     """A command (clear, mark, trigger...) cannot be carried out as asked."""
+
+
+# --- inside a task attempt: templates, XCom, variables ---
+
+
+class TemplateRenderError(FlowtuiError):
+    """A templated field of a task could not be rendered."""
+
+    def __init__(self, task_id: str, field: str, detail: str) -> None:
+        super().__init__(f"task {task_id!r}: template field {field!r}: {detail}")
+
+
+class TemplateUndefined(TemplateRenderError):
+    """A template used a name the context does not define."""
+
+    def __init__(self, task_id: str, field: str, detail: str) -> None:
+        super().__init__(task_id, field, detail)
+
+
+class XComNotSerializable(FlowtuiError):
+    def __init__(self, task_id: str, key: str, type_name: str, inner: str | None = None) -> None:
+        what = "return value" if key == "return_value" else f"XCom {key!r}"
+        holds = f" holds a value of type {inner!r} that" if inner and inner != type_name else ""
+        super().__init__(
+            f"task {task_id!r}: {what} of type {type_name!r}{holds} is not JSON-serializable; "
+            f"return lists, dicts, strings, numbers, booleans or None"
+        )
+
+
+class XComNotFound(FlowtuiError):
+    def __init__(self, task_id: str, upstream_task_id: str, key: str, run_id: str) -> None:
+        super().__init__(
+            f"task {task_id!r}: needs XCom {key!r} of task {upstream_task_id!r} in run "
+            f"{run_id!r}, which was never pushed; push it with ti.xcom_push(key={key!r}, ...)"
+        )
+
+
+class VariableNotFound(FlowtuiError):
+    def __init__(self, key: str) -> None:
+        env = "FLOWTUI_VAR_" + key.upper()
+        super().__init__(
+            f"variable {key!r} is not set; set it with `flowtui variables set {key} VALUE` "
+            f"or the environment variable {env}"
+        )
+
+
+class TaskCallableFailed(FlowtuiError):
+    """User code that prepares an attempt (e.g. a @task.bash function) raised."""
+
+    def __init__(self, task_id: str, exc: BaseException) -> None:
+        detail = " ".join(str(exc).split())
+        super().__init__(f"task {task_id!r}: {type(exc).__name__}: {detail}".rstrip(": "))

@@ -1,0 +1,191 @@
+"""What a task's child process does for one attempt of an already-imported DAG: build the
+context, render templates, call `execute`, and turn the result or exception into a
+`TaskOutcome`. Spawning the process and storing the outcome belong to the executor."""
+
+from __future__ import annotations
+
+import copy
+import sys
+import traceback
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from flowtui import variables
+from flowtui.context import TaskInstance, build_context
+from flowtui.errors import FlowtuiError, TaskCallableFailed, TaskNotFound
+from flowtui.operators.bash import BashOperator
+from flowtui.task_exceptions import FailTask, SkipTask
+from flowtui.xcom import RETURN_KEY
+
+if TYPE_CHECKING:
+    from flowtui.baseoperator import BaseOperator
+    from flowtui.dag import DAG
+
+_MAX_ERROR = 1000
+
+
+@dataclass(frozen=True)
+class AttemptInfo:
+    """Which attempt to run; dates are ISO-8601 strings, as the store keeps them."""
+
+    dag_id: str
+    task_id: str
+    run_id: str
+    try_number: int
+    max_tries: int
+    logical_date: str
+    data_interval_start: str | None
+    data_interval_end: str | None
+    run_type: str
+    conf: dict[str, Any]
+    db_path: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, e.g. to send to a child process as JSON."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AttemptInfo:
+        """The inverse of `to_dict`."""
+        return cls(**data)
+
+
+@dataclass
+class TaskOutcome:
+    """How one attempt ended, as the child reports it to the scheduler."""
+
+    state: Literal["success", "skipped", "failed"]
+    xcom: dict[str, Any] = field(default_factory=dict)
+    """key -> JSON-able value: ti.xcom_push calls and the return value ("return_value")."""
+    error: str | None = None
+    """One line for the store; the full traceback went to stderr (the log)."""
+    no_retry: bool = False
+    """True after FailTask: the task fails now, whatever retries remain."""
+    skip_task_ids: list[str] = field(default_factory=list)
+    """Tasks the scheduler must set to skipped (branching, short-circuit)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskOutcome:
+        """The inverse of `to_dict`."""
+        return cls(
+            state=data["state"],
+            xcom=dict(data.get("xcom") or {}),
+            error=data.get("error"),
+            no_retry=bool(data.get("no_retry", False)),
+            skip_task_ids=list(data.get("skip_task_ids") or []),
+        )
+
+
+def run_task(dag: DAG, info: AttemptInfo) -> TaskOutcome:
+    """Run one attempt of `info.task_id` in this process and report how it ended.
+
+    Never raises for the task's own errors: SkipTask gives `skipped`; FailTask `failed` with
+    `no_retry`; template errors, non-JSON XComs and any other exception give `failed` with a
+    one-line `error`, the traceback going to stderr. `SystemExit` raised by the task, even
+    `sys.exit(0)`, is a failure ("task called sys.exit(0)"): a task ends by returning.
+    XComs pushed before a failure or skip are kept in the outcome; the store decides.
+    """
+    variables.configure(info.db_path)
+    try:
+        # A copy: rendering fields in place must not change the DAG this process keeps.
+        task = copy.copy(dag.get_task(info.task_id))
+    except TaskNotFound as exc:
+        print(exc, file=sys.stderr)
+        return TaskOutcome("failed", error=str(exc))
+    ti = TaskInstance(info, task, _upstream_ids(dag, task))
+    try:
+        return _attempt(dag, task, info, ti)
+    finally:
+        ti.close()
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+
+def _attempt(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance) -> TaskOutcome:
+    try:
+        context = build_context(dag, task, info, ti)
+        task.render_template_fields(context)
+        result = task.execute(context)
+        if getattr(task, "show_return_value_in_logs", False):
+            print(f"Returned value was: {result}")
+        skip_task_ids = task.tasks_to_skip(result)
+        _push_result(task, ti, result)
+    except SkipTask as exc:
+        print(f"Skipping the task: {exc}" if str(exc) else "Skipping the task")
+        return TaskOutcome("skipped", ti.pushed)
+    except FailTask as exc:
+        traceback.print_exc()
+        return TaskOutcome("failed", ti.pushed, _one_line(exc), no_retry=True)
+    except FlowtuiError as exc:
+        traceback.print_exc()
+        return TaskOutcome("failed", ti.pushed, _shorten(str(exc)))
+    except SystemExit as exc:
+        traceback.print_exc()
+        return TaskOutcome("failed", ti.pushed, f"task called sys.exit({exc.code!r})")
+    except Exception as exc:
+        traceback.print_exc()
+        return TaskOutcome("failed", ti.pushed, _one_line(exc))
+    return TaskOutcome("success", ti.pushed, skip_task_ids=skip_task_ids)
+
+
+def _push_result(task: BaseOperator, ti: TaskInstance, result: Any) -> None:
+    if not task.do_xcom_push or result is None:
+        return
+    ti.xcom_push(RETURN_KEY, result)
+    if task.multiple_outputs:
+        if not isinstance(result, dict):
+            raise TypeError(
+                f"multiple_outputs needs a dict return value, got {type(result).__name__}"
+            )
+        for key, value in result.items():
+            if not isinstance(key, str):
+                raise TypeError(f"multiple_outputs needs string keys, got {key!r}")
+            ti.xcom_push(key, value)
+
+
+def bash_invocation(dag: DAG, info: AttemptInfo) -> tuple[list[str], dict[str, str], str | None]:
+    """Render a bash task for one attempt and return (argv, env, cwd) to exec bash with.
+
+    For `@task.bash` this calls the function (pulling its XCom arguments from the store);
+    XComs it pushes are dropped. SkipTask and FailTask raised by that function propagate.
+
+    Raises:
+        FlowtuiError: a template error, a missing task, or the @task.bash function failed
+            (`TaskCallableFailed`, one line).
+        TypeError: the task is not a bash task (`TaskSpec.runs_bash` is False).
+    """
+    variables.configure(info.db_path)
+    original = dag.get_task(info.task_id)
+    if not isinstance(original, BashOperator):
+        raise TypeError(f"task {info.task_id!r} is a {type(original).__name__}, not a bash task")
+    task = copy.copy(original)
+    ti = TaskInstance(info, task, _upstream_ids(dag, task))
+    try:
+        context = build_context(dag, task, info, ti)
+        task.render_template_fields(context)
+        return task.bash_invocation(context)
+    except (FlowtuiError, SkipTask, FailTask):
+        raise
+    except Exception as exc:
+        raise TaskCallableFailed(info.task_id, exc) from exc
+    finally:
+        ti.close()
+
+
+def _upstream_ids(dag: DAG, task: BaseOperator) -> list[str]:
+    upstream = task.upstream_task_ids
+    return [task_id for task_id in dag.task_dict if task_id in upstream]
+
+
+def _one_line(exc: BaseException) -> str:
+    message = str(exc)
+    return _shorten(f"{type(exc).__name__}: {message}" if message else type(exc).__name__)
+
+
+def _shorten(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= _MAX_ERROR else line[: _MAX_ERROR - 1] + "…"
