@@ -274,10 +274,11 @@ class DAG:
 
         from flowtui.spec import DagSpec
 
+        order = {task_id: i for i, task_id in enumerate(self.task_dict)}
         return DagSpec(
             dag_id=self.dag_id,
             fileloc=fileloc,
-            tasks={task_id: self._task_spec(task) for task_id, task in self.task_dict.items()},
+            tasks={task_id: self._task_spec(task, order) for task_id, task in self.task_dict.items()},
             schedule=_schedule_spec(self.schedule),
             start_date=self.start_date.isoformat() if self.start_date else None,
             end_date=self.end_date.isoformat() if self.end_date else None,
@@ -292,15 +293,14 @@ class DAG:
             doc_md=self.doc_md,
         )
 
-    def _task_spec(self, task: BaseOperator) -> TaskSpec:
+    def _task_spec(self, task: BaseOperator, order: dict[str, int]) -> TaskSpec:
         from flowtui.spec import TaskSpec
 
-        order = list(self.task_dict)
         return TaskSpec(
             task_id=task.task_id,
             operator=task.operator_name or type(task).__name__,
-            upstream=tuple(t for t in order if t in task.upstream_task_ids),
-            downstream=tuple(t for t in order if t in task.downstream_task_ids),
+            upstream=tuple(sorted(task.upstream_task_ids, key=order.__getitem__)),
+            downstream=tuple(sorted(task.downstream_task_ids, key=order.__getitem__)),
             trigger_rule=task.trigger_rule,
             retries=task.retries,
             retry_delay=task.retry_delay.total_seconds(),
@@ -311,6 +311,7 @@ class DAG:
             pool=task.pool,
             priority_weight=task.priority_weight,
             runs_bash=task.runs_bash,
+            skip_exit_codes=tuple(sorted(getattr(task, "skip_exit_codes", ()) or ())),
             doc_md=task.doc_md,
         )
 

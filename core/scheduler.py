@@ -30,8 +30,6 @@ from flowtui.store import Store
 logger = logging.getLogger(__name__)
 
 Listener = Callable[[list[dict[str, Any]]], None]
-_SKIP_EXIT_CODE = 99
-"""A bash task that exits with this code is skipped (Airflow's skip_on_exit_code default)."""
 
 
 class Scheduler:
@@ -238,7 +236,7 @@ class Scheduler:
         if task is not None and task.runs_bash:
             if code == 0:
                 return Outcome(TaskState.SUCCESS, exit_code=code)
-            if code == _SKIP_EXIT_CODE:
+            if code in task.skip_exit_codes:
                 return Outcome(TaskState.SKIPPED, f"bash exited with {code}: skipped",
                                exit_code=code)
             return Outcome(TaskState.FAILED, f"bash {_describe_exit(code)}", exit_code=code)

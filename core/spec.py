@@ -26,6 +26,8 @@ class TaskSpec:
     priority_weight: int = 1
     runs_bash: bool = False
     """True when the attempt execs bash and its exit code is the outcome (BashOperator)."""
+    skip_exit_codes: tuple[int, ...] = ()
+    """Exit codes of a bash task that make it skipped (Airflow's skip_on_exit_code)."""
     doc_md: str | None = None
 
     @classmethod
@@ -33,6 +35,7 @@ class TaskSpec:
         data = dict(data)
         data["upstream"] = tuple(data.get("upstream", ()))
         data["downstream"] = tuple(data.get("downstream", ()))
+        data["skip_exit_codes"] = tuple(data.get("skip_exit_codes", ()))
         return cls(**data)
 
 

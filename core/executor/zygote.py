@@ -170,6 +170,7 @@ class Zygote:
 
 
 def _run(request: dict[str, Any], preloaded: dict[str, Any] | None) -> NoReturn:
+    from flowtui.task_exceptions import FailTask, SkipTask
     from flowtui.task_execution import AttemptInfo, TaskOutcome, bash_invocation, run_task
 
     info = AttemptInfo(**request["info"])
@@ -188,6 +189,10 @@ def _run(request: dict[str, Any], preloaded: dict[str, Any] | None) -> NoReturn:
                 os.chdir(cwd)
             os.execvpe(argv[0], argv, env)
         outcome = run_task(dag, info)
+    except SkipTask as exc:  # raised by a @task.bash function before bash starts
+        outcome = TaskOutcome(state="skipped", xcom={}, error=str(exc) or None)
+    except FailTask as exc:
+        outcome = TaskOutcome(state="failed", xcom={}, error=str(exc), no_retry=True)
     except BaseException as exc:
         line, message = describe_import_error(exc, Path(request["file"]))
         where = f" (line {line})" if line else ""

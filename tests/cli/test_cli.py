@@ -1,0 +1,150 @@
+"""The `flowtui` command line: exit codes, one-line errors on stderr, `runs show` JSON exactly
+as DESIGN.md gives it, `dags test` streaming, `tasks test`, `logs`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import Home, wait_until
+
+PIPELINE = """
+    from datetime import datetime
+    from flowtui import DAG, BashOperator, PythonOperator
+
+    def extract(ds, ti):
+        print(f"extracting {ds}")
+        ti.xcom_push("rows", 3)
+        return "extracted"
+
+    with DAG("pipeline", start_date=datetime(2024, 1, 1), params={"who": "world"}) as dag:
+        e = PythonOperator(task_id="extract", python_callable=extract)
+        s = BashOperator(task_id="say", bash_command="echo hello {{ params.who }} on {{ ds }}")
+        e >> s
+"""
+
+
+@pytest.fixture
+def pipeline(home: Home) -> Home:
+    home.write_dag("pipeline.py", PIPELINE)
+    return home
+
+
+def test_dags_test_streams_states_and_logs_and_exits_zero(pipeline: Home) -> None:
+    done = pipeline.run("dags", "test", "pipeline", "--logical-date", "2024-03-01",
+                        "--conf", '{"who": "flowtui"}')
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    order = [line.split()[1:5] for line in lines if "->" in line]
+    assert ["extract", "queued", "->", "running"] in order
+    assert order.index(["extract", "running", "->", "success"]) < order.index(
+        ["say", "none", "->", "scheduled"])
+    assert "  [extract] extracting 2024-03-01" in lines
+    assert any(line.startswith("  [say] hello flowtui on 2024-03-01") for line in lines)
+    assert lines[-1].endswith(": success")
+
+
+def test_runs_show_json_is_exactly_the_documented_shape(pipeline: Home) -> None:
+    assert pipeline.run("dags", "test", "pipeline", "--logical-date", "2024-03-01").returncode == 0
+    shown = pipeline.runs_show("pipeline")
+    assert set(shown) == {"dag_id", "run_id", "state", "logical_date", "tasks"}
+    assert shown["dag_id"] == "pipeline"
+    assert shown["state"] == "success"
+    assert shown["logical_date"].startswith("2024-03-01T00:00:00")
+    assert shown["tasks"] == {"extract": {"state": "success", "try_number": 1},
+                              "say": {"state": "success", "try_number": 1}}
+    listed = json.loads(pipeline.run("runs", "list", "pipeline", "--output", "json").stdout)
+    assert [r["run_id"] for r in listed] == [shown["run_id"]]
+    by_id = pipeline.runs_show("pipeline", shown["run_id"])
+    assert by_id == shown
+
+
+def test_a_failed_run_exits_one(home: Home) -> None:
+    home.write_dag("fails.py", """
+        from datetime import datetime
+        from flowtui import DAG, BashOperator
+        with DAG("fails", start_date=datetime(2024, 1, 1)) as dag:
+            BashOperator(task_id="boom", bash_command="exit 4")
+    """)
+    done = home.run("dags", "test", "fails")
+    assert done.returncode == 1
+    assert "boom" in done.stdout
+    assert "running -> failed  (bash exited with code 4)" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["dags", "test", "nope"], "DAG 'nope' not found"),
+        (["dags", "trigger", "nope"], "DAG 'nope' not found"),
+        (["dags", "test", "pipeline", "--conf", "[1, 2]"], "--conf '[1, 2]' is not valid"),
+        (["dags", "test", "pipeline", "--conf", "{bad"], "must be a JSON object"),
+        (["dags", "test", "pipeline", "--logical-date", "yesterday"], "logical date"),
+        (["runs", "show", "pipeline", "no_such_run"], "has no run 'no_such_run'"),
+        (["runs", "list", "nope"], "DAG 'nope' not found"),
+        (["tasks", "mark", "pipeline", "no_such_run", "extract", "success"], "no_such_run"),
+        (["tasks", "clear", "pipeline", "--task", "("], "--task regex '('"),
+        (["tasks", "clear", "pipeline", "--task", "zzz"], "no task matching 'zzz'"),
+        (["tasks", "test", "pipeline", "zzz"], "has no task 'zzz'"),
+        (["logs", "pipeline", "no_such_run", "extract"], "no task instance 'extract'"),
+    ],
+)
+def test_user_errors_are_one_line_on_stderr(pipeline: Home, args: list[str],
+                                            message: str) -> None:
+    pipeline.run("dags", "list", check=True)
+    done = pipeline.run(*args)
+    assert done.returncode == 1, done.stdout
+    assert done.stderr.startswith("flowtui: error: ")
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_usage_errors_exit_two(home: Home) -> None:
+    done = home.run("tasks", "mark", "a", "b", "c", "maybe")
+    assert done.returncode == 2
+    assert "invalid choice" in done.stderr
+
+
+def test_tasks_test_runs_one_task_without_recording_it(pipeline: Home) -> None:
+    done = pipeline.run("tasks", "test", "pipeline", "say", "--logical-date", "2024-05-06")
+    assert done.returncode == 0, done.stderr
+    assert "hello world on 2024-05-06" in done.stdout
+    store = pipeline.store()
+    assert store.conn.execute("SELECT COUNT(*) FROM task_instances").fetchone() == (0,)
+    store.close()
+
+
+def test_logs_prints_and_follows_an_attempt(home: Home) -> None:
+    home.write_dag("talk.py", """
+        from datetime import datetime
+        from flowtui import DAG, BashOperator
+        with DAG("talk", start_date=datetime(2024, 1, 1)) as dag:
+            BashOperator(task_id="talk", bash_command="echo one; sleep 1; echo two")
+    """)
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "flowtui", "dags", "test", "talk"], env=home.env,
+        stdout=subprocess.PIPE, text=True)
+    try:
+        def run_id() -> str | None:
+            if not (home.path / "flowtui.db").exists():
+                return None
+            store = home.store()
+            row = store.conn.execute("SELECT run_id FROM task_instances WHERE state = "
+                                     "'running'").fetchone()
+            store.close()
+            return None if row is None else str(row[0])
+
+        rid = wait_until(run_id, what="the task to run")
+        follow = home.run("logs", "talk", rid, "talk", "--follow", timeout=20)
+        assert follow.returncode == 0
+        assert "one\n" in follow.stdout
+        assert "two\n" in follow.stdout
+    finally:
+        runner.wait(timeout=20)
+    printed = home.run("logs", "talk", rid, "talk", "--try", "1")
+    assert "two" in printed.stdout
+    assert home.run("logs", "talk", rid, "talk", "--try", "2").returncode == 1
