@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -24,7 +25,9 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings(args.home, args.dags_folder)
+        settings = load_settings(getattr(args, "home", None), getattr(args, "dags_folder", None))
+        # Tasks (and the fork server) learn the home from the environment, like DAG code does.
+        os.environ["FLOWTUI_HOME"] = str(settings.home)
         handler: Handler = getattr(args, "handler", _dashboard)
         return handler(args, settings)
     except FlowtuiError as exc:
@@ -36,8 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as exc:  # a bug: the traceback goes to a file, the user gets one line
         where = _log_crash(args)
-        print(f"flowtui: error: unexpected {type(exc).__name__}: {exc} (traceback in {where})",
-              file=sys.stderr)
+        print(
+            f"flowtui: error: unexpected {type(exc).__name__}: {exc} (traceback in {where})",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -46,7 +51,9 @@ def _log_crash(args: argparse.Namespace) -> str:
     import traceback
 
     try:
-        folder = load_settings(args.home, args.dags_folder).logs_dir
+        folder = load_settings(
+            getattr(args, "home", None), getattr(args, "dags_folder", None)
+        ).logs_dir
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except Exception:
         folder = Path(tempfile.gettempdir())
@@ -58,14 +65,17 @@ def _log_crash(args: argparse.Namespace) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--home", default=argparse.SUPPRESS,
-                        help="state directory (default $FLOWTUI_HOME or ~/.flowtui)")
+    common.add_argument(
+        "--home",
+        default=argparse.SUPPRESS,
+        help="state directory (default $FLOWTUI_HOME or ~/.flowtui)",
+    )
     common.add_argument("--dags-folder", default=argparse.SUPPRESS, help="folder of DAG files")
     parser = argparse.ArgumentParser(
-        prog="flowtui", parents=[common],
+        prog="flowtui",
+        parents=[common],
         description="Airflow-style DAGs on one machine. Without a command: the dashboard.",
     )
-    parser.set_defaults(home=None, dags_folder=None)
     top = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     def add(group: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
@@ -82,7 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     add(top, "scheduler", _scheduler, "run the scheduler without the dashboard")
 
     dags = top.add_parser("dags", help="list, test, trigger and pause DAGs").add_subparsers(
-        title="dags commands", metavar="COMMAND", required=True)
+        title="dags commands", metavar="COMMAND", required=True
+    )
     output(add(dags, "list", _dags_list, "DAGs of the DAG folder"))
     output(add(dags, "errors", _dags_errors, "files that failed to load"))
     sub = add(dags, "test", _dags_test, "one run in the foreground; exit 0 iff it succeeds")
@@ -99,7 +110,8 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(is_paused=paused)
 
     runs = top.add_parser("runs", help="runs of a DAG").add_subparsers(
-        title="runs commands", metavar="COMMAND", required=True)
+        title="runs commands", metavar="COMMAND", required=True
+    )
     sub = add(runs, "list", _runs_list, "runs of a DAG, newest first")
     sub.add_argument("dag_id")
     output(sub)
@@ -109,7 +121,8 @@ def _parser() -> argparse.ArgumentParser:
     output(sub)
 
     tasks = top.add_parser("tasks", help="test, clear and mark tasks").add_subparsers(
-        title="tasks commands", metavar="COMMAND", required=True)
+        title="tasks commands", metavar="COMMAND", required=True
+    )
     sub = add(tasks, "test", _tasks_test, "run one task here, recording nothing")
     sub.add_argument("dag_id")
     sub.add_argument("task_id")
@@ -140,7 +153,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
-    from flowtui.tui.app import run_dashboard  # deferred so the CLI and the engine stay Textual-free
+    from flowtui.tui.app import (
+        run_dashboard,
+    )  # deferred so the CLI and the engine stay Textual-free
 
     return run_dashboard(settings)
 
@@ -212,19 +227,27 @@ def _dags_list(args: argparse.Namespace, settings: Settings) -> int:
     rows = []
     for dag in reads.dags(conn):
         spec = dag["spec"]
-        rows.append({
-            "dag_id": dag["dag_id"], "fileloc": dag["fileloc"], "is_paused": dag["is_paused"],
-            "schedule": dag["schedule"], "tags": dag["tags"], "description": dag["description"],
-            "tasks": list(spec.tasks),
-        })
+        rows.append(
+            {
+                "dag_id": dag["dag_id"],
+                "fileloc": dag["fileloc"],
+                "is_paused": dag["is_paused"],
+                "schedule": dag["schedule"],
+                "tags": dag["tags"],
+                "description": dag["description"],
+                "tasks": list(spec.tasks),
+            }
+        )
     if args.output == "json":
         return _print_json(rows)
-    _print_table(rows, ["dag_id", "schedule", "is_paused", "tasks", "fileloc"],
-                 {"tasks": lambda v: str(len(v))})
+    _print_table(
+        rows,
+        ["dag_id", "schedule", "is_paused", "tasks", "fileloc"],
+        {"tasks": lambda v: str(len(v))},
+    )
     errors = reads.import_errors(conn)
     if errors:
-        print(f"\n{len(errors)} file(s) failed to load; see `flowtui dags errors`",
-              file=sys.stderr)
+        print(f"\n{len(errors)} file(s) failed to load; see `flowtui dags errors`", file=sys.stderr)
     return 0
 
 
@@ -244,18 +267,21 @@ def _dags_errors(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _dags_test(args: argparse.Namespace, settings: Settings) -> int:
-    from flowtui.foreground import test_dag
+    from flowtui.foreground import run_dag_test
     from flowtui.states import RunState
 
-    state = test_dag(settings, args.dag_id, _date(args.logical_date), _conf(args.conf))
+    state = run_dag_test(settings, args.dag_id, _date(args.logical_date), _conf(args.conf))
     return 0 if state is RunState.SUCCESS else 1
 
 
 def _dags_trigger(args: argparse.Namespace, settings: Settings) -> int:
     from flowtui.commands import Trigger
 
-    result = _send(settings, Trigger(args.dag_id, conf=_conf(args.conf),
-                                     logical_date=args.logical_date), parse_first=True)
+    result = _send(
+        settings,
+        Trigger(args.dag_id, conf=_conf(args.conf), logical_date=args.logical_date),
+        parse_first=True,
+    )
     print(f"triggered {result['dag_id']}: run {result['run_id']}")
     return 0
 
@@ -276,8 +302,10 @@ def _runs_list(args: argparse.Namespace, settings: Settings) -> int:
 
     conn = Store(settings.db_path).conn
     _known_dag(conn, args.dag_id)
-    rows = [{k: r[k] for k in ("run_id", "state", "run_type", "logical_date", "start_date",
-                               "end_date")} for r in reads.runs(conn, args.dag_id)]
+    rows = [
+        {k: r[k] for k in ("run_id", "state", "run_type", "logical_date", "start_date", "end_date")}
+        for r in reads.runs(conn, args.dag_id)
+    ]
     if args.output == "json":
         return _print_json(rows)
     _print_table(rows, ["run_id", "state", "run_type", "logical_date", "start_date", "end_date"])
@@ -295,26 +323,36 @@ def _runs_show(args: argparse.Namespace, settings: Settings) -> int:
         raise RunNotFound(args.dag_id, args.run_id)
     tis = reads.task_instances(conn, args.dag_id, run["run_id"])
     shown = {
-        "dag_id": run["dag_id"], "run_id": run["run_id"], "state": run["state"],
+        "dag_id": run["dag_id"],
+        "run_id": run["run_id"],
+        "state": run["state"],
         "logical_date": run["logical_date"],
-        "tasks": {t["task_id"]: {"state": t["state"], "try_number": t["try_number"]}
-                  for t in tis},
+        "tasks": {t["task_id"]: {"state": t["state"], "try_number": t["try_number"]} for t in tis},
     }
     if args.output == "json":
         return _print_json(shown)
-    print(f"{run['dag_id']}  {run['run_id']}  {run['state']}  logical date "
-          f"{run['logical_date']}")
-    _print_table([{"task_id": t["task_id"], "state": t["state"], "try": t["try_number"],
-                   "start": t["start_date"] or "", "duration": t["duration"]} for t in tis],
-                 ["task_id", "state", "try", "start", "duration"],
-                 {"duration": lambda v: "" if v is None else f"{v:.2f}s"})
+    print(f"{run['dag_id']}  {run['run_id']}  {run['state']}  logical date {run['logical_date']}")
+    _print_table(
+        [
+            {
+                "task_id": t["task_id"],
+                "state": t["state"],
+                "try": t["try_number"],
+                "start": t["start_date"] or "",
+                "duration": t["duration"],
+            }
+            for t in tis
+        ],
+        ["task_id", "state", "try", "start", "duration"],
+        {"duration": lambda v: "" if v is None else f"{v:.2f}s"},
+    )
     return 0
 
 
 def _tasks_test(args: argparse.Namespace, settings: Settings) -> int:
-    from flowtui.foreground import test_task
+    from flowtui.foreground import run_task_test
 
-    state = test_task(settings, args.dag_id, args.task_id, _date(args.logical_date))
+    state = run_task_test(settings, args.dag_id, args.task_id, _date(args.logical_date))
     print(f"task {args.task_id}: {state}", file=sys.stderr)
     return 0 if state in ("success", "skipped") else 1
 
@@ -322,8 +360,17 @@ def _tasks_test(args: argparse.Namespace, settings: Settings) -> int:
 def _tasks_clear(args: argparse.Namespace, settings: Settings) -> int:
     from flowtui.commands import Clear
 
-    result = _send(settings, Clear(args.dag_id, args.run_id, args.task_regex, args.downstream,
-                                   args.upstream, args.only_failed))
+    result = _send(
+        settings,
+        Clear(
+            args.dag_id,
+            args.run_id,
+            args.task_regex,
+            args.downstream,
+            args.upstream,
+            args.only_failed,
+        ),
+    )
     cleared = result["cleared"]
     total = sum(len(v) for v in cleared.values())
     print(f"cleared {total} task instance(s) in {len(cleared)} run(s)")
@@ -353,15 +400,18 @@ def _logs(args: argparse.Namespace, settings: Settings) -> int:
         raise TaskInstanceNotFound(args.dag_id, args.run_id, args.task_id)
     try_number = args.try_number or ti["try_number"]
     if try_number < 1 or try_number > max(ti["try_number"], 0):
-        raise InvalidInput("--try", try_number,
-                           f"task {args.task_id} has {ti['try_number']} attempt(s) so far")
-    path = attempt_log_path(settings.logs_dir, args.dag_id, args.run_id, args.task_id,
-                            try_number)
+        raise InvalidInput(
+            "--try", try_number, f"task {args.task_id} has {ti['try_number']} attempt(s) so far"
+        )
+    path = attempt_log_path(settings.logs_dir, args.dag_id, args.run_id, args.task_id, try_number)
 
     def finished() -> bool:
         row = reads.task_instance(store.conn, args.dag_id, args.run_id, args.task_id)
-        return (row is None or row["try_number"] != try_number
-                or TaskState(row["state"]) in FINISHED | {TaskState.UP_FOR_RETRY})
+        return (
+            row is None
+            or row["try_number"] != try_number
+            or TaskState(row["state"]) in FINISHED | {TaskState.UP_FOR_RETRY}
+        )
 
     if args.follow:
         for chunk in follow(path, finished):
@@ -383,9 +433,12 @@ def _send(settings: Settings, command: Any, parse_first: bool = False) -> dict[s
     from flowtui.store import Store, reads
 
     settings.ensure_home()
-    if parse_first and holder_pid(settings.lock_path) is None:
-        if reads.dag_spec(Store(settings.db_path).conn, command.dag_id) is None:
-            _parse_folder(settings)
+    if (
+        parse_first
+        and holder_pid(settings.lock_path) is None
+        and reads.dag_spec(Store(settings.db_path).conn, command.dag_id) is None
+    ):
+        _parse_folder(settings)
     result: dict[str, Any] = connect(settings, default_actor("cli")).send(command)
     return result
 
@@ -421,8 +474,11 @@ def _print_json(value: Any) -> int:
     return 0
 
 
-def _print_table(rows: list[dict[str, Any]], columns: list[str],
-                 formats: dict[str, Callable[[Any], str]] | None = None) -> None:
+def _print_table(
+    rows: list[dict[str, Any]],
+    columns: list[str],
+    formats: dict[str, Callable[[Any], str]] | None = None,
+) -> None:
     formats = formats or {}
     cells = [[formats.get(c, _cell)(row[c]) for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]

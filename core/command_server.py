@@ -43,8 +43,9 @@ class CommandServer:
         self.scheduler = scheduler
         self._server = socketserver.ThreadingUnixStreamServer(socket_address(settings), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="flowtui-commands", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="flowtui-commands", daemon=True
+        )
 
     def start(self) -> None:
         self._thread.start()

@@ -76,7 +76,10 @@ class SetPaused:
 
 Command = Trigger | Clear | Mark | SetPaused
 _KINDS: dict[str, type[Command]] = {
-    "trigger": Trigger, "clear": Clear, "mark": Mark, "set_paused": SetPaused,
+    "trigger": Trigger,
+    "clear": Clear,
+    "mark": Mark,
+    "set_paused": SetPaused,
 }
 
 
@@ -126,8 +129,15 @@ def apply(book: RunBook, conn: sqlite3.Connection, command: Command, actor: str)
             result = {"dag_id": command.dag_id, "is_paused": command.is_paused}
     finally:
         book.actor = scheduler_actor
-    writes.record_event(conn, "command", ts=to_text(book.clock()), actor=actor,
-                        dag_id=command.dag_id, run_id=result.get("run_id"), detail=detail)
+    writes.record_event(
+        conn,
+        "command",
+        ts=to_text(book.clock()),
+        actor=actor,
+        dag_id=command.dag_id,
+        run_id=result.get("run_id"),
+        detail=detail,
+    )
     return result
 
 
@@ -173,8 +183,11 @@ def _clear(book: RunBook, conn: sqlite3.Connection, command: Clear) -> dict[str,
     cleared: dict[str, list[str]] = {}
     for row in rows:
         run = _active(book, conn, row)
-        ids = [t for t in selected if t in run.tis
-               and (not command.only_failed or run.tis[t].state in FAILED_STATES)]
+        ids = [
+            t
+            for t in selected
+            if t in run.tis and (not command.only_failed or run.tis[t].state in FAILED_STATES)
+        ]
         if ids:
             cleared[run.run_id] = book.clear(conn, run, ids)
         _forget_if_finished(book, run)
@@ -195,8 +208,13 @@ def _mark(book: RunBook, conn: sqlite3.Connection, command: Mark) -> dict[str, A
     old = book.mark(conn, run, command.task_id, TaskState(command.state))
     book.refresh_finished(conn, run)
     _forget_if_finished(book, run)
-    return {"dag_id": run.dag_id, "run_id": run.run_id, "task_id": command.task_id,
-            "old_state": old, "new_state": command.state}
+    return {
+        "dag_id": run.dag_id,
+        "run_id": run.run_id,
+        "task_id": command.task_id,
+        "old_state": old,
+        "new_state": command.state,
+    }
 
 
 def _active(book: RunBook, conn: sqlite3.Connection, row: dict[str, Any]) -> ActiveRun:

@@ -73,7 +73,9 @@ def _samples() -> Path:
     return Path(samples.__file__).resolve().parent
 
 
-def load_settings(home: str | Path | None = None, dags_folder: str | Path | None = None) -> Settings:
+def load_settings(
+    home: str | Path | None = None, dags_folder: str | Path | None = None
+) -> Settings:
     """Resolve the home and the DAG folder from flags, environment and `flowtui.toml`.
 
     Raises:

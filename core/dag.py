@@ -278,7 +278,9 @@ class DAG:
         return DagSpec(
             dag_id=self.dag_id,
             fileloc=fileloc,
-            tasks={task_id: self._task_spec(task, order) for task_id, task in self.task_dict.items()},
+            tasks={
+                task_id: self._task_spec(task, order) for task_id, task in self.task_dict.items()
+            },
             schedule=_schedule_spec(self.schedule),
             start_date=self.start_date.isoformat() if self.start_date else None,
             end_date=self.end_date.isoformat() if self.end_date else None,

@@ -21,8 +21,13 @@ from flowtui.states import RunState
 from flowtui.store import reads
 
 
-def test_dag(settings: Settings, dag_id: str, logical_date: datetime | None,
-             conf: dict[str, Any] | None, out: TextIO = sys.stdout) -> RunState:
+def run_dag_test(
+    settings: Settings,
+    dag_id: str,
+    logical_date: datetime | None,
+    conf: dict[str, Any] | None,
+    out: TextIO = sys.stdout,
+) -> RunState:
     """Run DAG `dag_id` once in this process, print progress, return the run's final state."""
     scheduler = Scheduler(settings, actor="dags-test")
     scheduler.open()
@@ -38,15 +43,19 @@ def test_dag(settings: Settings, dag_id: str, logical_date: datetime | None,
         if reads.run(conn, dag_id, run_id) is not None:
             # Testing the same logical date again replaces the earlier test run, as in Airflow.
             for table in ("dag_runs", "task_instances", "attempts", "xcom"):
-                conn.execute(f"DELETE FROM {table} WHERE dag_id = ? AND run_id = ?",
-                             (dag_id, run_id))
-        scheduler.book.create_run(conn, spec, run_id, "test", logical, conf=conf,
-                                  runner_pid=os.getpid())
+                conn.execute(
+                    f"DELETE FROM {table} WHERE dag_id = ? AND run_id = ?", (dag_id, run_id)
+                )
+        scheduler.book.create_run(
+            conn, spec, run_id, "test", logical, conf=conf, runner_pid=os.getpid()
+        )
     scheduler.only_run = (dag_id, run_id)
     printer = _Printer(settings, dag_id, run_id, out)
     scheduler.add_listener(printer.on_changes)
-    previous = {s: signal.signal(s, lambda *_: scheduler.request_stop())
-                for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        s: signal.signal(s, lambda *_: scheduler.request_stop())
+        for s in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         scheduler.start()
         printer.start()
@@ -76,8 +85,9 @@ class _Printer:
         self._tails: dict[Path, tuple[str, int]] = {}
         self._lock = threading.Lock()
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._tail_loop, name="flowtui-log-tail",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._tail_loop, name="flowtui-log-tail", daemon=True
+        )
         self.width = 12
 
     def start(self) -> None:
@@ -100,12 +110,19 @@ class _Printer:
             detail = f"  ({change['detail']})" if change.get("detail") else ""
             with self._lock:
                 self.width = max(self.width, len(task_id))
-                self.out.write(f"{stamp} {task_id:<{self.width}} {change['old_state']} -> "
-                               f"{change['new_state']}{detail}\n")
+                self.out.write(
+                    f"{stamp} {task_id:<{self.width}} {change['old_state']} -> "
+                    f"{change['new_state']}{detail}\n"
+                )
                 self.out.flush()
                 if change["new_state"] == "queued":
-                    path = attempt_log_path(self.settings.logs_dir, self.dag_id, self.run_id,
-                                            task_id, change["try_number"])
+                    path = attempt_log_path(
+                        self.settings.logs_dir,
+                        self.dag_id,
+                        self.run_id,
+                        task_id,
+                        change["try_number"],
+                    )
                     self._tails.setdefault(path, (task_id, 0))
 
     def _tail_loop(self) -> None:
@@ -128,7 +145,9 @@ class _Printer:
             self.out.flush()
 
 
-def test_task(settings: Settings, dag_id: str, task_id: str, logical_date: datetime | None) -> str:
+def run_task_test(
+    settings: Settings, dag_id: str, task_id: str, logical_date: datetime | None
+) -> str:
     """Run one task here, with no dependencies and no state recorded, as Airflow's
     `tasks test` does; returns the outcome's state."""
     from flowtui.dag_file import import_dag_file
@@ -144,10 +163,17 @@ def test_task(settings: Settings, dag_id: str, task_id: str, logical_date: datet
     dag.get_task(task_id)
     logical = logical_date or utcnow()
     info = AttemptInfo(
-        dag_id=dag_id, task_id=task_id, run_id=f"tasks_test__{logical.isoformat()}",
-        try_number=1, max_tries=0, logical_date=to_text(logical),
-        data_interval_start=to_text(logical), data_interval_end=to_text(logical),
-        run_type="test", conf={}, db_path=str(settings.db_path),
+        dag_id=dag_id,
+        task_id=task_id,
+        run_id=f"tasks_test__{logical.isoformat()}",
+        try_number=1,
+        max_tries=0,
+        logical_date=to_text(logical),
+        data_interval_start=to_text(logical),
+        data_interval_end=to_text(logical),
+        run_type="test",
+        conf={},
+        db_path=str(settings.db_path),
     )
     if getattr(dag.get_task(task_id), "bash_command", None) is not None:
         import subprocess

@@ -87,7 +87,9 @@ class DagLoader:
             with self._lock:
                 self._pending[key] = (str(path), done)
             self.executor.parse_file(
-                key, str(path), str(self.settings.run_dir / f"{key.replace(':', '-')}.json"),
+                key,
+                str(path),
+                str(self.settings.run_dir / f"{key.replace(':', '-')}.json"),
                 str(self.settings.logs_dir / "dag_processor.log"),
                 self.settings.dag_file_import_timeout,
             )
@@ -101,8 +103,9 @@ class DagLoader:
         return self.parse_files(discover(self.settings.dags_folder))
 
 
-def record(conn: sqlite3.Connection, results: list[FileResult], ts: str, *,
-           complete: bool = True) -> dict[str, DagSpec]:
+def record(
+    conn: sqlite3.Connection, results: list[FileResult], ts: str, *, complete: bool = True
+) -> dict[str, DagSpec]:
     """Store what a parse found; with `complete`, DAGs not found any more become inactive.
     Returns the DAGs now loaded, by id. A DAG id defined by two files is an import error of
     the second file (in path order)."""
@@ -111,9 +114,13 @@ def record(conn: sqlite3.Connection, results: list[FileResult], ts: str, *,
         if result.error is None:
             for spec in result.specs:
                 if spec.dag_id in specs:
-                    result.error = (None, (
-                        f"DAG id {spec.dag_id!r} is already defined in "
-                        f"{specs[spec.dag_id].fileloc}; give each DAG its own dag_id"))
+                    result.error = (
+                        None,
+                        (
+                            f"DAG id {spec.dag_id!r} is already defined in "
+                            f"{specs[spec.dag_id].fileloc}; give each DAG its own dag_id"
+                        ),
+                    )
                     break
         if result.error is not None:
             line, message = result.error
@@ -135,14 +142,28 @@ def record(conn: sqlite3.Connection, results: list[FileResult], ts: str, *,
 def _file_result(path: str, event: dict[str, Any], settings: Settings) -> FileResult:
     result = event.get("result")
     if event.get("timed_out"):
-        return FileResult(path, error=(None, (
-            f"importing took longer than {settings.dag_file_import_timeout:g} s and was "
-            f"stopped; a DAG file must not block when imported (dag_file_import_timeout in "
-            f"flowtui.toml sets the limit)")))
+        return FileResult(
+            path,
+            error=(
+                None,
+                (
+                    f"importing took longer than {settings.dag_file_import_timeout:g} s and was "
+                    f"stopped; a DAG file must not block when imported (dag_file_import_timeout in "
+                    f"flowtui.toml sets the limit)"
+                ),
+            ),
+        )
     if result is None:
-        return FileResult(path, error=(None, (
-            f"the import ended its process (exit code {event['exit_code']}); a DAG file must "
-            f"not exit or crash when imported")))
+        return FileResult(
+            path,
+            error=(
+                None,
+                (
+                    f"the import ended its process (exit code {event['exit_code']}); "
+                    f"a DAG file must not exit or crash when imported"
+                ),
+            ),
+        )
     if "error" in result:
         return FileResult(path, error=(result["error"]["line"], result["error"]["message"]))
     return FileResult(

@@ -9,7 +9,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
-def attempt_log_path(logs_dir: Path, dag_id: str, run_id: str, task_id: str, try_number: int) -> Path:
+def attempt_log_path(
+    logs_dir: Path, dag_id: str, run_id: str, task_id: str, try_number: int
+) -> Path:
     """`logs/<dag_id>/<run_id>/<task_id>/attempt=<n>.log` under the home (DESIGN.md)."""
     return logs_dir / dag_id / run_id / task_id / f"attempt={try_number}.log"
 

@@ -52,8 +52,16 @@ def recover(conn: sqlite3.Connection, book: RunBook, hostname: str) -> int:
         cause = f"the scheduler stopped unexpectedly while this attempt ran; {fate}"
         if ti.log_path:
             append_line(ti.log_path, f"attempt {ti.try_number} ended: {cause}")
-        writes.record_event(conn, "recovered", ts=to_text(book.clock()), actor=book.actor,
-                            dag_id=dag_id, run_id=run_id, task_id=task_id, detail=cause)
+        writes.record_event(
+            conn,
+            "recovered",
+            ts=to_text(book.clock()),
+            actor=book.actor,
+            dag_id=dag_id,
+            run_id=run_id,
+            task_id=task_id,
+            detail=cause,
+        )
         book.attempt_finished(conn, run, ti, Outcome(TaskState.FAILED, cause), book.clock())
         settled += 1
         if run_type == "test":
@@ -65,10 +73,17 @@ def _end_test_run(conn: sqlite3.Connection, book: RunBook, dag_id: str, run_id: 
     """A `dags test` run whose process died is over: nobody will drive it again."""
     run = book.runs.pop((dag_id, run_id), None)
     if run is not None and run.state not in (RunState.SUCCESS, RunState.FAILED):
-        writes.set_run_state(conn, dag_id, run_id, run.state, RunState.FAILED,
-                             ts=to_text(book.clock()), actor=book.actor,
-                             detail="the `flowtui dags test` process died",
-                             end_date=to_text(book.clock()))
+        writes.set_run_state(
+            conn,
+            dag_id,
+            run_id,
+            run.state,
+            RunState.FAILED,
+            ts=to_text(book.clock()),
+            actor=book.actor,
+            detail="the `flowtui dags test` process died",
+            end_date=to_text(book.clock()),
+        )
 
 
 def _alive(pid: int, started: str | None) -> bool:

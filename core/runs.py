@@ -106,13 +106,29 @@ class RunBook:
         if spec is None:
             return None
         tis = {
-            r["task_id"]: TI(r["task_id"], TaskState(r["state"]), r["try_number"],
-                             r["max_tries"], r["pid"], r["start_date"], r["log_path"])
+            r["task_id"]: TI(
+                r["task_id"],
+                TaskState(r["state"]),
+                r["try_number"],
+                r["max_tries"],
+                r["pid"],
+                r["start_date"],
+                r["log_path"],
+            )
             for r in reads.task_instances(conn, row["dag_id"], row["run_id"])
         }
-        run = ActiveRun(row["dag_id"], row["run_id"], row["run_type"], RunState(row["state"]),
-                        row["logical_date"], row["data_interval_start"],
-                        row["data_interval_end"], row["conf"], spec, tis)
+        run = ActiveRun(
+            row["dag_id"],
+            row["run_id"],
+            row["run_type"],
+            RunState(row["state"]),
+            row["logical_date"],
+            row["data_interval_start"],
+            row["data_interval_end"],
+            row["conf"],
+            spec,
+            tis,
+        )
         run.counts.update(ti.state for ti in tis.values())
         self._sync_tasks(conn, run)
         self.runs[run.key] = run
@@ -151,14 +167,20 @@ class RunBook:
     ) -> ActiveRun:
         start, end = data_interval or (logical_date, logical_date)
         row = {
-            "dag_id": spec.dag_id, "run_id": run_id, "run_type": run_type,
-            "state": RunState.QUEUED.value, "logical_date": to_text(logical_date),
-            "data_interval_start": to_text(start), "data_interval_end": to_text(end),
-            "conf": conf or {}, "runner_pid": runner_pid,
+            "dag_id": spec.dag_id,
+            "run_id": run_id,
+            "run_type": run_type,
+            "state": RunState.QUEUED.value,
+            "logical_date": to_text(logical_date),
+            "data_interval_start": to_text(start),
+            "data_interval_end": to_text(end),
+            "conf": conf or {},
+            "runner_pid": runner_pid,
         }
         writes.insert_run(conn, spec, row, ts=self._now(), actor=self.actor)
-        self.changes.append({"kind": "run_state", "dag_id": spec.dag_id, "run_id": run_id,
-                             "new_state": "queued"})
+        self.changes.append(
+            {"kind": "run_state", "dag_id": spec.dag_id, "run_id": run_id, "new_state": "queued"}
+        )
         run = self.load_run(conn, row)
         assert run is not None
         return run
@@ -166,8 +188,17 @@ class RunBook:
     def start_run(self, conn: sqlite3.Connection, run: ActiveRun) -> None:
         """queued -> running; tasks whose dependencies are met become scheduled."""
         now = self._now()
-        writes.set_run_state(conn, run.dag_id, run.run_id, run.state, RunState.RUNNING,
-                             ts=now, actor=self.actor, start_date=now, end_date=None)
+        writes.set_run_state(
+            conn,
+            run.dag_id,
+            run.run_id,
+            run.state,
+            RunState.RUNNING,
+            ts=now,
+            actor=self.actor,
+            start_date=now,
+            end_date=None,
+        )
         self._run_change(run, RunState.RUNNING)
         self.evaluate(conn, run, list(run.tis))
 
@@ -180,14 +211,27 @@ class RunBook:
             # Nothing runs, nothing will: these tasks wait on a rule that can no longer be met.
             for ti in list(run.tis.values()):
                 if ti.state is TaskState.NONE:
-                    self._set(conn, run, ti, TaskState.UPSTREAM_FAILED,
-                              detail="deadlock: its trigger rule can no longer be met")
+                    self._set(
+                        conn,
+                        run,
+                        ti,
+                        TaskState.UPSTREAM_FAILED,
+                        detail="deadlock: its trigger rule can no longer be met",
+                    )
             unfinished = 0
         if unfinished:
             return False
         new = _judge(run)
-        writes.set_run_state(conn, run.dag_id, run.run_id, run.state, new, ts=self._now(),
-                             actor=self.actor, end_date=self._now())
+        writes.set_run_state(
+            conn,
+            run.dag_id,
+            run.run_id,
+            run.state,
+            new,
+            ts=self._now(),
+            actor=self.actor,
+            end_date=self._now(),
+        )
         self._run_change(run, new)
         del self.runs[run.key]
         self.effects.append(("run_done", run))
@@ -198,8 +242,9 @@ class RunBook:
         if run.state in (RunState.SUCCESS, RunState.FAILED) and not run.unfinished:
             new = _judge(run)
             if new is not run.state:
-                writes.set_run_state(conn, run.dag_id, run.run_id, run.state, new,
-                                     ts=self._now(), actor=self.actor)
+                writes.set_run_state(
+                    conn, run.dag_id, run.run_id, run.state, new, ts=self._now(), actor=self.actor
+                )
                 self._run_change(run, new)
 
     # --- dependencies ---
@@ -241,11 +286,24 @@ class RunBook:
         now = self._now()
         key = run.ti_key(ti.task_id)
         writes.delete_xcom(conn, key)  # a new attempt starts with no XComs, as in Airflow
-        self._set(conn, run, ti, TaskState.QUEUED, try_number=ti.try_number, queued_at=now,
-                  log_path=log_path, hostname=hostname, pid=None, start_date=None,
-                  end_date=None, duration=None, next_try_at=None)
-        writes.upsert_attempt(conn, key, ti.try_number, state=TaskState.QUEUED.value,
-                              queued_at=now, log_path=log_path)
+        self._set(
+            conn,
+            run,
+            ti,
+            TaskState.QUEUED,
+            try_number=ti.try_number,
+            queued_at=now,
+            log_path=log_path,
+            hostname=hostname,
+            pid=None,
+            start_date=None,
+            end_date=None,
+            duration=None,
+            next_try_at=None,
+        )
+        writes.upsert_attempt(
+            conn, key, ti.try_number, state=TaskState.QUEUED.value, queued_at=now, log_path=log_path
+        )
 
     def attempt_started(
         self, conn: sqlite3.Connection, run: ActiveRun, ti: TI, pid: int, started: datetime
@@ -254,8 +312,14 @@ class RunBook:
         ti.start_date = to_text(started)
         if ti.state is TaskState.QUEUED:
             self._set(conn, run, ti, TaskState.RUNNING, pid=pid, start_date=ti.start_date)
-        writes.upsert_attempt(conn, run.ti_key(ti.task_id), ti.try_number,
-                              state=TaskState.RUNNING.value, start_date=ti.start_date, pid=pid)
+        writes.upsert_attempt(
+            conn,
+            run.ti_key(ti.task_id),
+            ti.try_number,
+            state=TaskState.RUNNING.value,
+            start_date=ti.start_date,
+            pid=pid,
+        )
 
     def attempt_finished(
         self, conn: sqlite3.Connection, run: ActiveRun, ti: TI, outcome: Outcome, ended: datetime
@@ -263,14 +327,25 @@ class RunBook:
         """Record how an attempt ended and move on; returns the task instance's new state."""
         task = run.spec.tasks.get(ti.task_id)
         end = to_text(ended)
-        duration = (ended - datetime.fromisoformat(ti.start_date)).total_seconds() if (
-            ti.start_date) else None
+        duration = (
+            (ended - datetime.fromisoformat(ti.start_date)).total_seconds()
+            if (ti.start_date)
+            else None
+        )
         key = run.ti_key(ti.task_id)
         attempt_state = outcome.state
         if ti.state is TaskState.RESTARTING:
             attempt_state = TaskState.FAILED
-            self._set(conn, run, ti, TaskState.NONE, pid=None, end_date=end, duration=duration,
-                      detail="cleared while running; the attempt was stopped")
+            self._set(
+                conn,
+                run,
+                ti,
+                TaskState.NONE,
+                pid=None,
+                end_date=end,
+                duration=duration,
+                detail="cleared while running; the attempt was stopped",
+            )
             self.evaluate(conn, run, [ti.task_id])
         elif ti.state in FINISHED:  # marked by a user while it ran
             attempt_state = ti.state
@@ -283,21 +358,45 @@ class RunBook:
             self._set(conn, run, ti, outcome.state, end_date=end, duration=duration)
             self._skip(conn, run, outcome.skip_task_ids)
             self.evaluate(conn, run, task.downstream if task else ())
-        writes.upsert_attempt(conn, key, ti.try_number, state=attempt_state.value, end_date=end,
-                              exit_code=outcome.exit_code, cause=outcome.cause)
+        writes.upsert_attempt(
+            conn,
+            key,
+            ti.try_number,
+            state=attempt_state.value,
+            end_date=end,
+            exit_code=outcome.exit_code,
+            cause=outcome.cause,
+        )
         ti.pid = None
         return ti.state
 
-    def _fail(self, conn: sqlite3.Connection, run: ActiveRun, ti: TI, task: TaskSpec | None,
-              outcome: Outcome, end: str, duration: float | None) -> None:
+    def _fail(
+        self,
+        conn: sqlite3.Connection,
+        run: ActiveRun,
+        ti: TI,
+        task: TaskSpec | None,
+        outcome: Outcome,
+        end: str,
+        duration: float | None,
+    ) -> None:
         if task is not None and not outcome.no_retry and ti.try_number <= ti.max_tries:
             when = self.clock() + timedelta(seconds=retry_delay(task, ti.try_number))
-            self._set(conn, run, ti, TaskState.UP_FOR_RETRY, end_date=end, duration=duration,
-                      next_try_at=to_text(when), detail=outcome.cause)
+            self._set(
+                conn,
+                run,
+                ti,
+                TaskState.UP_FOR_RETRY,
+                end_date=end,
+                duration=duration,
+                next_try_at=to_text(when),
+                detail=outcome.cause,
+            )
             self.effects.append(("retry_at", run.key, ti.task_id, when))
             return
-        self._set(conn, run, ti, TaskState.FAILED, end_date=end, duration=duration,
-                  detail=outcome.cause)
+        self._set(
+            conn, run, ti, TaskState.FAILED, end_date=end, duration=duration, detail=outcome.cause
+        )
         self.evaluate(conn, run, task.downstream if task else ())
 
     def _skip(self, conn: sqlite3.Connection, run: ActiveRun, task_ids: Iterable[str]) -> None:
@@ -307,8 +406,9 @@ class RunBook:
         for task_id in task_ids:
             ti = run.tis.get(task_id)
             if ti is not None and ti.state in (TaskState.NONE, TaskState.SCHEDULED):
-                self._set(conn, run, ti, TaskState.SKIPPED, start_date=now, end_date=now,
-                          duration=0.0)
+                self._set(
+                    conn, run, ti, TaskState.SKIPPED, start_date=now, end_date=now, duration=0.0
+                )
                 below.extend(run.spec.tasks[task_id].downstream)
         self.evaluate(conn, run, below)
 
@@ -316,8 +416,14 @@ class RunBook:
         """An attempt queued by a scheduler that died before it started: queue it again,
         without counting the try."""
         ti.try_number = max(0, ti.try_number - 1)
-        self._set(conn, run, ti, TaskState.SCHEDULED, try_number=ti.try_number,
-                  detail="queued by a scheduler that stopped before the attempt started")
+        self._set(
+            conn,
+            run,
+            ti,
+            TaskState.SCHEDULED,
+            try_number=ti.try_number,
+            detail="queued by a scheduler that stopped before the attempt started",
+        )
         self.ready.append((run.key, ti.task_id))
 
     def retry_due(self, conn: sqlite3.Connection, run: ActiveRun, task_id: str) -> None:
@@ -329,8 +435,16 @@ class RunBook:
     def kill_attempt(self, conn: sqlite3.Connection, run: ActiveRun, ti: TI, cause: str) -> None:
         """Ask the scheduler to stop a live attempt; its exit is recorded with `cause`."""
         ti.kill_cause = cause
-        writes.record_event(conn, "kill", ts=self._now(), actor=self.actor, dag_id=run.dag_id,
-                            run_id=run.run_id, task_id=ti.task_id, detail=cause)
+        writes.record_event(
+            conn,
+            "kill",
+            ts=self._now(),
+            actor=self.actor,
+            dag_id=run.dag_id,
+            run_id=run.run_id,
+            task_id=ti.task_id,
+            detail=cause,
+        )
         if ti.pid is not None:
             self.effects.append(("kill", ti.pid, cause, ti.log_path))
 
@@ -345,17 +459,41 @@ class RunBook:
             retries = run.spec.tasks[task_id].retries if task_id in run.spec.tasks else 0
             ti.max_tries = ti.try_number + retries
             if ti.state in (TaskState.RUNNING, TaskState.QUEUED):
-                self._set(conn, run, ti, TaskState.RESTARTING, max_tries=ti.max_tries,
-                          actor_detail="cleared")
+                self._set(
+                    conn,
+                    run,
+                    ti,
+                    TaskState.RESTARTING,
+                    max_tries=ti.max_tries,
+                    actor_detail="cleared",
+                )
                 self.kill_attempt(conn, run, ti, "cleared while running")
             elif ti.state is not TaskState.RESTARTING:
-                self._set(conn, run, ti, TaskState.NONE, max_tries=ti.max_tries, pid=None,
-                          start_date=None, end_date=None, duration=None, next_try_at=None,
-                          actor_detail="cleared")
+                self._set(
+                    conn,
+                    run,
+                    ti,
+                    TaskState.NONE,
+                    max_tries=ti.max_tries,
+                    pid=None,
+                    start_date=None,
+                    end_date=None,
+                    duration=None,
+                    next_try_at=None,
+                    actor_detail="cleared",
+                )
             cleared.append(task_id)
         if run.state in (RunState.SUCCESS, RunState.FAILED):
-            writes.set_run_state(conn, run.dag_id, run.run_id, run.state, RunState.QUEUED,
-                                 ts=self._now(), actor=self.actor, end_date=None)
+            writes.set_run_state(
+                conn,
+                run.dag_id,
+                run.run_id,
+                run.state,
+                RunState.QUEUED,
+                ts=self._now(),
+                actor=self.actor,
+                end_date=None,
+            )
             self._run_change(run, RunState.QUEUED)
         elif run.state is RunState.RUNNING:
             self.evaluate(conn, run, cleared)
@@ -375,23 +513,57 @@ class RunBook:
 
     # --- internals ---
 
-    def _set(self, conn: sqlite3.Connection, run: ActiveRun, ti: TI, new: TaskState, *,
-             detail: str | None = None, actor_detail: str | None = None, **fields: Any) -> None:
+    def _set(
+        self,
+        conn: sqlite3.Connection,
+        run: ActiveRun,
+        ti: TI,
+        new: TaskState,
+        *,
+        detail: str | None = None,
+        actor_detail: str | None = None,
+        **fields: Any,
+    ) -> None:
         old = ti.state
         ti.state = new
         self.touched.add(run.key)
         run.counts[old] -= 1
         run.counts[new] += 1
         actor = f"{self.actor} ({actor_detail})" if actor_detail else self.actor
-        writes.set_task_state(conn, run.ti_key(ti.task_id), old, new, ts=self._now(),
-                              actor=actor, attempt=ti.try_number, detail=detail, **fields)
-        self.changes.append({"kind": "task_state", "dag_id": run.dag_id, "run_id": run.run_id,
-                             "task_id": ti.task_id, "try_number": ti.try_number,
-                             "old_state": old.value, "new_state": new.value, "detail": detail})
+        writes.set_task_state(
+            conn,
+            run.ti_key(ti.task_id),
+            old,
+            new,
+            ts=self._now(),
+            actor=actor,
+            attempt=ti.try_number,
+            detail=detail,
+            **fields,
+        )
+        self.changes.append(
+            {
+                "kind": "task_state",
+                "dag_id": run.dag_id,
+                "run_id": run.run_id,
+                "task_id": ti.task_id,
+                "try_number": ti.try_number,
+                "old_state": old.value,
+                "new_state": new.value,
+                "detail": detail,
+            }
+        )
 
     def _run_change(self, run: ActiveRun, new: RunState) -> None:
-        self.changes.append({"kind": "run_state", "dag_id": run.dag_id, "run_id": run.run_id,
-                             "old_state": run.state.value, "new_state": new.value})
+        self.changes.append(
+            {
+                "kind": "run_state",
+                "dag_id": run.dag_id,
+                "run_id": run.run_id,
+                "old_state": run.state.value,
+                "new_state": new.value,
+            }
+        )
         run.state = new
 
     def _now(self) -> str:

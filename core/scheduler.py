@@ -179,8 +179,11 @@ class Scheduler:
             self._stopping = True
         return None
 
-    def _after_commit(self, requests: list[tuple[str, dict[str, Any]]],
-                      replies: list[tuple[Future[Any], Any, BaseException | None]]) -> None:
+    def _after_commit(
+        self,
+        requests: list[tuple[str, dict[str, Any]]],
+        replies: list[tuple[Future[Any], Any, BaseException | None]],
+    ) -> None:
         for key, request in requests:
             self.executor.run_attempt(key, request)
         self._apply_effects()
@@ -217,38 +220,57 @@ class Scheduler:
         outcome = self._outcome(run, ti.task_id, event, ti.kill_cause)
         ended = from_epoch((event.get("result") or {}).get("end") or event["t"])
         if outcome.cause and not (event.get("result") and not ti.kill_cause):
-            self.book.effects.append(("log", ti.log_path, f"attempt {ti.try_number} ended: "
-                                      f"{outcome.cause}"))
+            self.book.effects.append(
+                ("log", ti.log_path, f"attempt {ti.try_number} ended: {outcome.cause}")
+            )
         self.book.attempt_finished(conn, run, ti, outcome, ended)
 
-    def _outcome(self, run: ActiveRun, task_id: str, event: ExecutorEvent,
-                 kill_cause: str | None) -> Outcome:
+    def _outcome(
+        self, run: ActiveRun, task_id: str, event: ExecutorEvent, kill_cause: str | None
+    ) -> Outcome:
         code = event["exit_code"]
         result = event.get("result")
         if kill_cause:
-            return Outcome(TaskState.FAILED, f"{kill_cause} ({_describe_exit(code)})",
-                           exit_code=code)
+            return Outcome(
+                TaskState.FAILED, f"{kill_cause} ({_describe_exit(code)})", exit_code=code
+            )
         if result is not None:
-            return Outcome(TaskState(result["state"]), result.get("error"),
-                           bool(result.get("no_retry")), result.get("xcom") or {},
-                           tuple(result.get("skip_task_ids") or ()), code)
+            return Outcome(
+                TaskState(result["state"]),
+                result.get("error"),
+                bool(result.get("no_retry")),
+                result.get("xcom") or {},
+                tuple(result.get("skip_task_ids") or ()),
+                code,
+            )
         task = run.spec.tasks.get(task_id)
         if task is not None and task.runs_bash:
             if code == 0:
                 return Outcome(TaskState.SUCCESS, exit_code=code)
             if code in task.skip_exit_codes:
-                return Outcome(TaskState.SKIPPED, f"bash exited with {code}: skipped",
-                               exit_code=code)
+                return Outcome(
+                    TaskState.SKIPPED, f"bash exited with {code}: skipped", exit_code=code
+                )
             return Outcome(TaskState.FAILED, f"bash {_describe_exit(code)}", exit_code=code)
-        return Outcome(TaskState.FAILED,
-                       f"the task process {_describe_exit(code)} without reporting a result",
-                       exit_code=code)
+        return Outcome(
+            TaskState.FAILED,
+            f"the task process {_describe_exit(code)} without reporting a result",
+            exit_code=code,
+        )
 
     def _server_died(self, conn: Any) -> None:
         """The fork server is gone: its attempts are lost; start a new one."""
         for key, (run_key, task_id) in list(self._attempts.items()):
-            self._executor_event(conn, {"ev": "exited", "key": key, "t": self.clock().timestamp(),
-                                        "exit_code": -signal.SIGKILL, "result": None})
+            self._executor_event(
+                conn,
+                {
+                    "ev": "exited",
+                    "key": key,
+                    "t": self.clock().timestamp(),
+                    "exit_code": -signal.SIGKILL,
+                    "result": None,
+                },
+            )
             del run_key, task_id
         if not self._stopping:
             self.executor.start()
@@ -270,9 +292,11 @@ class Scheduler:
         if key in self._attempts and self.executor.signal_attempt(pid, signal.SIGKILL):
             found = self._attempts[key]
             ti = self.book.runs[found[0]].tis[found[1]]
-            ti.kill_cause = (f"{ti.kill_cause}; still running "
-                             f"{self.settings.task_kill_grace_seconds:g} s after SIGTERM, "
-                             f"so killed with SIGKILL")
+            ti.kill_cause = (
+                f"{ti.kill_cause}; still running "
+                f"{self.settings.task_kill_grace_seconds:g} s after SIGTERM, "
+                f"so killed with SIGKILL"
+            )
 
     def _apply_effects(self) -> None:
         effects, self.book.effects = self.book.effects, []
@@ -280,9 +304,14 @@ class Scheduler:
             kind = effect[0]
             if kind == "kill":
                 _, pid, cause, log_path = effect
-                key = next((k for k, (rk, t) in self._attempts.items()
-                            if self.book.runs.get(rk) and self.book.runs[rk].tis[t].pid == pid),
-                           None)
+                key = next(
+                    (
+                        k
+                        for k, (rk, t) in self._attempts.items()
+                        if self.book.runs.get(rk) and self.book.runs[rk].tis[t].pid == pid
+                    ),
+                    None,
+                )
                 if log_path:
                     append_line(log_path, f"stopping the attempt: {cause}; sending SIGTERM")
                 if self.executor.signal_attempt(pid, signal.SIGTERM) and key is not None:
@@ -304,8 +333,7 @@ class Scheduler:
     # --- runs and slots ---
 
     def _start_queued_runs(self, conn: Any) -> None:
-        running = Counter(r.dag_id for r in self.book.runs.values()
-                          if r.state is RunState.RUNNING)
+        running = Counter(r.dag_id for r in self.book.runs.values() if r.state is RunState.RUNNING)
         paused = self._paused(conn)
         for run in sorted(self.book.runs.values(), key=lambda r: r.logical_date):
             if run.state is not RunState.QUEUED or run.dag_id in paused:
@@ -338,8 +366,7 @@ class Scheduler:
             run = self.book.runs.get(item[2])
             if run is None or run.tis[item[3]].state is not TaskState.SCHEDULED:
                 continue
-            if (run.dag_id in paused
-                    or self._active_by_dag[run.dag_id] >= run.spec.max_active_tasks):
+            if run.dag_id in paused or self._active_by_dag[run.dag_id] >= run.spec.max_active_tasks:
                 deferred.append(item)
                 continue
             requests.append(self._queue(conn, run, item[3]))
@@ -349,22 +376,31 @@ class Scheduler:
 
     def _queue(self, conn: Any, run: ActiveRun, task_id: str) -> tuple[str, dict[str, Any]]:
         ti = run.tis[task_id]
-        log = attempt_log_path(self.settings.logs_dir, run.dag_id, run.run_id, task_id,
-                               ti.try_number + 1)
+        log = attempt_log_path(
+            self.settings.logs_dir, run.dag_id, run.run_id, task_id, ti.try_number + 1
+        )
         prepare_log(log)
         self.book.attempt_queued(conn, run, ti, str(log), self._hostname)
         key = str(next(self._keys))
         self._attempts[key] = (run.key, task_id)
         self._active_by_dag[run.dag_id] += 1
         info = {
-            "dag_id": run.dag_id, "task_id": task_id, "run_id": run.run_id,
-            "try_number": ti.try_number, "max_tries": ti.max_tries,
-            "logical_date": run.logical_date, "data_interval_start": run.data_interval_start,
-            "data_interval_end": run.data_interval_end, "run_type": run.run_type,
-            "conf": run.conf, "db_path": str(self.settings.db_path),
+            "dag_id": run.dag_id,
+            "task_id": task_id,
+            "run_id": run.run_id,
+            "try_number": ti.try_number,
+            "max_tries": ti.max_tries,
+            "logical_date": run.logical_date,
+            "data_interval_start": run.data_interval_start,
+            "data_interval_end": run.data_interval_end,
+            "run_type": run.run_type,
+            "conf": run.conf,
+            "db_path": str(self.settings.db_path),
         }
         return key, {
-            "file": run.spec.fileloc, "info": info, "log": str(log),
+            "file": run.spec.fileloc,
+            "info": info,
+            "log": str(log),
             "runs_bash": run.spec.tasks[task_id].runs_bash,
             "preload": self._preload.get(run.spec.fileloc, False),
             "result": str(self.settings.run_dir / f"attempt-{os.getpid()}-{key}.json"),

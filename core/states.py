@@ -45,7 +45,9 @@ FINISHED: frozenset[TaskState] = frozenset(
 UNFINISHED: frozenset[TaskState] = frozenset(set(TaskState) - FINISHED)
 """States from which the scheduler still moves a task instance on."""
 
-ACTIVE: frozenset[TaskState] = frozenset({TaskState.QUEUED, TaskState.RUNNING, TaskState.RESTARTING})
+ACTIVE: frozenset[TaskState] = frozenset(
+    {TaskState.QUEUED, TaskState.RUNNING, TaskState.RESTARTING}
+)
 """States in which an attempt has been handed to the executor and holds a slot."""
 
 FAILED_STATES: frozenset[TaskState] = frozenset({TaskState.FAILED, TaskState.UPSTREAM_FAILED})

@@ -29,8 +29,9 @@ class Timers:
         if when <= self.clock():
             self.post(message)
             return
-        self._apscheduler().add_job(self.post, "date", run_date=when, args=[message],
-                                    misfire_grace_time=None)
+        self._apscheduler().add_job(
+            self.post, "date", run_date=when, args=[message], misfire_grace_time=None
+        )
 
     def shutdown(self) -> None:
         with self._lock:

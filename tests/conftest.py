@@ -50,26 +50,44 @@ class Home:
         lines = [f"{k} = {json.dumps(v)}" for k, v in values.items()]
         (self.path / "flowtui.toml").write_text("\n".join(lines) + "\n")
 
-    def run(self, *args: str, timeout: float = 60, check: bool = False,
-            ) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        *args: str,
+        timeout: float = 60,
+        check: bool = False,
+    ) -> subprocess.CompletedProcess[str]:
         """Run the real `flowtui` command on this home."""
-        done = subprocess.run([FLOWTUI, *args], env=self.env, capture_output=True, text=True,
-                              timeout=timeout, check=False, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            [FLOWTUI, *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
         if check and done.returncode != 0:
             raise AssertionError(f"flowtui {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
         return done
 
     def start(self, *args: str) -> subprocess.Popen[str]:
         """Start `flowtui ARGS` in the background (e.g. the scheduler)."""
-        return subprocess.Popen([FLOWTUI, *args], env=self.env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+        return subprocess.Popen(
+            [FLOWTUI, *args],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
 
     def store(self) -> Store:
         return Store(self.path / "flowtui.db")
 
     def runs_show(self, dag_id: str, run_id: str | None = None) -> dict[str, Any]:
-        done = self.run("runs", "show", dag_id, *([run_id] if run_id else []), "--output",
-                        "json", check=True)
+        done = self.run(
+            "runs", "show", dag_id, *([run_id] if run_id else []), "--output", "json", check=True
+        )
         shown: dict[str, Any] = json.loads(done.stdout)
         return shown
 
@@ -96,8 +114,12 @@ def home(tmp_path: Path) -> Home:
     return Home(tmp_path / "home", dags)
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05,
-               what: str = "condition") -> Any:
+def wait_until(
+    predicate: Callable[[], Any],
+    timeout: float = 20.0,
+    interval: float = 0.05,
+    what: str = "condition",
+) -> Any:
     """Poll `predicate` until it returns something truthy, or fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -4,6 +4,7 @@ the scheduler's; this module only starts, signals and reports processes."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -53,8 +54,15 @@ class LocalExecutor:
             self._server_pid = pid
         else:
             self._server_proc = subprocess.Popen(
-                [sys.executable, "-m", "flowtui.executor.zygote", str(req_r), str(resp_w),
-                 folder, log],
+                [
+                    sys.executable,
+                    "-m",
+                    "flowtui.executor.zygote",
+                    str(req_r),
+                    str(resp_w),
+                    folder,
+                    log,
+                ],
                 pass_fds=(req_r, resp_w),
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
@@ -81,8 +89,16 @@ class LocalExecutor:
 
     def parse_file(self, key: str, file: str, result: str, log: str, timeout: float) -> None:
         """Import one DAG file in a child, killed after `timeout` seconds."""
-        self._send({"op": "parse", "key": key, "file": file, "result": result, "log": log,
-                    "timeout": timeout})
+        self._send(
+            {
+                "op": "parse",
+                "key": key,
+                "file": file,
+                "result": result,
+                "log": log,
+                "timeout": timeout,
+            }
+        )
 
     @staticmethod
     def signal_attempt(pid: int, signum: int = signal.SIGTERM) -> bool:
@@ -98,19 +114,15 @@ class LocalExecutor:
         if self._req_w is None:
             return
         self._stopping = True
-        try:
+        with contextlib.suppress(OSError):  # the server may be gone already
             self._send({"op": "exit"})
-        except OSError:
-            pass
         os.close(self._req_w)
         self._req_w = None
         if self._server_proc is not None:
             self._server_proc.wait()
         elif self._server_pid is not None:
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(self._server_pid, 0)
-            except ChildProcessError:
-                pass
         if self._reader is not None:
             self._reader.join(timeout=5)
 
@@ -120,7 +132,7 @@ class LocalExecutor:
         data = (json.dumps(request) + "\n").encode()
         with self._write_lock:
             while data:
-                data = data[os.write(self._req_w, data):]
+                data = data[os.write(self._req_w, data) :]
 
     def _read_events(self, fd: int) -> None:
         with os.fdopen(fd, "rb", buffering=0) as pipe:

@@ -10,6 +10,7 @@ Events: {"ev": "started", "key", "pid", "t"} and {"ev": "exited", "key", "pid", 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -93,7 +94,8 @@ class Zygote:
                 os._exit(70)
         timeout = request.get("timeout")
         self.children[pid] = _Child(
-            request["key"], request["result"],
+            request["key"],
+            request["result"],
             time.monotonic() + timeout if timeout else None,
         )
         self._send({"ev": "started", "key": request["key"], "pid": pid, "t": started})
@@ -136,13 +138,19 @@ class Zygote:
             child = self.children.pop(pid, None)
             if child is None:
                 continue
-            self._send({
-                "ev": "exited", "key": child.key, "pid": pid, "t": time.time(),
-                "exit_code": os.waitstatus_to_exitcode(status),
-                "result": _take_result(child.result_path),
-                "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss,
-                "timed_out": child.timed_out,
-            })
+            self._send(
+                {
+                    "ev": "exited",
+                    "key": child.key,
+                    "pid": pid,
+                    "t": time.time(),
+                    "exit_code": os.waitstatus_to_exitcode(status),
+                    "result": _take_result(child.result_path),
+                    "cpu": usage.ru_utime + usage.ru_stime,
+                    "maxrss_kb": usage.ru_maxrss,
+                    "timed_out": child.timed_out,
+                }
+            )
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -154,7 +162,7 @@ class Zygote:
     def _send(self, event: dict[str, Any]) -> None:
         data = (json.dumps(event) + "\n").encode()
         while data:
-            data = data[os.write(self.resp_fd, data):]
+            data = data[os.write(self.resp_fd, data) :]
 
     def _shutdown(self) -> NoReturn:
         """The scheduler is gone or stopping: no attempt may outlive it unnoticed."""
@@ -262,10 +270,8 @@ def _take_result(path: str) -> dict[str, Any] | None:
 
 
 def _kill_group(pid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # gone: counts as done
         os.killpg(pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass  # already gone: counts as done
 
 
 def _read_nonblocking(fd: int) -> bytes:
@@ -285,10 +291,8 @@ def serve(req_fd: int, resp_fd: int, dags_folder: str, log: str) -> NoReturn:
     os.dup2(out, 2)
     for fd in _open_fds():
         if fd > 2 and fd not in keep:
-            try:
+            with contextlib.suppress(OSError):  # the listing's own fd is already closed
                 os.close(fd)
-            except OSError:
-                pass
     import flowtui.task_execution  # noqa: F401 -- imported once here, inherited by every fork
 
     try:

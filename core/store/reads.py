@@ -148,4 +148,6 @@ def xcom(conn: sqlite3.Connection, dag_id: str, run_id: str, task_id: str) -> di
 
 def state_counts(conn: sqlite3.Connection) -> dict[str, int]:
     """Task instances per state over the whole store."""
-    return dict(conn.execute("SELECT state, COUNT(*) FROM task_instances GROUP BY state").fetchall())
+    return dict(
+        conn.execute("SELECT state, COUNT(*) FROM task_instances GROUP BY state").fetchall()
+    )

@@ -16,52 +16,105 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 1
 
+
 def _create_v1(db: Database) -> None:
     db["dags"].create(
-        {"dag_id": str, "fileloc": str, "is_paused": int, "is_active": int, "schedule": str,
-         "description": str, "tags": str, "spec": str, "last_parsed": str, "next_run_at": str},
-        pk="dag_id", not_null={"fileloc", "spec"},
+        {
+            "dag_id": str,
+            "fileloc": str,
+            "is_paused": int,
+            "is_active": int,
+            "schedule": str,
+            "description": str,
+            "tags": str,
+            "spec": str,
+            "last_parsed": str,
+            "next_run_at": str,
+        },
+        pk="dag_id",
+        not_null={"fileloc", "spec"},
         defaults={"is_paused": 0, "is_active": 1, "description": "", "tags": "[]"},
     )
     db["dag_runs"].create(
-        {"id": int, "dag_id": str, "run_id": str, "run_type": str, "state": str,
-         "logical_date": str, "data_interval_start": str, "data_interval_end": str,
-         "conf": str, "queued_at": str, "start_date": str, "end_date": str,
-         "runner_pid": int},
-        pk="id", not_null={"dag_id", "run_id", "run_type", "state", "logical_date"},
+        {
+            "id": int,
+            "dag_id": str,
+            "run_id": str,
+            "run_type": str,
+            "state": str,
+            "logical_date": str,
+            "data_interval_start": str,
+            "data_interval_end": str,
+            "conf": str,
+            "queued_at": str,
+            "start_date": str,
+            "end_date": str,
+            "runner_pid": int,
+        },
+        pk="id",
+        not_null={"dag_id", "run_id", "run_type", "state", "logical_date"},
         defaults={"conf": "{}"},
     )
     db["dag_runs"].create_index(["dag_id", "run_id"], unique=True)
     db["dag_runs"].create_index(["state"])
     db["dag_runs"].create_index(["dag_id", "logical_date"])
     db["task_instances"].create(
-        {"dag_id": str, "run_id": str, "task_id": str, "state": str, "try_number": int,
-         "max_tries": int, "operator": str, "priority_weight": int, "queued_at": str,
-         "start_date": str, "end_date": str, "duration": float, "pid": int, "hostname": str,
-         "log_path": str, "next_try_at": str, "note": str},
+        {
+            "dag_id": str,
+            "run_id": str,
+            "task_id": str,
+            "state": str,
+            "try_number": int,
+            "max_tries": int,
+            "operator": str,
+            "priority_weight": int,
+            "queued_at": str,
+            "start_date": str,
+            "end_date": str,
+            "duration": float,
+            "pid": int,
+            "hostname": str,
+            "log_path": str,
+            "next_try_at": str,
+            "note": str,
+        },
         pk=("dag_id", "run_id", "task_id"),
         not_null={"state", "try_number", "max_tries", "priority_weight"},
         defaults={"state": "none", "try_number": 0, "max_tries": 0, "priority_weight": 1},
     )
     db["task_instances"].create_index(["state"])
     db["attempts"].create(
-        {"dag_id": str, "run_id": str, "task_id": str, "try_number": int, "state": str,
-         "queued_at": str, "start_date": str, "end_date": str, "pid": int, "exit_code": int,
-         "cause": str, "log_path": str},
+        {
+            "dag_id": str,
+            "run_id": str,
+            "task_id": str,
+            "try_number": int,
+            "state": str,
+            "queued_at": str,
+            "start_date": str,
+            "end_date": str,
+            "pid": int,
+            "exit_code": int,
+            "cause": str,
+            "log_path": str,
+        },
         pk=("dag_id", "run_id", "task_id", "try_number"),
     )
     db["xcom"].create(
-        {"dag_id": str, "run_id": str, "task_id": str, "key": str, "value": str,
-         "timestamp": str},
-        pk=("dag_id", "run_id", "task_id", "key"), not_null={"value", "timestamp"},
+        {"dag_id": str, "run_id": str, "task_id": str, "key": str, "value": str, "timestamp": str},
+        pk=("dag_id", "run_id", "task_id", "key"),
+        not_null={"value", "timestamp"},
     )
     db["variables"].create(
         {"key": str, "val": str, "description": str},
-        pk="key", not_null={"val"}, defaults={"description": ""},
+        pk="key",
+        not_null={"val"},
+        defaults={"description": ""},
     )
     db["import_errors"].create(
         {"filename": str, "line": int, "message": str, "timestamp": str},
-        pk="filename", not_null={"message", "timestamp"},
+        pk="filename",
+        not_null={"message", "timestamp"},
     )
     # AUTOINCREMENT so that ids never repeat: readers follow the table by the last id seen.
     db.execute(
@@ -83,8 +136,13 @@ def open_connection(path: Path, *, readonly: bool = False) -> sqlite3.Connection
         SchemaTooNew: the file was written by a newer flowtui.
     """
     if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0,
-                               isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            f"file:{path}?mode=ro",
+            uri=True,
+            timeout=30.0,
+            isolation_level=None,
+            check_same_thread=False,
+        )
         conn.execute("PRAGMA busy_timeout = 30000")
         return conn
     if not path.exists():

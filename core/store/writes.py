@@ -12,8 +12,19 @@ from typing import Any
 from flowtui.spec import DagSpec
 
 _TI_COLUMNS = frozenset(
-    {"try_number", "max_tries", "queued_at", "start_date", "end_date", "duration", "pid",
-     "hostname", "log_path", "next_try_at", "note"}
+    {
+        "try_number",
+        "max_tries",
+        "queued_at",
+        "start_date",
+        "end_date",
+        "duration",
+        "pid",
+        "hostname",
+        "log_path",
+        "next_try_at",
+        "note",
+    }
 )
 _RUN_COLUMNS = frozenset({"queued_at", "start_date", "end_date", "runner_pid", "conf"})
 
@@ -37,7 +48,8 @@ def set_task_state(
         raise TypeError(f"not task_instances columns: {sorted(unknown)}")
     sets = "".join(f", {name} = ?" for name in fields)
     conn.execute(
-        f"UPDATE task_instances SET state = ?{sets} WHERE dag_id = ? AND run_id = ? AND task_id = ?",
+        f"UPDATE task_instances SET state = ?{sets} "
+        f"WHERE dag_id = ? AND run_id = ? AND task_id = ?",
         (new, *fields.values(), *key),
     )
     if old != new or detail:
@@ -81,13 +93,32 @@ def insert_run(
         "INSERT INTO dag_runs (dag_id, run_id, run_type, state, logical_date, "
         "data_interval_start, data_interval_end, conf, queued_at, runner_pid) "
         "VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
-        (spec.dag_id, run["run_id"], run["run_type"], run["logical_date"],
-         run.get("data_interval_start"), run.get("data_interval_end"),
-         json.dumps(run.get("conf") or {}), ts, run.get("runner_pid")),
+        (
+            spec.dag_id,
+            run["run_id"],
+            run["run_type"],
+            run["logical_date"],
+            run.get("data_interval_start"),
+            run.get("data_interval_end"),
+            json.dumps(run.get("conf") or {}),
+            ts,
+            run.get("runner_pid"),
+        ),
     )
     insert_task_instances(conn, spec, run["run_id"], spec.tasks)
-    _event(conn, ts, "run_created", actor, spec.dag_id, run["run_id"], None, None, None,
-           "queued", json.dumps({"run_type": run["run_type"], "conf": run.get("conf") or {}}))
+    _event(
+        conn,
+        ts,
+        "run_created",
+        actor,
+        spec.dag_id,
+        run["run_id"],
+        None,
+        None,
+        None,
+        "queued",
+        json.dumps({"run_type": run["run_type"], "conf": run.get("conf") or {}}),
+    )
 
 
 def insert_task_instances(
@@ -96,8 +127,17 @@ def insert_task_instances(
     conn.executemany(
         "INSERT INTO task_instances (dag_id, run_id, task_id, state, try_number, max_tries, "
         "operator, priority_weight) VALUES (?, ?, ?, 'none', 0, ?, ?, ?)",
-        [(spec.dag_id, run_id, t, spec.tasks[t].retries, spec.tasks[t].operator,
-          spec.tasks[t].priority_weight) for t in task_ids],
+        [
+            (
+                spec.dag_id,
+                run_id,
+                t,
+                spec.tasks[t].retries,
+                spec.tasks[t].operator,
+                spec.tasks[t].priority_weight,
+            )
+            for t in task_ids
+        ],
     )
 
 
@@ -174,8 +214,15 @@ def upsert_dag(conn: sqlite3.Connection, spec: DagSpec, ts: str) -> None:
         "fileloc = excluded.fileloc, is_active = 1, schedule = excluded.schedule, "
         "description = excluded.description, tags = excluded.tags, spec = excluded.spec, "
         "last_parsed = excluded.last_parsed",
-        (spec.dag_id, spec.fileloc, json.dumps(spec.schedule), spec.description,
-         json.dumps(list(spec.tags)), json.dumps(spec.to_dict()), ts),
+        (
+            spec.dag_id,
+            spec.fileloc,
+            json.dumps(spec.schedule),
+            spec.description,
+            json.dumps(list(spec.tags)),
+            json.dumps(spec.to_dict()),
+            ts,
+        ),
     )
 
 

@@ -34,14 +34,16 @@ def pipeline(home: Home) -> Home:
 
 
 def test_dags_test_streams_states_and_logs_and_exits_zero(pipeline: Home) -> None:
-    done = pipeline.run("dags", "test", "pipeline", "--logical-date", "2024-03-01",
-                        "--conf", '{"who": "flowtui"}')
+    done = pipeline.run(
+        "dags", "test", "pipeline", "--logical-date", "2024-03-01", "--conf", '{"who": "flowtui"}'
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     order = [line.split()[1:5] for line in lines if "->" in line]
     assert ["extract", "queued", "->", "running"] in order
     assert order.index(["extract", "running", "->", "success"]) < order.index(
-        ["say", "none", "->", "scheduled"])
+        ["say", "none", "->", "scheduled"]
+    )
     assert "  [extract] extracting 2024-03-01" in lines
     assert any(line.startswith("  [say] hello flowtui on 2024-03-01") for line in lines)
     assert lines[-1].endswith(": success")
@@ -54,8 +56,10 @@ def test_runs_show_json_is_exactly_the_documented_shape(pipeline: Home) -> None:
     assert shown["dag_id"] == "pipeline"
     assert shown["state"] == "success"
     assert shown["logical_date"].startswith("2024-03-01T00:00:00")
-    assert shown["tasks"] == {"extract": {"state": "success", "try_number": 1},
-                              "say": {"state": "success", "try_number": 1}}
+    assert shown["tasks"] == {
+        "extract": {"state": "success", "try_number": 1},
+        "say": {"state": "success", "try_number": 1},
+    }
     listed = json.loads(pipeline.run("runs", "list", "pipeline", "--output", "json").stdout)
     assert [r["run_id"] for r in listed] == [shown["run_id"]]
     by_id = pipeline.runs_show("pipeline", shown["run_id"])
@@ -63,12 +67,15 @@ def test_runs_show_json_is_exactly_the_documented_shape(pipeline: Home) -> None:
 
 
 def test_a_failed_run_exits_one(home: Home) -> None:
-    home.write_dag("fails.py", """
+    home.write_dag(
+        "fails.py",
+        """
         from datetime import datetime
         from flowtui import DAG, BashOperator
         with DAG("fails", start_date=datetime(2024, 1, 1)) as dag:
             BashOperator(task_id="boom", bash_command="exit 4")
-    """)
+    """,
+    )
     done = home.run("dags", "test", "fails")
     assert done.returncode == 1
     assert "boom" in done.stdout
@@ -92,8 +99,7 @@ def test_a_failed_run_exits_one(home: Home) -> None:
         (["logs", "pipeline", "no_such_run", "extract"], "no task instance 'extract'"),
     ],
 )
-def test_user_errors_are_one_line_on_stderr(pipeline: Home, args: list[str],
-                                            message: str) -> None:
+def test_user_errors_are_one_line_on_stderr(pipeline: Home, args: list[str], message: str) -> None:
     pipeline.run("dags", "list", check=True)
     done = pipeline.run(*args)
     assert done.returncode == 1, done.stdout
@@ -119,22 +125,30 @@ def test_tasks_test_runs_one_task_without_recording_it(pipeline: Home) -> None:
 
 
 def test_logs_prints_and_follows_an_attempt(home: Home) -> None:
-    home.write_dag("talk.py", """
+    home.write_dag(
+        "talk.py",
+        """
         from datetime import datetime
         from flowtui import DAG, BashOperator
         with DAG("talk", start_date=datetime(2024, 1, 1)) as dag:
             BashOperator(task_id="talk", bash_command="echo one; sleep 1; echo two")
-    """)
+    """,
+    )
     runner = subprocess.Popen(
-        [sys.executable, "-m", "flowtui", "dags", "test", "talk"], env=home.env,
-        stdout=subprocess.PIPE, text=True)
+        [sys.executable, "-m", "flowtui", "dags", "test", "talk"],
+        env=home.env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
+
         def run_id() -> str | None:
             if not (home.path / "flowtui.db").exists():
                 return None
             store = home.store()
-            row = store.conn.execute("SELECT run_id FROM task_instances WHERE state = "
-                                     "'running'").fetchone()
+            row = store.conn.execute(
+                "SELECT run_id FROM task_instances WHERE state = 'running'"
+            ).fetchone()
             store.close()
             return None if row is None else str(row[0])
 

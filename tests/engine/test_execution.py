@@ -29,7 +29,9 @@ def _gap(earlier: dict[str, object], later: dict[str, object]) -> float:
 
 
 def test_retries_with_exponential_backoff_and_cap(home: Home) -> None:
-    home.write_dag("retry.py", """
+    home.write_dag(
+        "retry.py",
+        """
         from datetime import datetime, timedelta
         from flowtui import DAG, PythonOperator
 
@@ -42,7 +44,8 @@ def test_retries_with_exponential_backoff_and_cap(home: Home) -> None:
                            retry_delay=timedelta(seconds=0.3), retry_exponential_backoff=True)
             PythonOperator(task_id="capped", python_callable=third_time_lucky, retries=2,
                            retry_delay=0.3, retry_exponential_backoff=True, max_retry_delay=0.35)
-    """)
+    """,
+    )
     done = home.run("dags", "test", "retry")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "up_for_retry" in done.stdout
@@ -60,7 +63,9 @@ def test_retries_with_exponential_backoff_and_cap(home: Home) -> None:
 def test_timeout_kills_a_task_that_ignores_sigterm(home: Home, tmp_path: Path) -> None:
     home.configure(task_kill_grace_seconds=0.5)
     pid_file = tmp_path / "pid"
-    home.write_dag("stubborn.py", f"""
+    home.write_dag(
+        "stubborn.py",
+        f"""
         import os, signal, time
         from datetime import datetime
         from flowtui import DAG, PythonOperator, BashOperator
@@ -74,7 +79,8 @@ def test_timeout_kills_a_task_that_ignores_sigterm(home: Home, tmp_path: Path) -
             PythonOperator(task_id="ignores_term", python_callable=stubborn,
                            execution_timeout=0.5)
             BashOperator(task_id="bash_sleeps", bash_command="sleep 60", execution_timeout=0.5)
-    """)
+    """,
+    )
     done = home.run("dags", "test", "stubborn", timeout=30)
     assert done.returncode == 1
     shown = home.runs_show("stubborn")
@@ -91,7 +97,9 @@ def test_timeout_kills_a_task_that_ignores_sigterm(home: Home, tmp_path: Path) -
 
 
 def test_crashes_and_bad_returns_fail_with_the_cause(home: Home) -> None:
-    home.write_dag("crashes.py", """
+    home.write_dag(
+        "crashes.py",
+        """
         import os, signal
         from datetime import datetime
         from flowtui import DAG, PythonOperator, SkipTask, FailTask
@@ -115,7 +123,8 @@ def test_crashes_and_bad_returns_fail_with_the_cause(home: Home) -> None:
             for f in (exits, killed, returns_a_set, skips):
                 PythonOperator(task_id=f.__name__, python_callable=f)
             PythonOperator(task_id="fails_for_good", python_callable=fails_for_good, retries=3)
-    """)
+    """,
+    )
     done = home.run("dags", "test", "crashes")
     assert done.returncode == 1
     tasks = home.runs_show("crashes")["tasks"]
@@ -133,7 +142,9 @@ def test_crashes_and_bad_returns_fail_with_the_cause(home: Home) -> None:
 
 def test_parallelism_bounds_concurrent_attempts(home: Home) -> None:
     home.configure(parallelism=2)
-    home.write_dag("wide.py", """
+    home.write_dag(
+        "wide.py",
+        """
         import time
         from datetime import datetime
         from flowtui import DAG, PythonOperator
@@ -141,24 +152,32 @@ def test_parallelism_bounds_concurrent_attempts(home: Home) -> None:
         with DAG("wide", start_date=datetime(2024, 1, 1)) as dag:
             for i in range(6):
                 PythonOperator(task_id=f"t{i}", python_callable=lambda: time.sleep(0.3))
-    """)
+    """,
+    )
     assert home.run("dags", "test", "wide").returncode == 0
     spans = []
     for i in range(6):
         (attempt,) = _attempts(home, "wide", f"t{i}")
-        spans.append((datetime.fromisoformat(str(attempt["start_date"])),
-                      datetime.fromisoformat(str(attempt["end_date"]))))
+        spans.append(
+            (
+                datetime.fromisoformat(str(attempt["start_date"])),
+                datetime.fromisoformat(str(attempt["end_date"])),
+            )
+        )
     overlap = max(sum(1 for s, e in spans if s <= moment < e) for moment, _ in spans)
     assert overlap == 2
 
 
 def test_home_database_and_logs_are_private(home: Home) -> None:
-    home.write_dag("tiny.py", """
+    home.write_dag(
+        "tiny.py",
+        """
         from datetime import datetime
         from flowtui import DAG, BashOperator
         with DAG("tiny", start_date=datetime(2024, 1, 1)) as dag:
             BashOperator(task_id="hello", bash_command="echo hello")
-    """)
+    """,
+    )
     assert home.run("dags", "test", "tiny").returncode == 0
     assert stat.S_IMODE(home.path.stat().st_mode) == 0o700
     assert stat.S_IMODE((home.path / "flowtui.db").stat().st_mode) == 0o600

@@ -18,35 +18,53 @@ with DAG("good", start_date=datetime(2024, 1, 1)) as dag:
 
 BROKEN = {
     "syntax.py": ("from flowtui import DAG\n\ndef broken(:\n    pass\n", 3, "SyntaxError"),
-    "missing_import.py": ("from flowtui import DAG\nimport no_such_module_here\n", 2,
-                          "No module named 'no_such_module_here'"),
-    "cycle.py": ("""from datetime import datetime
+    "missing_import.py": (
+        "from flowtui import DAG\nimport no_such_module_here\n",
+        2,
+        "No module named 'no_such_module_here'",
+    ),
+    "cycle.py": (
+        """from datetime import datetime
 from flowtui import DAG, EmptyOperator
 with DAG("cyclic", start_date=datetime(2024, 1, 1)) as dag:
     a = EmptyOperator(task_id="a")
     b = EmptyOperator(task_id="b")
     c = EmptyOperator(task_id="c")
     a >> b >> c >> a
-""", None, "cycle"),
-    "duplicate.py": ("""from datetime import datetime
+""",
+        None,
+        "cycle",
+    ),
+    "duplicate.py": (
+        """from datetime import datetime
 from flowtui import DAG, EmptyOperator
 with DAG("dup", start_date=datetime(2024, 1, 1)) as dag:
     EmptyOperator(task_id="same")
     EmptyOperator(task_id="same")
-""", 5, "'same'"),
-    "rule.py": ("""from datetime import datetime
+""",
+        5,
+        "'same'",
+    ),
+    "rule.py": (
+        """from datetime import datetime
 from flowtui import DAG, EmptyOperator
 with DAG("rules", start_date=datetime(2024, 1, 1)) as dag:
     EmptyOperator(task_id="t", trigger_rule="all_sucess")
-""", 4, "all_sucess"),
-    "bad_id.py": ("""from datetime import datetime
+""",
+        4,
+        "all_sucess",
+    ),
+    "bad_id.py": (
+        """from datetime import datetime
 from flowtui import DAG, EmptyOperator
 with DAG("ids", start_date=datetime(2024, 1, 1)) as dag:
     EmptyOperator(task_id="no spaces/allowed")
-""", 4, "no spaces/allowed"),
+""",
+        4,
+        "no spaces/allowed",
+    ),
     "exits.py": ("from flowtui import DAG\nimport sys\nsys.exit(3)\n", 3, "sys.exit(3)"),
-    "hangs.py": ("from flowtui import DAG\nimport time\ntime.sleep(60)\n", None,
-                 "longer than 1 s"),
+    "hangs.py": ("from flowtui import DAG\nimport time\ntime.sleep(60)\n", None, "longer than 1 s"),
 }
 
 

@@ -65,8 +65,9 @@ def test_commands_reach_a_running_scheduler(home: Home, tmp_path: Path) -> None:
         run_id = _latest_run_id(home, "slow")
         first = _running_pid(home, pid_file)
 
-        done = home.run("tasks", "clear", "slow", "--run", run_id, "--task", "^work$",
-                        "--downstream")
+        done = home.run(
+            "tasks", "clear", "slow", "--run", run_id, "--task", "^work$", "--downstream"
+        )
         assert done.returncode == 0, done.stderr
         assert "work, after" in done.stdout
         second = _running_pid(home, pid_file, previous=first)
@@ -74,26 +75,35 @@ def test_commands_reach_a_running_scheduler(home: Home, tmp_path: Path) -> None:
         assert home.runs_show("slow", run_id)["tasks"]["work"]["try_number"] == 2
 
         assert home.run("tasks", "mark", "slow", run_id, "work", "success").returncode == 0
-        wait_until(lambda: home.task_state("slow", run_id, "after") == "success",
-                   what="downstream of the marked task to run")
+        wait_until(
+            lambda: home.task_state("slow", run_id, "after") == "success",
+            what="downstream of the marked task to run",
+        )
         wait_until(lambda: _gone(second), what="the marked attempt to die")
         assert home.runs_show("slow", run_id)["state"] == "success"
 
         assert home.run("dags", "pause", "slow").returncode == 0
         commands = [e for e in home.events(dag_id="slow") if e["kind"] == "command"]
         assert [e["detail"].split('"')[3] for e in commands] == [
-            "trigger", "clear", "mark", "set_paused"]
+            "trigger",
+            "clear",
+            "mark",
+            "set_paused",
+        ]
         assert all(e["actor"].startswith("cli:") for e in commands)
-        marked = [e for e in home.events(dag_id="slow", task_id="work")
-                  if e["new_state"] == "success"]
-        assert marked and marked[0]["actor"].startswith("cli:")
+        marked = [
+            e for e in home.events(dag_id="slow", task_id="work") if e["new_state"] == "success"
+        ]
+        assert marked
+        assert marked[0]["actor"].startswith("cli:")
     finally:
         process.terminate()
         process.wait(timeout=20)
 
 
-def test_a_second_scheduler_refuses_and_names_the_first(home: Home,
-                                                        scheduler: subprocess.Popen[str]) -> None:
+def test_a_second_scheduler_refuses_and_names_the_first(
+    home: Home, scheduler: subprocess.Popen[str]
+) -> None:
     done = home.run("scheduler", timeout=20)
     assert done.returncode == 1
     assert done.stderr.startswith("flowtui: error: a scheduler already runs on")
@@ -101,14 +111,22 @@ def test_a_second_scheduler_refuses_and_names_the_first(home: Home,
     assert done.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize("kill_whole_group", [False, True],
-                         ids=["scheduler-only", "scheduler-and-fork-server"])
-def test_scheduler_killed_mid_run_recovers_on_restart(home: Home, tmp_path: Path,
-                                                      kill_whole_group: bool) -> None:
+@pytest.mark.parametrize(
+    "kill_whole_group", [False, True], ids=["scheduler-only", "scheduler-and-fork-server"]
+)
+def test_scheduler_killed_mid_run_recovers_on_restart(
+    home: Home, tmp_path: Path, kill_whole_group: bool
+) -> None:
     pid_file = tmp_path / "pid"
     home.write_dag("slow.py", SLOW_DAG.format(pid_file=pid_file))
-    process = subprocess.Popen([FLOWTUI, "scheduler"], env=home.env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        [FLOWTUI, "scheduler"],
+        env=home.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     assert process.stdout is not None
     assert process.stdout.readline().startswith("flowtui scheduler:")
     assert home.run("dags", "trigger", "slow").returncode == 0
@@ -130,17 +148,19 @@ def test_scheduler_killed_mid_run_recovers_on_restart(home: Home, tmp_path: Path
         assert restarted.stdout.readline().startswith("flowtui scheduler:")
         state = home.task_state("slow", run_id, "work")
         assert state in ("up_for_retry", "scheduled", "queued", "running")
-        wait_until(lambda: _gone(task_pid), timeout=5,
-                   what="the orphaned attempt to be gone")
-        recovered = [e for e in home.events(dag_id="slow", task_id="work")
-                     if e["kind"] == "recovered"]
+        wait_until(lambda: _gone(task_pid), timeout=5, what="the orphaned attempt to be gone")
+        recovered = [
+            e for e in home.events(dag_id="slow", task_id="work") if e["kind"] == "recovered"
+        ]
         assert len(recovered) == 1
         expected = "was still running and was killed" if kill_whole_group else "already gone"
         assert expected in recovered[0]["detail"]
         log = next((home.path / "logs" / "slow").rglob("work/attempt=1.log"))
         assert "the scheduler stopped unexpectedly" in log.read_text()
-        wait_until(lambda: home.runs_show("slow", run_id)["tasks"]["work"]["try_number"] == 2,
-                   what="the retry to start")
+        wait_until(
+            lambda: home.runs_show("slow", run_id)["tasks"]["work"]["try_number"] == 2,
+            what="the retry to start",
+        )
     finally:
         restarted.terminate()
         restarted.wait(timeout=20)
