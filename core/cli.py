@@ -153,9 +153,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
-    from flowtui.tui.app import (
-        run_dashboard,
-    )  # deferred so the CLI and the engine stay Textual-free
+    # Deferred, so that the other commands and the engine never import Textual.
+    from flowtui.tui.launch import run_dashboard
 
     return run_dashboard(settings)
 
@@ -163,10 +162,10 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
 def _scheduler(args: argparse.Namespace, settings: Settings) -> int:
     from flowtui.command_server import CommandServer
     from flowtui.lock import SchedulerLock
+    from flowtui.logs import log_to_file
     from flowtui.scheduler import Scheduler
 
-    _log_to_file(settings)
-    settings.ensure_home()
+    log_to_file(settings)
     lock = SchedulerLock(settings.lock_path)
     lock.acquire()
     scheduler = Scheduler(settings)
@@ -184,14 +183,6 @@ def _scheduler(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         lock.release()
     return 0
-
-
-def _log_to_file(settings: Settings) -> None:
-    settings.ensure_home()
-    handler = logging.FileHandler(settings.logs_dir / "scheduler.log")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger("flowtui").addHandler(handler)
-    logging.getLogger("flowtui").setLevel(logging.INFO)
 
 
 # --- dags ---

@@ -7,6 +7,10 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flowtui.config import Settings
 
 
 def attempt_log_path(
@@ -31,6 +35,18 @@ def append_line(path: str | Path, text: str) -> None:
         os.write(fd, f"[flowtui] {time.strftime('%Y-%m-%d %H:%M:%S')} {text}\n".encode())
     finally:
         os.close(fd)
+
+
+def log_to_file(settings: Settings) -> None:
+    """Send flowtui's own log (not the tasks') to `<home>/logs/scheduler.log`."""
+    import logging
+
+    settings.ensure_home()
+    handler = logging.FileHandler(settings.logs_dir / "scheduler.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("flowtui")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
 
 
 def follow(path: Path, is_finished: Callable[[], bool], poll: float = 0.1) -> Iterator[str]:

@@ -66,11 +66,17 @@ class Scheduler:
 
     # --- life cycle ---
 
+    def start_executor(self) -> None:
+        """Start the fork server; call this before the process starts any thread (the
+        dashboard does, so that parsing can then happen on the scheduler's thread)."""
+        self.settings.ensure_home()
+        if self.executor.server_pid is None:
+            self.executor.start()
+
     def open(self) -> None:
         """Start the executor (first: it forks while this process has one thread), open the
         store and load the DAG files into it."""
-        self.settings.ensure_home()
-        self.executor.start()
+        self.start_executor()
         self.store = Store(self.settings.db_path)
         results = self.loader.parse_folder()
         with self.store.transaction() as conn:
@@ -126,6 +132,10 @@ class Scheduler:
                 self._process(batch)
         finally:
             self._shutdown()
+
+    def running_attempts(self) -> int:
+        """Attempts handed to the executor and not ended yet (thread-safe enough to show)."""
+        return len(self._attempts)
 
     def is_done(self, dag_id: str, run_id: str) -> bool:
         return (dag_id, run_id) not in self.book.runs

@@ -1,0 +1,210 @@
+"""The first screen: every DAG with its schedule, paused flag, next and last run, its recent
+runs as coloured glyphs, and running/failed counts; a filter by text and `tag:`; a banner for
+files that failed to load."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Input, Static
+
+from flowtui.commands import SetPaused, Trigger
+from flowtui.store import reads
+from flowtui.store.summaries import dag_overview
+from flowtui.tui.screens.base import KeyTable, LiveScreen
+from flowtui.tui.screens.confirm import TriggerDialog
+from flowtui.tui.widgets.header_bar import HeaderBar
+from flowtui.tui.widgets.state_badge import badge, glyph
+
+RECENT = 10
+COLUMNS = ("DAG", "schedule", "paused", "next run", "last run", "recent runs", "running", "failed")
+
+
+class DagsScreen(LiveScreen):
+    """All DAGs; enter opens one."""
+
+    BINDINGS = [
+        Binding("enter", "open", "Open"),
+        Binding("slash", "filter", "Filter"),
+        Binding("t", "trigger", "Trigger"),
+        Binding("p", "pause", "Pause/unpause"),
+        Binding("e", "errors", "Import errors"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict[str, Any]] = []
+        self.errors: list[dict[str, Any]] = []
+        self.filter_text = ""
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar()
+        yield Static("", id="errors-banner")
+        yield Input(
+            placeholder="filter: text, or tag:NAME (enter to apply, esc to clear)", id="filter"
+        )
+        yield KeyTable(id="dags", cursor_type="row", zebra_stripes=True)
+        yield Static("no DAGs yet: the scheduler is loading the DAG folder", id="empty")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.dag_table
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        self.query_one("#filter", Input).display = False
+        self.query_one("#errors-banner", Static).display = False
+        table.focus()
+
+    @property
+    def dag_table(self) -> KeyTable:
+        return self.query_one("#dags", KeyTable)
+
+    # --- data ---
+
+    def load(self, conn: sqlite3.Connection) -> Any:
+        return {"dags": dag_overview(conn, RECENT), "errors": reads.import_errors(conn)}
+
+    def show(self, data: Any) -> None:
+        self.rows, self.errors = data["dags"], data["errors"]
+        banner = self.query_one("#errors-banner", Static)
+        banner.display = bool(self.errors)
+        if self.errors:
+            banner.update(
+                Text(
+                    f" ✘ {len(self.errors)} DAG file(s) failed to load — press e to see why ",
+                    style="bold white on red",
+                )
+            )
+        self._fill()
+
+    def _fill(self) -> None:
+        table = self.dag_table
+        current = self.selected_dag_id()
+        table.clear()
+        shown = [r for r in self.rows if _matches(r, self.filter_text)]
+        for dag in shown:
+            table.add_row(*_cells(dag), key=dag["dag_id"])
+        self.query_one("#empty", Static).display = not shown
+        if current is not None and current in {d["dag_id"] for d in shown}:
+            table.move_cursor(row=table.get_row_index(current), animate=False)
+
+    def selected_dag_id(self) -> str | None:
+        table = self.dag_table
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return None if key.value is None else str(key.value)
+
+    def selected_dag(self) -> dict[str, Any] | None:
+        dag_id = self.selected_dag_id()
+        return next((r for r in self.rows if r["dag_id"] == dag_id), None)
+
+    # --- keys ---
+
+    @on(DataTable.RowSelected, "#dags")
+    def _row_selected(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        dag_id = self.selected_dag_id()
+        if dag_id is not None:
+            from flowtui.tui.screens.dag_runs import DagScreen
+
+            self.app.push_screen(DagScreen(dag_id))
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.dag_table.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self._fill()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self.filter_text = ""
+        self._fill()
+        self.dag_table.focus()
+
+    def action_trigger(self) -> None:
+        dag = self.selected_dag()
+        if dag is None:
+            return
+        params = dag["params"]
+
+        def done(conf: dict[str, Any] | None) -> None:
+            if conf is not None:
+                self.dashboard.send(
+                    Trigger(dag["dag_id"], conf=conf or None), f"triggered {dag['dag_id']}"
+                )
+
+        self.app.push_screen(TriggerDialog(dag["dag_id"], params), done)
+
+    def action_pause(self) -> None:
+        dag = self.selected_dag()
+        if dag is not None:
+            pause = not dag["is_paused"]
+            self.dashboard.send(
+                SetPaused(dag["dag_id"], pause),
+                f"{dag['dag_id']} {'paused' if pause else 'unpaused'}",
+            )
+
+    def action_errors(self) -> None:
+        from flowtui.tui.screens.import_errors import ImportErrorsScreen
+
+        self.app.push_screen(ImportErrorsScreen())
+
+
+def _matches(dag: dict[str, Any], text: str) -> bool:
+    for word in text.lower().split():
+        if word.startswith("tag:"):
+            if not any(word[4:] in tag.lower() for tag in dag["tags"]):
+                return False
+        elif word not in dag["dag_id"].lower() and word not in dag["description"].lower():
+            return False
+    return True
+
+
+def _cells(dag: dict[str, Any]) -> list[Any]:
+    runs = dag["recent_runs"]
+    strip = Text()
+    for run in reversed(runs):  # oldest left, newest right
+        strip.append_text(glyph(run["state"]))
+    last = runs[0] if runs else None
+    counts = dag["task_counts"]
+    running = counts.get("running", 0) + counts.get("queued", 0)
+    failed = counts.get("failed", 0) + counts.get("upstream_failed", 0)
+    return [
+        Text(dag["dag_id"], style="bold"),
+        _schedule_text(dag["schedule"]),
+        Text("paused", style="yellow") if dag["is_paused"] else Text("no", style="dim"),
+        (dag["next_run_at"] or "")[:16].replace("T", " "),
+        badge(last["state"]) if last else Text("never", style="dim"),
+        strip,
+        Text(str(running), style="bold bright_green" if running else "dim"),
+        Text(str(failed), style="bold red" if failed else "dim"),
+    ]
+
+
+def _schedule_text(schedule: Any) -> str:
+    if schedule is None:
+        return "manual"
+    if isinstance(schedule, dict) and "timedelta" in schedule:
+        return f"every {schedule['timedelta']:g}s"
+    if isinstance(schedule, dict) and "datasets" in schedule:
+        return "datasets"
+    return str(schedule)
