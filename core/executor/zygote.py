@@ -90,6 +90,8 @@ class Zygote:
         if pid == 0:
             try:
                 self._child(request)
+            except BaseException as exc:
+                _report_start_failure(request, exc)
             finally:
                 os._exit(70)
         timeout = request.get("timeout")
@@ -241,6 +243,20 @@ def _warm_up() -> bool:
     return True
 
 
+def _report_start_failure(request: dict[str, Any], exc: BaseException) -> None:
+    """The child failed before the task could run: say why, in the log and the result."""
+    message = f"the attempt could not start: {type(exc).__name__}: {exc}"
+    with contextlib.suppress(Exception):
+        print(f"[flowtui] {message}", file=sys.stderr, flush=True)
+    result: dict[str, Any] = (
+        {"error": {"line": None, "message": message}}
+        if request["op"] == "parse"
+        else {"state": "failed", "xcom": {}, "error": message}
+    )
+    with contextlib.suppress(Exception):
+        _write_result(request["result"], result)
+
+
 def _redirect_output(log: str) -> None:
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     null = os.open(os.devnull, os.O_RDONLY)
@@ -248,8 +264,10 @@ def _redirect_output(log: str) -> None:
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.closerange(3, 1 << 16)
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # a TextIOWrapper
-    sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    # Fresh, line-buffered streams on the new fds: whatever sys.stdout was in the process we
+    # were forked from (a terminal, pytest's capture), print() now writes to the log.
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
 
 
 def _write_result(path: str, result: dict[str, Any]) -> None:
@@ -289,6 +307,8 @@ def serve(req_fd: int, resp_fd: int, dags_folder: str, log: str) -> NoReturn:
     os.dup2(null, 0)
     os.dup2(out, 1)
     os.dup2(out, 2)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
     for fd in _open_fds():
         if fd > 2 and fd not in keep:
             with contextlib.suppress(OSError):  # the listing's own fd is already closed

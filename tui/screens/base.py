@@ -43,9 +43,11 @@ class LiveScreen(Screen[None]):
 
 
 class KeyTable(DataTable[Any]):
-    """A DataTable that also moves with j/k (`l` is the log key elsewhere)."""
+    """A DataTable whose enter opens the row, and that also moves with j/k (`l` is the log
+    key elsewhere)."""
 
     BINDINGS = [
+        Binding("enter", "select_cursor", "Open"),
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
     ]

@@ -29,7 +29,6 @@ class DagsScreen(LiveScreen):
     """All DAGs; enter opens one."""
 
     BINDINGS = [
-        Binding("enter", "open", "Open"),
         Binding("slash", "filter", "Filter"),
         Binding("t", "trigger", "Trigger"),
         Binding("p", "pause", "Pause/unpause"),

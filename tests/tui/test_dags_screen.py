@@ -1,0 +1,169 @@
+"""The DAG list: live rows, filter, trigger with conf, pause, import-error banner, help,
+command palette, quit confirmation; every key action checked in the store and `events`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from textual.widgets import Input
+
+from flowtui.store import reads
+from flowtui.tui.app import Dashboard
+from flowtui.tui.screens.dags import DagsScreen
+from flowtui.tui.screens.help import HelpScreen
+from flowtui.tui.screens.import_errors import ImportErrorsScreen
+from tests.conftest import Home, wait_until
+from tests.tui.conftest import SIZE, embedded, settle, wait_for
+
+TWO_DAGS = """
+    from datetime import datetime
+    from flowtui import DAG, BashOperator
+
+    with DAG("alpha", start_date=datetime(2024, 1, 1), tags=["sales"],
+             params={"n": 1}) as alpha:
+        BashOperator(task_id="hello", bash_command="echo {{ params.n }}")
+    with DAG("beta", start_date=datetime(2024, 1, 1), tags=["ops"]) as beta:
+        BashOperator(task_id="sleepy", bash_command="sleep 30")
+"""
+
+
+@pytest.fixture
+def two_dags(home: Home) -> Home:
+    """The DAG folder, written before any scheduler fixture starts."""
+    home.write_dag("two.py", TWO_DAGS)
+    return home
+
+
+def _dag_ids(screen: DagsScreen) -> list[str]:
+    table = screen.dag_table
+    return [str(key.value) for key in table.rows]
+
+
+def _events(home: Home, kind: str) -> list[dict[str, object]]:
+    return [e for e in home.events() if e["kind"] == kind]
+
+
+async def test_dag_list_shows_every_dag_and_filters(home: Home) -> None:
+    home.write_dag("two.py", TWO_DAGS)
+    home.run("dags", "list", check=True)
+    with embedded(home) as (app, _scheduler):
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await wait_for(
+                pilot,
+                lambda: (
+                    isinstance(app.screen, DagsScreen)
+                    and _dag_ids(app.screen) == ["alpha", "beta"]
+                    and app.screen
+                ),
+            )
+            await pilot.press("slash", *"tag:ops", "enter")
+            assert _dag_ids(screen) == ["beta"]
+            await pilot.press("escape")
+            assert _dag_ids(screen) == ["alpha", "beta"]
+            await pilot.press("slash", *"alp")
+            assert _dag_ids(screen) == ["alpha"]
+
+
+async def test_t_triggers_with_validated_conf_and_p_pauses(
+    two_dags: Home, attached: Dashboard
+) -> None:
+    home, app = two_dags, attached
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, DagsScreen) and "alpha" in _dag_ids(app.screen)
+        )
+        await pilot.press("t")
+        await pilot.press(*"[1]", "enter")  # not an object: refused in the dialog
+        assert app.screen.query_one("#conf-error").render().plain.startswith("conf must be")
+        app.screen.query_one(Input).value = ""
+        await pilot.press(*'{"n": 7}', "enter")
+        await settle(pilot)
+        store = home.store()
+        run = wait_until(lambda: reads.run(store.conn, "alpha"), what="the triggered run")
+        assert run["conf"] == {"n": 7}
+        await pilot.press("p")
+        await settle(pilot)
+        assert reads.dag(store.conn, "alpha")["is_paused"] is True
+        store.close()
+    details = [json.loads(str(e["detail"])) for e in _events(home, "command")]
+    assert [d["command"] for d in details] == ["trigger", "set_paused"]
+    assert all(str(e["actor"]) == "dashboard:test" for e in _events(home, "command"))
+
+
+async def test_import_errors_banner_opens_the_errors(home: Home) -> None:
+    home.write_dag("two.py", TWO_DAGS)
+    (home.dags / "broken.py").write_text("from flowtui import DAG\nraise ValueError('nope')\n")
+    with embedded(home) as (app, _scheduler):
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.screen.query_one("#errors-banner").display)
+            await pilot.press("e")
+            screen = await wait_for(
+                pilot, lambda: isinstance(app.screen, ImportErrorsScreen) and app.screen
+            )
+            await wait_for(pilot, lambda: screen.query_one("KeyTable").row_count == 1)
+            row = screen.query_one("KeyTable").get_row_at(0)
+            assert str(row[0]).endswith("broken.py")
+            assert row[1] == "2"
+            assert "ValueError: nope" in str(row[2])
+            await pilot.press("escape")
+            assert isinstance(app.screen, DagsScreen)
+
+
+async def test_help_lists_every_binding(home: Home) -> None:
+    home.write_dag("two.py", TWO_DAGS)
+    with embedded(home) as (app, _scheduler):
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("question_mark")
+            assert isinstance(app.screen, HelpScreen)
+            described = {name for _keys, name in app.screen.bindings}
+            assert {
+                "Open",
+                "Filter",
+                "Trigger",
+                "Pause/unpause",
+                "Import errors",
+                "Quit",
+                "Help",
+            } <= described
+            await pilot.press("escape")
+            assert isinstance(app.screen, DagsScreen)
+
+
+async def test_every_action_is_in_the_command_palette(home: Home) -> None:
+    home.write_dag("two.py", TWO_DAGS)
+    with embedded(home) as (app, _scheduler):
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, DagsScreen))
+            titles = [c.title for c in app.get_system_commands(app.screen)]
+            for name in ("Open", "Filter", "Trigger", "Pause/unpause", "Import errors", "Quit"):
+                assert any(t.startswith(name) for t in titles), (name, titles)
+
+
+async def test_quit_with_running_tasks_asks_first(home: Home) -> None:
+    home.write_dag("two.py", TWO_DAGS)
+    with embedded(home) as (app, scheduler):
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(
+                pilot, lambda: isinstance(app.screen, DagsScreen) and "beta" in _dag_ids(app.screen)
+            )
+            await pilot.press("down", "t", "enter")
+            await settle(pilot)
+            await wait_for(pilot, lambda: scheduler.running_attempts() == 1, what="sleepy")
+            await pilot.press("q")
+            assert "stops them" in str(app.screen.query_one(".dialog--detail").render())
+            await pilot.press("n")
+            assert app.is_running
+            await pilot.press("q", "y")
+            await pilot.pause(0.2)
+            assert not app.is_running
+
+
+def test_quitting_an_attached_dashboard_leaves_the_scheduler_running(
+    home: Home, scheduler: subprocess.Popen[str]
+) -> None:
+    assert scheduler.poll() is None
+    done = home.run("dags", "list")
+    assert done.returncode == 0
+    assert scheduler.poll() is None
