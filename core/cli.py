@@ -156,7 +156,7 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
     # Deferred, so that the other commands and the engine never import Textual.
     from flowtui.tui.launch import run_dashboard
 
-    return run_dashboard(settings)
+    return int(run_dashboard(settings))
 
 
 def _scheduler(args: argparse.Namespace, settings: Settings) -> int:

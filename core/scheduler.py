@@ -25,7 +25,7 @@ from flowtui.executor.local import ExecutorEvent, LocalExecutor
 from flowtui.logs import append_line, attempt_log_path, prepare_log
 from flowtui.runs import ActiveRun, Outcome, RunBook
 from flowtui.states import RunState, TaskState
-from flowtui.store import Store
+from flowtui.store import Store, reads
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class Scheduler:
                 recovery.recover(conn, self.book, self._hostname)
                 self.book.load_active(conn)
             else:
-                row = commands.reads.run(conn, *self.only_run)
+                row = reads.run(conn, *self.only_run)
                 if row is not None:
                     self.book.load_run(conn, row)
             for run in self.book.runs.values():
@@ -335,7 +335,7 @@ class Scheduler:
     def _retry_timers(self, run: ActiveRun) -> None:
         """After a restart: timers for tasks waiting to retry (from the stored next_try_at)."""
         assert self.store is not None
-        for row in commands.reads.task_instances(self.store.conn, run.dag_id, run.run_id):
+        for row in reads.task_instances(self.store.conn, run.dag_id, run.run_id):
             if row["state"] == TaskState.UP_FOR_RETRY and row["next_try_at"]:
                 when = commands.parse_date(row["next_try_at"])
                 self.timers.at(when, ("retry_due", run.key, row["task_id"]))

@@ -18,7 +18,7 @@ SCHEMA_VERSION = 1
 
 
 def _create_v1(db: Database) -> None:
-    db["dags"].create(
+    db.table("dags").create(
         {
             "dag_id": str,
             "fileloc": str,
@@ -35,7 +35,7 @@ def _create_v1(db: Database) -> None:
         not_null={"fileloc", "spec"},
         defaults={"is_paused": 0, "is_active": 1, "description": "", "tags": "[]"},
     )
-    db["dag_runs"].create(
+    db.table("dag_runs").create(
         {
             "id": int,
             "dag_id": str,
@@ -55,10 +55,10 @@ def _create_v1(db: Database) -> None:
         not_null={"dag_id", "run_id", "run_type", "state", "logical_date"},
         defaults={"conf": "{}"},
     )
-    db["dag_runs"].create_index(["dag_id", "run_id"], unique=True)
-    db["dag_runs"].create_index(["state"])
-    db["dag_runs"].create_index(["dag_id", "logical_date"])
-    db["task_instances"].create(
+    db.table("dag_runs").create_index(["dag_id", "run_id"], unique=True)
+    db.table("dag_runs").create_index(["state"])
+    db.table("dag_runs").create_index(["dag_id", "logical_date"])
+    db.table("task_instances").create(
         {
             "dag_id": str,
             "run_id": str,
@@ -82,8 +82,8 @@ def _create_v1(db: Database) -> None:
         not_null={"state", "try_number", "max_tries", "priority_weight"},
         defaults={"state": "none", "try_number": 0, "max_tries": 0, "priority_weight": 1},
     )
-    db["task_instances"].create_index(["state"])
-    db["attempts"].create(
+    db.table("task_instances").create_index(["state"])
+    db.table("attempts").create(
         {
             "dag_id": str,
             "run_id": str,
@@ -100,18 +100,18 @@ def _create_v1(db: Database) -> None:
         },
         pk=("dag_id", "run_id", "task_id", "try_number"),
     )
-    db["xcom"].create(
+    db.table("xcom").create(
         {"dag_id": str, "run_id": str, "task_id": str, "key": str, "value": str, "timestamp": str},
         pk=("dag_id", "run_id", "task_id", "key"),
         not_null={"value", "timestamp"},
     )
-    db["variables"].create(
+    db.table("variables").create(
         {"key": str, "val": str, "description": str},
         pk="key",
         not_null={"val"},
         defaults={"description": ""},
     )
-    db["import_errors"].create(
+    db.table("import_errors").create(
         {"filename": str, "line": int, "message": str, "timestamp": str},
         pk="filename",
         not_null={"message", "timestamp"},
@@ -122,7 +122,7 @@ def _create_v1(db: Database) -> None:
         "kind TEXT NOT NULL, dag_id TEXT, run_id TEXT, task_id TEXT, try_number INTEGER, "
         "old_state TEXT, new_state TEXT, actor TEXT NOT NULL, detail TEXT)"
     )
-    db["events"].create_index(["dag_id", "run_id", "task_id"])
+    db.table("events").create_index(["dag_id", "run_id", "task_id"])
 
 
 # Entry i migrates a store from version i to i + 1.
