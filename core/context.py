@@ -189,7 +189,10 @@ def build_context(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInsta
     end = parse_date(info.data_interval_end) if info.data_interval_end else logical
     conf = dict(info.conf or {})
     dag_run = DagRun(info.dag_id, info.run_id, info.run_type, logical, start, end, conf)
-    prev_start, prev_end = _previous_success(ti.connection(), info.dag_id, logical)
+    if info.prev_success is not None:  # given by the scheduler: no store to open here
+        prev_start, prev_end = (parse_date(d) if d else None for d in info.prev_success)
+    else:
+        prev_start, prev_end = _previous_success(ti.connection(), info.dag_id, logical)
     ds = logical.strftime("%Y-%m-%d")
     return {
         "dag": dag,

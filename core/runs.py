@@ -51,6 +51,8 @@ class ActiveRun:
     spec: DagSpec
     tis: dict[str, TI]
     counts: Counter[TaskState] = field(default_factory=Counter)
+    prev_success: tuple[str | None, str | None] | None = None
+    """Data interval of the DAG's latest earlier successful run, looked up once per run."""
 
     @property
     def key(self) -> tuple[str, str]:

@@ -406,6 +406,7 @@ class Scheduler:
             "run_type": run.run_type,
             "conf": run.conf,
             "db_path": str(self.settings.db_path),
+            "prev_success": self._prev_success(conn, run),
         }
         return key, {
             "file": run.spec.fileloc,
@@ -415,6 +416,19 @@ class Scheduler:
             "preload": self._preload.get(run.spec.fileloc, False),
             "result": str(self.settings.run_dir / f"attempt-{os.getpid()}-{key}.json"),
         }
+
+    @staticmethod
+    def _prev_success(conn: Any, run: ActiveRun) -> tuple[str | None, str | None]:
+        """Context's prev_data_interval_*_success, looked up here once per run so that the
+        attempt's process never has to open the store for it."""
+        if run.prev_success is None:
+            row = conn.execute(
+                "SELECT data_interval_start, data_interval_end FROM dag_runs WHERE dag_id = ? "
+                "AND state = 'success' AND logical_date < ? ORDER BY logical_date DESC LIMIT 1",
+                (run.dag_id, run.logical_date),
+            ).fetchone()
+            run.prev_success = (row[0], row[1]) if row else (None, None)
+        return run.prev_success
 
     def _finish_touched(self, conn: Any) -> None:
         touched, self.book.touched = self.book.touched, set()

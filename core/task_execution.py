@@ -39,6 +39,9 @@ class AttemptInfo:
     run_type: str
     conf: dict[str, Any]
     db_path: str
+    prev_success: tuple[str | None, str | None] | None = None
+    """Data interval (start, end) of the DAG's latest earlier successful run, when the
+    scheduler already looked it up ((None, None): there is none); None: look it up here."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, e.g. to send to a child process as JSON."""
@@ -47,6 +50,9 @@ class AttemptInfo:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AttemptInfo:
         """The inverse of `to_dict`."""
+        data = dict(data)
+        if data.get("prev_success") is not None:
+            data["prev_success"] = tuple(data["prev_success"])
         return cls(**data)
 
 

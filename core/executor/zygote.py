@@ -11,6 +11,7 @@ Events: {"ev": "started", "key", "pid", "t"} and {"ev": "exited", "key", "pid", 
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import select
@@ -86,6 +87,9 @@ class Zygote:
         started = time.time()
         sys.stdout.flush()
         sys.stderr.flush()
+        # Objects alive now are never collected in the child: keeping the collector off them
+        # spares copying every page a collection would touch (copy-on-write after fork).
+        gc.freeze()
         pid = os.fork()
         if pid == 0:
             try:
@@ -183,7 +187,7 @@ def _run(request: dict[str, Any], preloaded: dict[str, Any] | None) -> NoReturn:
     from flowtui.task_exceptions import FailTask, SkipTask
     from flowtui.task_execution import AttemptInfo, TaskOutcome, bash_invocation, run_task
 
-    info = AttemptInfo(**request["info"])
+    info = AttemptInfo.from_dict(request["info"])
     header = (
         f"[flowtui] {time.strftime('%Y-%m-%d %H:%M:%S')} {info.dag_id}.{info.task_id} "
         f"run {info.run_id} attempt {info.try_number} of {info.max_tries + 1}, pid {os.getpid()}"
