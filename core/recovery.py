@@ -5,7 +5,6 @@ up_for_retry with the reason in the store and in its log, so no task stays `runn
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sqlite3
 import time
@@ -14,6 +13,7 @@ import psutil
 
 from flowtui.clock import from_text, to_text
 from flowtui.logs import append_line
+from flowtui.process_groups import group_exists, signal_group
 from flowtui.runs import Outcome, RunBook
 from flowtui.states import RunState, TaskState
 from flowtui.store import reads, writes
@@ -46,7 +46,7 @@ def recover(conn: sqlite3.Connection, book: RunBook, hostname: str) -> int:
             settled += 1
             continue
         fate = "the process was already gone"
-        if pid and ti_host == hostname and (_alive(pid, start) or _group_exists(pid)):
+        if pid and ti_host == hostname and (_alive(pid, start) or group_exists(pid)):
             _kill_group(pid)
             fate = f"its process group (pid {pid}) was still running and was killed"
         cause = f"the scheduler stopped unexpectedly while this attempt ran; {fate}"
@@ -98,23 +98,13 @@ def _alive(pid: int, started: str | None) -> bool:
     return started is None or created <= from_text(started).timestamp() + 1.0
 
 
-def _group_exists(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
-
-
 def _kill_group(pid: int) -> None:
     for signum in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pid, signum)
-        except (ProcessLookupError, PermissionError):
+        if not signal_group(pid, signum):
             return
         deadline = time.monotonic() + _ORPHAN_GRACE
         while time.monotonic() < deadline:
-            if not _group_exists(pid):
+            if not group_exists(pid):
                 return
             time.sleep(0.05)
     logger.warning("orphaned attempt pid %s did not die", pid)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flowtui.clock import Clock, to_text
+from flowtui.process_groups import pid_alive
 from flowtui.spec import DagSpec, TaskSpec
 from flowtui.states import FAILED_STATES, FINISHED, UNFINISHED, RunState, TaskState
 from flowtui.store import reads, writes
@@ -53,6 +54,8 @@ class ActiveRun:
     counts: Counter[TaskState] = field(default_factory=Counter)
     prev_success: tuple[str | None, str | None] | None = None
     """Data interval of the DAG's latest earlier successful run, looked up once per run."""
+    runner_pid: int | None = None
+    """For a `dags test` run: the process that drives it."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -96,9 +99,10 @@ class RunBook:
 
     # --- loading ---
 
-    def load_active(self, conn: sqlite3.Connection, include_test_runs: bool = False) -> None:
+    def load_active(self, conn: sqlite3.Connection) -> None:
+        """Load queued and running runs, but not those a live `dags test` process drives."""
         for row in reads.active_runs(conn):
-            if row["run_type"] == "test" and not include_test_runs:
+            if row["run_type"] == "test" and pid_alive(row["runner_pid"]):
                 continue
             self.load_run(conn, row)
 
@@ -130,6 +134,7 @@ class RunBook:
             row["conf"],
             spec,
             tis,
+            runner_pid=row.get("runner_pid"),
         )
         run.counts.update(ti.state for ti in tis.values())
         self._sync_tasks(conn, run)

@@ -23,6 +23,7 @@ from flowtui.clock import Clock, from_epoch, to_text, utcnow
 from flowtui.config import Settings
 from flowtui.executor.local import ExecutorEvent, LocalExecutor
 from flowtui.logs import append_line, attempt_log_path, prepare_log
+from flowtui.process_groups import pid_alive, signal_group
 from flowtui.runs import ActiveRun, Outcome, RunBook
 from flowtui.states import RunState, TaskState
 from flowtui.store import Store, reads
@@ -299,7 +300,7 @@ class Scheduler:
         self.book.kill_attempt(conn, run, ti, f"execution_timeout of {limit:g} s exceeded")
 
     def _escalate(self, pid: int, key: str) -> None:
-        if key in self._attempts and self.executor.signal_attempt(pid, signal.SIGKILL):
+        if key in self._attempts and signal_group(pid, signal.SIGKILL):
             found = self._attempts[key]
             ti = self.book.runs[found[0]].tis[found[1]]
             ti.kill_cause = (
@@ -324,7 +325,7 @@ class Scheduler:
                 )
                 if log_path:
                     append_line(log_path, f"stopping the attempt: {cause}; sending SIGTERM")
-                if self.executor.signal_attempt(pid, signal.SIGTERM) and key is not None:
+                if signal_group(pid, signal.SIGTERM) and key is not None:
                     grace = timedelta(seconds=self.settings.task_kill_grace_seconds)
                     self.timers.at(self.clock() + grace, ("escalate", pid, key))
             elif kind == "retry_at":
@@ -348,8 +349,8 @@ class Scheduler:
         for run in sorted(self.book.runs.values(), key=lambda r: r.logical_date):
             if run.state is not RunState.QUEUED or run.dag_id in paused:
                 continue
-            if self.only_run is None and run.run_type == "test":
-                continue
+            if self.only_run is None and run.run_type == "test" and pid_alive(run.runner_pid):
+                continue  # its `dags test` process drives it; once that is gone, we do
             if running[run.dag_id] < run.spec.max_active_runs:
                 running[run.dag_id] += 1
                 self.book.start_run(conn, run)

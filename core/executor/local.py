@@ -8,7 +8,6 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -99,15 +98,6 @@ class LocalExecutor:
                 "timeout": timeout,
             }
         )
-
-    @staticmethod
-    def signal_attempt(pid: int, signum: int = signal.SIGTERM) -> bool:
-        """Signal an attempt's whole process group; False if it is already gone."""
-        try:
-            os.killpg(pid, signum)
-        except ProcessLookupError:
-            return False
-        return True
 
     def stop(self) -> None:
         """Stop the fork server; it kills any attempt still running (callers stop them first)."""

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from flowtui.dag_file import describe_import_error, import_dag_file
+from flowtui.process_groups import signal_group
 
 
 @dataclass
@@ -163,7 +164,7 @@ class Zygote:
         for pid, child in self.children.items():
             if child.deadline is not None and now >= child.deadline and not child.timed_out:
                 child.timed_out = True
-                _kill_group(pid, signal.SIGKILL)
+                signal_group(pid, signal.SIGKILL)
 
     def _send(self, event: dict[str, Any]) -> None:
         data = (json.dumps(event) + "\n").encode()
@@ -173,13 +174,13 @@ class Zygote:
     def _shutdown(self) -> NoReturn:
         """The scheduler is gone or stopping: no attempt may outlive it unnoticed."""
         for pid in list(self.children):
-            _kill_group(pid, signal.SIGTERM)
+            signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + 3.0
         while self.children and time.monotonic() < deadline:
             time.sleep(0.02)
             self._reap()
         for pid in list(self.children):
-            _kill_group(pid, signal.SIGKILL)
+            signal_group(pid, signal.SIGKILL)
         os._exit(0)
 
 
@@ -289,11 +290,6 @@ def _take_result(path: str) -> dict[str, Any] | None:
         return None
     os.unlink(path)
     return result
-
-
-def _kill_group(pid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):  # gone: counts as done
-        os.killpg(pid, signum)
 
 
 def _read_nonblocking(fd: int) -> bytes:

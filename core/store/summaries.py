@@ -92,3 +92,22 @@ def task_history(
         "ORDER BY id DESC LIMIT ?) ORDER BY id",
         (dag_id, run_id, task_id, limit),
     )
+
+
+def dag_header(conn: sqlite3.Connection, dag_id: str) -> dict[str, Any] | None:
+    """One DAG's settings for its own screen, its spec left as the stored JSON text (so a
+    reader can skip parsing it when it has not changed); one primary-key lookup, unlike
+    `reads.dag`, which parses every DAG's spec."""
+    rows = _rows(
+        conn,
+        "SELECT dag_id, fileloc, is_paused, is_active, schedule, description, next_run_at, "
+        "last_parsed, spec FROM dags WHERE dag_id = ?",
+        (dag_id,),
+    )
+    if not rows:
+        return None
+    dag = rows[0]
+    dag["is_paused"] = bool(dag["is_paused"])
+    dag["is_active"] = bool(dag["is_active"])
+    dag["schedule"] = json.loads(dag["schedule"]) if dag["schedule"] else None
+    return dag

@@ -1,32 +1,372 @@
-"""Placeholder replaced by the DAG screen."""
+"""One DAG: the grid of its recent runs by tasks (or its graph, `g`), the details and timeline of
+the run under the cursor, and the keys that act on it (trigger, pause) and on the task instance
+under the cursor (open, log, clear, retry, mark). The widgets draw; this screen reads the store
+on the live thread and decides what each widget shows."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import json
 import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Static
+from textual.containers import Horizontal, Vertical
+from textual.widgets import ContentSwitcher, Footer, Static
 
-from flowtui.tui.screens.base import LiveScreen
+from flowtui.clock import utcnow
+from flowtui.commands import SetPaused, Trigger
+from flowtui.spec import DagSpec
+from flowtui.store import reads
+from flowtui.store.summaries import dag_header, run_grid
+from flowtui.tui.screens.confirm import TriggerDialog
+from flowtui.tui.screens.task_actions import SelectedTaskInstance, TaskActionsScreen
+from flowtui.tui.widgets.duration_sparklines import WIDTH as SPARK_WIDTH
+from flowtui.tui.widgets.duration_sparklines import format_duration
+from flowtui.tui.widgets.graph_view import GraphView
 from flowtui.tui.widgets.header_bar import HeaderBar
+from flowtui.tui.widgets.run_grid import GridData, RunGrid
+from flowtui.tui.widgets.state_badge import badge
+from flowtui.tui.widgets.timeline import Timeline
+
+NEEDS_ATTENTION = ("failed", "upstream_failed", "up_for_retry")
+"""States the cursor starts on, in the latest run, so that a fix is one key away."""
 
 
-class DagScreen(LiveScreen):
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+@dataclass(frozen=True)
+class DagScreenData:
+    """One consistent read of everything the screen shows (built on the live thread)."""
+
+    dag: dict[str, Any]
+    spec: DagSpec
+    runs: list[dict[str, Any]]
+    """Oldest first."""
+    cells: dict[str, dict[str, dict[str, Any]]]
+    """run_id -> task_id -> task instance."""
+    attempts_run_id: str | None = None
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    now: datetime = field(default_factory=utcnow)
+
+
+class DagScreen(TaskActionsScreen):
+    """A DAG's runs by tasks; enter opens the task instance under the cursor."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("l", "open_task(True)", "Log"),
+        Binding("g", "toggle_graph", "Graph"),
+        Binding("t", "trigger", "Trigger"),
+        Binding("p", "pause", "Pause/unpause"),
+        Binding("enter", "open_task", "Open"),
+    ]
 
     def __init__(self, dag_id: str) -> None:
         super().__init__()
         self.dag_id = dag_id
+        self.data: DagScreenData | None = None
+        """The last read; None until the first one arrives or when the DAG is gone."""
+        self._recent = 2 * SPARK_WIDTH
+        """How many runs `load` reads: those that fit, and enough for the sparklines."""
+        self._run_id: str | None = None
+        """The run under the cursor, read by `load` (live thread) for the timeline."""
+        self._placed = False
+        self._spec_cache: tuple[str, DagSpec] | None = None
 
     def compose(self) -> ComposeResult:
         yield HeaderBar()
-        yield Static(self.dag_id)
+        yield Static(id="dag-title")
+        with Horizontal(id="dag-body"):
+            with ContentSwitcher(id="dag-views", initial="run-grid"):
+                yield RunGrid(id="run-grid")
+                yield GraphView(id="graph")
+            with Vertical(id="dag-side"):
+                yield Static(id="run-details")
+                yield Timeline(id="timeline")
         yield Footer()
 
-    def load(self, conn: sqlite3.Connection) -> Any:
-        return None
+    def on_mount(self) -> None:
+        self.query_one("#dag-title", Static).update(Text(f" {self.dag_id}", style="bold"))
+        self.run_grid.focus()
 
-    def show(self, data: Any) -> None:
-        pass
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._refit)
+
+    @property
+    def run_grid(self) -> RunGrid:
+        return self.query_one("#run-grid", RunGrid)
+
+    @property
+    def graph_view(self) -> GraphView:
+        return self.query_one("#graph", GraphView)
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.query_one("#timeline", Timeline)
+
+    @property
+    def is_graph_shown(self) -> bool:
+        return self.query_one("#dag-views", ContentSwitcher).current == "graph"
+
+    # --- data: `load` on the live thread, `show` on the UI thread ---
+
+    def load(self, conn: sqlite3.Connection) -> DagScreenData | None:
+        dag = dag_header(conn, self.dag_id)
+        if dag is None:
+            return None
+        spec_text = dag.pop("spec")
+        if self._spec_cache is None or self._spec_cache[0] != spec_text:
+            self._spec_cache = (spec_text, DagSpec.from_dict(json.loads(spec_text)))
+        grid = run_grid(conn, self.dag_id, self._recent)
+        run_ids = [r["run_id"] for r in grid["runs"]]
+        run_id = self._run_id if self._run_id in run_ids else (run_ids[-1] if run_ids else None)
+        attempts = reads.attempts(conn, self.dag_id, run_id) if run_id else []
+        return DagScreenData(
+            dag, self._spec_cache[1], grid["runs"], grid["cells"], run_id, attempts, utcnow()
+        )
+
+    def show(self, data: DagScreenData | None) -> None:
+        if data is None:
+            self.data = None
+            self.query_one("#dag-title", Static).update(
+                Text(f" DAG {self.dag_id} is not in the store (any more); esc goes back")
+            )
+            return
+        was_on_newest = (
+            self.data is not None
+            and bool(self.data.runs)
+            and (self._run_id == self.data.runs[-1]["run_id"])
+        )
+        self.data = data
+        grid = self.run_grid
+        grid.set_data(self._grid_data(data))
+        newest = data.runs[-1]["run_id"] if data.runs else None
+        if newest is not None and not self._placed:
+            self._placed = True
+            grid.select(newest, _first_to_fix(self._task_ids(data), data.cells[newest]))
+        elif newest is not None and was_on_newest and newest != self._run_id:
+            grid.select(newest, None)  # follow new runs, as `tail -f` does
+        self._refresh_panels()
+        if len(data.runs) == self._recent and self._visible_runs(data) > self._recent:
+            self._recent = self._visible_runs(data)
+            self.dashboard.feed.nudge()
+
+    def _task_ids(self, data: DagScreenData) -> list[str]:
+        """Spec order, then task instances of tasks the DAG no longer has (Airflow's removed)."""
+        task_ids = list(data.spec.tasks)
+        known = set(task_ids)
+        for cells in data.cells.values():
+            task_ids += [t for t in cells if t not in known]
+            known.update(cells)
+        return task_ids
+
+    def _visible_runs(self, data: DagScreenData) -> int:
+        width = self.run_grid.size.width or int(self.app.size.width * 0.6)
+        return self.run_grid.runs_that_fit(self._task_ids(data), width)
+
+    def _grid_data(self, data: DagScreenData) -> GridData:
+        task_ids = self._task_ids(data)
+        shown = data.runs[-self._visible_runs(data) :]
+        states = {
+            (run["run_id"], task_id): ti["state"]
+            for run in shown
+            for task_id, ti in data.cells[run["run_id"]].items()
+        }
+        durations = {
+            task_id: [data.cells[r["run_id"]].get(task_id, {}).get("duration") for r in data.runs]
+            for task_id in task_ids
+        }
+        return GridData(task_ids, shown, states, durations)
+
+    def _refit(self) -> None:
+        if self.data is not None:
+            self.show(self.data)
+
+    def _refresh_panels(self) -> None:
+        """Title, run details, graph and timeline for the cell under the cursor."""
+        data = self.data
+        if data is None:
+            return
+        selected = self.run_grid.selected()
+        run_id, task_id = selected if selected else (None, None)
+        if run_id != self._run_id:
+            self._run_id = run_id
+            if run_id != data.attempts_run_id:
+                self.dashboard.feed.nudge()  # the timeline needs this run's attempts
+        self.query_one("#dag-title", Static).update(_title(data))
+        run = next((r for r in data.runs if r["run_id"] == run_id), None)
+        ti = data.cells.get(run_id or "", {}).get(task_id or "")
+        self.query_one("#run-details", Static).update(_details(run, task_id, ti))
+        if self.is_graph_shown:
+            states = {t: i["state"] for t, i in data.cells.get(run_id or "", {}).items()}
+            self.graph_view.show_graph(data.spec, states, task_id)
+        attempts = data.attempts if data.attempts_run_id == run_id else None
+        self.timeline.show_attempts(run_id, attempts, task_id, data.now)
+
+    # --- the widgets' messages ---
+
+    @on(RunGrid.CellMoved)
+    def _cell_moved(self) -> None:
+        self._refresh_panels()
+
+    @on(RunGrid.TaskChosen)
+    def _task_chosen(self) -> None:
+        self.action_open_task()
+
+    @on(GraphView.TaskPicked)
+    def _task_picked(self, message: GraphView.TaskPicked) -> None:
+        self.run_grid.select(None, message.task_id)
+
+    @on(GraphView.RunStepped)
+    def _run_stepped(self, message: GraphView.RunStepped) -> None:
+        grid = self.run_grid
+        grid.move_cursor(column=grid.cursor_column + message.delta, animate=False)
+
+    # --- keys ---
+
+    def selected_task_instance(self) -> SelectedTaskInstance | None:
+        selected, data = self.run_grid.selected(), self.data
+        if selected is None or data is None:
+            return None
+        run_id, task_id = selected
+        cells = data.cells.get(run_id, {})
+        return SelectedTaskInstance(
+            self.dag_id,
+            run_id,
+            task_id,
+            cells.get(task_id, {}).get("state", "none"),
+            downstream=_relatives(data.spec, task_id, "downstream"),
+            upstream=_relatives(data.spec, task_id, "upstream"),
+            states={t: ti["state"] for t, ti in cells.items()},
+        )
+
+    def action_open_task(self, focus_log: bool = False) -> None:
+        ti = self.selected_task_instance()
+        if ti is None:
+            return
+        try:
+            # deferred, by name: the task-instance screen is written alongside this one
+            module = importlib.import_module("flowtui.tui.screens.task_instance")
+        except ImportError:
+            self.notify("the task instance screen is not available yet", severity="warning")
+            return
+        screen_class = module.TaskInstanceScreen
+        options = {}
+        if focus_log and "focus_log" in inspect.signature(screen_class).parameters:
+            options["focus_log"] = True
+        self.app.push_screen(screen_class(ti.dag_id, ti.run_id, ti.task_id, **options))
+
+    def action_toggle_graph(self) -> None:
+        switcher = self.query_one("#dag-views", ContentSwitcher)
+        switcher.current = "run-grid" if self.is_graph_shown else "graph"
+        (self.graph_view if self.is_graph_shown else self.run_grid).focus()
+        self._refresh_panels()
+
+    def action_trigger(self) -> None:
+        if self.data is None:
+            return
+        dag_id = self.dag_id
+
+        def done(conf: dict[str, Any] | None) -> None:
+            if conf is not None:
+                self.dashboard.send(Trigger(dag_id, conf=conf or None), f"triggered {dag_id}")
+
+        self.app.push_screen(TriggerDialog(dag_id, self.data.spec.params), done)
+
+    def action_pause(self) -> None:
+        if self.data is None:
+            return
+        pause = not self.data.dag["is_paused"]
+        self.dashboard.send(
+            SetPaused(self.dag_id, pause), f"{self.dag_id} {'paused' if pause else 'unpaused'}"
+        )
+
+
+def _first_to_fix(task_ids: list[str], cells: dict[str, dict[str, Any]]) -> str | None:
+    for task_id in task_ids:
+        if cells.get(task_id, {}).get("state") in NEEDS_ATTENTION:
+            return task_id
+    return task_ids[0] if task_ids else None
+
+
+def _relatives(spec: DagSpec, task_id: str, direction: str) -> list[str]:
+    """Task ids up- or downstream of `task_id`, transitively, in DAG order."""
+    found: set[str] = set()
+    todo = [task_id]
+    while todo:
+        task = spec.tasks.get(todo.pop())
+        for other in getattr(task, direction, ()) if task else ():
+            if other not in found:
+                found.add(other)
+                todo.append(other)
+    return [t for t in spec.tasks if t in found]
+
+
+def _title(data: DagScreenData) -> Text:
+    dag = data.dag
+    text = Text(f" {dag['dag_id']}", style="bold")
+    text.append(f"  schedule {_schedule_text(dag['schedule'])}", style="dim")
+    if dag["is_paused"]:
+        text.append("  ⏸ paused", style="yellow")
+    text.append(f"  {len(data.spec.tasks)} tasks  {len(data.runs)} recent runs", style="dim")
+    return text
+
+
+def _schedule_text(schedule: Any) -> str:
+    if schedule is None:
+        return "manual"
+    if isinstance(schedule, dict) and "timedelta" in schedule:
+        return f"every {format_duration(schedule['timedelta'])}"
+    if isinstance(schedule, dict) and "datasets" in schedule:
+        return "on datasets " + ", ".join(schedule["datasets"])
+    return str(schedule)
+
+
+def _details(run: dict[str, Any] | None, task_id: str | None, ti: dict[str, Any] | None) -> Text:
+    """The run under the cursor, then its task instance under the cursor; narrow enough for
+    the side panel at 80 columns."""
+    if run is None:
+        return Text("no runs yet: t triggers one", style="dim")
+    text = Text(run["run_id"], style="bold", overflow="fold")
+    text.append("\n")
+    text.append_text(badge(run["state"]))
+    text.append(f"  {run.get('run_type') or ''}\n", style="dim")
+    rows = [
+        ("logical", _when(run["logical_date"])),
+        ("interval", _when(run.get("data_interval_start"))),
+        ("", f"→ {_when(run.get('data_interval_end'))}"),
+        ("started", _when(run.get("start_date")) or "not yet"),
+        ("took", _span(run.get("start_date"), run.get("end_date"))),
+        ("conf", json.dumps(run.get("conf") or {})),
+    ]
+    for name, value in rows:
+        text.append(f"{name:<9}", style="dim")
+        text.append(f"{value}\n")
+    if task_id is not None:
+        text.append(f"{task_id} ", style="bold")
+        if ti is None:
+            text.append("has no task instance in this run", style="dim")
+        else:
+            text.append_text(badge(ti["state"]))
+            took = format_duration(ti.get("duration"))
+            text.append(f"  try {ti['try_number']}/{ti['max_tries'] + 1}  {took}", style="dim")
+    return text
+
+
+def _when(moment: str | None) -> str:
+    """Store timestamps (UTC ISO-8601) to the second, the way a log line shows them."""
+    return moment[:19].replace("T", " ") if moment else ""
+
+
+def _span(start: str | None, end: str | None) -> str:
+    if not start:
+        return "-"
+    if not end:
+        return "running"
+    seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    return format_duration(seconds)

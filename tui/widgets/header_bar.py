@@ -26,15 +26,19 @@ class HeaderBar(Widget):
     counts: reactive[dict[str, int]] = reactive(dict, always_update=True)
 
     def render(self) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(" flowtui ", style="bold reverse")
-        text.append(f"  home {self.home}  dags {self.dags_folder}  ")
-        text.append("scheduler: ")
+        width = max(self.size.width, 20)
+        where = Text(" flowtui ", style="bold reverse")
         style = "green" if self.scheduler != "not running" else "bold red"
-        text.append(self.scheduler, style=style)
-        text.append("\n ")
+        where.append_text(Text.assemble(" scheduler: ", (self.scheduler, style)))
+        where.append(f"  home {self.home}  dags {self.dags_folder}")
+        where.truncate(width, overflow="ellipsis")
+        counts = Text(" ")
+        gap = "   " if width >= 100 else " "
         for state in COUNTED:
             count = self.counts.get(state, 0)
-            text.append(f"{GLYPHS[state]} {state} {count}", style=STYLES[state] if count else "dim")
-            text.append("   ")
-        return text
+            counts.append(
+                f"{GLYPHS[state]} {state} {count}", style=STYLES[state] if count else "dim"
+            )
+            counts.append(gap)
+        counts.truncate(width, overflow="ellipsis")
+        return Text("\n").join([where, counts])

@@ -1,0 +1,150 @@
+"""Snapshots of the DAG screen over fixed data (dates, run ids, durations and the home label
+pinned; no scheduler, so nothing moves): the grid at 80x24 and the graph at 120x40."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from flowtui.commands import connect
+from flowtui.spec import DagSpec, TaskSpec
+from flowtui.store.schema import open_connection
+from flowtui.tui.app import Dashboard
+from flowtui.tui.screens.dag_runs import DagScreen
+from tests.conftest import Home
+
+pytest.importorskip("pytest_textual_snapshot")
+
+EDGES = {
+    "extract": ("validate", "transform"),
+    "validate": ("load",),
+    "transform": ("load",),
+    "load": ("report",),
+    "report": (),
+}
+RUNS: list[tuple[str, str, dict[str, tuple[str, int, float | None]]]] = [
+    # run_id, run state, {task: (state, try_number, duration)}
+    ("scheduled__2024-03-01", "success", {t: ("success", 1, 12.0) for t in EDGES}),
+    ("scheduled__2024-03-02", "success", {t: ("success", 1, 14.0) for t in EDGES}),
+    (
+        "scheduled__2024-03-03",
+        "failed",
+        {
+            "extract": ("success", 1, 11.0),
+            "validate": ("success", 2, 3.0),
+            "transform": ("failed", 1, 48.0),
+            "load": ("upstream_failed", 0, None),
+            "report": ("upstream_failed", 0, None),
+        },
+    ),
+]
+
+
+def _spec() -> DagSpec:
+    upstream = {t: tuple(u for u, downs in EDGES.items() if t in downs) for t in EDGES}
+    tasks = {
+        t: TaskSpec(t, "BashOperator", upstream=upstream[t], downstream=EDGES[t]) for t in EDGES
+    }
+    return DagSpec("sales_etl", "/dags/sales.py", tasks, schedule="@daily")
+
+
+def _write_fixed_store(home: Home) -> None:
+    home.path.mkdir(parents=True, exist_ok=True)
+    conn = open_connection(home.path / "flowtui.db")
+    conn.execute(
+        "INSERT INTO dags (dag_id, fileloc, spec, schedule) VALUES (?, ?, ?, ?)",
+        ("sales_etl", "/dags/sales.py", json.dumps(_spec().to_dict()), json.dumps("@daily")),
+    )
+    for day, (run_id, state, tis) in enumerate(RUNS, start=1):
+        start = f"2024-03-0{day + 1}T00:00:00+00:00"
+        conn.execute(
+            "INSERT INTO dag_runs (dag_id, run_id, run_type, state, logical_date, "
+            "data_interval_start, data_interval_end, start_date, end_date, conf) "
+            "VALUES ('sales_etl', ?, 'scheduled', ?, ?, ?, ?, ?, ?, '{}')",
+            (
+                run_id,
+                state,
+                f"2024-03-0{day}T00:00:00+00:00",
+                f"2024-03-0{day}T00:00:00+00:00",
+                start,
+                start,
+                f"2024-03-0{day + 1}T00:01:05+00:00",
+            ),
+        )
+        offset = 0
+        for task_id, (ti_state, tries, duration) in tis.items():
+            _write_task_instance(conn, run_id, task_id, ti_state, tries, duration, day, offset)
+            offset += 5
+    conn.close()
+
+
+def _write_task_instance(
+    conn: Any,
+    run_id: str,
+    task_id: str,
+    state: str,
+    tries: int,
+    duration: float | None,
+    day: int,
+    offset: int,
+) -> None:
+    def at(seconds: float) -> str:
+        return f"2024-03-0{day + 1}T00:00:{seconds:06.3f}+00:00"
+
+    conn.execute(
+        "INSERT INTO task_instances (dag_id, run_id, task_id, state, try_number, max_tries, "
+        "duration) VALUES ('sales_etl', ?, ?, ?, ?, 1, ?)",
+        (run_id, task_id, state, tries, duration),
+    )
+    for try_number in range(1, tries + 1):
+        begin = offset + (try_number - 1) * 4
+        conn.execute(
+            "INSERT INTO attempts (dag_id, run_id, task_id, try_number, state, queued_at, "
+            "start_date, end_date) VALUES ('sales_etl', ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                task_id,
+                try_number,
+                state if try_number == tries else "failed",
+                at(begin),
+                at(begin + 1),
+                at(min(begin + 1 + (duration or 1), 59)),
+            ),
+        )
+
+
+def _app(home: Home) -> Dashboard:
+    _write_fixed_store(home)
+    settings = home.settings
+    return Dashboard(settings, connect(settings, "dashboard:test"), mode="not running")
+
+
+async def _open(pilot: Pilot[Any], *keys: str) -> None:
+    app = pilot.app
+    screen = DagScreen("sales_etl")
+    await app.push_screen(screen)
+    for _ in range(100):
+        if screen.data is not None and screen.run_grid.selected():
+            break
+        await pilot.pause(0.05)
+    await pilot.press(*keys)
+    header = screen.header_bar
+    header.home, header.dags_folder = "~/.flowtui", "~/dags (fixed for the snapshot)"
+    await pilot.pause(0.2)
+
+
+def test_grid_at_80x24_starts_on_the_failed_task(home: Home, snap_compare: Any) -> None:
+    """A user opens a DAG whose latest run failed: the cursor is on the failed task."""
+    assert snap_compare(_app(home), terminal_size=(80, 24), run_before=_open)
+
+
+def test_graph_at_120x40(home: Home, snap_compare: Any) -> None:
+    """g shows every task in layers with its edges and the selected run's states."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _open(pilot, "g")
+
+    assert snap_compare(_app(home), terminal_size=(120, 40), run_before=run_before)

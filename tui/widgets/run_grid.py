@@ -1,0 +1,190 @@
+"""The grid of a DAG's recent runs, as in Airflow's Grid view: one row per task in DAG order, one
+column per run (oldest left, newest right, headed by the run's state), each cell the task
+instance's state glyph, and a durations sparkline per task. It owns the cursor; the screen
+decides which runs and tasks to show."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.coordinate import Coordinate
+from textual.message import Message
+from textual.widgets import DataTable
+
+from flowtui.tui.widgets.duration_sparklines import WIDTH as SPARK_WIDTH
+from flowtui.tui.widgets.duration_sparklines import sparkline
+from flowtui.tui.widgets.state_badge import glyph
+
+FIXED = 2
+"""Columns left of the runs: the task id and its durations."""
+
+RUN_WIDTH = 2
+"""Cells per run column: a space, then the glyph."""
+
+SPARK_COLUMN = SPARK_WIDTH + 7
+"""Blocks, a space, the latest duration (5), a space."""
+
+NAME_MAX = 28
+
+
+@dataclass(frozen=True)
+class GridData:
+    """What the grid shows: rows, columns, cells; plain data built by the screen."""
+
+    task_ids: list[str]
+    runs: list[dict[str, Any]]
+    """Oldest first: each has at least run_id and state."""
+    states: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(run_id, task_id) -> state; a missing key is an empty cell (no task instance)."""
+    durations: dict[str, list[float | None]] = field(default_factory=dict)
+    """task_id -> seconds per recent run, oldest first."""
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return (tuple(self.task_ids), tuple((r["run_id"], r["state"]) for r in self.runs))
+
+
+class RunGrid(DataTable[Text]):
+    """Runs by tasks of one DAG, one glyph per task instance; the cursor is on a run column."""
+
+    BINDINGS = [
+        Binding("up", "cursor_up", "Move", key_display="↑↓←→ jk"),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("enter", "select_cursor", "Open"),
+    ]
+
+    class CellMoved(Message):
+        """The cursor is on another task instance (or the one under it changed place)."""
+
+        def __init__(self, grid: RunGrid, run_id: str, task_id: str) -> None:
+            super().__init__()
+            self.grid, self.run_id, self.task_id = grid, run_id, task_id
+
+        @property
+        def control(self) -> RunGrid:
+            return self.grid
+
+    class TaskChosen(Message):
+        """Enter was pressed on a cell."""
+
+        def __init__(self, grid: RunGrid, run_id: str, task_id: str) -> None:
+            super().__init__()
+            self.grid, self.run_id, self.task_id = grid, run_id, task_id
+
+        @property
+        def control(self) -> RunGrid:
+            return self.grid
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="cell", cell_padding=0, zebra_stripes=False)
+        self.fixed_columns = FIXED
+        self._shape: tuple[Any, ...] = ()
+        self._states: dict[tuple[str, str], str] = {}
+        self._durations: dict[str, list[float | None]] = {}
+        self._announced: tuple[str, str] | None = None
+
+    def on_data_table_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
+        event.stop()
+        self._announce()
+
+    def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
+        event.stop()
+        selected = self.selected()
+        if selected is not None:
+            self.post_message(self.TaskChosen(self, *selected))
+
+    def validate_cursor_coordinate(self, value: Coordinate) -> Coordinate:
+        row, column = super().validate_cursor_coordinate(value)
+        if len(self.columns) > FIXED:
+            column = max(column, FIXED)  # the name and sparkline columns are not task instances
+        return Coordinate(row, column)
+
+    # --- public ---
+
+    def runs_that_fit(self, task_ids: Sequence[str], width: int | None = None) -> int:
+        """How many run columns fit beside the task names at the grid's width (at least 1)."""
+        width = self.size.width if width is None else width
+        room = width - _name_width(task_ids) - SPARK_COLUMN - 2  # 2: the vertical scrollbar
+        return max(1, room // RUN_WIDTH)
+
+    def selected(self) -> tuple[str, str] | None:
+        """(run_id, task_id) under the cursor, or None when the grid is empty."""
+        if len(self.columns) <= FIXED or self.row_count == 0:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return str(key.column_key.value), str(key.row_key.value)
+
+    def select(self, run_id: str | None, task_id: str | None) -> None:
+        """Put the cursor on a cell; an unknown run or task keeps that axis where it is."""
+        row = column = None
+        if task_id is not None and task_id in self.rows:
+            row = self.get_row_index(task_id)
+        if run_id is not None and run_id in self.columns:
+            column = self.get_column_index(run_id)
+        self.move_cursor(row=row, column=column, animate=False)
+
+    def set_data(self, data: GridData) -> None:
+        """Show `data`; same rows and columns as before updates only the changed cells."""
+        if data.shape != self._shape:
+            self._rebuild(data)
+        else:
+            self._update(data)
+        self._announce()
+
+    # --- private ---
+
+    def _rebuild(self, data: GridData) -> None:
+        kept = self.selected()
+        self.clear(columns=True)
+        self._shape, self._states, self._durations = data.shape, dict(data.states), {}
+        self.add_column(Text("task", style="bold"), width=_name_width(data.task_ids), key="task")
+        self.add_column(Text("durations", style="bold"), width=SPARK_COLUMN, key="durations")
+        for run in data.runs:
+            self.add_column(_run_cell(run["state"]), width=RUN_WIDTH, key=run["run_id"])
+        scale = _scale(data.durations)
+        for task_id in data.task_ids:
+            self._durations[task_id] = list(data.durations.get(task_id, []))
+            self.add_row(
+                Text(task_id, overflow="ellipsis", no_wrap=True),
+                sparkline(self._durations[task_id], scale),
+                *(_run_cell(data.states.get((r["run_id"], task_id))) for r in data.runs),
+                key=task_id,
+            )
+        # clear() left the cursor at (0, 0), on the name column: put it back on a task instance
+        self.select(*(kept or (None, None)))
+
+    def _update(self, data: GridData) -> None:
+        for key, state in data.states.items():
+            if self._states.get(key) != state:
+                self.update_cell(key[1], key[0], _run_cell(state))
+        for key in self._states.keys() - data.states.keys():
+            self.update_cell(key[1], key[0], _run_cell(None))
+        self._states = dict(data.states)
+        if data.durations != self._durations:
+            scale = _scale(data.durations)
+            for task_id in data.task_ids:
+                self._durations[task_id] = list(data.durations.get(task_id, []))
+                self.update_cell(task_id, "durations", sparkline(self._durations[task_id], scale))
+
+    def _announce(self) -> None:
+        selected = self.selected()
+        if selected is not None and selected != self._announced:
+            self._announced = selected
+            self.post_message(self.CellMoved(self, *selected))
+
+
+def _name_width(task_ids: Sequence[str]) -> int:
+    return min(NAME_MAX, max([len("task"), *(len(t) for t in task_ids)])) + 1
+
+
+def _run_cell(state: str | None) -> Text:
+    return Text(" ") + glyph(state)
+
+
+def _scale(durations: dict[str, list[float | None]]) -> float:
+    return max((s for values in durations.values() for s in values if s is not None), default=0)
