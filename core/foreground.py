@@ -78,16 +78,16 @@ def run_dag_test(
 
 class _Printer:
     """Prints state changes (from the scheduler's listener) and new log lines (by tailing the
-    attempts' files on a thread) as they happen."""
+    files of attempts that run, on a thread) as they happen."""
 
     def __init__(self, settings: Settings, dag_id: str, run_id: str, out: TextIO) -> None:
         self.settings, self.dag_id, self.run_id, self.out = settings, dag_id, run_id, out
-        self._tails: dict[Path, tuple[str, int]] = {}
+        self._tails: dict[str, tuple[Path, int]] = {}
+        """task id -> (log of its live attempt, bytes printed so far)."""
         self._lock = threading.Lock()
         self._done = threading.Event()
-        self._thread = threading.Thread(
-            target=self._tail_loop, name="flowtui-log-tail", daemon=True
-        )
+        self._thread = threading.Thread(target=self._tail_loop, name="flowtui-log-tail",
+                                        daemon=True)
         self.width = 12
 
     def start(self) -> None:
@@ -97,52 +97,51 @@ class _Printer:
         self._done.set()
         if self._thread.is_alive():
             self._thread.join()
-        self._tail_once()
+        with self._lock:
+            for task_id in list(self._tails):
+                self._tail(task_id)
 
     def on_changes(self, changes: list[dict[str, Any]]) -> None:
-        for change in changes:
-            if change["kind"] != "task_state" or change["run_id"] != self.run_id:
-                continue
-            task_id = change["task_id"]
-            if change["old_state"] == "running":
-                self._tail_once()  # the attempt's last lines before the state it ended in
-            stamp = time.strftime("%H:%M:%S")
-            detail = f"  ({change['detail']})" if change.get("detail") else ""
-            with self._lock:
-                self.width = max(self.width, len(task_id))
-                self.out.write(
-                    f"{stamp} {task_id:<{self.width}} {change['old_state']} -> "
-                    f"{change['new_state']}{detail}\n"
-                )
-                self.out.flush()
-                if change["new_state"] == "queued":
-                    path = attempt_log_path(
-                        self.settings.logs_dir,
-                        self.dag_id,
-                        self.run_id,
-                        task_id,
-                        change["try_number"],
-                    )
-                    self._tails.setdefault(path, (task_id, 0))
+        with self._lock:
+            for change in changes:
+                if change["kind"] == "task_state" and change["run_id"] == self.run_id:
+                    self._print_change(change)
+            self.out.flush()
+
+    def _print_change(self, change: dict[str, Any]) -> None:
+        task_id = change["task_id"]
+        if change["old_state"] == "running" and task_id in self._tails:
+            self._tail(task_id)  # the attempt's last lines before the state it ended in
+            del self._tails[task_id]
+        self.width = max(self.width, len(task_id))
+        detail = f"  ({change['detail']})" if change.get("detail") else ""
+        self.out.write(f"{time.strftime('%H:%M:%S')} {task_id:<{self.width}} "
+                       f"{change['old_state']} -> {change['new_state']}{detail}\n")
+        if change["new_state"] == "queued":
+            path = attempt_log_path(self.settings.logs_dir, self.dag_id, self.run_id, task_id,
+                                    change["try_number"])
+            self._tails[task_id] = (path, 0)
 
     def _tail_loop(self) -> None:
         while not self._done.wait(0.05):
-            self._tail_once()
+            with self._lock:
+                for task_id in list(self._tails):
+                    self._tail(task_id)
+                self.out.flush()
 
-    def _tail_once(self) -> None:
-        with self._lock:
-            for path, (task_id, offset) in list(self._tails.items()):
-                try:
-                    with path.open("rb") as file:
-                        file.seek(offset)
-                        data = file.read()
-                except OSError:
-                    continue
-                complete = data[: data.rfind(b"\n") + 1]
-                for line in complete.decode(errors="replace").splitlines():
-                    self.out.write(f"  [{task_id}] {line}\n")
-                self._tails[path] = (task_id, offset + len(complete))
-            self.out.flush()
+    def _tail(self, task_id: str) -> None:
+        """Print the complete lines added to a live attempt's log since the last look."""
+        path, offset = self._tails[task_id]
+        try:
+            with path.open("rb") as file:
+                file.seek(offset)
+                data = file.read()
+        except OSError:
+            return
+        complete = data[: data.rfind(b"\n") + 1]
+        for line in complete.decode(errors="replace").splitlines():
+            self.out.write(f"  [{task_id}] {line}\n")
+        self._tails[task_id] = (path, offset + len(complete))
 
 
 def run_task_test(

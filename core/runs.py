@@ -207,6 +207,7 @@ class RunBook:
             end_date=None,
         )
         self._run_change(run, RunState.RUNNING)
+        self.touched.add(run.key)  # a run with no tasks is done at once
         self.evaluate(conn, run, list(run.tis))
 
     def finish_if_done(self, conn: sqlite3.Connection, run: ActiveRun) -> bool:

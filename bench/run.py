@@ -1,0 +1,190 @@
+"""Runs the flowtui benchmark workloads, each in a fresh home, and prints their figures next
+to the targets and to the figures of other orchestrators. See bench/README.md.
+
+    .venv/bin/python bench/run.py [--only W1,W2] [--repeat N] [--w4-repeat N] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from measure import Measurement, run_measured
+from report import WorkloadResult, as_json, figures_table, workload_table
+from store_figures import BrokenRun, checked_latencies_ms
+
+BENCH = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One DAG file in its own folder under bench/workloads, and how to run it."""
+
+    name: str
+    folder: str
+    dag_id: str
+    tasks: int
+    config: str = ""
+    """The home's flowtui.toml; empty for the defaults."""
+    is_heavy: bool = False
+    """Repeated --w4-repeat times rather than --repeat times."""
+    timeout_s: float = 30.0
+
+    @property
+    def dags_folder(self) -> Path:
+        return BENCH / "workloads" / self.folder
+
+
+WORKLOADS = (
+    Workload("W0", "w0", "w0_empty", 0),
+    Workload("W1", "w1", "w1_chain", 20),
+    Workload("W2", "w2", "w2_fan", 102, config="parallelism = 2\n"),
+    Workload("W3", "w3", "w3_bash", 10),
+    Workload("W4_1k", "w4_1k", "w4_grid_1k", 1_000, is_heavy=True, timeout_s=300.0),
+    Workload("W4_10k", "w4", "w4_grid_10k", 10_000, is_heavy=True, timeout_s=300.0),
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    chosen = _select(args.only)
+    results: dict[str, WorkloadResult] = {}
+    for workload in chosen:
+        repeat = args.w4_repeat if workload.is_heavy else args.repeat
+        results[workload.name] = run_workload(workload, repeat, args.flowtui, args.keep)
+    print()
+    print(workload_table(list(results.values())))
+    print()
+    print(figures_table(results))
+    if args.json:
+        args.json.write_text(json.dumps(as_json(results), indent=2) + "\n")
+        print(f"\nraw figures written to {args.json}")
+    broken = [r.name for r in results.values() if not r.is_ok]
+    if broken:
+        print(f"\nBROKEN: {', '.join(broken)}: no figures from them (see above)")
+    return 1 if broken else 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Run the flowtui benchmark workloads.")
+    parser.add_argument("--only", help="comma-separated workloads, e.g. W1,W2 (W4: both sizes)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per workload (default 5)")
+    parser.add_argument("--w4-repeat", type=int, default=1, help="runs per W4 size (default 1)")
+    parser.add_argument("--json", type=Path, help="also write the raw figures to this file")
+    parser.add_argument("--keep", action="store_true", help="keep each run's home directory")
+    parser.add_argument(
+        "--flowtui",
+        default=str(Path(sys.executable).with_name("flowtui")),
+        help="the flowtui command (default: next to this Python)",
+    )
+    return parser
+
+
+def _select(only: str | None) -> list[Workload]:
+    if not only:
+        return list(WORKLOADS)
+    wanted = {name.strip().upper() for name in only.split(",") if name.strip()}
+    chosen = [w for w in WORKLOADS if w.name.upper() in wanted or w.name.split("_")[0] in wanted]
+    known = {w.name.upper() for w in WORKLOADS} | {w.name.split("_")[0] for w in WORKLOADS}
+    if unknown := wanted - known:
+        sys.exit(f"run.py: unknown workload(s) {sorted(unknown)}; choose from {sorted(known)}")
+    return chosen
+
+
+def run_workload(workload: Workload, repeat: int, flowtui: str, keep: bool) -> WorkloadResult:
+    """Run `workload` `repeat` times, each in a fresh home; stop at the first broken run."""
+    result = WorkloadResult(workload.name, workload.dag_id, workload.tasks)
+    for number in range(1, repeat + 1):
+        try:
+            measurement, latencies = run_once(workload, flowtui, keep)
+        except BrokenRun as exc:
+            result.error = str(exc)
+            print(f"{workload.name} run {number}/{repeat}: BROKEN: {exc}", flush=True)
+            break
+        result.measurements.append(measurement)
+        result.latencies_ms.extend(latencies)
+        print(
+            f"{workload.name} run {number}/{repeat}: {measurement.wall_s:.3f} s wall, "
+            f"{measurement.cpu_s:.3f} s CPU",
+            flush=True,
+        )
+    return result
+
+
+def run_once(workload: Workload, flowtui: str, keep: bool) -> tuple[Measurement, list[float]]:
+    """Prepare a fresh home, load the DAG folder (untimed), then time `dags test`.
+
+    Raises:
+        BrokenRun: a command failed or timed out, or the store shows a run that did not succeed;
+            the home is then kept for inspection.
+    """
+    root = Path(tempfile.mkdtemp(prefix=f"flowtui-bench-{workload.name}-"))
+    home = root / "home"
+    home.mkdir(mode=0o700)
+    if workload.config:
+        (home / "flowtui.toml").write_text(workload.config)
+    common = [flowtui, "--home", str(home), "--dags-folder", str(workload.dags_folder)]
+    env = _environment(home, workload.dags_folder)
+    try:
+        _load_folder(common, env, workload)
+        output = root / "dags-test.out"
+        measurement = run_measured(
+            [*common, "dags", "test", workload.dag_id], env, output, workload.timeout_s
+        )
+        _check_exit(measurement, output, workload)
+        latencies = checked_latencies_ms(home / "flowtui.db", workload.dag_id, workload.tasks)
+    except BrokenRun as exc:
+        raise BrokenRun(f"{exc} (home kept in {root})") from None
+    if not keep:
+        shutil.rmtree(root)
+    return measurement, latencies
+
+
+def _environment(home: Path, dags_folder: Path) -> dict[str, str]:
+    # The environment names the same home and folder as the flags, so that a run can never
+    # touch ~/.flowtui even if a flowtui build ignores global flags placed before the command.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWTUI_")}
+    return env | {"FLOWTUI_HOME": str(home), "FLOWTUI_DAGS_FOLDER": str(dags_folder)}
+
+
+def _load_folder(common: list[str], env: dict[str, str], workload: Workload) -> None:
+    try:
+        done = subprocess.run(
+            [*common, "dags", "list"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=workload.timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise BrokenRun(f"`dags list` still running after {workload.timeout_s:g} s") from None
+    if done.returncode != 0 or workload.dag_id not in done.stdout:
+        raise BrokenRun(
+            f"`dags list` exited {done.returncode} without listing {workload.dag_id}: "
+            f"{(done.stderr or done.stdout).strip()[-500:]}"
+        )
+
+
+def _check_exit(measurement: Measurement, output: Path, workload: Workload) -> None:
+    if measurement.timed_out:
+        raise BrokenRun(
+            f"`dags test {workload.dag_id}` still running after {workload.timeout_s:g} s; "
+            f"killed. Output: {output}"
+        )
+    if measurement.exit_code != 0:
+        tail = output.read_text(errors="replace").strip().splitlines()[-5:]
+        raise BrokenRun(
+            f"`dags test {workload.dag_id}` exited {measurement.exit_code}: " + " | ".join(tail)
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
