@@ -3,11 +3,13 @@ lines streamed as they happen) and `tasks test` (one task, here, recording nothi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -72,7 +74,8 @@ def run_dag_test(
     if row is None:
         raise RunNotFound(dag_id, run_id)
     state = RunState(row["state"])
-    out.write(f"run {run_id}: {state}\n")
+    with contextlib.suppress(BrokenPipeError):
+        out.write(f"run {run_id}: {state}\n")
     return state
 
 
@@ -86,8 +89,9 @@ class _Printer:
         """task id -> (log of its live attempt, bytes printed so far)."""
         self._lock = threading.Lock()
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._tail_loop, name="flowtui-log-tail",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._tail_loop, name="flowtui-log-tail", daemon=True
+        )
         self.width = 12
 
     def start(self) -> None:
@@ -97,16 +101,24 @@ class _Printer:
         self._done.set()
         if self._thread.is_alive():
             self._thread.join()
-        with self._lock:
+        with self._lock, self._output():
             for task_id in list(self._tails):
                 self._tail(task_id)
 
     def on_changes(self, changes: list[dict[str, Any]]) -> None:
-        with self._lock:
+        with self._lock, self._output():
             for change in changes:
                 if change["kind"] == "task_state" and change["run_id"] == self.run_id:
                     self._print_change(change)
             self.out.flush()
+
+    @contextlib.contextmanager
+    def _output(self) -> Iterator[None]:
+        """Printing to a reader that went away (`| head`) stops the printing, not the run."""
+        try:
+            yield
+        except BrokenPipeError:
+            self.out = open(os.devnull, "w")  # noqa: SIM115 -- lives as long as the printer
 
     def _print_change(self, change: dict[str, Any]) -> None:
         task_id = change["task_id"]
@@ -115,16 +127,19 @@ class _Printer:
             del self._tails[task_id]
         self.width = max(self.width, len(task_id))
         detail = f"  ({change['detail']})" if change.get("detail") else ""
-        self.out.write(f"{time.strftime('%H:%M:%S')} {task_id:<{self.width}} "
-                       f"{change['old_state']} -> {change['new_state']}{detail}\n")
+        self.out.write(
+            f"{time.strftime('%H:%M:%S')} {task_id:<{self.width}} "
+            f"{change['old_state']} -> {change['new_state']}{detail}\n"
+        )
         if change["new_state"] == "queued":
-            path = attempt_log_path(self.settings.logs_dir, self.dag_id, self.run_id, task_id,
-                                    change["try_number"])
+            path = attempt_log_path(
+                self.settings.logs_dir, self.dag_id, self.run_id, task_id, change["try_number"]
+            )
             self._tails[task_id] = (path, 0)
 
     def _tail_loop(self) -> None:
         while not self._done.wait(0.05):
-            with self._lock:
+            with self._lock, self._output():
                 for task_id in list(self._tails):
                     self._tail(task_id)
                 self.out.flush()

@@ -125,8 +125,8 @@ class Zygote:
     def _child(self, request: dict[str, Any]) -> NoReturn:
         os.setsid()
         signal.set_wakeup_fd(-1)
-        for signum in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
-            signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's usual handler
         _redirect_output(request["log"])
         if request["op"] == "parse":
             _parse(request)
@@ -202,6 +202,8 @@ def _run(request: dict[str, Any], preloaded: dict[str, Any] | None) -> NoReturn:
             sys.stdout.flush()
             if cwd:
                 os.chdir(cwd)
+            for signum in (signal.SIGINT, signal.SIGPIPE):  # ignored signals survive exec
+                signal.signal(signum, signal.SIG_DFL)
             os.execvpe(argv[0], argv, env)
         outcome = run_task(dag, info)
     except SkipTask as exc:  # raised by a @task.bash function before bash starts
