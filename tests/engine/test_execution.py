@@ -188,12 +188,15 @@ def test_home_database_and_logs_are_private(home: Home) -> None:
 
 
 def test_a_dag_without_tasks_succeeds_at_once(home: Home) -> None:
-    home.write_dag("empty.py", """
+    home.write_dag(
+        "empty.py",
+        """
         from datetime import datetime
         from flowtui import DAG
         with DAG("empty", start_date=datetime(2024, 1, 1)) as dag:
             pass
-    """)
+    """,
+    )
     done = home.run("dags", "test", "empty", timeout=20)
     assert done.returncode == 0, done.stderr
     assert home.runs_show("empty")["state"] == "success"

@@ -1,0 +1,109 @@
+"""End to end, as a user over SSH: the real `flowtui` in tmux at 100x30, driven with
+send-keys and read with capture-pane. A flaky task fails, is found and read from the
+keyboard, cleared with `c`, and reruns to success."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import FLOWTUI, Home
+
+pytestmark = pytest.mark.tmux
+
+FLAKY = """
+    from datetime import datetime, timedelta
+    from flowtui import DAG, PythonOperator
+
+    def flaky(ti):
+        print(f"flaky says: try {ti.try_number}")
+        if ti.try_number < 2:
+            raise RuntimeError("the first try always fails")
+        print("flaky says: done")
+
+    with DAG("flaky_e2e", start_date=datetime(2024, 1, 1)) as dag:
+        PythonOperator(task_id="flaky", python_callable=flaky, retries=1,
+                       retry_delay=timedelta(hours=1))
+"""
+
+
+class Tmux:
+    """One tmux session running a command; keys in, screen text out."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
+            time.sleep(0.15)
+
+    def screen(self) -> str:
+        return subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", self.name],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} did not appear within {timeout} s:\n{self.screen()}")
+
+
+@pytest.fixture
+def tmux(home: Home) -> Iterator[Tmux]:
+    if shutil.which("tmux") is None:
+        if os.environ.get("CI"):
+            pytest.fail("tmux is missing: .ci/run installs it")
+        pytest.skip("tmux is not installed")
+    name = f"flowtui-{uuid.uuid4().hex[:8]}"
+    env = " ".join(
+        f"{k}={shlex.quote(v)}"
+        for k, v in home.env.items()
+        if k.startswith(("FLOWTUI_", "PATH", "HOME", "LANG", "LC_"))
+    )
+    command = f"env TERM=xterm-256color {env} {shlex.quote(FLOWTUI)}; sleep 60"
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", name, "-x", "100", "-y", "30", command], check=True
+    )
+    try:
+        yield Tmux(name)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], check=False)
+
+
+def test_find_read_and_clear_a_flaky_task_from_the_keyboard(home: Home, tmux: Tmux) -> None:
+    home.write_dag("flaky.py", FLAKY)
+    tmux.wait_for("flaky_e2e")
+    tmux.keys("t")
+    tmux.wait_for("Trigger a run of flaky_e2e")
+    tmux.keys("Enter")
+    tmux.wait_for("up_for_retry")
+    tmux.keys("Enter")  # the DAG screen, cursor on the latest run's failed task
+    tmux.wait_for("flaky")
+    tmux.keys("l")  # its log
+    tmux.wait_for("the first try always fails")
+    tmux.keys("c")
+    tmux.wait_for("will be reset and run again")
+    tmux.keys("y")
+    screen = tmux.wait_for("flaky says: done", timeout=30)
+    assert "flaky says: try 2" in screen
+    tmux.wait_for("success")
+    shown = home.runs_show("flaky_e2e")
+    assert shown["state"] == "success"
+    assert shown["tasks"]["flaky"] == {"state": "success", "try_number": 2}
+    commands = [e for e in home.events(dag_id="flaky_e2e") if e["kind"] == "command"]
+    assert [str(e["actor"]).split(":")[0] for e in commands] == ["dashboard", "dashboard"]

@@ -1,0 +1,258 @@
+"""One task instance: its state, try number and operator, its attempts (start, end, duration,
+exit cause), its state history from `events`, and the log of a chosen attempt (`LogPane`,
+which reads and follows the file itself). Clear, retry and mark come from `TaskActionsScreen`."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Static
+
+from flowtui.logs import attempt_log_path
+from flowtui.spec import DagSpec
+from flowtui.store import reads
+from flowtui.store.summaries import task_history
+from flowtui.tui.screens.base import KeyTable
+from flowtui.tui.screens.task_actions import SelectedTaskInstance, TaskActionsScreen
+from flowtui.tui.widgets.header_bar import HeaderBar
+from flowtui.tui.widgets.log_file import AttemptLog
+from flowtui.tui.widgets.log_pane import LogPane
+from flowtui.tui.widgets.log_view import LogView
+from flowtui.tui.widgets.state_badge import badge
+
+LIVE_ATTEMPT_STATES = ("queued", "running")
+LIVE_TI_STATES = ("queued", "running", "restarting", "up_for_retry")
+"""A task instance in one of these states may still write to its latest attempt's log."""
+
+
+class TaskInstanceScreen(TaskActionsScreen):
+    """A task instance of one run; the log pane's keys work from anywhere on the screen."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("l", "focus_log", "Log"),
+        Binding("slash", "log('open_search')", "Search"),
+        Binding("n", "log('next_match')", "Next match"),
+        Binding("N", "log('previous_match')", "Prev match"),
+        Binding("f", "log('toggle_follow')", "Follow"),
+        Binding("left_square_bracket", "log('previous_attempt')", "Prev try"),
+        Binding("right_square_bracket", "log('next_attempt')", "Next try"),
+    ]
+
+    def __init__(self, dag_id: str, run_id: str, task_id: str, focus_log: bool = False) -> None:
+        super().__init__()
+        self.dag_id, self.run_id, self.task_id = dag_id, run_id, task_id
+        self.focus_log = focus_log
+        """Start with the log focused (`l` on the DAG screen) rather than the attempts."""
+        self.data: dict[str, Any] | None = None
+        """What `load` read last; None until the first read arrives."""
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar()
+        yield Static(Text(f" {self.task_id}", style="bold"), id="ti-summary")
+        with Horizontal(id="ti-tables"):
+            yield KeyTable(id="ti-attempts", cursor_type="row")
+            yield KeyTable(id="ti-history", cursor_type="row")
+        yield LogPane(id="ti-log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.attempts_table.add_columns("try", "state", "start", "end", "duration", "exit", "cause")
+        self.history_table.add_columns("time", "change", "actor", "detail")
+        self.attempts_table.border_title = "attempts"
+        self.history_table.border_title = "state history"
+        if self.focus_log:
+            self.log_pane.log_view.focus()
+        else:
+            self.attempts_table.focus()
+
+    @on(DataTable.RowSelected, "#ti-attempts")
+    def _attempt_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.log_pane.choose(int(event.row_key.value))
+            self.log_pane.log_view.focus()
+
+    @on(LogPane.AttemptChosen)
+    def _attempt_chosen(self, event: LogPane.AttemptChosen) -> None:
+        table = self.attempts_table
+        if str(event.try_number) in {str(key.value) for key in table.rows}:
+            table.move_cursor(row=table.get_row_index(str(event.try_number)), animate=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        panes = self.query(LogPane)
+        if action == "log" and parameters and panes:
+            return panes.first().check_action(str(parameters[0]), ())
+        return True
+
+    def action_focus_log(self) -> None:
+        self.log_pane.log_view.focus()
+
+    def action_log(self, action: str) -> None:
+        """Run one of the log pane's actions while the focus is elsewhere on the screen."""
+        getattr(self.log_pane, f"action_{action}")()
+
+    @property
+    def attempts_table(self) -> KeyTable:
+        return self.query_one("#ti-attempts", KeyTable)
+
+    @property
+    def history_table(self) -> KeyTable:
+        return self.query_one("#ti-history", KeyTable)
+
+    @property
+    def log_pane(self) -> LogPane:
+        return self.query_one(LogPane)
+
+    @property
+    def log_view(self) -> LogView:
+        return self.log_pane.log_view
+
+    # --- data ---
+
+    def load(self, conn: sqlite3.Connection) -> Any:
+        key = (self.dag_id, self.run_id, self.task_id)
+        spec = reads.dag_spec(conn, self.dag_id)
+        return {
+            "ti": reads.task_instance(conn, *key),
+            "attempts": reads.attempts(conn, *key),
+            "history": task_history(conn, *key),
+            "states": {
+                row["task_id"]: row["state"]
+                for row in reads.task_instances(conn, self.dag_id, self.run_id)
+            },
+            "downstream": _relatives(spec, self.task_id, "downstream"),
+            "upstream": _relatives(spec, self.task_id, "upstream"),
+        }
+
+    def show(self, data: Any) -> None:
+        self.data = data
+        self.query_one("#ti-summary", Static).update(self._summary(data["ti"]))
+        self._fill_attempts(data["attempts"])
+        self._fill_history(data["history"])
+        self.log_pane.set_attempts(self._attempt_logs(data["ti"], data["attempts"]))
+
+    def selected_task_instance(self) -> SelectedTaskInstance | None:
+        if self.data is None or self.data["ti"] is None:
+            return None
+        return SelectedTaskInstance(
+            self.dag_id,
+            self.run_id,
+            self.task_id,
+            self.data["ti"]["state"],
+            downstream=self.data["downstream"],
+            upstream=self.data["upstream"],
+            states=self.data["states"],
+        )
+
+    def _summary(self, ti: dict[str, Any] | None) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f" {self.dag_id} / {self.run_id} / ", style="dim")
+        text.append(self.task_id, style="bold")
+        if ti is None:
+            text.append("   not in this run (yet)", style="dim")
+            return text
+        text.append("   ")
+        text.append_text(badge(ti["state"]))
+        text.append(f"   try {ti['try_number']} of {ti['max_tries'] + 1}")
+        text.append(f"   {ti['operator'] or ''}", style="cyan")
+        if ti["duration"] is not None:
+            text.append(f"   {ti['duration']:.1f} s")
+        if ti["hostname"]:
+            text.append(f"   on {ti['hostname']}", style="dim")
+        return text
+
+    def _fill_attempts(self, attempts: list[dict[str, Any]]) -> None:
+        table, shown = self.attempts_table, self.log_pane.try_number
+        if table.has_focus and table.row_count:  # keep the row the user is on
+            shown = int(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or 0)
+        table.clear()
+        for attempt in attempts:
+            table.add_row(
+                str(attempt["try_number"]),
+                badge(attempt["state"]),
+                _time(attempt["start_date"]),
+                _time(attempt["end_date"]),
+                _duration(attempt["start_date"], attempt["end_date"]),
+                "" if attempt["exit_code"] is None else str(attempt["exit_code"]),
+                Text(attempt["cause"] or "", style="red"),
+                key=str(attempt["try_number"]),
+            )
+        if shown is not None and str(shown) in {str(key.value) for key in table.rows}:
+            table.move_cursor(row=table.get_row_index(str(shown)), animate=False)
+
+    def _fill_history(self, events: list[dict[str, Any]]) -> None:
+        table = self.history_table
+        table.clear()
+        for event in events:
+            change = Text()
+            if event["new_state"] is not None:
+                change.append_text(badge(event["old_state"]) if event["old_state"] else Text(""))
+                change.append(" → ")
+                change.append_text(badge(event["new_state"]))
+            else:
+                change.append(event["kind"], style="italic")
+            table.add_row(
+                _time(event["ts"]),
+                change,
+                event["actor"],
+                event["detail"] or "",
+                key=str(event["id"]),
+            )
+        if table.row_count and not table.has_focus:
+            table.move_cursor(row=table.row_count - 1, animate=False)
+
+    def _attempt_logs(
+        self, ti: dict[str, Any] | None, attempts: list[dict[str, Any]]
+    ) -> list[AttemptLog]:
+        logs_dir = self.dashboard.settings.logs_dir
+        latest = ti["try_number"] if ti else None
+        found = []
+        for attempt in attempts:
+            try_number = attempt["try_number"]
+            path = attempt["log_path"] or attempt_log_path(
+                logs_dir, self.dag_id, self.run_id, self.task_id, try_number
+            )
+            is_running = attempt["state"] in LIVE_ATTEMPT_STATES or (
+                try_number == latest and ti is not None and ti["state"] in LIVE_TI_STATES
+            )
+            found.append(AttemptLog(try_number, Path(path), attempt["state"] or "", is_running))
+        return found
+
+
+def _relatives(spec: DagSpec | None, task_id: str, direction: str) -> list[str]:
+    """Task ids reachable from `task_id` along `direction` ("downstream" / "upstream"), in
+    breadth-first order."""
+    if spec is None or task_id not in spec.tasks:
+        return []
+    found: dict[str, None] = {}
+    frontier = [task_id]
+    while frontier:
+        following = []
+        for current in frontier:
+            task = spec.tasks.get(current)
+            for other in getattr(task, direction, ()) if task else ():
+                if other not in found and other != task_id:
+                    found[other] = None
+                    following.append(other)
+        frontier = following
+    return list(found)
+
+
+def _time(text: str | None) -> str:
+    """`MM-DD HH:MM:SS` of an ISO timestamp (UTC, as stored)."""
+    return (text or "")[5:19].replace("T", " ")
+
+
+def _duration(start: str | None, end: str | None) -> str:
+    if not start or not end:
+        return ""
+    seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
