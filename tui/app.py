@@ -135,7 +135,7 @@ class Dashboard(App[int]):
             yield SystemCommand(
                 f"{binding.description} ({key})",
                 f"the {key} key",
-                lambda node=node, action=action: self.run_action(action, node),  # type: ignore[misc]
+                lambda node=node, action=action: self.run_action(action, node),
             )
 
     def action_quit_dashboard(self) -> None:

@@ -13,8 +13,11 @@ from flowtui.errors import SchedulerAlreadyRunning
 from flowtui.lock import SchedulerLock, holder_pid
 from flowtui.logs import log_to_file
 
+from flowtui.tui.messages import StoreChanged
+
 if TYPE_CHECKING:
     from flowtui.config import Settings
+    from flowtui.tui.app import Dashboard
 
 logger = logging.getLogger(__name__)
 
@@ -39,17 +42,21 @@ def run_dashboard(settings: Settings) -> int:
         lock.release()
 
 
+def post_store_changed(app: Dashboard) -> None:
+    """Tell the dashboard the store changed (called on the scheduler's thread)."""
+    app.post_message(StoreChanged())
+
+
 def _run_embedded(settings: Settings) -> int:
     from flowtui.command_server import CommandServer
     from flowtui.scheduler import Scheduler
     from flowtui.tui.app import Dashboard
-    from flowtui.tui.messages import StoreChanged
 
     scheduler = Scheduler(settings)
     scheduler.start_executor()  # forks the fork server now, while this process has one thread
     client = connect(settings, default_actor("dashboard"), scheduler=scheduler)
     app = Dashboard(settings, client, mode="embedded", running_attempts=scheduler.running_attempts)
-    scheduler.add_listener(lambda _changes: app.post_message(StoreChanged()))
+    scheduler.add_listener(lambda _changes: post_store_changed(app))
     server = CommandServer(settings, scheduler)
     ready = threading.Event()
     serving = threading.Event()

@@ -17,7 +17,7 @@ from flowtui.command_server import SocketClient
 from flowtui.commands import connect
 from flowtui.scheduler import Scheduler
 from flowtui.tui.app import Dashboard
-from flowtui.tui.messages import StoreChanged
+from flowtui.tui.launch import post_store_changed
 from tests.conftest import Home
 
 SIZE = (120, 40)
@@ -64,7 +64,7 @@ def embedded(home: Home) -> Iterator[tuple[Dashboard, Scheduler]]:
         mode="embedded",
         running_attempts=scheduler.running_attempts,
     )
-    scheduler.add_listener(lambda _changes: app.post_message(StoreChanged()))
+    scheduler.add_listener(lambda _changes: post_store_changed(app))
     thread = threading.Thread(target=scheduler.serve, daemon=True)
     thread.start()
     try:

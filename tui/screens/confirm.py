@@ -50,9 +50,9 @@ class ClearDialog(ModalScreen[Clear | None]):
 
     BINDINGS = [
         Binding("y", "confirm", "Clear"),
-        Binding("d", "toggle('downstream')", "Downstream"),
-        Binding("u", "toggle('upstream')", "Upstream"),
-        Binding("f", "toggle('only_failed')", "Failed only"),
+        Binding("d", "flip('downstream')", "Downstream"),
+        Binding("u", "flip('upstream')", "Upstream"),
+        Binding("f", "flip('only_failed')", "Failed only"),
         Binding("escape,n", "cancel", "Cancel"),
     ]
 
@@ -106,7 +106,7 @@ class ClearDialog(ModalScreen[Clear | None]):
             f"{len(tasks)} task instance(s) will be reset and run again:\n" + "\n".join(lines)
         )
 
-    def action_toggle(self, name: str) -> None:
+    def action_flip(self, name: str) -> None:
         box = self.query_one(f"#{name}", Checkbox)
         box.value = not box.value
 
