@@ -12,7 +12,6 @@ from flowtui.commands import connect, default_actor
 from flowtui.errors import SchedulerAlreadyRunning
 from flowtui.lock import SchedulerLock, holder_pid
 from flowtui.logs import log_to_file
-
 from flowtui.tui.messages import StoreChanged
 
 if TYPE_CHECKING:
