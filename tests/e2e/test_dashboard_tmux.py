@@ -4,17 +4,18 @@ keyboard, cleared with `c`, and reruns to success."""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.conftest import FLOWTUI, Home
+from tests.conftest import FLOWTUI, Home, wait_until
 
 pytestmark = pytest.mark.tmux
 
@@ -31,6 +32,15 @@ FLAKY = """
     with DAG("flaky_e2e", start_date=datetime(2024, 1, 1)) as dag:
         PythonOperator(task_id="flaky", python_callable=flaky, retries=1,
                        retry_delay=timedelta(hours=1))
+"""
+
+
+SLOW = """
+    from datetime import datetime
+    from flowtui import DAG, BashOperator
+
+    with DAG("slow_e2e", start_date=datetime(2024, 1, 1)) as dag:
+        BashOperator(task_id="work", bash_command="sleep 60")
 """
 
 
@@ -63,26 +73,41 @@ class Tmux:
         raise AssertionError(f"{text!r} did not appear within {timeout} s:\n{self.screen()}")
 
 
+TmuxFactory = Callable[[], Tmux]
+
+
 @pytest.fixture
-def tmux(home: Home) -> Iterator[Tmux]:
+def tmux_factory(home: Home) -> Iterator[TmuxFactory]:
+    """Starts `flowtui` on the home in a new 100x30 tmux session, each time it is called."""
     if shutil.which("tmux") is None:
         if os.environ.get("CI"):
             pytest.fail("tmux is missing: .ci/run installs it")
         pytest.skip("tmux is not installed")
-    name = f"flowtui-{uuid.uuid4().hex[:8]}"
-    env = " ".join(
-        f"{k}={shlex.quote(v)}"
-        for k, v in home.env.items()
-        if k.startswith(("FLOWTUI_", "PATH", "HOME", "LANG", "LC_"))
-    )
-    command = f"env TERM=xterm-256color {env} {shlex.quote(FLOWTUI)}; sleep 60"
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", name, "-x", "100", "-y", "30", command], check=True
-    )
-    try:
-        yield Tmux(name)
-    finally:
+    names: list[str] = []
+
+    def start() -> Tmux:
+        name = f"flowtui-{uuid.uuid4().hex[:8]}"
+        env = " ".join(
+            f"{k}={shlex.quote(v)}"
+            for k, v in home.env.items()
+            if k.startswith(("FLOWTUI_", "PATH", "HOME", "LANG", "LC_"))
+        )
+        command = f"env TERM=xterm-256color {env} {shlex.quote(FLOWTUI)}; sleep 60"
+        subprocess.run(
+            ["tmux", "new-session", "-d", "-s", name, "-x", "100", "-y", "30", command],
+            check=True,
+        )
+        names.append(name)
+        return Tmux(name)
+
+    yield start
+    for name in names:
         subprocess.run(["tmux", "kill-session", "-t", name], check=False)
+
+
+@pytest.fixture
+def tmux(tmux_factory: TmuxFactory) -> Tmux:
+    return tmux_factory()
 
 
 def test_find_read_and_clear_a_flaky_task_from_the_keyboard(home: Home, tmux: Tmux) -> None:
@@ -93,7 +118,7 @@ def test_find_read_and_clear_a_flaky_task_from_the_keyboard(home: Home, tmux: Tm
     tmux.keys("Enter")
     tmux.wait_for("up_for_retry")
     tmux.keys("Enter")  # the DAG screen, cursor on the latest run's failed task
-    tmux.wait_for("flaky")
+    tmux.wait_for("timeline")
     tmux.keys("l")  # its log
     tmux.wait_for("the first try always fails")
     tmux.keys("c")
@@ -107,3 +132,33 @@ def test_find_read_and_clear_a_flaky_task_from_the_keyboard(home: Home, tmux: Tm
     assert shown["tasks"]["flaky"] == {"state": "success", "try_number": 2}
     commands = [e for e in home.events(dag_id="flaky_e2e") if e["kind"] == "command"]
     assert [str(e["actor"]).split(":")[0] for e in commands] == ["dashboard", "dashboard"]
+
+
+def test_a_dashboard_attaches_to_a_running_scheduler(home: Home, tmux_factory: TmuxFactory) -> None:
+    home.write_dag("slow.py", SLOW)
+    scheduler = home.start("scheduler")
+    assert scheduler.stdout is not None
+    assert scheduler.stdout.readline().startswith("flowtui scheduler:")
+    try:
+        assert home.run("dags", "trigger", "slow_e2e").returncode == 0
+        screen = tmux_factory()
+        screen.wait_for(f"attached (pid {scheduler.pid})")
+        screen.wait_for("slow_e2e")
+        screen.keys("Enter")  # the DAG screen; the cursor is on the running task
+        screen.wait_for("timeline")
+        screen.keys("c")
+        screen.wait_for("will be reset and run again")
+        screen.keys("y")
+        wait_until(
+            lambda: home.runs_show("slow_e2e")["tasks"]["work"]["try_number"] == 2,
+            what="the scheduler process to rerun the cleared task",
+        )
+        cleared = [e for e in home.events(dag_id="slow_e2e") if e["kind"] == "command"]
+        assert [json.loads(str(e["detail"]))["command"] for e in cleared] == ["trigger", "clear"]
+        assert str(cleared[1]["actor"]).startswith("dashboard:")
+        screen.keys("q")
+        wait_until(lambda: "attached" not in screen.screen(), what="the dashboard to quit")
+        assert scheduler.poll() is None  # quitting an attached dashboard leaves it running
+    finally:
+        scheduler.terminate()
+        scheduler.wait(timeout=20)
