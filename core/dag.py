@@ -132,6 +132,8 @@ class DAG:
         self.doc_md = doc_md
         self.fileloc: str | None = None
         self.task_dict: dict[str, BaseOperator] = {}
+        self.task_order: dict[str, int] = {}
+        """Task id -> definition position, filled by `validate`."""
         """Tasks by id, in definition order."""
         for found in _captures:
             found.append(self)
@@ -243,6 +245,7 @@ class DAG:
         cycle = self._find_cycle()
         if cycle:
             raise DagCycle(self.dag_id, cycle)
+        self.task_order = {task_id: i for i, task_id in enumerate(self.task_dict)}
 
     def _find_cycle(self) -> list[str] | None:
         # Iterative depth-first search: a recursive one would overflow on long chains.
