@@ -89,7 +89,6 @@ class DagLoader:
             self.executor.parse_file(
                 key,
                 str(path),
-                str(self.settings.run_dir / f"{key.replace(':', '-')}.json"),
                 str(self.settings.logs_dir / "dag_processor.log"),
                 self.settings.dag_file_import_timeout,
             )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-import os
 import queue
 import signal
 import socket
@@ -415,7 +414,6 @@ class Scheduler:
             "log": str(log),
             "runs_bash": run.spec.tasks[task_id].runs_bash,
             "preload": self._preload.get(run.spec.fileloc, False),
-            "result": str(self.settings.run_dir / f"attempt-{os.getpid()}-{key}.json"),
         }
 
     @staticmethod

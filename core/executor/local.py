@@ -83,21 +83,12 @@ class LocalExecutor:
         return self._server_pid
 
     def run_attempt(self, key: str, request: dict[str, Any]) -> None:
-        """Start one attempt; `request` holds file, info, runs_bash, preload, log, result."""
+        """Start one attempt; `request` holds file, info, runs_bash, preload and log."""
         self._send({"op": "run", "key": key, **request})
 
-    def parse_file(self, key: str, file: str, result: str, log: str, timeout: float) -> None:
+    def parse_file(self, key: str, file: str, log: str, timeout: float) -> None:
         """Import one DAG file in a child, killed after `timeout` seconds."""
-        self._send(
-            {
-                "op": "parse",
-                "key": key,
-                "file": file,
-                "result": result,
-                "log": log,
-                "timeout": timeout,
-            }
-        )
+        self._send({"op": "parse", "key": key, "file": file, "log": log, "timeout": timeout})
 
     def stop(self) -> None:
         """Stop the fork server; it kills any attempt still running (callers stop them first)."""

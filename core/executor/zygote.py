@@ -3,7 +3,8 @@ DAG modules) and forks one child per task attempt or DAG-file parse, in its own 
 attempt starts in about a millisecond. It speaks JSON lines: requests in, events out.
 
 Requests: {"op": "run", "key", "file", "dag_id", "info", "runs_bash", "preload", "log",
-"result"}, {"op": "parse", "key", "file", "log", "result", "timeout"}, {"op": "exit"}.
+}, {"op": "parse", "key", "file", "log", "timeout"}, {"op": "exit"}. A child hands its result
+(JSON) back through a pipe of its own, read here while it runs and when it is reaped.
 Events: {"ev": "started", "key", "pid", "t"} and {"ev": "exited", "key", "pid", "t",
 "exit_code", "result", "cpu", "maxrss_kb", "timed_out"}; exit_code < 0 is the killing signal.
 """
@@ -19,7 +20,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -30,9 +31,37 @@ from flowtui.process_groups import signal_group
 @dataclass
 class _Child:
     key: str
-    result_path: str
+    result_fd: int
+    """Read end of the child's result pipe; -1 once closed."""
     deadline: float | None = None
     timed_out: bool = False
+    result: bytearray = field(default_factory=bytearray)
+
+    def drain(self) -> None:
+        """Read what the child wrote so far; close the pipe at its end."""
+        while self.result_fd >= 0:
+            try:
+                chunk = os.read(self.result_fd, 1 << 16)
+            except BlockingIOError:
+                return
+            if not chunk:
+                self.close()
+                return
+            self.result += chunk
+
+    def close(self) -> None:
+        if self.result_fd >= 0:
+            os.close(self.result_fd)
+            self.result_fd = -1
+
+    def take_result(self) -> dict[str, Any] | None:
+        self.drain()
+        self.close()
+        try:
+            result: dict[str, Any] = json.loads(self.result)
+        except ValueError:
+            return None
+        return result
 
 
 class Zygote:
@@ -59,7 +88,11 @@ class Zygote:
             timeout = self._timeout()
             if not warm:
                 timeout = _IDLE_WARMUP if timeout is None else min(timeout, _IDLE_WARMUP)
-            ready, _, _ = select.select([self.req_fd, self.wake_r], [], [], timeout)
+            results = {c.result_fd: c for c in self.children.values() if c.result_fd >= 0}
+            ready, _, _ = select.select([self.req_fd, self.wake_r, *results], [], [], timeout)
+            for fd in ready:
+                if fd in results:
+                    results[fd].drain()
             if not ready and not warm:
                 warm = _warm_up()
             if self.wake_r in ready:
@@ -91,19 +124,23 @@ class Zygote:
         # Objects alive now are never collected in the child: keeping the collector off them
         # spares copying every page a collection would touch (copy-on-write after fork).
         gc.freeze()
+        result_r, result_w = os.pipe()
         pid = os.fork()
         if pid == 0:
+            global _RESULT_FD
+            _RESULT_FD = result_w
             try:
+                os.close(result_r)
                 self._child(request)
             except BaseException as exc:
                 _report_start_failure(request, exc)
             finally:
                 os._exit(70)
+        os.close(result_w)
+        os.set_blocking(result_r, False)
         timeout = request.get("timeout")
         self.children[pid] = _Child(
-            request["key"],
-            request["result"],
-            time.monotonic() + timeout if timeout else None,
+            request["key"], result_r, time.monotonic() + timeout if timeout else None
         )
         self._send({"ev": "started", "key": request["key"], "pid": pid, "t": started})
 
@@ -152,7 +189,7 @@ class Zygote:
                     "pid": pid,
                     "t": time.time(),
                     "exit_code": os.waitstatus_to_exitcode(status),
-                    "result": _take_result(child.result_path),
+                    "result": child.take_result(),
                     "cpu": usage.ru_utime + usage.ru_stime,
                     "maxrss_kb": usage.ru_maxrss,
                     "timed_out": child.timed_out,
@@ -215,7 +252,7 @@ def _run(request: dict[str, Any], preloaded: dict[str, Any] | None) -> NoReturn:
         where = f" (line {line})" if line else ""
         print(f"[flowtui] could not start the task{where}: {message}", file=sys.stderr)
         outcome = TaskOutcome(state="failed", xcom={}, error=message)
-    _write_result(request["result"], outcome.to_dict())
+    _write_result(outcome.to_dict())
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
@@ -235,7 +272,7 @@ def _parse(request: dict[str, Any]) -> NoReturn:
     except BaseException as exc:
         line, message = describe_import_error(exc, file)
         result = {"error": {"line": line, "message": message}}
-    _write_result(request["result"], result)
+    _write_result(result)
     os._exit(0)
 
 
@@ -261,7 +298,7 @@ def _report_start_failure(request: dict[str, Any], exc: BaseException) -> None:
         else {"state": "failed", "xcom": {}, "error": message}
     )
     with contextlib.suppress(Exception):
-        _write_result(request["result"], result)
+        _write_result(result)
 
 
 def _redirect_output(log: str) -> None:
@@ -270,28 +307,23 @@ def _redirect_output(log: str) -> None:
     os.dup2(null, 0)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
-    os.closerange(3, 1 << 16)
+    os.closerange(3, _RESULT_FD)  # every inherited fd but the result pipe
+    os.closerange(_RESULT_FD + 1, 1 << 16)
     # Fresh, line-buffered streams on the new fds: whatever sys.stdout was in the process we
     # were forked from (a terminal, pytest's capture), print() now writes to the log.
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
 
 
-def _write_result(path: str, result: dict[str, Any]) -> None:
-    partial = f"{path}.part"
-    with open(partial, "w") as file:
-        json.dump(result, file)
-    os.replace(partial, path)
+_RESULT_FD = -1
+"""In a child: the write end of its result pipe."""
 
 
-def _take_result(path: str) -> dict[str, Any] | None:
-    try:
-        with open(path) as file:
-            result: dict[str, Any] = json.load(file)
-    except (OSError, ValueError):
-        return None
-    os.unlink(path)
-    return result
+def _write_result(result: dict[str, Any]) -> None:
+    data = json.dumps(result).encode()
+    while data:
+        data = data[os.write(_RESULT_FD, data) :]
+    os.close(_RESULT_FD)
 
 
 def _read_nonblocking(fd: int) -> bytes:
