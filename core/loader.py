@@ -9,6 +9,7 @@ import itertools
 import logging
 import sqlite3
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,18 +42,22 @@ class FileResult:
 def discover(folder: Path) -> list[Path]:
     """DAG files under `folder`: `.py` files that mention both "flowtui" and "dag", as
     Airflow's safe mode does, so that helper modules beside the DAGs are not imported."""
-    found = []
-    for path in sorted(folder.rglob("*.py")):
+    return [p for p in sorted(folder.rglob("*.py")) if is_dag_file(p, folder)]
+
+
+def is_dag_file(path: Path, folder: Path) -> bool:
+    """Whether `path` is a DAG file of `folder` (see `discover`); False once it is deleted."""
+    try:
         parts = path.relative_to(folder).parts
-        if any(p.startswith((".", "__pycache__")) for p in parts):
-            continue
-        try:
-            text = path.read_text(errors="replace").lower()
-        except OSError:
-            continue
-        if "flowtui" in text and "dag" in text:
-            found.append(path)
-    return found
+    except ValueError:
+        return False
+    if any(p.startswith((".", "__pycache__")) for p in parts):
+        return False
+    try:
+        text = path.read_text(errors="replace").lower()
+    except OSError:
+        return False
+    return "flowtui" in text and "dag" in text
 
 
 class DagLoader:
@@ -103,24 +108,30 @@ class DagLoader:
 
 
 def record(
-    conn: sqlite3.Connection, results: list[FileResult], ts: str, *, complete: bool = True
+    conn: sqlite3.Connection,
+    results: list[FileResult],
+    ts: str,
+    *,
+    complete: bool = True,
+    deleted: Iterable[str] = (),
 ) -> dict[str, DagSpec]:
-    """Store what a parse found; with `complete`, DAGs not found any more become inactive.
-    Returns the DAGs now loaded, by id. A DAG id defined by two files is an import error of
-    the second file (in path order)."""
+    """Store what a parse found and return the DAGs it loaded, by id.
+
+    With `complete`, `results` cover the whole folder: DAGs not found any more become inactive
+    (their history stays). Otherwise only the files in `results` and `deleted` changed (hot
+    reload): DAGs those files no longer define become inactive. A DAG id defined by two files
+    is an import error of the later one (in path order; a file already loaded wins).
+    """
+    changed = {r.path for r in results} | set(deleted)
+    loaded = reads.dags(conn)
+    owners = (
+        {}
+        if complete
+        else {d["dag_id"]: d["fileloc"] for d in loaded if d["fileloc"] not in changed}
+    )
     specs: dict[str, DagSpec] = {}
     for result in sorted(results, key=lambda r: r.path):
-        if result.error is None:
-            for spec in result.specs:
-                if spec.dag_id in specs:
-                    result.error = (
-                        None,
-                        (
-                            f"DAG id {spec.dag_id!r} is already defined in "
-                            f"{specs[spec.dag_id].fileloc}; give each DAG its own dag_id"
-                        ),
-                    )
-                    break
+        _claim_ids(result, owners)
         if result.error is not None:
             line, message = result.error
             writes.set_import_error(conn, result.path, line, message, ts)
@@ -128,14 +139,35 @@ def record(
         writes.clear_import_errors(conn, [result.path])
         for spec in result.specs:
             specs[spec.dag_id] = spec
+            owners[spec.dag_id] = spec.fileloc
             writes.upsert_dag(conn, spec, ts)
+    writes.clear_import_errors(conn, deleted)
     if complete:
-        parsed = {r.path for r in results}
-        gone = [e["filename"] for e in reads.import_errors(conn) if e["filename"] not in parsed]
+        gone = [e["filename"] for e in reads.import_errors(conn) if e["filename"] not in changed]
         writes.clear_import_errors(conn, gone)
-        stale = [d["dag_id"] for d in reads.dags(conn) if d["dag_id"] not in specs]
-        writes.deactivate_dags(conn, stale)
+    stale = [
+        d["dag_id"]
+        for d in loaded
+        if d["dag_id"] not in specs and (complete or d["fileloc"] in changed)
+    ]
+    writes.deactivate_dags(conn, stale)
     return specs
+
+
+def _claim_ids(result: FileResult, owners: dict[str, str]) -> None:
+    """Turn a DAG id that another file already defines into this file's import error."""
+    if result.error is not None:
+        return
+    for spec in result.specs:
+        if spec.dag_id in owners:
+            result.error = (
+                None,
+                (
+                    f"DAG id {spec.dag_id!r} is already defined in {owners[spec.dag_id]}; "
+                    f"give each DAG its own dag_id"
+                ),
+            )
+            return
 
 
 def _file_result(path: str, event: dict[str, Any], settings: Settings) -> FileResult:

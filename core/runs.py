@@ -20,6 +20,11 @@ from flowtui.store import reads, writes
 from flowtui.trigger_rules import Decision, UpstreamCounts, evaluate
 
 TIKey = tuple[str, str, str]
+_NOT_STARTED = frozenset(
+    {TaskState.NONE, TaskState.SCHEDULED, TaskState.UP_FOR_RETRY, TaskState.UP_FOR_RESCHEDULE}
+)
+"""States in which a task that left the DAG becomes `removed` (an attempt already running
+finishes)."""
 
 
 @dataclass
@@ -144,6 +149,14 @@ class RunBook:
                 self.ready.append((run.key, ti.task_id))
         return run
 
+    def update_spec(self, conn: sqlite3.Connection, run: ActiveRun, spec: DagSpec) -> None:
+        """The DAG file changed: the run goes on with the new definition."""
+        run.spec = spec
+        self._sync_tasks(conn, run)
+        if run.state is RunState.RUNNING:
+            self.touched.add(run.key)
+            self.evaluate(conn, run, list(run.tis))
+
     def _sync_tasks(self, conn: sqlite3.Connection, run: ActiveRun) -> None:
         """Match the run's task instances to the DAG as it is now: new tasks get one, tasks
         that left the DAG become `removed` unless they already ran."""
@@ -155,7 +168,7 @@ class RunBook:
                 run.tis[task_id] = ti
                 run.counts[TaskState.NONE] += 1
         for ti in list(run.tis.values()):
-            if ti.task_id not in run.spec.tasks and ti.state in UNFINISHED:
+            if ti.task_id not in run.spec.tasks and ti.state in _NOT_STARTED:
                 self._set(conn, run, ti, TaskState.REMOVED, detail="task is no longer in the DAG")
 
     # --- runs ---

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
 import logging
 import queue
 import signal
@@ -15,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from flowtui import commands, loader, recovery
@@ -25,7 +27,8 @@ from flowtui.logs import append_line, attempt_log_path, prepare_log
 from flowtui.process_groups import pid_alive, signal_group
 from flowtui.runs import ActiveRun, Outcome, RunBook
 from flowtui.states import RunState, TaskState
-from flowtui.store import Store, reads
+from flowtui.store import Store, reads, writes
+from flowtui.watcher import DagFolderWatcher
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +66,7 @@ class Scheduler:
         self._preload: dict[str, bool] = {}
         self._stopping = False
         self._hostname = socket.gethostname()
+        self.watcher: DagFolderWatcher | None = None
 
     # --- life cycle ---
 
@@ -105,6 +109,11 @@ class Scheduler:
             requests = self._dispatch(conn)
             self._finish_touched(conn)
         self._after_commit(requests, [])
+        if self.only_run is None:
+            self.watcher = DagFolderWatcher(
+                self.settings.dags_folder, lambda paths: self._inbox_put(("files_changed", paths))
+            )
+            self.watcher.start()
 
     def add_listener(self, listener: Listener) -> None:
         """Call `listener(changes)` on the loop thread after each committed batch."""
@@ -185,9 +194,31 @@ class Scheduler:
             self._timeout(conn, message[1], message[2])
         elif kind == "escalate":
             self._escalate(message[1], message[2])
+        elif kind == "files_changed":
+            self._reload(conn, message[1])
         elif kind == "stop":
             self._stopping = True
         return None
+
+    def _reload(self, conn: Any, paths: set[str]) -> None:
+        """Hot reload: parse the changed DAG files; runs go on with the new definitions."""
+        folder = self.settings.dags_folder
+        present = sorted(Path(p) for p in paths if loader.is_dag_file(Path(p), folder))
+        gone = sorted(p for p in paths if Path(p) not in present)
+        results = self.loader.parse_files(present)
+        specs = loader.record(conn, results, to_text(self.clock()), complete=False, deleted=gone)
+        self._preload.update({r.path: r.preload for r in results})
+        for run in list(self.book.runs.values()):
+            if run.dag_id in specs:
+                self.book.update_spec(conn, run, specs[run.dag_id])
+        writes.record_event(
+            conn,
+            "dags_reloaded",
+            ts=to_text(self.clock()),
+            actor="scheduler",
+            detail=json.dumps({"files": sorted(paths), "dags": sorted(specs)}),
+        )
+        logger.info("reloaded %s: DAGs %s", sorted(paths), sorted(specs))
 
     def _after_commit(
         self,
@@ -442,6 +473,8 @@ class Scheduler:
         """Stop live attempts (they are recorded as failed or up_for_retry with the cause),
         then the timers and the fork server."""
         self._stopping = True
+        if self.watcher is not None:
+            self.watcher.stop()
         if self._attempts and self.store is not None:
             with self.store.transaction() as conn:
                 for run_key, task_id in self._attempts.values():
