@@ -19,6 +19,7 @@ from flowtui.errors import (
     CommandRejected,
     DagNotFound,
     FlowtuiError,
+    InvalidConf,
     InvalidInput,
     RunExists,
     RunNotFound,
@@ -152,12 +153,25 @@ def _trigger(book: RunBook, conn: sqlite3.Connection, command: Trigger) -> dict[
     spec = _spec(conn, command.dag_id)
     if command.conf is not None and not isinstance(command.conf, dict):
         raise InvalidInput("conf", command.conf, 'give a JSON object, e.g. {"date": "2024-01-01"}')
+    _check_conf(spec, command.conf or {})
     logical = parse_date(command.logical_date) if command.logical_date else book.clock()
     run_id = command.run_id or f"{command.run_type}__{logical.isoformat()}"
     if reads.run(conn, spec.dag_id, run_id) is not None:
         raise RunExists(spec.dag_id, run_id)
     book.create_run(conn, spec, run_id, command.run_type, logical, conf=command.conf)
     return {"dag_id": spec.dag_id, "run_id": run_id, "logical_date": to_text(logical)}
+
+
+def _check_conf(spec: DagSpec, conf: dict[str, Any]) -> None:
+    """A conf value for a DAG param must have the type of the param's default (an int is a
+    valid float); keys that are not params pass, as in Airflow."""
+    for key, value in conf.items():
+        default = spec.params.get(key)
+        if default is None:
+            continue
+        expected = (int, float) if type(default) is float else (type(default),)
+        if type(value) not in expected:  # bool is not an int here, as in JSON
+            raise InvalidConf(spec.dag_id, key, value, default)
 
 
 def _clear(book: RunBook, conn: sqlite3.Connection, command: Clear) -> dict[str, Any]:

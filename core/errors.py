@@ -193,3 +193,68 @@ class TaskCallableFailed(FlowtuiError):
     def __init__(self, task_id: str, exc: BaseException) -> None:
         detail = " ".join(str(exc).split())
         super().__init__(f"task {task_id!r}: {type(exc).__name__}: {detail}".rstrip(": "))
+
+
+# --- `flowtui crontab import` ---
+
+
+class CrontabUnreadable(FlowtuiError):
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(
+            f"cannot read crontab {source}: {reason}; give a crontab file, or pipe one in: "
+            f"crontab -l | flowtui crontab import -"
+        )
+
+
+class CrontabRefused(FlowtuiError):
+    def __init__(self, source: str, count: int) -> None:
+        super().__init__(
+            f"{source}: {count} line(s) cannot be translated (listed above), so nothing was "
+            f"written; fix or delete them, or pass --skip-invalid to import the rest"
+        )
+
+
+class CrontabEmpty(FlowtuiError):
+    def __init__(self, source: str, skipped: int) -> None:
+        why = f" ({skipped} skipped)" if skipped else ""
+        super().__init__(f"{source}: no crontab entries to import{why}; nothing was written")
+
+
+class DagFileExists(FlowtuiError):
+    def __init__(self, paths: Iterable[object]) -> None:
+        names = ", ".join(str(path) for path in paths)
+        super().__init__(
+            f"{names}: already exists, so nothing was written; pass --force to overwrite, "
+            f"or --into another folder"
+        )
+
+
+class NoDagFolder(FlowtuiError):
+    def __init__(self) -> None:
+        super().__init__(
+            "no DAG folder is configured (flowtui would use its bundled samples); pass "
+            "--into DIR or --dags-folder DIR, or set FLOWTUI_DAGS_FOLDER"
+        )
+
+
+# --- schedules: raised while a DAG file is imported or a timetable is built ---
+
+
+class InvalidSchedule(DagDefinitionError):
+    """A DAG's schedule is not a preset, 5-field cron string, timedelta or dataset list."""
+
+    def __init__(self, dag_id: str | None, schedule: object, problem: str) -> None:
+        where = f"DAG {dag_id!r}: " if dag_id else ""
+        super().__init__(f"{where}schedule {schedule!r} is not valid: {problem}")
+
+
+class InvalidConf(FlowtuiError):
+    """A trigger's conf gives a DAG param a value of the wrong type."""
+
+    def __init__(self, dag_id: str, key: str, value: object, default: object) -> None:
+        kind = type(default).__name__
+        super().__init__(
+            f"DAG {dag_id!r}: conf {key!r} = {value!r} is of type {type(value).__name__}, but "
+            f"param {key!r} is of type {kind} (default {default!r}); "
+            f"give a value of type {kind} or leave it out"
+        )

@@ -61,6 +61,8 @@ class ActiveRun:
     """Data interval of the DAG's latest earlier successful run, looked up once per run."""
     runner_pid: int | None = None
     """For a `dags test` run: the process that drives it."""
+    waiting_on_past: set[str] = field(default_factory=set)
+    """Tasks held by depends_on_past until the previous run's instance succeeds."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -228,6 +230,8 @@ class RunBook:
         if run.state is not RunState.RUNNING:
             return False
         unfinished = run.unfinished
+        if run.waiting_on_past:
+            return False  # not stuck: a clear or mark of the previous run releases them
         if unfinished and unfinished == run.counts[TaskState.NONE]:
             # Nothing runs, nothing will: these tasks wait on a rule that can no longer be met.
             for ti in list(run.tis.values()):
@@ -283,6 +287,11 @@ class RunBook:
             decision = evaluate(task.trigger_rule, UpstreamCounts.from_states(states))
             if decision is Decision.WAIT:
                 continue
+            if decision is Decision.RUN and task.depends_on_past:
+                if not _past_done(conn, run, ti.task_id):
+                    run.waiting_on_past.add(ti.task_id)
+                    continue  # evaluated again when the previous run's instance succeeds
+                run.waiting_on_past.discard(ti.task_id)
             if decision is Decision.RUN and task.operator != "EmptyOperator":
                 self._set(conn, run, ti, TaskState.SCHEDULED)
                 self.ready.append((run.key, ti.task_id))
@@ -574,6 +583,21 @@ class RunBook:
                 "detail": detail,
             }
         )
+        task = run.spec.tasks.get(ti.task_id)
+        if new in _PAST_DONE and task is not None and task.depends_on_past:
+            self._release_next_run(conn, run, ti.task_id)
+
+    def _release_next_run(self, conn: sqlite3.Connection, run: ActiveRun, task_id: str) -> None:
+        """depends_on_past: the next run's instance of this task may be waiting for this one."""
+        later = [
+            r
+            for r in self.runs.values()
+            if r.dag_id == run.dag_id
+            and r.logical_date > run.logical_date
+            and r.state is RunState.RUNNING
+        ]
+        if later:
+            self.evaluate(conn, min(later, key=lambda r: r.logical_date), [task_id])
 
     def _run_change(self, run: ActiveRun, new: RunState) -> None:
         self.changes.append(
@@ -589,6 +613,23 @@ class RunBook:
 
     def _now(self) -> str:
         return to_text(self.clock())
+
+
+_PAST_DONE = frozenset({TaskState.SUCCESS, TaskState.SKIPPED})
+"""What a task's instance in the previous run must be for depends_on_past to let it run."""
+
+
+def _past_done(conn: sqlite3.Connection, run: ActiveRun, task_id: str) -> bool:
+    """Whether the previous run's (by logical date) instance of the task succeeded or was
+    skipped; true when there is no previous instance, as in Airflow."""
+    row = conn.execute(
+        "SELECT ti.state FROM task_instances ti JOIN dag_runs r "
+        "ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id "
+        "WHERE ti.dag_id = ? AND ti.task_id = ? AND r.logical_date < ? "
+        "ORDER BY r.logical_date DESC LIMIT 1",
+        (run.dag_id, task_id, run.logical_date),
+    ).fetchone()
+    return row is None or row[0] in _PAST_DONE
 
 
 def _judge(run: ActiveRun) -> RunState:
