@@ -51,7 +51,7 @@ def run_dag_test(
         scheduler.book.create_run(
             conn, spec, run_id, "test", logical, conf=conf, runner_pid=os.getpid()
         )
-    scheduler.only_run = (dag_id, run_id)
+    scheduler.only_runs = {(dag_id, run_id)}
     printer = _Printer(settings, dag_id, run_id, out)
     scheduler.add_listener(printer.on_changes)
     previous = {

@@ -15,7 +15,7 @@ from flowtui.clock import from_text, to_text
 from flowtui.logs import append_line
 from flowtui.process_groups import group_exists, signal_group
 from flowtui.runs import Outcome, RunBook
-from flowtui.states import RunState, TaskState
+from flowtui.states import TaskState
 from flowtui.store import reads, writes
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,8 @@ _ORPHAN_GRACE = 2.0
 
 
 def recover(conn: sqlite3.Connection, book: RunBook, hostname: str) -> int:
-    """Settle every attempt left live by a scheduler that died; returns how many."""
+    """Settle every attempt left live by a scheduler that died; returns how many. Runs of a
+    `dags test` or `dags backfill` process that died go on under this scheduler."""
     rows = conn.execute(
         "SELECT ti.dag_id, ti.run_id, ti.task_id, ti.state, ti.pid, ti.hostname, "
         "ti.start_date, r.run_type, r.runner_pid FROM task_instances ti JOIN dag_runs r "
@@ -34,8 +35,8 @@ def recover(conn: sqlite3.Connection, book: RunBook, hostname: str) -> int:
     ).fetchall()
     settled = 0
     for dag_id, run_id, task_id, state, pid, ti_host, start, run_type, runner_pid in rows:
-        if run_type == "test" and runner_pid and _alive(runner_pid, None):
-            continue  # a `flowtui dags test` still running its own run
+        if runner_pid and _alive(runner_pid, None):
+            continue  # a run that `dags test` or `dags backfill` still drives itself
         row = reads.run(conn, dag_id, run_id)
         run = book.runs.get((dag_id, run_id)) or (book.load_run(conn, row) if row else None)
         if run is None or task_id not in run.tis:
@@ -64,26 +65,7 @@ def recover(conn: sqlite3.Connection, book: RunBook, hostname: str) -> int:
         )
         book.attempt_finished(conn, run, ti, Outcome(TaskState.FAILED, cause), book.clock())
         settled += 1
-        if run_type == "test":
-            _end_test_run(conn, book, run.dag_id, run.run_id)
     return settled
-
-
-def _end_test_run(conn: sqlite3.Connection, book: RunBook, dag_id: str, run_id: str) -> None:
-    """A `dags test` run whose process died is over: nobody will drive it again."""
-    run = book.runs.pop((dag_id, run_id), None)
-    if run is not None and run.state not in (RunState.SUCCESS, RunState.FAILED):
-        writes.set_run_state(
-            conn,
-            dag_id,
-            run_id,
-            run.state,
-            RunState.FAILED,
-            ts=to_text(book.clock()),
-            actor=book.actor,
-            detail="the `flowtui dags test` process died",
-            end_date=to_text(book.clock()),
-        )
 
 
 def _alive(pid: int, started: str | None) -> bool:

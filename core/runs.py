@@ -60,7 +60,7 @@ class ActiveRun:
     prev_success: tuple[str | None, str | None] | None = None
     """Data interval of the DAG's latest earlier successful run, looked up once per run."""
     runner_pid: int | None = None
-    """For a `dags test` run: the process that drives it."""
+    """For a run of `dags test` or `dags backfill`: the process that drives it."""
     waiting_on_past: set[str] = field(default_factory=set)
     """Tasks held by depends_on_past until the previous run's instance succeeds."""
 
@@ -107,9 +107,10 @@ class RunBook:
     # --- loading ---
 
     def load_active(self, conn: sqlite3.Connection) -> None:
-        """Load queued and running runs, but not those a live `dags test` process drives."""
+        """Load queued and running runs, but not those that a live `dags test` or
+        `dags backfill` process drives."""
         for row in reads.active_runs(conn):
-            if row["run_type"] == "test" and pid_alive(row["runner_pid"]):
+            if pid_alive(row["runner_pid"]):
                 continue
             self.load_run(conn, row)
 
@@ -271,6 +272,22 @@ class RunBook:
                     conn, run.dag_id, run.run_id, run.state, new, ts=self._now(), actor=self.actor
                 )
                 self._run_change(run, new)
+
+    def abandon(self, conn: sqlite3.Connection, run: ActiveRun, detail: str) -> None:
+        """End a run that nobody will drive on (a foreground command was interrupted)."""
+        writes.set_run_state(
+            conn,
+            run.dag_id,
+            run.run_id,
+            run.state,
+            RunState.FAILED,
+            ts=self._now(),
+            actor=self.actor,
+            detail=detail,
+            end_date=self._now(),
+        )
+        self._run_change(run, RunState.FAILED)
+        del self.runs[run.key]
 
     # --- dependencies ---
 

@@ -36,7 +36,8 @@ Listener = Callable[[list[dict[str, Any]]], None]
 
 
 class Scheduler:
-    """Runs DAG runs on one home. `only_run` limits it to one run (`flowtui dags test`)."""
+    """Runs DAG runs on one home. `only_runs` limits it to the runs a foreground command
+    (`dags test`, `dags backfill`) drives; those ignore pause and watch no files."""
 
     def __init__(
         self,
@@ -44,11 +45,11 @@ class Scheduler:
         *,
         clock: Clock = utcnow,
         actor: str = "scheduler",
-        only_run: tuple[str, str] | None = None,
+        only_runs: set[tuple[str, str]] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.only_run = only_run
+        self.only_runs = only_runs
         self.book = RunBook(clock, actor)
         self.store: Store | None = None
         self.executor = LocalExecutor(settings, self._on_executor_event)
@@ -89,18 +90,19 @@ class Scheduler:
 
     def start(self) -> None:
         """Recover what a killed predecessor left running, load the active runs (or just
-        `only_run`) and hand their ready tasks to the executor."""
+        `only_runs`) and hand their ready tasks to the executor."""
         if self.store is None:
             self.open()
         assert self.store is not None
         with self.store.transaction() as conn:
-            if self.only_run is None:
+            if self.only_runs is None:
                 recovery.recover(conn, self.book, self._hostname)
                 self.book.load_active(conn)
             else:
-                row = reads.run(conn, *self.only_run)
-                if row is not None:
-                    self.book.load_run(conn, row)
+                for key in sorted(self.only_runs):
+                    row = reads.run(conn, *key)
+                    if row is not None:
+                        self.book.load_run(conn, row)
             for run in self.book.runs.values():
                 if run.state is RunState.RUNNING:
                     self.book.evaluate(conn, run, list(run.tis))
@@ -109,7 +111,7 @@ class Scheduler:
             requests = self._dispatch(conn)
             self._finish_touched(conn)
         self._after_commit(requests, [])
-        if self.only_run is None:
+        if self.only_runs is None:
             self.watcher = DagFolderWatcher(
                 self.settings.dags_folder, lambda paths: self._inbox_put(("files_changed", paths))
             )
@@ -379,15 +381,15 @@ class Scheduler:
         for run in sorted(self.book.runs.values(), key=lambda r: r.logical_date):
             if run.state is not RunState.QUEUED or run.dag_id in paused:
                 continue
-            if self.only_run is None and run.run_type == "test" and pid_alive(run.runner_pid):
-                continue  # its `dags test` process drives it; once that is gone, we do
+            if self.only_runs is None and pid_alive(run.runner_pid):
+                continue  # its `dags test`/`backfill` process drives it; once gone, we do
             if running[run.dag_id] < run.spec.max_active_runs:
                 running[run.dag_id] += 1
                 self.book.start_run(conn, run)
 
     def _paused(self, conn: Any) -> set[str]:
-        if self.only_run is not None:
-            return set()  # `dags test` runs a paused DAG too, as Airflow's does
+        if self.only_runs is not None:
+            return set()  # `dags test` and backfill run a paused DAG too, as Airflow's do
         return {r[0] for r in conn.execute("SELECT dag_id FROM dags WHERE is_paused = 1")}
 
     def _dispatch(self, conn: Any) -> list[tuple[str, dict[str, Any]]]:
@@ -482,6 +484,10 @@ class Scheduler:
                     self.book.kill_attempt(conn, run, run.tis[task_id], "the scheduler stopped")
             self._apply_effects()
             self._drain_exits()
+        if self.only_runs is not None and self.book.runs and self.store is not None:
+            with self.store.transaction() as conn:
+                for run in list(self.book.runs.values()):
+                    self.book.abandon(conn, run, "interrupted before it finished")
         self.timers.shutdown()
         self.executor.stop()
         if self.store is not None:
