@@ -147,6 +147,29 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("task_id")
     sub.add_argument("--try", dest="try_number", type=int, help="attempt number (default: last)")
     sub.add_argument("--follow", "-f", action="store_true", help="keep printing while it runs")
+
+    crontab = top.add_parser("crontab", help="turn a crontab into DAGs").add_subparsers(
+        title="crontab commands", metavar="COMMAND", required=True
+    )
+    sub = add(crontab, "import", _crontab_import, "write a DAG file per crontab entry")
+    sub.add_argument("file", nargs="?", default="-", help="crontab file, or - for stdin")
+    sub.add_argument("--into", metavar="DIR", help="folder to write to (default: DAG folder)")
+    sub.add_argument("--skip-invalid", action="store_true", help="import the lines that can be")
+    sub.add_argument("--force", action="store_true", help="overwrite existing DAG files")
+
+    variables = top.add_parser("variables", help="get, set, list and delete variables")
+    verbs = variables.add_subparsers(title="variables commands", metavar="COMMAND", required=True)
+    sub = add(verbs, "get", _variables_get, "print a variable (FLOWTUI_VAR_<KEY> wins)")
+    sub.add_argument("key")
+    sub.add_argument("--json", action="store_true", help="parse it as JSON and pretty-print it")
+    sub = add(verbs, "set", _variables_set, "store a variable")
+    sub.add_argument("key")
+    sub.add_argument("value")
+    sub.add_argument("--json", action="store_true", help="refuse VALUE unless it is JSON")
+    sub.add_argument("--description", help="what the variable is for")
+    output(add(verbs, "list", _variables_list, "stored variables; secret values masked"))
+    sub = add(verbs, "delete", _variables_delete, "remove a variable from the store")
+    sub.add_argument("key")
     return parser
 
 
@@ -414,6 +437,93 @@ def _logs(args: argparse.Namespace, settings: Settings) -> int:
         raise InvalidInput("log", str(path), "the attempt has not written a log yet")
     sys.stdout.write(path.read_text(errors="replace"))
     return 0
+
+
+def _crontab_import(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.crontab_dags import import_crontab
+
+    return import_crontab(
+        args.file, args.into, settings, skip_invalid=args.skip_invalid, force=args.force
+    )
+
+
+# --- variables: not scheduler state, so written to the store directly (and audited) ---
+
+
+def _variables_get(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.errors import VariableNotJson
+    from flowtui.variables import Variable, configure
+
+    configure(settings.db_path)
+    text: str = Variable.get(args.key)
+    if args.json:
+        try:
+            text = json.dumps(json.loads(text), indent=2)
+        except json.JSONDecodeError as exc:
+            raise VariableNotJson(args.key, exc.msg) from None
+    print(text)
+    return 0
+
+
+def _variables_set(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui import variables
+    from flowtui.commands import default_actor
+
+    key = variables.check_key(args.key)
+    if args.json:
+        try:
+            json.loads(args.value)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput("VALUE", args.value, f"--json needs JSON ({exc.msg})") from None
+    settings.ensure_home()
+    actor = default_actor("cli")
+    variables.set_variable(
+        key, args.value, description=args.description, actor=actor, path=settings.db_path
+    )
+    print(f"variable {key} set")
+    if variables.env_name(key) in os.environ:
+        print(f"note: {variables.env_name(key)} is set here and overrides it", file=sys.stderr)
+    return 0
+
+
+def _variables_list(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.store import Store
+    from flowtui.variables import overview, shown_value
+
+    settings.ensure_home()
+    store = Store(settings.db_path)
+    rows = [
+        {
+            "key": row["key"],
+            "value": shown_value(row),
+            "description": row["description"],
+            "env_override": row["env_override"],
+        }
+        for row in overview(store.conn, os.environ)
+    ]
+    store.close()
+    if args.output == "json":
+        return _print_json(rows)
+    short = {"value": lambda v: _one_line(v, 60), "description": lambda v: _one_line(v, 40)}
+    _print_table(rows, ["key", "value", "description", "env_override"], short)
+    return 0
+
+
+def _variables_delete(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.commands import default_actor
+    from flowtui.errors import VariableNotStored
+    from flowtui.variables import delete_variable, env_name
+
+    actor = default_actor("cli")
+    if not delete_variable(args.key, actor=actor, path=settings.db_path):
+        raise VariableNotStored(args.key, env_name(args.key) in os.environ)
+    print(f"variable {args.key} deleted")
+    return 0
+
+
+def _one_line(text: str | None, width: int) -> str:
+    line = " ".join((text or "").split())
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 # --- helpers of this module ---

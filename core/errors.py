@@ -258,3 +258,26 @@ class InvalidConf(FlowtuiError):
             f"param {key!r} is of type {kind} (default {default!r}); "
             f"give a value of type {kind} or leave it out"
         )
+
+
+# --- variables (issue 5) ---
+
+
+class VariableNotStored(FlowtuiError):
+    """`variables delete` of a key the store does not hold."""
+
+    def __init__(self, key: str, env_set: bool) -> None:
+        env = "FLOWTUI_VAR_" + key.upper()
+        where = f"; it comes from the environment variable {env}: unset it there" if env_set else ""
+        super().__init__(
+            f"variable {key!r} is not in the store{where or '; see `flowtui variables list`'}"
+        )
+
+
+class VariableNotJson(FlowtuiError):
+    """`variables get --json` of a value that is not JSON."""
+
+    def __init__(self, key: str, detail: str) -> None:
+        super().__init__(
+            f"variable {key!r} does not hold JSON ({detail}); drop --json to print it as text"
+        )

@@ -29,12 +29,12 @@ def recover(conn: sqlite3.Connection, book: RunBook, hostname: str) -> int:
     `dags test` or `dags backfill` process that died go on under this scheduler."""
     rows = conn.execute(
         "SELECT ti.dag_id, ti.run_id, ti.task_id, ti.state, ti.pid, ti.hostname, "
-        "ti.start_date, r.run_type, r.runner_pid FROM task_instances ti JOIN dag_runs r "
+        "ti.start_date, r.runner_pid FROM task_instances ti JOIN dag_runs r "
         "ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id "
         "WHERE ti.state IN ('queued', 'running', 'restarting')"
     ).fetchall()
     settled = 0
-    for dag_id, run_id, task_id, state, pid, ti_host, start, run_type, runner_pid in rows:
+    for dag_id, run_id, task_id, state, pid, ti_host, start, runner_pid in rows:
         if runner_pid and _alive(runner_pid, None):
             continue  # a run that `dags test` or `dags backfill` still drives itself
         row = reads.run(conn, dag_id, run_id)

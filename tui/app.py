@@ -4,6 +4,7 @@ commands (sent from workers; failures come back as `CommandFailed`)."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,9 @@ class Dashboard(App[int]):
     def on_mount(self) -> None:
         self.feed.start()
         self.push_screen(DagsScreen())
+        # What exists after start-up (modules, styles, the first screen) lives as long as the
+        # app: keep full collections from walking it again every few seconds (100+ ms pauses).
+        self.call_after_refresh(gc.freeze)
 
     def on_unmount(self) -> None:
         self.feed.stop()

@@ -86,6 +86,7 @@ class RunGrid(DataTable[Text]):
         self._shape: tuple[Any, ...] = ()
         self._states: dict[tuple[str, str], str] = {}
         self._durations: dict[str, list[float | None]] = {}
+        self._scale = 0.0
         self._announced: tuple[str, str] | None = None
 
     def on_data_table_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
@@ -146,7 +147,7 @@ class RunGrid(DataTable[Text]):
         self.add_column(Text("durations", style="bold"), width=SPARK_COLUMN, key="durations")
         for run in data.runs:
             self.add_column(_run_cell(run["state"]), width=RUN_WIDTH, key=run["run_id"])
-        scale = _scale(data.durations)
+        scale = self._scale = _scale(data.durations)
         for task_id in data.task_ids:
             self._durations[task_id] = list(data.durations.get(task_id, []))
             self.add_row(
@@ -165,11 +166,17 @@ class RunGrid(DataTable[Text]):
         for key in self._states.keys() - data.states.keys():
             self.update_cell(key[1], key[0], _run_cell(None))
         self._states = dict(data.states)
-        if data.durations != self._durations:
-            scale = _scale(data.durations)
-            for task_id in data.task_ids:
-                self._durations[task_id] = list(data.durations.get(task_id, []))
-                self.update_cell(task_id, "durations", sparkline(self._durations[task_id], scale))
+        if data.durations == self._durations:
+            return
+        scale = _scale(data.durations)
+        rescaled = scale != self._scale
+        self._scale = scale
+        for task_id in data.task_ids:
+            values = list(data.durations.get(task_id, []))
+            if rescaled or values != self._durations.get(task_id):
+                # only the rows whose durations changed, unless the common scale moved
+                self._durations[task_id] = values
+                self.update_cell(task_id, "durations", sparkline(values, scale))
 
     def _announce(self) -> None:
         selected = self.selected()
