@@ -109,7 +109,7 @@ class DAG:
             if schedule is not None:
                 raise InvalidArgument(place, "give schedule or schedule_interval, not both")
             schedule = schedule_interval
-        self.schedule: Any = _check_schedule(schedule, place)
+        self.schedule: Any = _check_schedule(schedule, place, dag_id)
         self.start_date = _to_datetime(
             start_date if start_date is not None else self.default_args.get("start_date"),
             place,
@@ -333,8 +333,13 @@ def _schedule_spec(schedule: Any) -> Any:
     return schedule
 
 
-def _check_schedule(schedule: Any, place: str) -> Any:
-    if schedule is None or isinstance(schedule, str):
+def _check_schedule(schedule: Any, place: str, dag_id: str) -> Any:
+    if schedule is None:
+        return schedule
+    if isinstance(schedule, str):
+        from flowtui.schedules import validate_schedule  # imports croniter: only when needed
+
+        validate_schedule(schedule, dag_id=dag_id)
         return schedule
     if isinstance(schedule, timedelta) and schedule > timedelta(0):
         return schedule

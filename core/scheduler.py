@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowtui import commands, loader, recovery
 from flowtui.clock import Clock, from_epoch, to_text, utcnow
@@ -29,6 +29,9 @@ from flowtui.runs import ActiveRun, Outcome, RunBook
 from flowtui.states import RunState, TaskState
 from flowtui.store import Store, reads, writes
 from flowtui.watcher import DagFolderWatcher
+
+if TYPE_CHECKING:
+    from flowtui.run_creation import RunCreator
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +71,7 @@ class Scheduler:
         self._stopping = False
         self._hostname = socket.gethostname()
         self.watcher: DagFolderWatcher | None = None
+        self.creator: RunCreator | None = None
 
     # --- life cycle ---
 
@@ -107,15 +111,43 @@ class Scheduler:
                 if run.state is RunState.RUNNING:
                     self.book.evaluate(conn, run, list(run.tis))
                     self._retry_timers(run)
-            self._start_queued_runs(conn)
-            requests = self._dispatch(conn)
-            self._finish_touched(conn)
+            requests = self._settle(conn)
         self._after_commit(requests, [])
         if self.only_runs is None:
+            self._start_creating_runs()
             self.watcher = DagFolderWatcher(
                 self.settings.dags_folder, lambda paths: self._inbox_put(("files_changed", paths))
             )
             self.watcher.start()
+
+    def _start_creating_runs(self) -> None:
+        # Imported here: schedules, croniter and APScheduler are for the long-running
+        # scheduler; `dags test` starts faster without them.
+        from flowtui.run_creation import RunCreator
+
+        assert self.store is not None
+        self.creator = RunCreator(self.book, self.timers, self.clock)
+        with self.store.transaction() as conn:
+            for dag in reads.dags(conn):
+                self._create_due(conn, dag["dag_id"])
+            requests = self._settle(conn)
+        self._after_commit(requests, [])
+
+    def _create_due(self, conn: Any, dag_id: str) -> None:
+        """Create the DAG's scheduled runs that are due (never fails the batch)."""
+        if self.creator is None:
+            return
+        row = conn.execute(
+            "SELECT is_paused, is_active FROM dags WHERE dag_id = ?", (dag_id,)
+        ).fetchone()
+        spec = reads.dag_spec(conn, dag_id)
+        if row is None or spec is None or not row[1]:
+            self.creator.forget(dag_id)
+            return
+        try:
+            self.creator.create_due(conn, spec, is_paused=bool(row[0]))
+        except Exception:
+            logger.exception("creating the scheduled runs of %s failed", dag_id)
 
     def add_listener(self, listener: Listener) -> None:
         """Call `listener(changes)` on the loop thread after each committed batch."""
@@ -176,9 +208,7 @@ class Scheduler:
                 else:
                     if message[0] == "command":
                         replies.append((message[-1], reply, None))
-            self._start_queued_runs(conn)
-            requests = self._dispatch(conn)
-            self._finish_touched(conn)
+            requests = self._settle(conn)
         self._after_commit(requests, replies)
 
     def _handle(self, conn: Any, message: tuple[Any, ...]) -> Any:
@@ -187,7 +217,12 @@ class Scheduler:
             self._executor_event(conn, message[1])
         elif kind == "command":
             _, command, actor, _future = message
-            return commands.apply(self.book, conn, command, actor)
+            result = commands.apply(self.book, conn, command, actor)
+            if isinstance(command, commands.SetPaused) and not command.is_paused:
+                self._create_due(conn, command.dag_id)
+            return result
+        elif kind == "schedule_due":
+            self._create_due(conn, message[1])
         elif kind == "retry_due":
             run = self.book.runs.get(message[1])
             if run is not None:
@@ -213,6 +248,8 @@ class Scheduler:
         for run in list(self.book.runs.values()):
             if run.dag_id in specs:
                 self.book.update_spec(conn, run, specs[run.dag_id])
+        for dag_id in self._dag_ids_of(conn, paths) | set(specs):
+            self._create_due(conn, dag_id)
         writes.record_event(
             conn,
             "dags_reloaded",
@@ -375,7 +412,21 @@ class Scheduler:
 
     # --- runs and slots ---
 
-    def _start_queued_runs(self, conn: Any) -> None:
+    def _settle(self, conn: Any) -> list[tuple[str, dict[str, Any]]]:
+        """After a batch: end finished runs, start queued runs where max_active_runs allows,
+        hand ready tasks to the executor; again while runs keep starting (an ended run can
+        make room for the next scheduled one, which may end at once)."""
+        requests: list[tuple[str, dict[str, Any]]] = []
+        for _ in range(10_000):
+            self._finish_touched(conn)
+            started = self._start_queued_runs(conn)
+            requests += self._dispatch(conn)
+            if not started and not self.book.touched:
+                break
+        return requests
+
+    def _start_queued_runs(self, conn: Any) -> int:
+        started = 0
         running = Counter(r.dag_id for r in self.book.runs.values() if r.state is RunState.RUNNING)
         paused = self._paused(conn)
         for run in sorted(self.book.runs.values(), key=lambda r: r.logical_date):
@@ -386,6 +437,8 @@ class Scheduler:
             if running[run.dag_id] < run.spec.max_active_runs:
                 running[run.dag_id] += 1
                 self.book.start_run(conn, run)
+                started += 1
+        return started
 
     def _paused(self, conn: Any) -> set[str]:
         if self.only_runs is not None:
@@ -466,8 +519,14 @@ class Scheduler:
         touched, self.book.touched = self.book.touched, set()
         for run_key in touched:
             run = self.book.runs.get(run_key)
-            if run is not None:
-                self.book.finish_if_done(conn, run)
+            if run is not None and self.book.finish_if_done(conn, run):
+                self._create_due(conn, run.dag_id)  # a slot of max_active_runs came free
+
+    @staticmethod
+    def _dag_ids_of(conn: Any, paths: set[str]) -> set[str]:
+        marks = ", ".join("?" for _ in paths)
+        rows = conn.execute(f"SELECT dag_id FROM dags WHERE fileloc IN ({marks})", tuple(paths))
+        return {r[0] for r in rows}
 
     # --- stopping ---
 

@@ -4,6 +4,7 @@ timer, so that a run that needs none (most `dags test` runs) never pays for it."
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -32,6 +33,27 @@ class Timers:
         self._apscheduler().add_job(
             self.post, "date", run_date=when, args=[message], misfire_grace_time=None
         )
+
+    def every(self, trigger: Any, message: Any, job_id: str) -> None:
+        """Post `message` at each fire time of an APScheduler `trigger` (replacing any job
+        with the same id); a missed fire time still fires, once."""
+        self._apscheduler().add_job(
+            self.post,
+            trigger,
+            args=[message],
+            id=job_id,
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+        )
+
+    def cancel(self, job_id: str) -> None:
+        with self._lock:
+            if self._scheduler is None:
+                return
+            scheduler = self._scheduler
+        with contextlib.suppress(LookupError):  # JobLookupError: nothing to cancel
+            scheduler.remove_job(job_id)
 
     def shutdown(self) -> None:
         with self._lock:

@@ -23,7 +23,7 @@ from flowtui.store import Store, reads
 FLOWTUI = shutil.which("flowtui") or str(Path(sys.executable).parent / "flowtui")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Home:
     """A flowtui home under tmp_path, its DAG folder, and ways to run and inspect it."""
 
