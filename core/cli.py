@@ -105,6 +105,16 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("dag_id")
     logical_date(sub)
     sub.add_argument("--conf", help="run configuration as a JSON object")
+    sub = add(dags, "backfill", _dags_backfill, "create and run the runs of a date range")
+    sub.add_argument("dag_id")
+    sub.add_argument("--start", required=True, help="first logical date (ISO date or datetime)")
+    sub.add_argument("--end", required=True, help="last logical date, included")
+    sub.add_argument(
+        "--rerun-failed", action="store_true", help="rerun the failed tasks of runs that failed"
+    )
+    sub.add_argument(
+        "--reset", action="store_true", help="rerun every run of the range, successful ones too"
+    )
     for name, paused in (("pause", True), ("unpause", False)):
         sub = add(dags, name, _dags_pause, f"{name} a DAG")
         sub.add_argument("dag_id")
@@ -287,6 +297,20 @@ def _dags_test(args: argparse.Namespace, settings: Settings) -> int:
 
     state = run_dag_test(settings, args.dag_id, _date(args.logical_date), _conf(args.conf))
     return 0 if state is RunState.SUCCESS else 1
+
+
+def _dags_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.backfill import run_backfill
+
+    report = run_backfill(
+        settings,
+        args.dag_id,
+        _date(args.start),
+        _date(args.end),
+        rerun_failed=args.rerun_failed,
+        reset=args.reset,
+    )
+    return 0 if report.ok else 1
 
 
 def _dags_trigger(args: argparse.Namespace, settings: Settings) -> int:
