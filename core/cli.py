@@ -370,7 +370,14 @@ def _runs_show(args: argparse.Namespace, settings: Settings) -> int:
     }
     if args.output == "json":
         return _print_json(shown)
-    print(f"{run['dag_id']}  {run['run_id']}  {run['state']}  logical date {run['logical_date']}")
+    print(f"{run['dag_id']}  {run['run_id']}  {run['state']}  ({run['run_type']})")
+    print(f"  logical date  {run['logical_date']}")
+    print(f"  interval      {run['data_interval_start']} -> {run['data_interval_end']}")
+    print(f"  started       {run['start_date'] or 'not yet'}   ended {run['end_date'] or '-'}")
+    from flowtui.datasets import describe
+
+    if run.get("triggered_by"):
+        print(f"  triggered by  {describe(run['triggered_by'])}")
     _print_table(
         [
             {

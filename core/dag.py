@@ -317,6 +317,7 @@ class DAG:
             priority_weight=task.priority_weight,
             runs_bash=task.runs_bash,
             skip_exit_codes=tuple(sorted(getattr(task, "skip_exit_codes", ()) or ())),
+            outlets=tuple(o.uri for o in task.outlets if isinstance(o, Dataset)),
             doc_md=task.doc_md,
         )
 

@@ -103,6 +103,8 @@ class RunBook:
         """State changes since the scheduler last drained them, for listeners."""
         self.touched: set[tuple[str, str]] = set()
         """Runs whose task instances changed since the scheduler last looked."""
+        self.dataset_updates: set[str] = set()
+        """URIs of datasets updated since the scheduler last looked."""
 
     # --- loading ---
 
@@ -403,6 +405,9 @@ class RunBook:
             if outcome.xcom:
                 writes.write_xcom(conn, key, outcome.xcom, end)
             self._set(conn, run, ti, outcome.state, end_date=end, duration=duration)
+            if outcome.state is TaskState.SUCCESS and task is not None and task.outlets:
+                writes.record_dataset_updates(conn, key, task.outlets, end)
+                self.dataset_updates.update(task.outlets)
             self._skip(conn, run, outcome.skip_task_ids)
             self.evaluate(conn, run, task.downstream if task else ())
         writes.upsert_attempt(

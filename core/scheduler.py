@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flowtui import commands, loader, recovery
+from flowtui import commands, datasets, loader, recovery
 from flowtui.clock import Clock, from_epoch, to_text, utcnow
 from flowtui.config import Settings
 from flowtui.executor.local import ExecutorEvent, LocalExecutor
@@ -146,6 +146,8 @@ class Scheduler:
             return
         try:
             self.creator.create_due(conn, spec, is_paused=bool(row[0]))
+            if not row[0]:
+                datasets.trigger_if_ready(conn, self.book, spec, self.clock())
         except Exception:
             logger.exception("creating the scheduled runs of %s failed", dag_id)
 
@@ -418,12 +420,21 @@ class Scheduler:
         make room for the next scheduled one, which may end at once)."""
         requests: list[tuple[str, dict[str, Any]]] = []
         for _ in range(10_000):
+            self._trigger_dataset_consumers(conn)
             self._finish_touched(conn)
             started = self._start_queued_runs(conn)
             requests += self._dispatch(conn)
             if not started and not self.book.touched:
                 break
         return requests
+
+    def _trigger_dataset_consumers(self, conn: Any) -> None:
+        """Runs of DAGs scheduled on datasets that tasks just updated (not for the runs of a
+        foreground command: the scheduler of the home triggers those)."""
+        uris, self.book.dataset_updates = self.book.dataset_updates, set()
+        if uris and self.only_runs is None:
+            for spec in datasets.consumers(conn, uris):
+                datasets.trigger_if_ready(conn, self.book, spec, self.clock())
 
     def _start_queued_runs(self, conn: Any) -> int:
         started = 0

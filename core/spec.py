@@ -28,6 +28,8 @@ class TaskSpec:
     """True when the attempt execs bash and its exit code is the outcome (BashOperator)."""
     skip_exit_codes: tuple[int, ...] = ()
     """Exit codes of a bash task that make it skipped (Airflow's skip_on_exit_code)."""
+    outlets: tuple[str, ...] = ()
+    """URIs of the datasets the task updates when it succeeds."""
     doc_md: str | None = None
 
     @classmethod
@@ -36,6 +38,7 @@ class TaskSpec:
         data["upstream"] = tuple(data.get("upstream", ()))
         data["downstream"] = tuple(data.get("downstream", ()))
         data["skip_exit_codes"] = tuple(data.get("skip_exit_codes", ()))
+        data["outlets"] = tuple(data.get("outlets", ()))
         return cls(**data)
 
 

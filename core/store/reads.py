@@ -151,3 +151,8 @@ def state_counts(conn: sqlite3.Connection) -> dict[str, int]:
     return dict(
         conn.execute("SELECT state, COUNT(*) FROM task_instances GROUP BY state").fetchall()
     )
+
+
+def variables(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every stored variable (key, val, description), by key."""
+    return _rows(conn, "SELECT key, val, description FROM variables ORDER BY key")

@@ -14,7 +14,7 @@ from flowtui.errors import SchemaTooNew
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _create_v1(db: Database) -> None:
@@ -126,7 +126,18 @@ def _create_v1(db: Database) -> None:
 
 
 # Entry i migrates a store from version i to i + 1.
-_MIGRATIONS: list[Callable[[Database], None]] = [_create_v1]
+def _add_datasets_v2(db: Database) -> None:
+    """Version 2: dataset updates, and what triggered a run (issue 5, datasets)."""
+    db.table("dataset_events").create(
+        {"id": int, "uri": str, "dag_id": str, "run_id": str, "task_id": str, "ts": str},
+        pk="id",
+        not_null={"uri", "ts"},
+    )
+    db.table("dataset_events").create_index(["uri", "id"])
+    db.execute("ALTER TABLE dag_runs ADD COLUMN triggered_by TEXT")
+
+
+_MIGRATIONS: list[Callable[[Database], None]] = [_create_v1, _add_datasets_v2]
 
 
 def open_connection(path: Path, *, readonly: bool = False) -> sqlite3.Connection:

@@ -247,3 +247,31 @@ def set_import_error(
 
 def clear_import_errors(conn: sqlite3.Connection, filenames: Iterable[str]) -> None:
     conn.executemany("DELETE FROM import_errors WHERE filename = ?", [(f,) for f in filenames])
+
+
+def upsert_variable(
+    conn: sqlite3.Connection, key: str, val: str, description: str | None = None
+) -> None:
+    """Store variable `key`; a None `description` keeps the one it had."""
+    conn.execute(
+        "INSERT INTO variables (key, val, description) VALUES (?, ?, coalesce(?, '')) "
+        "ON CONFLICT (key) DO UPDATE SET val = excluded.val, "
+        "description = coalesce(?, variables.description)",
+        (key, val, description, description),
+    )
+
+
+def delete_variable(conn: sqlite3.Connection, key: str) -> bool:
+    """Remove variable `key`; returns whether it was there."""
+    deleted: int = conn.execute("DELETE FROM variables WHERE key = ?", (key,)).rowcount
+    return deleted > 0
+
+
+def record_dataset_updates(
+    conn: sqlite3.Connection, key: tuple[str, str, str], uris: Iterable[str], ts: str
+) -> None:
+    """Task instance `key` succeeded: each dataset of its outlets was updated."""
+    conn.executemany(
+        "INSERT INTO dataset_events (uri, dag_id, run_id, task_id, ts) VALUES (?, ?, ?, ?, ?)",
+        [(uri, *key, ts) for uri in uris],
+    )

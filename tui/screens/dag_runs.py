@@ -344,6 +344,8 @@ def _details(run: dict[str, Any] | None, task_id: str | None, ti: dict[str, Any]
         ("took", _span(run.get("start_date"), run.get("end_date"))),
         ("conf", json.dumps(run.get("conf") or {})),
     ]
+    for update in json.loads(run.get("triggered_by") or "{}").get("updates", []):
+        rows.append(("updated", f"{update['uri']} by {update['dag_id']}.{update['task_id']}"))
     for name, value in rows:
         text.append(f"{name:<9}", style="dim")
         text.append(f"{value}\n")
