@@ -161,8 +161,15 @@ def _trigger(book: RunBook, conn: sqlite3.Connection, command: Trigger) -> dict[
     from flowtui.schedules import timetable
 
     interval = timetable(spec).infer_manual_interval(logical)
-    book.create_run(conn, spec, run_id, command.run_type, logical, conf=command.conf,
-                    data_interval=(interval.start, interval.end))
+    book.create_run(
+        conn,
+        spec,
+        run_id,
+        command.run_type,
+        logical,
+        conf=command.conf,
+        data_interval=(interval.start, interval.end),
+    )
     return {"dag_id": spec.dag_id, "run_id": run_id, "logical_date": to_text(logical)}
 
 

@@ -5,12 +5,13 @@ context, render templates, call `execute`, and turn the result or exception into
 from __future__ import annotations
 
 import copy
+import os
 import sys
 import traceback
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from flowtui import variables
+from flowtui import masking, variables
 from flowtui.context import TaskInstance, build_context
 from flowtui.errors import FlowtuiError, TaskCallableFailed, TaskNotFound
 from flowtui.operators.bash import BashOperator
@@ -94,8 +95,25 @@ def run_task(dag: DAG, info: AttemptInfo) -> TaskOutcome:
     one-line `error`, the traceback going to stderr. `SystemExit` raised by the task, even
     `sys.exit(0)`, is a failure ("task called sys.exit(0)"): a task ends by returning.
     XComs pushed before a failure or skip are kept in the outcome; the store decides.
+
+    Values of secret-looking variables are masked (`***`) in what the task prints to
+    sys.stdout / sys.stderr and in the outcome's `error` (see `flowtui.masking`).
     """
     variables.configure(info.db_path)
+    masker = _masker(info)
+    with masking.masked_output(masker):
+        outcome = _run_copy(dag, info)
+    if masker and outcome.error:
+        outcome.error = masker.mask(outcome.error)
+    return outcome
+
+
+def _masker(info: AttemptInfo) -> masking.Masker:
+    """The attempt's secrets, read once: one stat when the store holds none (most runs)."""
+    return masking.Masker(masking.secret_values(info.db_path, os.environ))
+
+
+def _run_copy(dag: DAG, info: AttemptInfo) -> TaskOutcome:
     try:
         # A copy: rendering fields in place must not change the DAG this process keeps.
         task = copy.copy(dag.get_task(info.task_id))
@@ -158,6 +176,9 @@ def bash_invocation(dag: DAG, info: AttemptInfo) -> tuple[list[str], dict[str, s
 
     For `@task.bash` this calls the function (pulling its XCom arguments from the store);
     XComs it pushes are dropped. SkipTask and FailTask raised by that function propagate.
+    When secret variables exist, the argv runs bash under the masking filter (`python
+    masking.py -- bash -c CMD`), and the messages of errors raised here are masked too;
+    otherwise bash is exec'd directly.
 
     Raises:
         FlowtuiError: a template error, a missing task, or the @task.bash function failed
@@ -170,16 +191,30 @@ def bash_invocation(dag: DAG, info: AttemptInfo) -> tuple[list[str], dict[str, s
         raise TypeError(f"task {info.task_id!r} is a {type(original).__name__}, not a bash task")
     task = copy.copy(original)
     ti = TaskInstance(info, task, _upstream_ids(dag, task))
+    masker = _masker(info)
     try:
         context = build_context(dag, task, info, ti)
         task.render_template_fields(context)
-        return task.bash_invocation(context)
-    except (FlowtuiError, SkipTask, FailTask):
+        argv, env, cwd = task.bash_invocation(context)
+    except (FlowtuiError, SkipTask, FailTask) as exc:
+        _mask_message(exc, masker)
         raise
     except Exception as exc:
-        raise TaskCallableFailed(info.task_id, exc) from exc
+        failed = TaskCallableFailed(info.task_id, exc)
+        _mask_message(failed, masker)
+        raise failed from exc
     finally:
         ti.close()
+    # The environment bash gets may hold more FLOWTUI_VAR_ secrets than this process's.
+    values = [*masker.values, *masking.env_secret_values(env)]
+    argv, env = masking.filtered(argv, env, values)
+    return argv, env, cwd
+
+
+def _mask_message(exc: BaseException, masker: masking.Masker) -> None:
+    """The message goes to the log and to the store: hide secrets in it."""
+    if masker:
+        exc.args = tuple(masker.mask(a) if isinstance(a, str) else a for a in exc.args)
 
 
 def _upstream_ids(dag: DAG, task: BaseOperator) -> list[str]:

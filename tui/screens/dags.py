@@ -33,6 +33,7 @@ class DagsScreen(LiveScreen):
         Binding("t", "trigger", "Trigger"),
         Binding("p", "pause", "Pause/unpause"),
         Binding("e", "errors", "Import errors"),
+        Binding("v", "variables", "Variables"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
@@ -166,6 +167,11 @@ class DagsScreen(LiveScreen):
         from flowtui.tui.screens.import_errors import ImportErrorsScreen
 
         self.app.push_screen(ImportErrorsScreen())
+
+    def action_variables(self) -> None:
+        from flowtui.tui.screens.variables import VariablesScreen
+
+        self.app.push_screen(VariablesScreen())
 
 
 def _matches(dag: dict[str, Any], text: str) -> bool:

@@ -1,0 +1,265 @@
+"""Variables: every stored variable with its value (masked for secret-looking keys until `s`
+shows it), description and environment override; add, edit and delete them. Writes go to the
+store from worker threads through `flowtui.variables`; the live feed then shows the change."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
+
+from flowtui import variables
+from flowtui.commands import default_actor
+from flowtui.errors import FlowtuiError
+from flowtui.masking import is_secret_key
+from flowtui.tui.messages import CommandDone, CommandFailed
+from flowtui.tui.screens.base import KeyTable, LiveScreen
+from flowtui.tui.screens.confirm import ConfirmDialog
+from flowtui.tui.widgets.header_bar import HeaderBar
+
+COLUMNS = ("key", "value", "description", "environment override")
+_WIDTH = 60
+"""Characters of a value shown in the table; the edit dialog has all of it."""
+
+
+@dataclass(frozen=True)
+class VariableEdit:
+    """What the dialog gives back: the variable to store."""
+
+    key: str
+    value: str
+    description: str
+
+
+class VariablesScreen(LiveScreen):
+    """One row per stored variable; secret values read `***` until `s` shows them."""
+
+    BINDINGS = [
+        Binding("a", "add", "Add"),
+        Binding("e", "edit", "Edit"),
+        Binding("d", "delete", "Delete"),
+        Binding("s", "reveal", "Show/hide value"),
+        Binding("escape", "app.pop_screen", "Back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict[str, Any]] = []
+        """`flowtui.variables.overview` rows, as last read."""
+        self.revealed: set[str] = set()
+        """Keys of secret variables whose value the user chose to see."""
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar()
+        yield Static(Text(" Variables ", style="bold reverse"), id="variables-title")
+        yield KeyTable(id="variables", cursor_type="row", zebra_stripes=True)
+        yield Static("no variables yet: press a to add one", id="variables-empty")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.variable_table
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        table.focus()
+
+    @property
+    def variable_table(self) -> KeyTable:
+        return self.query_one("#variables", KeyTable)
+
+    # --- data ---
+
+    def load(self, conn: sqlite3.Connection) -> Any:
+        return variables.overview(conn, os.environ)
+
+    def show(self, data: Any) -> None:
+        self.rows = data
+        self._fill()
+
+    def _fill(self) -> None:
+        table = self.variable_table
+        current = self.selected_key()
+        table.clear()
+        for row in self.rows:
+            table.add_row(*_cells(row, row["key"] in self.revealed), key=row["key"])
+        self.query_one("#variables-empty", Static).display = not self.rows
+        if current is not None and any(r["key"] == current for r in self.rows):
+            table.move_cursor(row=table.get_row_index(current), animate=False)
+
+    def selected_key(self) -> str | None:
+        table = self.variable_table
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return None if key.value is None else str(key.value)
+
+    def selected_row(self) -> dict[str, Any] | None:
+        key = self.selected_key()
+        return next((r for r in self.rows if r["key"] == key), None)
+
+    # --- keys ---
+
+    def action_reveal(self) -> None:
+        row = self.selected_row()
+        if row is not None and row["is_secret"]:
+            self.revealed ^= {row["key"]}
+            self._fill()
+
+    def action_add(self) -> None:
+        self.app.push_screen(VariableDialog(None), self._save)
+
+    def action_edit(self) -> None:
+        row = self.selected_row()
+        if row is not None:
+            self.app.push_screen(VariableDialog(row), self._save)
+
+    def action_delete(self) -> None:
+        row = self.selected_row()
+        if row is None:
+            return
+        key = row["key"]
+        detail = "Tasks that read it fail from now on, unless they give a default."
+        if row["env_override"]:
+            detail += f" {row['env_override']} still sets it where it is defined."
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._delete(key)
+
+        self.app.push_screen(ConfirmDialog(f"Delete variable {key}?", detail), answered)
+
+    # --- writes, off the UI thread ---
+
+    def _save(self, edit: VariableEdit | None) -> None:
+        if edit is not None:
+            self._store(edit)
+
+    @work(thread=True, group="variables")
+    def _store(self, edit: VariableEdit) -> None:
+        self._write(
+            lambda: variables.set_variable(
+                edit.key,
+                edit.value,
+                description=edit.description,
+                actor=self._actor(),
+                path=self.dashboard.settings.db_path,
+            ),
+            f"variable {edit.key} saved",
+        )
+
+    @work(thread=True, group="variables")
+    def _delete(self, key: str) -> None:
+        def delete() -> None:
+            path = self.dashboard.settings.db_path
+            if not variables.delete_variable(key, actor=self._actor(), path=path):
+                raise FlowtuiError(f"variable {key!r} was already gone from the store")
+
+        self._write(delete, f"variable {key} deleted")
+
+    def _write(self, write: Callable[[], None], summary: str) -> None:
+        """Run `write` (worker thread); report the outcome as the command workers do."""
+        try:
+            write()
+        except FlowtuiError as exc:
+            self.app.post_message(CommandFailed(str(exc)))
+        except Exception as exc:
+            self.app.post_message(CommandFailed(f"the variable could not be written: {exc}"))
+        else:
+            self.app.post_message(CommandDone(summary))
+        self.dashboard.feed.nudge()
+
+    def _actor(self) -> str:
+        actor = getattr(self.dashboard.commands, "actor", None)
+        return str(actor) if actor else default_actor("dashboard")
+
+
+def _cells(row: dict[str, Any], revealed: bool) -> list[Any]:
+    value = variables.shown_value(row, revealed)
+    line = " ".join(value.split())
+    if len(line) > _WIDTH:
+        line = line[: _WIDTH - 1] + "…"
+    secret_style = "yellow" if revealed else "dim"
+    return [
+        Text(row["key"], style="bold"),
+        Text(line, style=secret_style) if row["is_secret"] else line,
+        Text(row["description"] or "", style="dim"),
+        Text(row["env_override"] or "", style="yellow"),
+    ]
+
+
+class VariableDialog(ModalScreen[VariableEdit | None]):
+    """Add a variable (`row` None) or edit one; enter saves, esc cancels. With "JSON" on,
+    the value must be valid JSON."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, row: dict[str, Any] | None) -> None:
+        super().__init__()
+        self.row = row
+        """The variable being edited; None to add one."""
+
+    def compose(self) -> ComposeResult:
+        row = self.row or {"key": "", "val": "", "description": "", "is_secret": False}
+        title = f"Edit variable {row['key']}" if self.row else "Add a variable"
+        with Vertical(classes="dialog"):
+            yield Label(title, classes="dialog--title")
+            yield Input(row["key"], placeholder="key", id="variable-key", disabled=bool(self.row))
+            yield Input(row["val"], placeholder="value", id="variable-value")
+            yield Input(row["description"], placeholder="description", id="variable-description")
+            yield Checkbox("JSON (validate the value)", id="variable-json")
+            yield Static("", id="variable-error", classes="dialog--error")
+            with Horizontal(classes="dialog--buttons"):
+                yield Button("Save (enter)", id="save", variant="primary")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self._mask_value()
+        self.query_one("#variable-value" if self.row else "#variable-key", Input).focus()
+
+    @on(Input.Changed, "#variable-key")
+    def _mask_value(self) -> None:
+        """A secret-looking key hides what is typed as its value."""
+        key = self.query_one("#variable-key", Input).value
+        self.query_one("#variable-value", Input).password = is_secret_key(key)
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        else:
+            self.dismiss(None)
+
+    def action_save(self) -> None:
+        key = self.query_one("#variable-key", Input).value.strip()
+        value = self.query_one("#variable-value", Input).value
+        error = self.query_one("#variable-error", Static)
+        try:
+            variables.check_key(key)
+        except FlowtuiError as exc:
+            error.update(str(exc))
+            return
+        if self.query_one("#variable-json", Checkbox).value:
+            try:
+                json.loads(value)
+            except json.JSONDecodeError as exc:
+                error.update(f"the value is not valid JSON: {exc.msg} (line {exc.lineno})")
+                return
+        description = self.query_one("#variable-description", Input).value
+        self.dismiss(VariableEdit(key, value, description))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
