@@ -11,6 +11,7 @@ from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ class DagFolderWatcher(FileSystemEventHandler):
         self._pending: set[str] = set()
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
-        self._observer: Observer | None = None  # type: ignore[valid-type]
+        self._observer: BaseObserver | None = None
 
     def start(self) -> None:
         if not self.folder.is_dir():
@@ -42,8 +43,8 @@ class DagFolderWatcher(FileSystemEventHandler):
 
     def stop(self) -> None:
         if self._observer is not None:
-            self._observer.stop()  # type: ignore[attr-defined]
-            self._observer.join(timeout=2)  # type: ignore[attr-defined]
+            self._observer.stop()
+            self._observer.join(timeout=2)
             self._observer = None
         with self._lock:
             if self._timer is not None:
