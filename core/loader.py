@@ -73,11 +73,30 @@ class DagLoader:
 
     def deliver(self, event: ExecutorEvent) -> None:
         """Handle a parse child's events (called on the executor's reader thread)."""
+        if event["ev"] == "server_died":
+            with self._lock:
+                pending, self._pending = self._pending, {}
+            for key, (path, done) in pending.items():
+                self._fail(key, path, done)
+            return
         if event["ev"] != "exited":
             return
         with self._lock:
             path, done = self._pending.pop(event["key"])
         self._results[event["key"]] = _file_result(path, event, self.settings)
+        done.set()
+
+    def _fail(self, key: str, path: str, done: threading.Event) -> None:
+        self._results[key] = FileResult(
+            path,
+            error=(
+                None,
+                (
+                    "the fork server that imports DAG files died; see logs/executor.log under the "
+                    "home, and report it if it happens again"
+                ),
+            ),
+        )
         done.set()
 
     def parse_files(self, paths: list[Path]) -> list[FileResult]:
@@ -91,12 +110,17 @@ class DagLoader:
             done = threading.Event()
             with self._lock:
                 self._pending[key] = (str(path), done)
-            self.executor.parse_file(
-                key,
-                str(path),
-                str(self.settings.logs_dir / "dag_processor.log"),
-                self.settings.dag_file_import_timeout,
-            )
+            try:
+                self.executor.parse_file(
+                    key,
+                    str(path),
+                    str(self.settings.logs_dir / "dag_processor.log"),
+                    self.settings.dag_file_import_timeout,
+                )
+            except OSError:  # the fork server is gone: this file cannot be imported now
+                with self._lock:
+                    self._pending.pop(key, None)
+                self._fail(key, str(path), done)
             keys.append(key)
             waits.append(done)
         for done in waits:

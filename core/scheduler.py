@@ -194,6 +194,8 @@ class Scheduler:
         if event.get("key", "").startswith(loader.PARSE_PREFIX):
             self.loader.deliver(event)
         else:
+            if event["ev"] == "server_died":
+                self.loader.deliver(event)
             self._inbox_put(("executor", event))
 
     def _process(self, batch: list[tuple[Any, ...]]) -> None:

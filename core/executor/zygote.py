@@ -80,6 +80,7 @@ class Zygote:
         signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so the wakeup fd is written
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the scheduler's to handle
         self._wake_w = wake_w
+        self._parses = 0
 
     def serve(self) -> NoReturn:
         buffer = b""
@@ -118,6 +119,9 @@ class Zygote:
             self._shutdown()
         if request["op"] == "run" and request.get("preload"):
             self._preload(request["file"])
+        if request["op"] == "parse":
+            self._parses += 1
+            _import_for_parsing(with_croniter=self._parses > 1)
         started = time.time()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -278,6 +282,17 @@ def _parse(request: dict[str, Any]) -> NoReturn:
 
 _IDLE_WARMUP = 0.2
 """Seconds of quiet after which the server imports what templated tasks need."""
+
+
+def _import_for_parsing(*, with_croniter: bool) -> None:
+    """What importing a DAG file needs, imported once here rather than in every parse child:
+    validating a DAG (trigger rules) and, once there is more than one file to parse, its cron
+    schedule (croniter costs about 30 ms: worth it for a folder, not for one file)."""
+    import flowtui.schedules
+    import flowtui.trigger_rules  # noqa: F401
+
+    if with_croniter:
+        import croniter  # noqa: F401
 
 
 def _warm_up() -> bool:

@@ -117,3 +117,14 @@ def test_same_dag_id_in_two_files(home: Home) -> None:
     assert len(errors) == 1
     assert errors[0]["filename"].endswith("two.py")
     assert "one.py" in errors[0]["message"]
+
+
+def test_a_file_that_kills_the_fork_server_does_not_hang_the_loader(home: Home) -> None:
+    home.write_dag("good.py", GOOD)
+    (home.dags / "assassin.py").write_text(
+        "import os, signal\nfrom flowtui import DAG\nos.kill(os.getppid(), signal.SIGKILL)\n"
+    )
+    done = home.run("dags", "errors", "--output", "json", timeout=30)
+    assert done.returncode == 0, done.stderr
+    errors = {e["filename"].rsplit("/", 1)[-1]: e["message"] for e in json.loads(done.stdout)}
+    assert "fork server" in errors["assassin.py"]
