@@ -34,7 +34,6 @@ from dashboard_pty import (
     DashboardError,
     PtyDashboard,
     QuitOutcome,
-    RssSampler,
     dashboard_env,
     shows_dag_list,
 )
@@ -53,6 +52,8 @@ from dashboard_store import (
     wait_for_run_state,
     write_dag_folder,
 )
+from figure_table import Row, figures_table
+from measure import RssSampler
 from report import percentile
 
 from flowtui.config import load_settings
@@ -410,15 +411,6 @@ def _real_key_presses(dashboard: PtyDashboard) -> list[float]:
 # --- the table ---
 
 
-@dataclass(frozen=True)
-class Row:
-    label: str
-    value: str
-    target: str
-    status: str
-    detail: str = ""
-
-
 def _ms_pair(values: list[float]) -> str:
     return f"{percentile(values, 50):.1f} / {percentile(values, 99):.1f} ms"
 
@@ -563,19 +555,6 @@ def figure_rows(r: Results, skip_idle: bool) -> list[Row]:
             )
         )
     return rows
-
-
-def figures_table(rows: list[Row]) -> str:
-    width = max(len(row.label) for row in rows)
-    value_width = max(len(row.value) for row in rows)
-    header = f"{'figure':<{width}}  {'value':>{value_width}}  {'target':>11}  status"
-    lines = [header, "-" * len(header)]
-    for row in rows:
-        lines.append(
-            f"{row.label:<{width}}  {row.value:>{value_width}}  {row.target:>11}  {row.status}"
-        )
-        lines += [f"{'':<6}{line}" for line in row.detail.splitlines()]
-    return "\n".join(lines)
 
 
 def as_json(r: Results, rows: list[Row]) -> dict[str, Any]:

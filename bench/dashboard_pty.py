@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psutil
 import pyte
+from measure import RssSampler
 
 RSS_INTERVAL_S = 0.020
 """How often the dashboard process's RSS is sampled."""
@@ -30,33 +31,6 @@ FOOTER_WORDS = ("q Quit", "? Help")
 
 class DashboardError(Exception):
     """A measurement could not be taken: the figure would be missing or wrong."""
-
-
-class RssSampler(threading.Thread):
-    """Samples one process's RSS every RSS_INTERVAL_S until stopped or until it is gone."""
-
-    def __init__(self, pid: int) -> None:
-        super().__init__(name="rss-sampler", daemon=True)
-        self.pid = pid
-        self.peak_bytes = 0
-        self.samples = 0
-        self._stopped = threading.Event()
-
-    def run(self) -> None:
-        try:
-            process = psutil.Process(self.pid)
-            while not self._stopped.is_set():
-                self.peak_bytes = max(self.peak_bytes, process.memory_info().rss)
-                self.samples += 1
-                self._stopped.wait(RSS_INTERVAL_S)
-        except psutil.Error:
-            return  # the process exited (or became a zombie) between two samples
-
-    def stop(self) -> float:
-        """Stop sampling; returns the peak in MiB."""
-        self._stopped.set()
-        self.join()
-        return self.peak_bytes / 2**20
 
 
 @dataclass
@@ -118,7 +92,7 @@ class PtyDashboard:
             cwd=self.cwd,
         )
         os.close(slave)  # the child holds it now; EOF (EIO) on the master when it exits
-        self.rss = RssSampler(self.process.pid)
+        self.rss = RssSampler(self.process.pid, RSS_INTERVAL_S)
         self.rss.start()
         threading.Thread(target=self._read, name="pty-reader", daemon=True).start()
 

@@ -41,13 +41,15 @@ class Measurement:
         return self.user_s + self.sys_s
 
 
-class _RssSampler(threading.Thread):
-    """Samples one process's RSS until stopped or until the process is gone."""
+class RssSampler(threading.Thread):
+    """Samples one process's RSS every `interval` seconds until stopped or until it is gone."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, interval: float = SAMPLE_INTERVAL_S) -> None:
         super().__init__(name="rss-sampler", daemon=True)
         self.pid = pid
+        self.interval = interval
         self.peak_bytes = 0
+        self.samples = 0
         self._stopped = threading.Event()
 
     def run(self) -> None:
@@ -55,13 +57,16 @@ class _RssSampler(threading.Thread):
             process = psutil.Process(self.pid)
             while not self._stopped.is_set():
                 self.peak_bytes = max(self.peak_bytes, process.memory_info().rss)
-                self._stopped.wait(SAMPLE_INTERVAL_S)
+                self.samples += 1
+                self._stopped.wait(self.interval)
         except psutil.Error:
             return  # the process exited (or became a zombie) between two samples
 
-    def stop(self) -> None:
+    def stop(self) -> float:
+        """Stop sampling; returns the peak in MiB."""
         self._stopped.set()
         self.join()
+        return self.peak_bytes / 2**20
 
 
 class _Deadline:
@@ -103,7 +108,7 @@ def run_measured(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        sampler = _RssSampler(child.pid)
+        sampler = RssSampler(child.pid)
         sampler.start()
         with _Deadline(child.pid, timeout_s) as deadline:
             _, status, usage = os.wait4(child.pid, 0)
