@@ -1,5 +1,6 @@
-"""Snapshots of the DAG screen over fixed data (dates, run ids, durations and the home label
-pinned; no scheduler, so nothing moves): the grid at 80x24 and the graph at 120x40."""
+"""Snapshots of the main screens over fixed data (dates, run ids, durations and the home label
+pinned; no scheduler, so nothing moves): the DAG list, the DAG screen's grid and graph, and a
+task instance with its log."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from flowtui.spec import DagSpec, TaskSpec
 from flowtui.store.schema import open_connection
 from flowtui.tui.app import Dashboard
 from flowtui.tui.screens.dag_runs import DagScreen
+from flowtui.tui.screens.task_instance import TaskInstanceScreen
+from flowtui.tui.widgets.log_view import LogView
 from tests.conftest import Home
 
 pytest.importorskip("pytest_textual_snapshot")
@@ -148,3 +151,49 @@ def test_graph_at_120x40(home: Home, snap_compare: Any) -> None:
         await _open(pilot, "g")
 
     assert snap_compare(_app(home), terminal_size=(120, 40), run_before=run_before)
+
+
+async def _pin_header(pilot: Pilot[Any]) -> None:
+    header = pilot.app.screen.query_one("HeaderBar")
+    header.home, header.dags_folder = "~/.flowtui", "~/dags (fixed for the snapshot)"
+    await pilot.pause(0.2)
+
+
+def test_dag_list_at_80x24_with_an_import_error(home: Home, snap_compare: Any) -> None:
+    """The first screen: each DAG with its recent runs as glyphs, and the import-error banner."""
+    app = _app(home)
+    conn = open_connection(home.path / "flowtui.db")
+    conn.execute(
+        "INSERT INTO import_errors (filename, line, message, timestamp) VALUES "
+        "('/dags/broken.py', 3, 'SyntaxError: invalid syntax', '2024-03-04T00:00:00+00:00')"
+    )
+    conn.close()
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        for _ in range(100):
+            if pilot.app.screen.query("#dags") and pilot.app.screen.query_one("#dags").row_count:
+                break
+            await pilot.pause(0.05)
+        await _pin_header(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_task_instance_at_120x40(home: Home, snap_compare: Any) -> None:
+    """enter on a retried task: its attempts with their causes, its history and its log."""
+    app = _app(home)
+    run_id = "scheduled__2024-03-03"
+    log = home.path / "logs" / "sales_etl" / run_id / "validate" / "attempt=2.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("".join(f"validating batch {i}\n" for i in range(40)) + "all valid\n")
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await pilot.app.push_screen(TaskInstanceScreen("sales_etl", run_id, "validate"))
+        for _ in range(100):
+            views = pilot.app.screen.query(LogView)
+            if views and "all valid" in views.first().visible_lines:
+                break
+            await pilot.pause(0.05)
+        await _pin_header(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
