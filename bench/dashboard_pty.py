@@ -25,7 +25,7 @@ from measure import RssSampler
 RSS_INTERVAL_S = 0.020
 """How often the dashboard process's RSS is sampled."""
 
-FOOTER_WORDS = ("q Quit", "? Help")
+FOOTER_WORDS = ("Trigger", "q Quit", "palette")
 """What the footer line shows on the DAG list (the first screen)."""
 
 
