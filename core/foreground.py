@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from flowtui.clock import to_text, utcnow
 from flowtui.config import Settings
 from flowtui.errors import DagNotFound, RunNotFound
+from flowtui.executor.local import LocalExecutor
 from flowtui.logs import attempt_log_path
 from flowtui.scheduler import Scheduler
 from flowtui.states import RunState
@@ -29,9 +30,10 @@ def run_dag_test(
     logical_date: datetime | None,
     conf: dict[str, Any] | None,
     out: TextIO = sys.stdout,
+    executor: LocalExecutor | None = None,
 ) -> RunState:
     """Run DAG `dag_id` once in this process, print progress, return the run's final state."""
-    scheduler = Scheduler(settings, actor="dags-test")
+    scheduler = Scheduler(settings, actor="dags-test", executor=executor)
     scheduler.open()
     assert scheduler.store is not None
     logical = logical_date or utcnow()

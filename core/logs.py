@@ -20,11 +20,6 @@ def attempt_log_path(
     return logs_dir / dag_id / run_id / task_id / f"attempt={try_number}.log"
 
 
-def prepare_log(path: Path) -> None:
-    """Create the log's folders (0700) so that the attempt can open the file itself."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-
-
 def append_line(path: str | Path, text: str) -> None:
     """Append one `[flowtui]` line to a log, e.g. why the scheduler killed the attempt."""
     try:

@@ -23,7 +23,7 @@ from flowtui import commands, datasets, loader, recovery
 from flowtui.clock import Clock, from_epoch, to_text, utcnow
 from flowtui.config import Settings
 from flowtui.executor.local import ExecutorEvent, LocalExecutor
-from flowtui.logs import append_line, attempt_log_path, prepare_log
+from flowtui.logs import append_line, attempt_log_path
 from flowtui.process_groups import pid_alive, signal_group
 from flowtui.runs import ActiveRun, Outcome, RunBook
 from flowtui.states import RunState, TaskState
@@ -49,13 +49,15 @@ class Scheduler:
         clock: Clock = utcnow,
         actor: str = "scheduler",
         only_runs: set[tuple[str, str]] | None = None,
+        executor: LocalExecutor | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.only_runs = only_runs
         self.book = RunBook(clock, actor)
         self.store: Store | None = None
-        self.executor = LocalExecutor(settings, self._on_executor_event)
+        self.executor = executor or LocalExecutor(settings, self._on_executor_event)
+        self.executor.on_event = self._on_executor_event
         self.loader = loader.DagLoader(settings, self.executor)
         from flowtui.timers import Timers
 
@@ -488,7 +490,6 @@ class Scheduler:
         log = attempt_log_path(
             self.settings.logs_dir, run.dag_id, run.run_id, task_id, ti.try_number + 1
         )
-        prepare_log(log)
         self.book.attempt_queued(conn, run, ti, str(log), self._hostname)
         key = str(next(self._keys))
         self._attempts[key] = (run.key, task_id)

@@ -317,7 +317,12 @@ def _report_start_failure(request: dict[str, Any], exc: BaseException) -> None:
 
 
 def _redirect_output(log: str) -> None:
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+    try:
+        fd = os.open(log, flags, 0o600)
+    except FileNotFoundError:  # the attempt's first log: its folders are made here, in the child
+        os.makedirs(os.path.dirname(log), mode=0o700, exist_ok=True)
+        fd = os.open(log, flags, 0o600)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(fd, 1)
