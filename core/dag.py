@@ -338,7 +338,7 @@ def _check_schedule(schedule: Any, place: str, dag_id: str) -> Any:
     if schedule is None:
         return schedule
     if isinstance(schedule, str):
-        from flowtui.schedules import validate_schedule  # imports croniter: only when needed
+        from flowtui.cron_fields import validate_schedule  # croniter is imported on first use
 
         validate_schedule(schedule, dag_id=dag_id)
         return schedule
