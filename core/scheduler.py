@@ -205,14 +205,16 @@ class Scheduler:
         replies: list[tuple[Future[Any], Any, BaseException | None]] = []
         with self.store.transaction() as conn:
             for message in batch:
+                is_command = message[0] == "command"
                 try:
                     reply = self._handle(conn, message)
                 except Exception as exc:
-                    if message[0] != "command":
+                    if not is_command:  # a command's error goes back to whoever sent it
                         logger.exception("message %s could not be handled", message[0])
-                    replies.append((message[-1], None, exc)) if message[0] == "command" else None
+                        continue
+                    replies.append((message[-1], None, exc))
                 else:
-                    if message[0] == "command":
+                    if is_command:
                         replies.append((message[-1], reply, None))
             requests = self._settle(conn)
         self._after_commit(requests, replies)
