@@ -225,19 +225,10 @@ def _scheduler(args: argparse.Namespace, settings: Settings) -> int:
 def _parse_folder(settings: Settings) -> None:
     """Load the DAG folder into the store (what `dags list` and `dags errors` show)."""
     from flowtui.clock import to_text, utcnow
-    from flowtui.executor.local import LocalExecutor
-    from flowtui.loader import DagLoader, record
+    from flowtui.loader import parse_folder_once, record
     from flowtui.store import Store
 
-    settings.ensure_home()
-    holder: list[DagLoader] = []
-    executor = LocalExecutor(settings, lambda event: holder[0].deliver(event))
-    holder.append(DagLoader(settings, executor))
-    executor.start()
-    try:
-        results = holder[0].parse_folder()
-    finally:
-        executor.stop()
+    results = parse_folder_once(settings)
     store = Store(settings.db_path)
     with store.transaction() as conn:
         record(conn, results, to_text(utcnow()))

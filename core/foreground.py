@@ -205,8 +205,7 @@ def run_task_test(
 
 def _dag_file(settings: Settings, dag_id: str) -> str:
     """The file defining `dag_id`: from the store when known, else by parsing the folder."""
-    from flowtui.executor.local import LocalExecutor
-    from flowtui.loader import DagLoader
+    from flowtui.loader import parse_folder_once
     from flowtui.store import Store
 
     settings.ensure_home()
@@ -214,14 +213,7 @@ def _dag_file(settings: Settings, dag_id: str) -> str:
     row = reads.dag(store.conn, dag_id)
     if row is not None and row["is_active"] and Path(row["fileloc"]).exists():
         return str(row["fileloc"])
-    holder: list[DagLoader] = []
-    executor = LocalExecutor(settings, lambda e: holder[0].deliver(e))
-    holder.append(DagLoader(settings, executor))
-    executor.start()
-    try:
-        for result in holder[0].parse_folder():
-            if any(s.dag_id == dag_id for s in result.specs):
-                return result.path
-    finally:
-        executor.stop()
+    for result in parse_folder_once(settings):
+        if any(s.dag_id == dag_id for s in result.specs):
+            return result.path
     raise DagNotFound(dag_id, settings.dags_folder)

@@ -131,6 +131,19 @@ class DagLoader:
         return self.parse_files(discover(self.settings.dags_folder))
 
 
+def parse_folder_once(settings: Settings) -> list[FileResult]:
+    """Parse the DAG folder with a fork server of its own, for a command that runs no
+    scheduler (`dags list`, `tasks test`)."""
+    executor = LocalExecutor(settings, lambda event: loader.deliver(event))
+    loader = DagLoader(settings, executor)
+    settings.ensure_home()
+    executor.start()
+    try:
+        return loader.parse_folder()
+    finally:
+        executor.stop()
+
+
 def record(
     conn: sqlite3.Connection,
     results: list[FileResult],
