@@ -21,7 +21,7 @@ from textual import events
 from textual.pilot import Pilot
 
 from flowtui.clock import from_text, to_text
-from flowtui.command_server import SocketClient
+from flowtui.commands.transport import SocketClient
 from flowtui.config import Settings
 from flowtui.tui.app import Dashboard
 from flowtui.tui.messages import StateLoaded

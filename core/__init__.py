@@ -3,18 +3,18 @@ authoring API for DAG files; the engine lives in its submodules."""
 
 from __future__ import annotations
 
-from flowtui.baseoperator import BaseOperator
-from flowtui.dag import DAG, Dataset, chain, dag
-from flowtui.operators import (
+from flowtui.authoring.baseoperator import BaseOperator
+from flowtui.authoring.dag import DAG, Dataset, chain, dag
+from flowtui.authoring.exceptions import FailTask, SkipTask
+from flowtui.authoring.operators import (
     BashOperator,
     BranchPythonOperator,
     EmptyOperator,
     PythonOperator,
     ShortCircuitOperator,
 )
-from flowtui.task_exceptions import FailTask, SkipTask
-from flowtui.taskflow import XComArg, task
-from flowtui.variables import Variable
+from flowtui.authoring.taskflow import XComArg, task
+from flowtui.authoring.variables import Variable
 
 __all__ = [
     "DAG",

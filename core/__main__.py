@@ -2,6 +2,6 @@
 
 import sys
 
-from flowtui.cli import main
+from flowtui.cli.main import main
 
 sys.exit(main())

@@ -13,7 +13,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from flowtui.commands import Command, CommandClient
+from flowtui.commands.model import Command, CommandClient
 from flowtui.errors import FlowtuiError
 from flowtui.tui.live import LiveFeed
 from flowtui.tui.messages import CommandDone, CommandFailed, StateLoaded, StoreChanged

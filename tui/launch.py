@@ -8,10 +8,11 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-from flowtui.commands import connect, default_actor
+from flowtui.commands.model import default_actor
 from flowtui.errors import SchedulerAlreadyRunning
-from flowtui.lock import SchedulerLock, holder_pid
-from flowtui.logs import log_to_file
+from flowtui.execution.logs import log_to_file
+from flowtui.scheduling.clients import connect
+from flowtui.scheduling.lock import SchedulerLock, holder_pid
 from flowtui.tui.messages import StoreChanged
 
 if TYPE_CHECKING:
@@ -47,8 +48,8 @@ def post_store_changed(app: Dashboard) -> None:
 
 
 def _run_embedded(settings: Settings) -> int:
-    from flowtui.command_server import CommandServer
-    from flowtui.scheduler import Scheduler
+    from flowtui.commands.transport import CommandServer
+    from flowtui.scheduling.service import Scheduler
     from flowtui.tui.app import Dashboard
 
     scheduler = Scheduler(settings)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from croniter import croniter
 
-from flowtui.crontab import split_percent, system_zone
+from flowtui.crontab.reader import split_percent, system_zone
 from tests.conftest import FLOWTUI, Home
 
 CRONTAB = textwrap.dedent(
@@ -107,7 +107,7 @@ def test_written_dags_fire_when_cron_would(imported: Path, dag_id: str) -> None:
 def _check_timetable(dag: Any, expected: list[datetime]) -> None:
     """The same times through flowtui's own schedules module, once it exists."""
     try:
-        from flowtui.schedules import timetable
+        from flowtui.scheduling.timetables import timetable
     except ImportError:
         return
     table = timetable(dag.to_spec(dag.fileloc or "dag.py"))

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from flowtui import DAG, BashOperator, Dataset, EmptyOperator, PythonOperator, chain, dag, task
-from flowtui.dag import capture_dags
+from flowtui.authoring.dag import capture_dags
 from flowtui.errors import (
     CrossDagDependency,
     DagCycle,

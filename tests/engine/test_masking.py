@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from flowtui import DAG, BashOperator, PythonOperator
-from flowtui import variables as variables_module
-from flowtui.masking import (
+from flowtui.authoring import variables as variables_module
+from flowtui.authoring.variables import delete_variable, set_variable
+from flowtui.execution.masking import (
     LineMasker,
     Masker,
     MaskingStream,
@@ -27,9 +28,8 @@ from flowtui.masking import (
     masked_output,
     secret_values,
 )
+from flowtui.execution.task_runner import AttemptInfo, bash_invocation, run_task
 from flowtui.store.schema import open_connection
-from flowtui.task_execution import AttemptInfo, bash_invocation, run_task
-from flowtui.variables import delete_variable, set_variable
 
 SECRET = "hunter22"
 

@@ -9,7 +9,7 @@ import pytest
 from croniter import croniter
 
 from flowtui.errors import InvalidSchedule
-from flowtui.schedules import (
+from flowtui.scheduling.timetables import (
     CronTimetable,
     DataInterval,
     DeltaTimetable,

@@ -22,10 +22,10 @@ from flowtui import (
     ShortCircuitOperator,
     SkipTask,
 )
-from flowtui import variables as variables_module
+from flowtui.authoring import variables as variables_module
 from flowtui.errors import FlowtuiError, TemplateUndefined
+from flowtui.execution.task_runner import AttemptInfo, TaskOutcome, bash_invocation, run_task
 from flowtui.store.schema import open_connection
-from flowtui.task_execution import AttemptInfo, TaskOutcome, bash_invocation, run_task
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from flowtui import DAG, EmptyOperator, PythonOperator, XComArg, dag, task
-from flowtui import variables as variables_module
+from flowtui.authoring import variables as variables_module
 from flowtui.errors import InvalidArgument, TaskCallableFailed
+from flowtui.execution.task_runner import AttemptInfo, TaskOutcome, bash_invocation, run_task
 from flowtui.store.schema import open_connection
-from flowtui.task_execution import AttemptInfo, TaskOutcome, bash_invocation, run_task
 
 RUN_ID = "scheduled__2024-01-02T00:00:00+00:00"
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from flowtui import DAG, BashOperator, Variable
-from flowtui import variables as variables_module
+from flowtui.authoring import variables as variables_module
+from flowtui.authoring.templating import is_template, render
 from flowtui.errors import TemplateRenderError, TemplateUndefined
+from flowtui.execution.task_runner import AttemptInfo, bash_invocation, run_task
 from flowtui.store.schema import open_connection
-from flowtui.task_execution import AttemptInfo, bash_invocation, run_task
-from flowtui.templating import is_template, render
 
 
 @pytest.fixture

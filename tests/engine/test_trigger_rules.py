@@ -6,14 +6,14 @@ import itertools
 
 import pytest
 
-from flowtui.states import TaskState
-from flowtui.trigger_rules import (
+from flowtui.scheduling.trigger_rules import (
     Decision,
     TriggerRule,
     UpstreamCounts,
     evaluate,
     parse_trigger_rule,
 )
+from flowtui.states import TaskState
 
 S = TaskState.SUCCESS
 F = TaskState.FAILED

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flowtui import Variable
-from flowtui import variables as variables_module
+from flowtui.authoring import variables as variables_module
 from flowtui.errors import VariableNotFound
 from flowtui.store.schema import open_connection
 

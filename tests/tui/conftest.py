@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from flowtui.command_server import SocketClient
-from flowtui.commands import connect
-from flowtui.scheduler import Scheduler
+from flowtui.commands.transport import SocketClient
+from flowtui.scheduling.clients import connect
+from flowtui.scheduling.service import Scheduler
 from flowtui.tui.app import Dashboard
 from flowtui.tui.launch import post_store_changed
 from tests.conftest import Home

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from flowtui.commands import connect
+from flowtui.scheduling.clients import connect
 from flowtui.spec import DagSpec, TaskSpec
 from flowtui.store.schema import open_connection
 from flowtui.tui.app import Dashboard

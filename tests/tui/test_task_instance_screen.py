@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from flowtui.commands import Trigger
+from flowtui.commands.model import Trigger
 from flowtui.store import reads
 from flowtui.tui.app import Dashboard
 from flowtui.tui.screens.task_instance import TaskInstanceScreen

@@ -10,11 +10,11 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input
 
-from flowtui.commands import connect
+from flowtui.authoring.variables import set_variable
+from flowtui.scheduling.clients import connect
 from flowtui.store import reads
 from flowtui.tui.app import Dashboard
 from flowtui.tui.screens.variables import VariableDialog, VariablesScreen
-from flowtui.variables import set_variable
 from tests.conftest import Home
 from tests.tui.conftest import SIZE, settle, wait_for
 
@@ -146,7 +146,7 @@ async def test_a_failed_write_is_a_toast(home: Home, dashboard: Dashboard) -> No
         screen = await _open(dashboard, pilot)
         await pilot.press("d")
         set_variable("gone", "x", path=home.settings.db_path)
-        from flowtui.variables import delete_variable
+        from flowtui.authoring.variables import delete_variable
 
         delete_variable("db_password", path=home.settings.db_path)  # someone else was first
         await pilot.press("y")

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
-from flowtui.commands import Clear
+from flowtui.commands.model import Clear
 
 
 class ConfirmDialog(ModalScreen[bool]):

@@ -21,7 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import ContentSwitcher, Footer, Static
 
 from flowtui.clock import utcnow
-from flowtui.commands import SetPaused, Trigger
+from flowtui.commands.model import SetPaused, Trigger
 from flowtui.spec import DagSpec
 from flowtui.store import reads
 from flowtui.store.summaries import dag_header, run_grid

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static
 
-from flowtui.commands import SetPaused, Trigger
+from flowtui.commands.model import SetPaused, Trigger
 from flowtui.store import reads
 from flowtui.store.summaries import dag_overview
 from flowtui.tui.screens.base import KeyTable, LiveScreen

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from textual.binding import Binding
 
-from flowtui.commands import Clear, Mark
+from flowtui.commands.model import Clear, Mark
 from flowtui.tui.screens.base import LiveScreen
 from flowtui.tui.screens.confirm import ClearDialog, ConfirmDialog, MarkDialog
 

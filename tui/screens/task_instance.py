@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Static
 
-from flowtui.logs import attempt_log_path
+from flowtui.execution.logs import attempt_log_path
 from flowtui.spec import DagSpec
 from flowtui.store import reads
 from flowtui.store.summaries import task_history

@@ -1,6 +1,6 @@
 """Variables: every stored variable with its value (masked for secret-looking keys until `s`
 shows it), description and environment override; add, edit and delete them. Writes go to the
-store from worker threads through `flowtui.variables`; the live feed then shows the change."""
+store from worker threads through `flowtui.authoring.variables`; the live feed then shows the change."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
-from flowtui import variables
-from flowtui.commands import default_actor
+from flowtui.authoring import variables
+from flowtui.commands.model import default_actor
 from flowtui.errors import FlowtuiError
-from flowtui.masking import is_secret_key
+from flowtui.execution.masking import is_secret_key
 from flowtui.tui.messages import CommandDone, CommandFailed
 from flowtui.tui.screens.base import KeyTable, LiveScreen
 from flowtui.tui.screens.confirm import ConfirmDialog
@@ -56,7 +56,7 @@ class VariablesScreen(LiveScreen):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[dict[str, Any]] = []
-        """`flowtui.variables.overview` rows, as last read."""
+        """`flowtui.authoring.variables.overview` rows, as last read."""
         self.revealed: set[str] = set()
         """Keys of secret variables whose value the user chose to see."""
 

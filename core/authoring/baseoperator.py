@@ -1,0 +1,338 @@
+"""`BaseOperator`: the arguments every task shares, DAG `default_args`, dependencies (`>>`,
+`<<`, lists) and templated fields. What a task does is each operator's `execute`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from flowtui.authoring.templating import Resolvable, render
+from flowtui.errors import CrossDagDependency, InvalidArgument, InvalidId, UnknownTriggerRule
+
+if TYPE_CHECKING:
+    from flowtui.authoring.dag import DAG
+
+Context = dict[str, Any]
+"""What a task receives at run time: `ds`, `ti`, `params`, ... (see `flowtui.authoring.context`)."""
+
+_ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")
+_PARAMS: dict[type, frozenset[str]] = {}
+
+D = TypeVar("D", bound="DependencyMixin | Sequence[DependencyMixin]")
+
+
+def check_id(kind: str, value: object, dag_id: str | None = None) -> str:
+    """Return `value` if it is a valid dag_id/task_id, else raise `InvalidId`."""
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise InvalidId(kind, value, dag_id)
+    return value
+
+
+def where(task_id: object, dag: DAG | None) -> str:
+    """How error messages name a task: "DAG 'etl', task 'load'"."""
+    return f"DAG {dag.dag_id!r}, task {task_id!r}" if dag is not None else f"task {task_id!r}"
+
+
+def to_timedelta(value: object, place: str, name: str) -> timedelta | None:
+    """Accept a timedelta or a number of seconds (>= 0), or None; raise `InvalidArgument`."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = timedelta(seconds=value)
+    if not isinstance(value, timedelta) or value < timedelta(0):
+        raise InvalidArgument(
+            place, f"{name} must be a timedelta or a number of seconds >= 0, got {value!r}"
+        )
+    return value
+
+
+def check_whole_number(value: object, place: str, name: str, minimum: int) -> int:
+    """Return `value` if it is an int >= `minimum`, else raise `InvalidArgument`."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise InvalidArgument(place, f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return value
+
+
+def _callbacks(value: object, place: str, name: str) -> list[Callable[..., Any]]:
+    items = [] if value is None else list(value) if isinstance(value, list | tuple) else [value]
+    callables = [item for item in items if callable(item)]
+    if len(callables) != len(items):
+        raise InvalidArgument(place, f"{name} must be a callable or a list of callables")
+    return callables
+
+
+def _accepted_params(cls: type) -> frozenset[str]:
+    names = _PARAMS.get(cls)
+    if names is None:
+        import inspect
+
+        found: set[str] = set()
+        for klass in cls.__mro__:
+            if "__init__" in vars(klass) and issubclass(klass, BaseOperator):
+                for param in inspect.signature(vars(klass)["__init__"]).parameters.values():
+                    if param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY):
+                        found.add(param.name)
+        found.discard("self")
+        names = _PARAMS[cls] = frozenset(found)
+    return names
+
+
+class _OperatorMeta(type):
+    """Applies DAG `default_args` before `__init__` and joins the DAG after it, like Airflow."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        from flowtui.authoring.dag import current_dag
+
+        if args:
+            raise InvalidArgument(cls.__name__, "pass arguments by keyword, e.g. task_id='...'")
+        dag = kwargs.get("dag") or current_dag()
+        accepted = _accepted_params(cls)
+        unknown = sorted(set(kwargs) - accepted)
+        if unknown:
+            names = ", ".join(map(repr, unknown))
+            raise InvalidArgument(
+                where(kwargs.get("task_id"), dag), f"{cls.__name__} takes no argument {names}"
+            )
+        if dag is not None:
+            # Airflow's apply_defaults: default_args fill what the call did not say.
+            for key, value in dag.default_args.items():
+                if key in accepted and key not in kwargs and key != "task_id":
+                    kwargs[key] = value
+            kwargs["dag"] = dag
+        operator = super().__call__(**kwargs)
+        operator._finish_init()
+        return operator
+
+
+class DependencyMixin:
+    """`>>`, `<<` and `set_upstream/set_downstream` for tasks and XComArgs; lists work too."""
+
+    def _operators(self) -> list[BaseOperator]:
+        raise NotImplementedError
+
+    def set_upstream(self, other: DependencyMixin | Sequence[DependencyMixin]) -> None:
+        """Make `other` (a task, XComArg or list of them) run before this."""
+        for operator in self._operators():
+            operator._relate(other, upstream=True)
+
+    def set_downstream(self, other: DependencyMixin | Sequence[DependencyMixin]) -> None:
+        """Make `other` (a task, XComArg or list of them) run after this."""
+        for operator in self._operators():
+            operator._relate(other, upstream=False)
+
+    def __rshift__(self, other: D) -> D:
+        self.set_downstream(other)
+        return other
+
+    def __lshift__(self, other: D) -> D:
+        self.set_upstream(other)
+        return other
+
+    def __rrshift__(self, other: Sequence[DependencyMixin]) -> DependencyMixin:
+        self.set_upstream(other)
+        return self
+
+    def __rlshift__(self, other: Sequence[DependencyMixin]) -> DependencyMixin:
+        self.set_downstream(other)
+        return self
+
+
+def flatten(other: object) -> list[BaseOperator]:
+    """The tasks behind a task, an XComArg, or a (nested) list/tuple/set of them."""
+    if isinstance(other, DependencyMixin):
+        return other._operators()
+    if isinstance(other, list | tuple | set | frozenset):
+        return [operator for item in other for operator in flatten(item)]
+    raise InvalidArgument(
+        "dependency", f"cannot depend on a {type(other).__name__}; use tasks or lists of tasks"
+    )
+
+
+def _xcom_args(value: object) -> Iterator[DependencyMixin]:
+    if isinstance(value, Resolvable) and isinstance(value, DependencyMixin):
+        yield value
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from _xcom_args(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _xcom_args(item)
+
+
+class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
+    """A task: one node of a DAG. Subclasses implement `execute(context)`.
+
+    Every argument except `task_id` may come from the DAG's `default_args`; durations take a
+    `timedelta` or a number of seconds. Arguments must be passed by keyword.
+    """
+
+    template_fields: ClassVar[Sequence[str]] = ()
+    """Attributes rendered with Jinja2 (and XComArgs resolved) before `execute`."""
+    operator_name: ClassVar[str | None] = None
+    """How the task's kind is shown; the class name when None."""
+    runs_bash: ClassVar[bool] = False
+    """True when an attempt can exec bash directly (see `BashOperator.bash_invocation`)."""
+    multiple_outputs: bool = False
+    """Push each key of a returned dict as its own XCom too."""
+
+    def __init__(
+        self,
+        *,
+        task_id: str,
+        dag: DAG | None = None,
+        owner: str = "flowtui",
+        retries: int = 0,
+        retry_delay: timedelta | float = timedelta(minutes=5),
+        retry_exponential_backoff: bool = False,
+        max_retry_delay: timedelta | float | None = None,
+        execution_timeout: timedelta | float | None = None,
+        trigger_rule: str = "all_success",
+        depends_on_past: bool = False,
+        pool: str = "default_pool",
+        priority_weight: int = 1,
+        email: str | list[str] | None = None,
+        email_on_failure: bool = True,
+        email_on_retry: bool = True,
+        on_success_callback: Callable[..., Any] | list[Callable[..., Any]] | None = None,
+        on_failure_callback: Callable[..., Any] | list[Callable[..., Any]] | None = None,
+        on_retry_callback: Callable[..., Any] | list[Callable[..., Any]] | None = None,
+        sla: timedelta | float | None = None,
+        params: dict[str, Any] | None = None,
+        doc_md: str | None = None,
+        outlets: list[Any] | None = None,
+        inlets: list[Any] | None = None,
+        do_xcom_push: bool = True,
+        start_date: Any = None,
+        end_date: Any = None,
+    ) -> None:
+        place = where(task_id, dag)
+        self.task_id: str = check_id("task_id", task_id, dag.dag_id if dag else None)
+        self._dag: DAG | None = None
+        self._joining: DAG | None = dag
+        self._upstream: dict[str, None] = {}
+        self._downstream: dict[str, None] = {}
+        self.owner = owner
+        self.retries = check_whole_number(retries, place, "retries", 0)
+        self.retry_delay: timedelta = to_timedelta(retry_delay, place, "retry_delay") or timedelta()
+        self.retry_exponential_backoff = bool(retry_exponential_backoff)
+        self.max_retry_delay = to_timedelta(max_retry_delay, place, "max_retry_delay")
+        self.execution_timeout = to_timedelta(execution_timeout, place, "execution_timeout")
+        self.trigger_rule: str = check_trigger_rule(trigger_rule, task_id, dag)
+        self.depends_on_past = bool(depends_on_past)
+        if not isinstance(pool, str) or not pool:
+            raise InvalidArgument(place, f"pool must be a non-empty string, got {pool!r}")
+        self.pool = pool
+        self.priority_weight = check_whole_number(
+            priority_weight, place, "priority_weight", -(2**31)
+        )
+        self.email = email
+        self.email_on_failure = bool(email_on_failure)
+        self.email_on_retry = bool(email_on_retry)
+        self.on_success_callback = _callbacks(on_success_callback, place, "on_success_callback")
+        self.on_failure_callback = _callbacks(on_failure_callback, place, "on_failure_callback")
+        self.on_retry_callback = _callbacks(on_retry_callback, place, "on_retry_callback")
+        self.sla = to_timedelta(sla, place, "sla")
+        self.params: dict[str, Any] = dict(params or {})
+        self.doc_md = doc_md
+        self.outlets: list[Any] = list(outlets or [])
+        self.inlets: list[Any] = list(inlets or [])
+        self.do_xcom_push = bool(do_xcom_push)
+        self.start_date, self.end_date = start_date, end_date
+
+    def _finish_init(self) -> None:
+        dag, self._joining = self._joining, None
+        if dag is not None:
+            dag.add_task(self)
+        for name in self.template_fields:
+            for arg in _xcom_args(getattr(self, name, None)):
+                self.set_upstream(arg)
+
+    def _where(self) -> str:
+        return where(self.task_id, self._dag or self._joining)
+
+    def __repr__(self) -> str:
+        return f"<Task({type(self).__name__}): {self.task_id}>"
+
+    @property
+    def dag(self) -> DAG | None:
+        """The DAG this task belongs to; assigning adds the task to that DAG."""
+        return self._dag
+
+    @dag.setter
+    def dag(self, dag: DAG) -> None:
+        if self._dag is not dag:
+            dag.add_task(self)
+
+    @property
+    def dag_id(self) -> str | None:
+        """The id of the task's DAG, or None."""
+        return self._dag.dag_id if self._dag is not None else None
+
+    @property
+    def upstream_task_ids(self) -> set[str]:
+        """Ids of the tasks that run directly before this one."""
+        return set(self._upstream)
+
+    @property
+    def downstream_task_ids(self) -> set[str]:
+        """Ids of the tasks that run directly after this one."""
+        return set(self._downstream)
+
+    @property
+    def upstream_list(self) -> list[BaseOperator]:
+        """The direct upstream tasks, in the order the dependencies were set."""
+        return [self._dag.task_dict[t] for t in self._upstream] if self._dag else []
+
+    @property
+    def downstream_list(self) -> list[BaseOperator]:
+        """The direct downstream tasks, in the order the dependencies were set."""
+        return [self._dag.task_dict[t] for t in self._downstream] if self._dag else []
+
+    def _operators(self) -> list[BaseOperator]:
+        return [self]
+
+    def _relate(self, other: object, *, upstream: bool) -> None:
+        for operator in flatten(other):
+            self._share_dag(operator)
+            if upstream:
+                self._upstream[operator.task_id] = None
+                operator._downstream[self.task_id] = None
+            else:
+                self._downstream[operator.task_id] = None
+                operator._upstream[self.task_id] = None
+
+    def _share_dag(self, other: BaseOperator) -> None:
+        mine, theirs = self._dag, other._dag
+        if mine is None and theirs is not None:
+            theirs.add_task(self)
+        elif theirs is None and mine is not None:
+            mine.add_task(other)
+        elif mine is not None and theirs is not None and mine is not theirs:
+            raise CrossDagDependency(self.task_id, mine.dag_id, other.task_id, theirs.dag_id)
+
+    def render_template_fields(self, context: Context) -> None:
+        """Render every field in `template_fields` in place (and resolve XComArgs)."""
+        for name in self.template_fields:
+            value = getattr(self, name)
+            setattr(self, name, render(value, context, task_id=self.task_id, field=name))
+
+    def execute(self, context: Context) -> Any:
+        """Do the task's work; the return value becomes XCom `return_value`."""
+        raise NotImplementedError(f"{type(self).__name__} must implement execute(context)")
+
+    def tasks_to_skip(self, result: Any) -> list[str]:
+        """Downstream task ids the scheduler must skip after `execute` returned `result`."""
+        return []
+
+
+def check_trigger_rule(rule: object, task_id: str, dag: DAG | None) -> str:
+    """Return the rule's name if it is one of Airflow's, else raise `UnknownTriggerRule`."""
+    from flowtui.scheduling.trigger_rules import TriggerRule, parse_trigger_rule
+
+    try:
+        return str(parse_trigger_rule(str(rule)))
+    except ValueError:
+        dag_id = dag.dag_id if dag is not None else "(none)"
+        raise UnknownTriggerRule(dag_id, task_id, str(rule), list(TriggerRule)) from None

@@ -1,0 +1,250 @@
+"""The context a task attempt receives (`ds`, `ti`, `params`, `var`, `macros`, ...) and the
+`TaskInstance` handle for XCom; running the attempt is `flowtui.execution.task_runner`'s job."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from flowtui.authoring.baseoperator import BaseOperator, Context
+from flowtui.authoring.variables import Variable
+from flowtui.authoring.xcom import RETURN_KEY, decode_xcom, encode_xcom, pull
+
+if TYPE_CHECKING:
+    from flowtui.authoring.dag import DAG
+    from flowtui.execution.task_runner import AttemptInfo
+
+__all__ = ["Context", "DagRun", "TaskInstance", "build_context", "parse_date"]
+
+_MISSING: Any = object()
+
+
+def parse_date(text: str) -> datetime:
+    """An ISO-8601 string as an aware datetime in UTC (naive means UTC)."""
+    value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class DagRun:
+    """The run an attempt belongs to, as context key `dag_run`."""
+
+    dag_id: str
+    run_id: str
+    run_type: str
+    logical_date: datetime
+    data_interval_start: datetime
+    data_interval_end: datetime
+    conf: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def execution_date(self) -> datetime:
+        """Airflow's older name for `logical_date`."""
+        return self.logical_date
+
+    @property
+    def external_trigger(self) -> bool:
+        """Whether the run was triggered by hand rather than by the schedule."""
+        return self.run_type == "manual"
+
+
+class TaskInstance:
+    """The running attempt, as context keys `ti` / `task_instance`: ids and XCom access.
+
+    Pushed values stay in memory (`pushed`) and reach the store with the attempt's outcome;
+    pulls read the store read-only, opening it once, on first use.
+    """
+
+    log = logging.getLogger("flowtui.task")
+
+    def __init__(self, info: AttemptInfo, task: BaseOperator, upstream_task_ids: list[str]) -> None:
+        self.dag_id = info.dag_id
+        self.task_id = info.task_id
+        self.run_id = info.run_id
+        self.try_number = info.try_number
+        self.max_tries = info.max_tries
+        self.map_index = -1
+        self.task = task
+        self.logical_date = parse_date(info.logical_date)
+        self.execution_date = self.logical_date
+        self.pushed: dict[str, Any] = {}
+        """XComs pushed in this attempt, key -> JSON-able value."""
+        self._upstream_task_ids = upstream_task_ids
+        self._db_path = Path(info.db_path)
+        self._conn: sqlite3.Connection | None = None
+
+    def __repr__(self) -> str:
+        return f"<TaskInstance: {self.dag_id}.{self.task_id} {self.run_id} [try {self.try_number}]>"
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        """Push `value` (JSON-able) as XCom `key` of this task.
+
+        Raises:
+            XComNotSerializable: `value` is not JSON.
+        """
+        if not isinstance(key, str) or not key:
+            raise TypeError(f"an XCom key must be a non-empty string, got {key!r}")
+        # Decode what was encoded: later changes to `value` do not leak into the XCom.
+        self.pushed[key] = decode_xcom(encode_xcom(value, task_id=self.task_id, key=key))
+
+    def xcom_pull(
+        self,
+        task_ids: str | list[str] | None = None,
+        key: str = RETURN_KEY,
+        dag_id: str | None = None,
+        run_id: str | None = None,
+        default: Any = None,
+    ) -> Any:
+        """Pull XCom `key` pushed by other tasks (this run and DAG unless told otherwise).
+
+        Args:
+            task_ids: one id (returns its value or `default`); a list (returns the values
+                found, in that order); None (the first direct upstream task with the key).
+            key: the XCom key.
+            dag_id: another DAG to read from.
+            run_id: another run to read from.
+            default: returned when nothing matches (single id or None).
+        """
+        ids = [task_ids] if isinstance(task_ids, str) else task_ids
+        if ids is None:
+            ids = self._upstream_task_ids
+        found = self._read(list(ids), key, dag_id or self.dag_id, run_id or self.run_id)
+        if isinstance(task_ids, str):
+            return found.get(task_ids, default)
+        if task_ids is None:
+            return next((found[t] for t in ids if t in found), default)
+        return [found[t] for t in ids if t in found]
+
+    def _read(self, task_ids: list[str], key: str, dag_id: str, run_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        same_run = dag_id == self.dag_id and run_id == self.run_id
+        if same_run and key in self.pushed and self.task_id in task_ids:
+            found[self.task_id] = self.pushed[key]
+        rest = [t for t in task_ids if t not in found]
+        conn = self.connection()
+        if rest and conn is not None:
+            with contextlib.suppress(sqlite3.OperationalError):  # a never-migrated store
+                found.update(pull(conn, dag_id, run_id, rest, key))
+        return found
+
+    def connection(self) -> sqlite3.Connection | None:
+        """The store, opened read-only on first use; None when it does not exist."""
+        if self._conn is None and self._db_path.exists():
+            from flowtui.store.schema import open_connection
+
+            self._conn = open_connection(self._db_path, readonly=True)
+        return self._conn
+
+    def close(self) -> None:
+        """Close the store connection, if it was opened."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class _VariableView:
+    """`var.value.X` and `var.json.X` in templates."""
+
+    def __init__(self, deserialize_json: bool) -> None:
+        self._json = deserialize_json
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("__"):
+            raise AttributeError(key)
+        return Variable.get(key, deserialize_json=self._json)
+
+    def get(self, key: str, default_var: Any = _MISSING) -> Any:
+        """The variable, or `default_var` when it is not set (an error without one)."""
+        return Variable.get(key, default_var, deserialize_json=self._json)
+
+
+def ds_add(ds: str, days: int) -> str:
+    """`ds` (YYYY-MM-DD) moved by `days` days."""
+    return (datetime.strptime(ds, "%Y-%m-%d") + timedelta(days=days)).strftime("%Y-%m-%d")
+
+
+def ds_format(ds: str, input_format: str, output_format: str) -> str:
+    """`ds` parsed with `input_format` and written with `output_format`."""
+    return datetime.strptime(ds, input_format).strftime(output_format)
+
+
+MACROS = SimpleNamespace(
+    ds_add=ds_add, ds_format=ds_format, datetime=datetime, timedelta=timedelta, time=time, json=json
+)
+"""Context key `macros`, as in Airflow (the parts without extra dependencies)."""
+
+
+def build_context(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance) -> Context:
+    """The context of one attempt of `task`; see the module docstring for the keys."""
+    logical = parse_date(info.logical_date)
+    start = parse_date(info.data_interval_start) if info.data_interval_start else logical
+    end = parse_date(info.data_interval_end) if info.data_interval_end else logical
+    conf = dict(info.conf or {})
+    dag_run = DagRun(info.dag_id, info.run_id, info.run_type, logical, start, end, conf)
+    if info.prev_success is not None:  # given by the scheduler: no store to open here
+        prev_start, prev_end = (parse_date(d) if d else None for d in info.prev_success)
+    else:
+        prev_start, prev_end = _previous_success(ti.connection(), info.dag_id, logical)
+    ds = logical.strftime("%Y-%m-%d")
+    return {
+        "dag": dag,
+        "task": task,
+        "ti": ti,
+        "task_instance": ti,
+        "run_id": info.run_id,
+        "dag_run": dag_run,
+        "conf": conf,
+        "params": {**dag.params, **task.params, **conf},
+        "logical_date": logical,
+        "execution_date": logical,
+        "ds": ds,
+        "ds_nodash": ds.replace("-", ""),
+        "ts": logical.isoformat(),
+        "ts_nodash": logical.strftime("%Y%m%dT%H%M%S"),
+        "ts_nodash_with_tz": logical.isoformat().replace("-", "").replace(":", ""),
+        "data_interval_start": start,
+        "data_interval_end": end,
+        "prev_data_interval_start_success": prev_start,
+        "prev_data_interval_end_success": prev_end,
+        "var": SimpleNamespace(value=_VariableView(False), json=_VariableView(True)),
+        "macros": MACROS,
+        "try_number": info.try_number,
+        "max_tries": info.max_tries,
+        "templates_dict": None,
+        "task_instance_key_str": f"{info.dag_id}__{info.task_id}__{ds.replace('-', '')}",
+        "inlets": task.inlets,
+        "outlets": task.outlets,
+    }
+
+
+def _previous_success(
+    conn: sqlite3.Connection | None, dag_id: str, logical: datetime
+) -> tuple[datetime | None, datetime | None]:
+    if conn is None:
+        return None, None
+    try:
+        rows = conn.execute(
+            "SELECT logical_date, data_interval_start, data_interval_end FROM dag_runs "
+            "WHERE dag_id = ? AND state = 'success' ORDER BY logical_date DESC",
+            (dag_id,),
+        )
+    except sqlite3.OperationalError:  # a store that was never migrated
+        return None, None
+    # Compared as datetimes, not text, so that differently written offsets still order right.
+    for logical_text, start, end in rows:
+        earlier = parse_date(logical_text)
+        if earlier < logical:
+            rows.close()
+            return (
+                parse_date(start) if start else earlier,
+                parse_date(end) if end else earlier,
+            )
+    return None, None

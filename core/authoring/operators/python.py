@@ -1,0 +1,73 @@
+"""`PythonOperator`: call a Python function with `op_args`, `op_kwargs` and the context keys
+its signature asks for (or the whole context with `**kwargs`), as in Airflow."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+from flowtui.authoring.baseoperator import BaseOperator, Context
+from flowtui.errors import InvalidArgument
+
+
+def call_with_context(
+    fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any], context: Context
+) -> Any:
+    """Call `fn(*args, **kwargs)`, adding the context keys `fn` names (all with `**kwargs`).
+
+    Keys in `kwargs` win over context keys of the same name; names filled by `args` are left out.
+    """
+    import inspect
+
+    params = list(inspect.signature(fn).parameters.values())
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    taken = {p.name for p in params[: len(args)] if p.kind in positional}
+    merged = {**context, **kwargs}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        chosen = {k: v for k, v in merged.items() if k not in taken}
+    else:
+        named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        chosen = {
+            p.name: merged[p.name]
+            for p in params
+            if p.kind in named and p.name in merged and p.name not in taken
+        }
+    return fn(*args, **chosen)
+
+
+class PythonOperator(BaseOperator):
+    """Run `python_callable`; its return value becomes XCom `return_value`.
+
+    Args:
+        python_callable: the function to call.
+        op_args: positional arguments (templated).
+        op_kwargs: keyword arguments (templated); they win over context keys.
+        templates_dict: rendered and handed to the callable as context key `templates_dict`.
+        show_return_value_in_logs: print "Returned value was: ..." to the task log.
+    """
+
+    template_fields: ClassVar[Sequence[str]] = ("templates_dict", "op_args", "op_kwargs")
+
+    def __init__(
+        self,
+        *,
+        python_callable: Callable[..., Any],
+        op_args: Sequence[Any] | None = None,
+        op_kwargs: Mapping[str, Any] | None = None,
+        templates_dict: dict[str, Any] | None = None,
+        show_return_value_in_logs: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not callable(python_callable):
+            raise InvalidArgument(self._where(), "python_callable must be callable")
+        self.python_callable = python_callable
+        self.op_args: list[Any] = list(op_args or [])
+        self.op_kwargs: dict[str, Any] = dict(op_kwargs or {})
+        self.templates_dict = templates_dict
+        self.show_return_value_in_logs = bool(show_return_value_in_logs)
+
+    def execute(self, context: Context) -> Any:
+        """Call the callable with its arguments and the context it asks for."""
+        context["templates_dict"] = self.templates_dict
+        return call_with_context(self.python_callable, self.op_args, self.op_kwargs, context)

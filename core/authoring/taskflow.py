@@ -1,0 +1,245 @@
+"""TaskFlow: the `@task` decorator family and `XComArg`, the handle a decorated call returns.
+Passing an XComArg to another task wires the dependency and hands over the value via XCom."""
+
+from __future__ import annotations
+
+import functools
+import re
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, overload
+
+from flowtui.authoring.baseoperator import BaseOperator, Context, DependencyMixin
+from flowtui.authoring.operators.bash import BashOperator
+from flowtui.authoring.operators.branch import BranchPythonOperator, ShortCircuitOperator
+from flowtui.authoring.operators.python import PythonOperator, call_with_context
+from flowtui.authoring.templating import Resolvable, render
+from flowtui.authoring.xcom import RETURN_KEY
+from flowtui.errors import InvalidArgument, TaskCallableFailed, TaskOutsideDag, XComNotFound
+
+_MISSING: Any = object()
+
+
+class XComArg(Resolvable, DependencyMixin):
+    """The XCom `key` of `operator`, as an argument of another task.
+
+    `xcom_arg["k"]` is the same task's XCom `k` (see `multiple_outputs`).
+    """
+
+    def __init__(self, operator: BaseOperator, key: str = RETURN_KEY) -> None:
+        self.operator = operator
+        self.key = key
+
+    def __repr__(self) -> str:
+        return f"XComArg({self.operator.task_id!r}, key={self.key!r})"
+
+    def __getitem__(self, key: str) -> XComArg:
+        return XComArg(self.operator, key)
+
+    def _operators(self) -> list[BaseOperator]:
+        return [self.operator]
+
+    def resolve(self, context: Mapping[str, Any]) -> Any:
+        """Pull the value; a missing `return_value` is None, another missing key an error."""
+        ti = context["ti"]
+        value = ti.xcom_pull(task_ids=self.operator.task_id, key=self.key, default=_MISSING)
+        if value is not _MISSING:
+            return value
+        if self.key == RETURN_KEY:
+            return None
+        raise XComNotFound(ti.task_id, self.operator.task_id, self.key, ti.run_id)
+
+
+class DagParam(Resolvable):
+    """A parameter of a `@dag` function: the run's `params[name]` at run time."""
+
+    def __init__(self, name: str, default: Any) -> None:
+        self.name = name
+        self.default = default
+
+    def __repr__(self) -> str:
+        return f"DagParam({self.name!r})"
+
+    def resolve(self, context: Mapping[str, Any]) -> Any:
+        """The run's value of the param (trigger conf wins), else the default."""
+        return context["params"].get(self.name, self.default)
+
+
+class _PythonDecoratedOperator(PythonOperator):
+    operator_name: ClassVar[str | None] = "@task"
+
+    def __init__(self, *, multiple_outputs: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.multiple_outputs = bool(multiple_outputs)
+
+
+class _BranchDecoratedOperator(BranchPythonOperator):
+    operator_name: ClassVar[str | None] = "@task.branch"
+
+
+class _ShortCircuitDecoratedOperator(ShortCircuitOperator):
+    operator_name: ClassVar[str | None] = "@task.short_circuit"
+
+
+class _BashDecoratedOperator(BashOperator):
+    """@task.bash: the function (called at run time) returns the command, which is rendered."""
+
+    operator_name: ClassVar[str | None] = "@task.bash"
+    template_fields: ClassVar[Sequence[str]] = ("env", "cwd", "op_args", "op_kwargs")
+
+    def __init__(
+        self,
+        *,
+        python_callable: Callable[..., Any],
+        op_args: Sequence[Any] | None = None,
+        op_kwargs: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(bash_command=f"# @task.bash {python_callable.__name__}", **kwargs)
+        self.python_callable = python_callable
+        self.op_args: list[Any] = list(op_args or [])
+        self.op_kwargs: dict[str, Any] = dict(op_kwargs or {})
+
+    def bash_invocation(self, context: Context) -> tuple[list[str], dict[str, str], str | None]:
+        """Call the function for the command, render it, and return (argv, env, cwd)."""
+        command = call_with_context(self.python_callable, self.op_args, self.op_kwargs, context)
+        if not isinstance(command, str) or not command.strip():
+            raise TaskCallableFailed(
+                self.task_id,
+                TypeError(f"a @task.bash function must return a non-empty string, got {command!r}"),
+            )
+        self.bash_command = render(command, context, task_id=self.task_id, field="bash_command")
+        return super().bash_invocation(context)
+
+
+_KINDS: dict[str, Callable[..., BaseOperator]] = {
+    "python": _PythonDecoratedOperator,
+    "branch": _BranchDecoratedOperator,
+    "short_circuit": _ShortCircuitDecoratedOperator,
+    "bash": _BashDecoratedOperator,
+}
+
+
+def _returns_dict(fn: Callable[..., Any]) -> bool:
+    annotation = getattr(fn, "__annotations__", {}).get("return")
+    if isinstance(annotation, str):  # postponed annotations: judge by the name
+        return re.sub(r"\[.*", "", annotation.replace(" ", "")) in {"dict", "Dict", "typing.Dict"}
+    return annotation is dict or typing.get_origin(annotation) is dict
+
+
+def _unique_task_id(dag_task_ids: Mapping[str, Any], task_id: str) -> str:
+    if task_id not in dag_task_ids:
+        return task_id
+    base = re.sub(r"__\d+$", "", task_id)
+    number = 1
+    while f"{base}__{number}" in dag_task_ids:
+        number += 1
+    return f"{base}__{number}"
+
+
+class TaskFunction:
+    """A `@task`-decorated function: calling it inside a DAG adds a task, returning an XComArg."""
+
+    def __init__(self, function: Callable[..., Any], kind: str, options: dict[str, Any]) -> None:
+        functools.update_wrapper(self, function)
+        self.function = function
+        self.kind = kind
+        self.options = options
+
+    def override(self, **options: Any) -> TaskFunction:
+        """The same task function with some operator arguments changed (e.g. task_id)."""
+        return TaskFunction(self.function, self.kind, {**self.options, **options})
+
+    def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
+        from flowtui.authoring.dag import current_dag
+
+        options = dict(self.options)
+        task_id = options.pop("task_id", self.function.__name__)
+        dag = options.get("dag") or current_dag()
+        if dag is None:
+            raise TaskOutsideDag(task_id)
+        task_id = _unique_task_id(dag.task_dict, task_id)
+        import inspect
+
+        try:
+            inspect.signature(self.function).bind_partial(*args, **kwargs)
+        except TypeError as exc:
+            raise InvalidArgument(f"DAG {dag.dag_id!r}, task {task_id!r}", str(exc)) from None
+        if self.kind == "python" and "multiple_outputs" not in options:
+            options["multiple_outputs"] = _returns_dict(self.function)
+        operator = _KINDS[self.kind](
+            task_id=task_id,
+            python_callable=self.function,
+            op_args=list(args),
+            op_kwargs=kwargs,
+            **options,
+        )
+        return XComArg(operator)
+
+
+_Decorator = Callable[[Callable[..., Any]], TaskFunction]
+
+
+class _TaskDecorator:
+    """`@task`, `@task(...)`, `@task.bash`, `@task.branch`, `@task.short_circuit`."""
+
+    @overload
+    def __call__(self, python_callable: Callable[..., Any], /) -> TaskFunction: ...
+    @overload
+    def __call__(self, python_callable: None = None, /, **options: Any) -> _Decorator: ...
+    def __call__(
+        self, python_callable: Callable[..., Any] | None = None, /, **options: Any
+    ) -> TaskFunction | _Decorator:
+        return self._make("python", python_callable, options)
+
+    @overload
+    def python(self, python_callable: Callable[..., Any], /) -> TaskFunction: ...
+    @overload
+    def python(self, python_callable: None = None, /, **options: Any) -> _Decorator: ...
+    def python(
+        self, python_callable: Callable[..., Any] | None = None, /, **options: Any
+    ) -> TaskFunction | _Decorator:
+        """Same as `@task`."""
+        return self._make("python", python_callable, options)
+
+    @overload
+    def bash(self, python_callable: Callable[..., Any], /) -> TaskFunction: ...
+    @overload
+    def bash(self, python_callable: None = None, /, **options: Any) -> _Decorator: ...
+    def bash(
+        self, python_callable: Callable[..., Any] | None = None, /, **options: Any
+    ) -> TaskFunction | _Decorator:
+        """The function returns a bash command (templated), which the task runs."""
+        return self._make("bash", python_callable, options)
+
+    @overload
+    def branch(self, python_callable: Callable[..., Any], /) -> TaskFunction: ...
+    @overload
+    def branch(self, python_callable: None = None, /, **options: Any) -> _Decorator: ...
+    def branch(
+        self, python_callable: Callable[..., Any] | None = None, /, **options: Any
+    ) -> TaskFunction | _Decorator:
+        """The function returns the task id(s) to follow, as `BranchPythonOperator`."""
+        return self._make("branch", python_callable, options)
+
+    @overload
+    def short_circuit(self, python_callable: Callable[..., Any], /) -> TaskFunction: ...
+    @overload
+    def short_circuit(self, python_callable: None = None, /, **options: Any) -> _Decorator: ...
+    def short_circuit(
+        self, python_callable: Callable[..., Any] | None = None, /, **options: Any
+    ) -> TaskFunction | _Decorator:
+        """A falsy return value skips downstream, as `ShortCircuitOperator`."""
+        return self._make("short_circuit", python_callable, options)
+
+    @staticmethod
+    def _make(
+        kind: str, python_callable: Callable[..., Any] | None, options: dict[str, Any]
+    ) -> TaskFunction | _Decorator:
+        if python_callable is not None:
+            return TaskFunction(python_callable, kind, options)
+        return lambda fn: TaskFunction(fn, kind, options)
+
+
+task = _TaskDecorator()
+"""Turn a function into a task factory, as Airflow's TaskFlow `@task`."""

@@ -1,0 +1,71 @@
+"""Importing one DAG file into the DAG objects it defines, and turning an import failure into
+the (line, one-line message) pair that the store keeps as an import error."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from flowtui.errors import FlowtuiError
+
+if TYPE_CHECKING:
+    from flowtui.authoring.dag import DAG
+
+
+def module_name(path: Path) -> str:
+    """A stable, unique module name for the DAG file at `path`."""
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    return f"flowtui_dagfile_{path.stem.replace('-', '_')}_{digest}"
+
+
+def import_dag_file(path: Path) -> list[DAG]:
+    """Import `path` as a fresh module and return the DAGs it created, validated.
+
+    Raises whatever the file raises; `describe_import_error` makes it one line.
+    """
+    from flowtui.authoring.dag import capture_dags
+
+    name = module_name(path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise FlowtuiError(f"{path}: cannot be imported as a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        with capture_dags() as found:
+            spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    seen: set[str] = set()
+    for dag in found:
+        dag.validate()
+        if dag.dag_id in seen:
+            raise FlowtuiError(
+                f"DAG id {dag.dag_id!r} is defined twice in this file; give each DAG its own id"
+            )
+        seen.add(dag.dag_id)
+    return list(found)
+
+
+def describe_import_error(exc: BaseException, path: Path) -> tuple[int | None, str]:
+    """The line of `path` where the import failed and a one-line message for the user."""
+    if isinstance(exc, SyntaxError) and exc.filename == str(path):
+        return exc.lineno, f"SyntaxError: {exc.msg}"
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == str(path):
+            line = frame.lineno
+    if isinstance(exc, SystemExit):
+        return line, (
+            f"the file called sys.exit({exc.code!r}) while being imported; a DAG file must "
+            f"only define DAGs (move the code into a task)"
+        )
+    if isinstance(exc, FlowtuiError):
+        return line, str(exc)
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return line, f"{type(exc).__name__}: {message}" if message else type(exc).__name__

@@ -1,0 +1,92 @@
+"""Start-up recovery: attempts that a killed scheduler left `queued`, `running` or
+`restarting`. A live orphan is killed (its whole process group); then the attempt is failed or
+up_for_retry with the reason in the store and in its log, so no task stays `running` unseen."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sqlite3
+import time
+
+import psutil
+
+from flowtui.clock import from_text, to_text
+from flowtui.execution.logs import append_line
+from flowtui.execution.process_groups import group_exists, signal_group
+from flowtui.scheduling.run_book import Outcome, RunBook
+from flowtui.states import TaskState
+from flowtui.store import reads, writes
+
+logger = logging.getLogger(__name__)
+
+_ORPHAN_GRACE = 2.0
+"""Seconds an orphaned attempt gets between SIGTERM and SIGKILL."""
+
+
+def recover(conn: sqlite3.Connection, book: RunBook, hostname: str) -> int:
+    """Settle every attempt left live by a scheduler that died; returns how many. Runs of a
+    `dags test` or `dags backfill` process that died go on under this scheduler."""
+    rows = conn.execute(
+        "SELECT ti.dag_id, ti.run_id, ti.task_id, ti.state, ti.pid, ti.hostname, "
+        "ti.start_date, r.runner_pid FROM task_instances ti JOIN dag_runs r "
+        "ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id "
+        "WHERE ti.state IN ('queued', 'running', 'restarting')"
+    ).fetchall()
+    settled = 0
+    for dag_id, run_id, task_id, state, pid, ti_host, start, runner_pid in rows:
+        if runner_pid and _alive(runner_pid, None):
+            continue  # a run that `dags test` or `dags backfill` still drives itself
+        row = reads.run(conn, dag_id, run_id)
+        run = book.runs.get((dag_id, run_id)) or (book.load_run(conn, row) if row else None)
+        if run is None or task_id not in run.tis:
+            continue
+        ti = run.tis[task_id]
+        if state == TaskState.QUEUED:
+            book.requeue_lost(conn, run, ti)
+            settled += 1
+            continue
+        fate = "the process was already gone"
+        if pid and ti_host == hostname and (_alive(pid, start) or group_exists(pid)):
+            _kill_group(pid)
+            fate = f"its process group (pid {pid}) was still running and was killed"
+        cause = f"the scheduler stopped unexpectedly while this attempt ran; {fate}"
+        if ti.log_path:
+            append_line(ti.log_path, f"attempt {ti.try_number} ended: {cause}")
+        writes.record_event(
+            conn,
+            "recovered",
+            ts=to_text(book.clock()),
+            actor=book.actor,
+            dag_id=dag_id,
+            run_id=run_id,
+            task_id=task_id,
+            detail=cause,
+        )
+        book.attempt_finished(conn, run, ti, Outcome(TaskState.FAILED, cause), book.clock())
+        settled += 1
+    return settled
+
+
+def _alive(pid: int, started: str | None) -> bool:
+    """Whether `pid` is the process we started (not a later process given the same PID)."""
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        created = process.create_time()
+    except psutil.Error:
+        return False
+    return started is None or created <= from_text(started).timestamp() + 1.0
+
+
+def _kill_group(pid: int) -> None:
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        if not signal_group(pid, signum):
+            return
+        deadline = time.monotonic() + _ORPHAN_GRACE
+        while time.monotonic() < deadline:
+            if not group_exists(pid):
+                return
+            time.sleep(0.05)
+    logger.warning("orphaned attempt pid %s did not die", pid)
