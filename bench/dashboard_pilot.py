@@ -20,7 +20,7 @@ from dashboard_store import FAILING_DAG, FAILING_TASK, read_only
 from textual import events
 from textual.pilot import Pilot
 
-from flowtui.clock import from_text, to_text
+from flowtui.clock import parse_datetime, to_text
 from flowtui.commands.transport import SocketClient
 from flowtui.config import Settings
 from flowtui.tui.app import Dashboard
@@ -256,7 +256,7 @@ def end_to_end_ms(
             if row is None:
                 unmatched += 1
                 continue
-            latencies.append((seen - from_text(row["ts"])).total_seconds() * 1000)
+            latencies.append((seen - parse_datetime(row["ts"])).total_seconds() * 1000)
     finally:
         conn.close()
     return latencies, unmatched

@@ -44,25 +44,16 @@ class Settings:
         return self.home / "logs"
 
     @property
-    def run_dir(self) -> Path:
-        """Scratch files of running attempts (results, the command socket)."""
-        return self.home / "run"
-
-    @property
     def lock_path(self) -> Path:
         return self.home / "scheduler.lock"
 
-    @property
-    def socket_path(self) -> Path:
-        return self.run_dir / "scheduler.sock"
-
-    @property
-    def config_path(self) -> Path:
-        return self.home / "flowtui.toml"
+    def attempt_log_path(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> Path:
+        """`logs/<dag_id>/<run_id>/<task_id>/attempt=<n>.log` under the home (DESIGN.md)."""
+        return self.logs_dir / dag_id / run_id / task_id / f"attempt={try_number}.log"
 
     def ensure_home(self) -> None:
-        """Create the home, its logs and scratch folders, private to this user (0700)."""
-        for folder in (self.home, self.logs_dir, self.run_dir):
+        """Create the home and its logs folder, private to this user (0700)."""
+        for folder in (self.home, self.logs_dir):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.home.chmod(0o700)
 
@@ -81,8 +72,7 @@ def load_settings(
     Raises:
         ConfigError: flowtui.toml is not valid TOML or holds a value of the wrong type.
     """
-    home_path = Path(home or os.environ.get("FLOWTUI_HOME") or Path.home() / ".flowtui")
-    home_path = home_path.expanduser().resolve()
+    home_path = resolve_home(home)
     config = _read_config(home_path / "flowtui.toml")
     if dags_folder:
         folder, source = Path(dags_folder), "--dags-folder"
@@ -108,6 +98,12 @@ def load_settings(
         dag_file_import_timeout=float(numbers["dag_file_import_timeout"]),
         task_kill_grace_seconds=float(numbers["task_kill_grace_seconds"]),
     )
+
+
+def resolve_home(home: str | Path | None = None) -> Path:
+    """The home: `home` if given, else `$FLOWTUI_HOME`, else `~/.flowtui`."""
+    chosen = Path(home or os.environ.get("FLOWTUI_HOME") or Path.home() / ".flowtui")
+    return chosen.expanduser().resolve()
 
 
 def _read_config(path: Path) -> dict[str, object]:

@@ -1,10 +1,13 @@
 """Plain-data descriptions of DAGs and tasks: what the loader sends from the child that imported
-a DAG file to the scheduler, which never imports user code itself."""
+a DAG file to the store and the scheduler, which never import user code themselves, and what
+the dashboard draws. The shared contract between loading, store, scheduling and dashboard, so it
+sits below all of them and imports nothing of flowtui."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -80,3 +83,18 @@ class DagSpec:
     @property
     def roots(self) -> list[str]:
         return [t.task_id for t in self.tasks.values() if not t.upstream]
+
+    def relatives(
+        self, task_ids: Iterable[str], direction: Literal["upstream", "downstream"]
+    ) -> list[str]:
+        """The tasks reachable from `task_ids` in one or more steps along `direction`, in
+        definition order; ids the DAG does not have are ignored."""
+        found: set[str] = set()
+        todo = [t for t in task_ids if t in self.tasks]
+        while todo:
+            task = self.tasks[todo.pop()]
+            for other in task.upstream if direction == "upstream" else task.downstream:
+                if other not in found and other in self.tasks:
+                    found.add(other)
+                    todo.append(other)
+        return [t for t in self.tasks if t in found]

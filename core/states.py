@@ -1,4 +1,6 @@
-"""Task-instance and DAG-run states, spelled as in Airflow, and their groupings."""
+"""The vocabulary every layer shares, spelled as in Airflow: task-instance and DAG-run states,
+their groupings, and the names of the trigger rules (what each rule decides is
+`flowtui.scheduling.trigger_rules`'s)."""
 
 from __future__ import annotations
 
@@ -55,3 +57,35 @@ FAILED_STATES: frozenset[TaskState] = frozenset({TaskState.FAILED, TaskState.UPS
 
 RUN_FINISHED: frozenset[RunState] = frozenset({RunState.SUCCESS, RunState.FAILED})
 """Run states that need a command (clear) to change again."""
+
+
+class TriggerRule(StrEnum):
+    """When a task runs, judged by the states of its direct upstream tasks; the semantics of
+    each rule are in `flowtui.scheduling.trigger_rules`."""
+
+    ALL_SUCCESS = "all_success"
+    ALL_FAILED = "all_failed"
+    ALL_DONE = "all_done"
+    ALL_DONE_MIN_ONE_SUCCESS = "all_done_min_one_success"
+    ALL_SKIPPED = "all_skipped"
+    ONE_SUCCESS = "one_success"
+    ONE_FAILED = "one_failed"
+    ONE_DONE = "one_done"
+    NONE_FAILED = "none_failed"
+    NONE_FAILED_MIN_ONE_SUCCESS = "none_failed_min_one_success"
+    NONE_SKIPPED = "none_skipped"
+    ALWAYS = "always"
+
+
+def parse_trigger_rule(value: str) -> TriggerRule:
+    """Return the rule named `value`, spelled exactly as in Airflow.
+
+    Raises:
+        ValueError: `value` names no rule; the DAG loader turns it into `UnknownTriggerRule`.
+    """
+    try:
+        return TriggerRule(value)
+    except ValueError:
+        raise ValueError(
+            f"unknown trigger rule {value!r}; use one of: {', '.join(sorted(TriggerRule))}"
+        ) from None

@@ -1,5 +1,6 @@
 """Shared fixtures: a fresh home with a real SQLite store, a DAG folder to write files into,
-and the real `flowtui` command."""
+the real `flowtui` command; a store file on its own (`db`) with the attempts that run against
+it (`attempt_info`); and `wait_until`, the one way tests wait for something."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ from typing import Any
 
 import pytest
 
+from flowtui.authoring import variables as variables_module
 from flowtui.config import Settings, load_settings
+from flowtui.execution.base import AttemptInfo
 from flowtui.store import Store, reads
+from flowtui.store.schema import open_connection
 
 FLOWTUI = shutil.which("flowtui") or str(Path(sys.executable).parent / "flowtui")
 
@@ -112,6 +116,36 @@ def home(tmp_path: Path) -> Home:
     dags = tmp_path / "dags"
     dags.mkdir()
     return Home(tmp_path / "home", dags)
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, migrated store file that `Variable` uses; no FLOWTUI_VAR_ from outside."""
+    monkeypatch.setattr(variables_module, "_db_path", None)  # restored after the test
+    for name in [n for n in os.environ if n.startswith("FLOWTUI_VAR_")]:
+        monkeypatch.delenv(name)
+    path = tmp_path / "flowtui.db"
+    open_connection(path).close()
+    variables_module.configure(path)
+    return path
+
+
+def attempt_info(db: Path, dag_id: str, task_id: str, **changes: Any) -> AttemptInfo:
+    """The first try of a task in a manual run of 2024-03-05, against the store `db`."""
+    fields: dict[str, Any] = {
+        "dag_id": dag_id,
+        "task_id": task_id,
+        "run_id": "manual__2024-03-05",
+        "try_number": 1,
+        "max_tries": 0,
+        "logical_date": "2024-03-05T00:00:00+00:00",
+        "data_interval_start": "2024-03-04T00:00:00+00:00",
+        "data_interval_end": "2024-03-05T00:00:00+00:00",
+        "run_type": "manual",
+        "conf": {},
+        "db_path": str(db),
+    }
+    return AttemptInfo(**{**fields, **changes})
 
 
 def wait_until(

@@ -85,6 +85,10 @@ class Dashboard(App[int]):
             screen.header_bar.counts = message.counts
             screen.show(message.data)
 
+    def store_changed(self) -> None:
+        """The store changed (thread-safe; the embedded scheduler's listener calls it)."""
+        self.post_message(StoreChanged())
+
     @on(StoreChanged)
     def _store_changed(self) -> None:
         self.feed.nudge()

@@ -3,64 +3,29 @@
 
 from __future__ import annotations
 
-import re
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
+from flowtui.authoring.arguments import (
+    callbacks,
+    check_id,
+    check_trigger_rule,
+    check_whole_number,
+    to_timedelta,
+    where,
+)
+from flowtui.authoring.dag_context import DagRef, current_dag
 from flowtui.authoring.templating import Resolvable, render
-from flowtui.errors import CrossDagDependency, InvalidArgument, InvalidId, UnknownTriggerRule
-
-if TYPE_CHECKING:
-    from flowtui.authoring.dag import DAG
+from flowtui.errors import CrossDagDependency, InvalidArgument
 
 Context = dict[str, Any]
 """What a task receives at run time: `ds`, `ti`, `params`, ... (see `flowtui.authoring.context`)."""
 
-_ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")
 _PARAMS: dict[type, frozenset[str]] = {}
 
 D = TypeVar("D", bound="DependencyMixin | Sequence[DependencyMixin]")
-
-
-def check_id(kind: str, value: object, dag_id: str | None = None) -> str:
-    """Return `value` if it is a valid dag_id/task_id, else raise `InvalidId`."""
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise InvalidId(kind, value, dag_id)
-    return value
-
-
-def where(task_id: object, dag: DAG | None) -> str:
-    """How error messages name a task: "DAG 'etl', task 'load'"."""
-    return f"DAG {dag.dag_id!r}, task {task_id!r}" if dag is not None else f"task {task_id!r}"
-
-
-def to_timedelta(value: object, place: str, name: str) -> timedelta | None:
-    """Accept a timedelta or a number of seconds (>= 0), or None; raise `InvalidArgument`."""
-    if value is None:
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = timedelta(seconds=value)
-    if not isinstance(value, timedelta) or value < timedelta(0):
-        raise InvalidArgument(
-            place, f"{name} must be a timedelta or a number of seconds >= 0, got {value!r}"
-        )
-    return value
-
-
-def check_whole_number(value: object, place: str, name: str, minimum: int) -> int:
-    """Return `value` if it is an int >= `minimum`, else raise `InvalidArgument`."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise InvalidArgument(place, f"{name} must be a whole number >= {minimum}, got {value!r}")
-    return value
-
-
-def _callbacks(value: object, place: str, name: str) -> list[Callable[..., Any]]:
-    items = [] if value is None else list(value) if isinstance(value, list | tuple) else [value]
-    callables = [item for item in items if callable(item)]
-    if len(callables) != len(items):
-        raise InvalidArgument(place, f"{name} must be a callable or a list of callables")
-    return callables
 
 
 def _accepted_params(cls: type) -> frozenset[str]:
@@ -83,8 +48,6 @@ class _OperatorMeta(type):
     """Applies DAG `default_args` before `__init__` and joins the DAG after it, like Airflow."""
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        from flowtui.authoring.dag import current_dag
-
         if args:
             raise InvalidArgument(cls.__name__, "pass arguments by keyword, e.g. task_id='...'")
         dag = kwargs.get("dag") or current_dag()
@@ -93,7 +56,8 @@ class _OperatorMeta(type):
         if unknown:
             names = ", ".join(map(repr, unknown))
             raise InvalidArgument(
-                where(kwargs.get("task_id"), dag), f"{cls.__name__} takes no argument {names}"
+                where(kwargs.get("task_id"), dag.dag_id if dag else None),
+                f"{cls.__name__} takes no argument {names}",
             )
         if dag is not None:
             # Airflow's apply_defaults: default_args fill what the call did not say.
@@ -181,7 +145,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         self,
         *,
         task_id: str,
-        dag: DAG | None = None,
+        dag: DagRef | None = None,
         owner: str = "flowtui",
         retries: int = 0,
         retry_delay: timedelta | float = timedelta(minutes=5),
@@ -207,10 +171,11 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         start_date: Any = None,
         end_date: Any = None,
     ) -> None:
-        place = where(task_id, dag)
-        self.task_id: str = check_id("task_id", task_id, dag.dag_id if dag else None)
-        self._dag: DAG | None = None
-        self._joining: DAG | None = dag
+        dag_id = dag.dag_id if dag else None
+        place = where(task_id, dag_id)
+        self.task_id: str = check_id("task_id", task_id, dag_id)
+        self._dag: DagRef | None = None
+        self._joining: DagRef | None = dag
         self._upstream: dict[str, None] = {}
         self._downstream: dict[str, None] = {}
         self.owner = owner
@@ -219,7 +184,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         self.retry_exponential_backoff = bool(retry_exponential_backoff)
         self.max_retry_delay = to_timedelta(max_retry_delay, place, "max_retry_delay")
         self.execution_timeout = to_timedelta(execution_timeout, place, "execution_timeout")
-        self.trigger_rule: str = check_trigger_rule(trigger_rule, task_id, dag)
+        self.trigger_rule: str = check_trigger_rule(trigger_rule, task_id, dag_id)
         self.depends_on_past = bool(depends_on_past)
         if not isinstance(pool, str) or not pool:
             raise InvalidArgument(place, f"pool must be a non-empty string, got {pool!r}")
@@ -230,9 +195,9 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         self.email = email
         self.email_on_failure = bool(email_on_failure)
         self.email_on_retry = bool(email_on_retry)
-        self.on_success_callback = _callbacks(on_success_callback, place, "on_success_callback")
-        self.on_failure_callback = _callbacks(on_failure_callback, place, "on_failure_callback")
-        self.on_retry_callback = _callbacks(on_retry_callback, place, "on_retry_callback")
+        self.on_success_callback = callbacks(on_success_callback, place, "on_success_callback")
+        self.on_failure_callback = callbacks(on_failure_callback, place, "on_failure_callback")
+        self.on_retry_callback = callbacks(on_retry_callback, place, "on_retry_callback")
         self.sla = to_timedelta(sla, place, "sla")
         self.params: dict[str, Any] = dict(params or {})
         self.doc_md = doc_md
@@ -250,18 +215,19 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
                 self.set_upstream(arg)
 
     def _where(self) -> str:
-        return where(self.task_id, self._dag or self._joining)
+        dag = self._dag or self._joining
+        return where(self.task_id, dag.dag_id if dag else None)
 
     def __repr__(self) -> str:
         return f"<Task({type(self).__name__}): {self.task_id}>"
 
     @property
-    def dag(self) -> DAG | None:
+    def dag(self) -> DagRef | None:
         """The DAG this task belongs to; assigning adds the task to that DAG."""
         return self._dag
 
     @dag.setter
-    def dag(self, dag: DAG) -> None:
+    def dag(self, dag: DagRef) -> None:
         if self._dag is not dag:
             dag.add_task(self)
 
@@ -283,12 +249,12 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
     @property
     def upstream_list(self) -> list[BaseOperator]:
         """The direct upstream tasks, in the order the dependencies were set."""
-        return [self._dag.task_dict[t] for t in self._upstream] if self._dag else []
+        return [self._dag.get_task(t) for t in self._upstream] if self._dag else []
 
     @property
     def downstream_list(self) -> list[BaseOperator]:
         """The direct downstream tasks, in the order the dependencies were set."""
-        return [self._dag.task_dict[t] for t in self._downstream] if self._dag else []
+        return [self._dag.get_task(t) for t in self._downstream] if self._dag else []
 
     def _operators(self) -> list[BaseOperator]:
         return [self]
@@ -327,12 +293,23 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         return []
 
 
-def check_trigger_rule(rule: object, task_id: str, dag: DAG | None) -> str:
-    """Return the rule's name if it is one of Airflow's, else raise `UnknownTriggerRule`."""
-    from flowtui.scheduling.trigger_rules import TriggerRule, parse_trigger_rule
+def chain(*tasks: DependencyMixin | Sequence[DependencyMixin]) -> None:
+    """Set `tasks[0] >> tasks[1] >> ...`; two adjacent lists are joined pairwise.
 
-    try:
-        return str(parse_trigger_rule(str(rule)))
-    except ValueError:
-        dag_id = dag.dag_id if dag is not None else "(none)"
-        raise UnknownTriggerRule(dag_id, task_id, str(rule), list(TriggerRule)) from None
+    Raises:
+        InvalidArgument: two adjacent lists differ in length.
+    """
+    for upstream, downstream in itertools.pairwise(tasks):
+        if isinstance(upstream, DependencyMixin):
+            upstream.set_downstream(downstream)
+        elif isinstance(downstream, DependencyMixin):
+            downstream.set_upstream(upstream)
+        else:
+            if len(upstream) != len(downstream):
+                raise InvalidArgument(
+                    "chain()",
+                    f"adjacent lists must have the same length, got {len(upstream)} "
+                    f"and {len(downstream)}",
+                )
+            for up, down in zip(upstream, downstream, strict=True):
+                up.set_downstream(down)

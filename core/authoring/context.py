@@ -9,28 +9,58 @@ import logging
 import sqlite3
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flowtui.authoring.baseoperator import BaseOperator, Context
 from flowtui.authoring.variables import Variable
 from flowtui.authoring.xcom import RETURN_KEY, decode_xcom, encode_xcom, pull
+from flowtui.clock import in_utc, parse_datetime
 
 if TYPE_CHECKING:
     from flowtui.authoring.dag import DAG
-    from flowtui.execution.task_runner import AttemptInfo
 
-__all__ = ["Context", "DagRun", "TaskInstance", "build_context", "parse_date"]
+__all__ = ["AttemptFacts", "Context", "DagRun", "TaskInstance", "build_context"]
 
 _MISSING: Any = object()
 
 
-def parse_date(text: str) -> datetime:
-    """An ISO-8601 string as an aware datetime in UTC (naive means UTC)."""
-    value = datetime.fromisoformat(text)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+class AttemptFacts(Protocol):
+    """What the context is built from: the attempt and its run, as the scheduler describes
+    them (`flowtui.execution.base.AttemptInfo`). Dates are ISO-8601 text, as stored."""
+
+    @property
+    def dag_id(self) -> str: ...
+    @property
+    def task_id(self) -> str: ...
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def try_number(self) -> int: ...
+    @property
+    def max_tries(self) -> int: ...
+    @property
+    def logical_date(self) -> str: ...
+    @property
+    def data_interval_start(self) -> str | None: ...
+    @property
+    def data_interval_end(self) -> str | None: ...
+    @property
+    def run_type(self) -> str: ...
+    @property
+    def conf(self) -> dict[str, Any]: ...
+    @property
+    def db_path(self) -> str: ...
+    @property
+    def prev_success(self) -> tuple[str | None, str | None] | None:
+        """Data interval of the DAG's latest earlier successful run, when the scheduler looked
+        it up ((None, None): there is none); None: the context looks it up in the store."""
+
+
+def _utc(text: str) -> datetime:
+    return in_utc(parse_datetime(text))
 
 
 @dataclass(frozen=True)
@@ -65,7 +95,9 @@ class TaskInstance:
 
     log = logging.getLogger("flowtui.task")
 
-    def __init__(self, info: AttemptInfo, task: BaseOperator, upstream_task_ids: list[str]) -> None:
+    def __init__(
+        self, info: AttemptFacts, task: BaseOperator, upstream_task_ids: list[str]
+    ) -> None:
         self.dag_id = info.dag_id
         self.task_id = info.task_id
         self.run_id = info.run_id
@@ -73,7 +105,7 @@ class TaskInstance:
         self.max_tries = info.max_tries
         self.map_index = -1
         self.task = task
-        self.logical_date = parse_date(info.logical_date)
+        self.logical_date = _utc(info.logical_date)
         self.execution_date = self.logical_date
         self.pushed: dict[str, Any] = {}
         """XComs pushed in this attempt, key -> JSON-able value."""
@@ -182,15 +214,15 @@ MACROS = SimpleNamespace(
 """Context key `macros`, as in Airflow (the parts without extra dependencies)."""
 
 
-def build_context(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance) -> Context:
+def build_context(dag: DAG, task: BaseOperator, info: AttemptFacts, ti: TaskInstance) -> Context:
     """The context of one attempt of `task`; see the module docstring for the keys."""
-    logical = parse_date(info.logical_date)
-    start = parse_date(info.data_interval_start) if info.data_interval_start else logical
-    end = parse_date(info.data_interval_end) if info.data_interval_end else logical
+    logical = _utc(info.logical_date)
+    start = _utc(info.data_interval_start) if info.data_interval_start else logical
+    end = _utc(info.data_interval_end) if info.data_interval_end else logical
     conf = dict(info.conf or {})
     dag_run = DagRun(info.dag_id, info.run_id, info.run_type, logical, start, end, conf)
     if info.prev_success is not None:  # given by the scheduler: no store to open here
-        prev_start, prev_end = (parse_date(d) if d else None for d in info.prev_success)
+        prev_start, prev_end = (_utc(d) if d else None for d in info.prev_success)
     else:
         prev_start, prev_end = _previous_success(ti.connection(), info.dag_id, logical)
     ds = logical.strftime("%Y-%m-%d")
@@ -240,11 +272,11 @@ def _previous_success(
         return None, None
     # Compared as datetimes, not text, so that differently written offsets still order right.
     for logical_text, start, end in rows:
-        earlier = parse_date(logical_text)
+        earlier = _utc(logical_text)
         if earlier < logical:
             rows.close()
             return (
-                parse_date(start) if start else earlier,
-                parse_date(end) if end else earlier,
+                _utc(start) if start else earlier,
+                _utc(end) if end else earlier,
             )
     return None, None

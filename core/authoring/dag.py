@@ -1,65 +1,32 @@
-"""`DAG` (a context manager), the `@dag` decorator, `chain`, `Dataset`, DAG validation and
-`DAG.to_spec`; `capture_dags` lets the loader collect the DAGs a module builds."""
+"""`DAG`: a directed acyclic graph of tasks with a schedule, used as a context manager, and its
+validation; `capture_dags` lets the loader collect the DAGs a module builds. Turning a DAG into
+the plain-data spec the scheduler works from is `flowtui.loading.serialization`'s job."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import itertools
-from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
-from flowtui.authoring.baseoperator import (
-    BaseOperator,
-    DependencyMixin,
+from flowtui.authoring import dag_context
+from flowtui.authoring.arguments import (
     check_id,
     check_trigger_rule,
     check_whole_number,
+    timezone_name,
+    to_datetime,
     to_timedelta,
     where,
 )
+from flowtui.authoring.datasets import Dataset
 from flowtui.errors import DagCycle, DuplicateTaskId, InvalidArgument, TaskNotFound
 
 if TYPE_CHECKING:
-    from flowtui.spec import DagSpec, TaskSpec
+    from flowtui.authoring.baseoperator import BaseOperator
 
-_dag_stack: list[DAG] = []
 _captures: list[list[DAG]] = []
-
-
-class Dataset:
-    """A data set a task updates (`outlets=[...]`) and a DAG may be scheduled on.
-
-    Immutable and compared by `uri`, like a frozen dataclass; written by hand because
-    `dataclasses` would double the cost of `import flowtui`.
-    """
-
-    __slots__ = ("uri",)
-    uri: str
-
-    def __init__(self, uri: str) -> None:
-        if not isinstance(uri, str) or not uri:
-            raise InvalidArgument("Dataset", f"uri must be a non-empty string, got {uri!r}")
-        object.__setattr__(self, "uri", uri)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"Dataset is immutable; cannot set {name!r}")
-
-    def __repr__(self) -> str:
-        return f"Dataset(uri={self.uri!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Dataset) and other.uri == self.uri
-
-    def __hash__(self) -> int:
-        return hash(("Dataset", self.uri))
-
-
-def current_dag() -> DAG | None:
-    """The DAG of the innermost active `with DAG(...)` block, or None."""
-    return _dag_stack[-1] if _dag_stack else None
 
 
 @contextlib.contextmanager
@@ -110,31 +77,33 @@ class DAG:
                 raise InvalidArgument(place, "give schedule or schedule_interval, not both")
             schedule = schedule_interval
         self.schedule: Any = _check_schedule(schedule, place, dag_id)
-        self.start_date = _to_datetime(
+        self.start_date = to_datetime(
             start_date if start_date is not None else self.default_args.get("start_date"),
             place,
             "start_date",
         )
-        self.end_date = _to_datetime(
+        self.end_date = to_datetime(
             end_date if end_date is not None else self.default_args.get("end_date"),
             place,
             "end_date",
         )
-        self.timezone: str = _tz_name(self.start_date.tzinfo, place) if self.start_date else "UTC"
+        self.timezone: str = (
+            timezone_name(self.start_date.tzinfo, place) if self.start_date else "UTC"
+        )
         self._check_dates(place)
         self.catchup = bool(catchup)
         self.description = description or ""
         self.tags: list[str] = [str(tag) for tag in tags or ()]
         self.params: dict[str, Any] = dict(params or {})
-        self.max_active_runs = _at_least_one(max_active_runs, place, "max_active_runs")
-        self.max_active_tasks = _at_least_one(max_active_tasks, place, "max_active_tasks")
+        self.max_active_runs = check_whole_number(max_active_runs, place, "max_active_runs", 1)
+        self.max_active_tasks = check_whole_number(max_active_tasks, place, "max_active_tasks", 1)
         self.dagrun_timeout = to_timedelta(dagrun_timeout, place, "dagrun_timeout")
         self.doc_md = doc_md
         self.fileloc: str | None = None
         self.task_dict: dict[str, BaseOperator] = {}
+        """Tasks by id, in definition order."""
         self.task_order: dict[str, int] = {}
         """Task id -> definition position, filled by `validate`."""
-        """Tasks by id, in definition order."""
         for found in _captures:
             found.append(self)
 
@@ -153,7 +122,7 @@ class DAG:
         return f"<DAG: {self.dag_id}>"
 
     def __enter__(self) -> DAG:
-        _dag_stack.append(self)
+        dag_context.enter(self)
         return self
 
     def __exit__(
@@ -162,8 +131,7 @@ class DAG:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if _dag_stack and _dag_stack[-1] is self:
-            _dag_stack.pop()
+        dag_context.leave(self)
         if exc_type is None:
             self.validate()
 
@@ -216,7 +184,7 @@ class DAG:
             raise DuplicateTaskId(self.dag_id, task.task_id)
         if task.dag is not None:
             raise InvalidArgument(
-                where(task.task_id, self), f"already belongs to DAG {task.dag.dag_id!r}"
+                where(task.task_id, self.dag_id), f"already belongs to DAG {task.dag.dag_id!r}"
             )
         self.task_dict[task.task_id] = task
         task._dag = self
@@ -240,8 +208,8 @@ class DAG:
             UnknownTriggerRule, InvalidArgument, DagCycle: one line naming the DAG and task.
         """
         for task in self.task_dict.values():
-            task.trigger_rule = check_trigger_rule(task.trigger_rule, task.task_id, self)
-            check_whole_number(task.retries, where(task.task_id, self), "retries", 0)
+            task.trigger_rule = check_trigger_rule(task.trigger_rule, task.task_id, self.dag_id)
+            check_whole_number(task.retries, where(task.task_id, self.dag_id), "retries", 0)
         cycle = self._find_cycle()
         if cycle:
             raise DagCycle(self.dag_id, cycle)
@@ -271,68 +239,6 @@ class DAG:
                     stack.pop()
         return None
 
-    def to_spec(self, fileloc: str) -> DagSpec:
-        """The plain-data description the scheduler works from; durations in seconds."""
-        import json
-
-        from flowtui.spec import DagSpec
-
-        order = {task_id: i for i, task_id in enumerate(self.task_dict)}
-        return DagSpec(
-            dag_id=self.dag_id,
-            fileloc=fileloc,
-            tasks={
-                task_id: self._task_spec(task, order) for task_id, task in self.task_dict.items()
-            },
-            schedule=_schedule_spec(self.schedule),
-            start_date=self.start_date.isoformat() if self.start_date else None,
-            end_date=self.end_date.isoformat() if self.end_date else None,
-            timezone=self.timezone,
-            catchup=self.catchup,
-            max_active_runs=self.max_active_runs,
-            max_active_tasks=self.max_active_tasks,
-            dagrun_timeout=_seconds(self.dagrun_timeout),
-            description=self.description,
-            tags=tuple(self.tags),
-            params=json.loads(json.dumps(self.params, default=str)),
-            doc_md=self.doc_md,
-        )
-
-    def _task_spec(self, task: BaseOperator, order: dict[str, int]) -> TaskSpec:
-        from flowtui.spec import TaskSpec
-
-        return TaskSpec(
-            task_id=task.task_id,
-            operator=task.operator_name or type(task).__name__,
-            upstream=tuple(sorted(task.upstream_task_ids, key=order.__getitem__)),
-            downstream=tuple(sorted(task.downstream_task_ids, key=order.__getitem__)),
-            trigger_rule=task.trigger_rule,
-            retries=task.retries,
-            retry_delay=task.retry_delay.total_seconds(),
-            retry_exponential_backoff=task.retry_exponential_backoff,
-            max_retry_delay=_seconds(task.max_retry_delay),
-            execution_timeout=_seconds(task.execution_timeout),
-            depends_on_past=task.depends_on_past,
-            pool=task.pool,
-            priority_weight=task.priority_weight,
-            runs_bash=task.runs_bash,
-            skip_exit_codes=tuple(sorted(getattr(task, "skip_exit_codes", ()) or ())),
-            outlets=tuple(o.uri for o in task.outlets if isinstance(o, Dataset)),
-            doc_md=task.doc_md,
-        )
-
-
-def _seconds(value: timedelta | None) -> float | None:
-    return value.total_seconds() if value is not None else None
-
-
-def _schedule_spec(schedule: Any) -> Any:
-    if isinstance(schedule, timedelta):
-        return {"timedelta": schedule.total_seconds()}
-    if isinstance(schedule, list):
-        return {"datasets": [dataset.uri for dataset in schedule]}
-    return schedule
-
 
 def _check_schedule(schedule: Any, place: str, dag_id: str) -> Any:
     if schedule is None:
@@ -354,115 +260,3 @@ def _check_schedule(schedule: Any, place: str, dag_id: str) -> Any:
         f"schedule {schedule!r} is not valid; use None, a preset such as '@daily', a cron "
         f"string, a positive timedelta, or a list of Dataset",
     )
-
-
-def _to_datetime(value: object, place: str, name: str) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise InvalidArgument(place, f"{name} {value!r} is not an ISO date") from None
-    if isinstance(value, date) and not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    if not isinstance(value, datetime):
-        raise InvalidArgument(place, f"{name} must be a datetime, got {value!r}")
-    # Naive means UTC, as in Airflow's default configuration.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _tz_name(tz: tzinfo | None, place: str) -> str:
-    key = getattr(tz, "key", None) or getattr(tz, "name", None)  # zoneinfo, pendulum
-    if isinstance(key, str) and key:
-        return key
-    offset = tz.utcoffset(None) if tz is not None else timedelta(0)
-    if offset == timedelta(0):
-        return "UTC"
-    if offset is not None and offset % timedelta(hours=1) == timedelta(0):
-        return f"Etc/GMT{-(offset // timedelta(hours=1)):+d}"  # Etc/GMT signs are inverted
-    raise InvalidArgument(
-        place, "start_date has a time zone without a name; use zoneinfo.ZoneInfo('Area/City')"
-    )
-
-
-def _at_least_one(value: object, place: str, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise InvalidArgument(place, f"{name} must be a whole number >= 1, got {value!r}")
-    return value
-
-
-def chain(*tasks: DependencyMixin | Sequence[DependencyMixin]) -> None:
-    """Set `tasks[0] >> tasks[1] >> ...`; two adjacent lists are joined pairwise.
-
-    Raises:
-        InvalidArgument: two adjacent lists differ in length.
-    """
-    for upstream, downstream in itertools.pairwise(tasks):
-        if isinstance(upstream, DependencyMixin):
-            upstream.set_downstream(downstream)
-        elif isinstance(downstream, DependencyMixin):
-            downstream.set_upstream(upstream)
-        else:
-            if len(upstream) != len(downstream):
-                raise InvalidArgument(
-                    "chain()",
-                    f"adjacent lists must have the same length, got {len(upstream)} "
-                    f"and {len(downstream)}",
-                )
-            for up, down in zip(upstream, downstream, strict=True):
-                up.set_downstream(down)
-
-
-@overload
-def dag(func: Callable[..., Any], /) -> Callable[..., DAG]: ...
-@overload
-def dag(
-    func: None = None, /, **dag_kwargs: Any
-) -> Callable[[Callable[..., Any]], Callable[..., DAG]]: ...
-def dag(
-    func: Callable[..., Any] | None = None, /, **dag_kwargs: Any
-) -> Callable[..., DAG] | Callable[[Callable[..., Any]], Callable[..., DAG]]:
-    """Turn a function into a DAG factory, as Airflow's `@dag` does.
-
-    The DAG id is the function's name (or `dag_id=`); calling the function builds the DAG and
-    returns it. The function's parameters become DAG params (call arguments override their
-    defaults), and inside the function they stand for the run's param values.
-    """
-
-    def decorate(fn: Callable[..., Any]) -> Callable[..., DAG]:
-        @functools.wraps(fn)
-        def build(*args: Any, **kwargs: Any) -> DAG:
-            return _build_dag(fn, dag_kwargs, args, kwargs)
-
-        return build
-
-    return decorate(func) if func is not None else decorate
-
-
-def _build_dag(
-    fn: Callable[..., Any], options: dict[str, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> DAG:
-    import inspect
-
-    from flowtui.authoring.taskflow import DagParam
-
-    options = dict(options)
-    dag_id = options.pop("dag_id", fn.__name__)
-    signature = inspect.signature(fn)
-    try:
-        bound = signature.bind(*args, **kwargs)
-    except TypeError as exc:
-        raise InvalidArgument(f"@dag {dag_id!r}", str(exc)) from None
-    bound.apply_defaults()
-    params = dict(options.pop("params", None) or {})
-    for name, value in bound.arguments.items():
-        kind = signature.parameters[name].kind
-        if kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
-            params[name] = value
-            bound.arguments[name] = DagParam(name, value)
-    if options.get("doc_md") is None and fn.__doc__:
-        options["doc_md"] = inspect.cleandoc(fn.__doc__)
-    with DAG(dag_id, params=params, **options) as new:
-        fn(*bound.args, **bound.kwargs)
-    return new

@@ -1,15 +1,19 @@
-"""TaskFlow: the `@task` decorator family and `XComArg`, the handle a decorated call returns.
-Passing an XComArg to another task wires the dependency and hands over the value via XCom."""
+"""TaskFlow: the `@dag` decorator, the `@task` family and `XComArg`, the handle a decorated call
+returns. Passing an XComArg to another task wires the dependency and hands over the value via
+XCom."""
 
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, overload
 
 from flowtui.authoring.baseoperator import BaseOperator, Context, DependencyMixin
+from flowtui.authoring.dag import DAG
+from flowtui.authoring.dag_context import current_dag
 from flowtui.authoring.operators.bash import BashOperator
 from flowtui.authoring.operators.branch import BranchPythonOperator, ShortCircuitOperator
 from flowtui.authoring.operators.python import PythonOperator, call_with_context
@@ -127,12 +131,12 @@ def _returns_dict(fn: Callable[..., Any]) -> bool:
     return annotation is dict or typing.get_origin(annotation) is dict
 
 
-def _unique_task_id(dag_task_ids: Mapping[str, Any], task_id: str) -> str:
-    if task_id not in dag_task_ids:
+def _unique_task_id(is_taken: Callable[[str], bool], task_id: str) -> str:
+    if not is_taken(task_id):
         return task_id
     base = re.sub(r"__\d+$", "", task_id)
     number = 1
-    while f"{base}__{number}" in dag_task_ids:
+    while is_taken(f"{base}__{number}"):
         number += 1
     return f"{base}__{number}"
 
@@ -151,16 +155,12 @@ class TaskFunction:
         return TaskFunction(self.function, self.kind, {**self.options, **options})
 
     def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
-        from flowtui.authoring.dag import current_dag
-
         options = dict(self.options)
         task_id = options.pop("task_id", self.function.__name__)
         dag = options.get("dag") or current_dag()
         if dag is None:
             raise TaskOutsideDag(task_id)
-        task_id = _unique_task_id(dag.task_dict, task_id)
-        import inspect
-
+        task_id = _unique_task_id(dag.has_task, task_id)
         try:
             inspect.signature(self.function).bind_partial(*args, **kwargs)
         except TypeError as exc:
@@ -243,3 +243,53 @@ class _TaskDecorator:
 
 task = _TaskDecorator()
 """Turn a function into a task factory, as Airflow's TaskFlow `@task`."""
+
+
+@overload
+def dag(func: Callable[..., Any], /) -> Callable[..., DAG]: ...
+@overload
+def dag(
+    func: None = None, /, **dag_kwargs: Any
+) -> Callable[[Callable[..., Any]], Callable[..., DAG]]: ...
+def dag(
+    func: Callable[..., Any] | None = None, /, **dag_kwargs: Any
+) -> Callable[..., DAG] | Callable[[Callable[..., Any]], Callable[..., DAG]]:
+    """Turn a function into a DAG factory, as Airflow's `@dag` does.
+
+    The DAG id is the function's name (or `dag_id=`); calling the function builds the DAG and
+    returns it. The function's parameters become DAG params (call arguments override their
+    defaults), and inside the function they stand for the run's param values.
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., DAG]:
+        @functools.wraps(fn)
+        def build(*args: Any, **kwargs: Any) -> DAG:
+            return _build_dag(fn, dag_kwargs, args, kwargs)
+
+        return build
+
+    return decorate(func) if func is not None else decorate
+
+
+def _build_dag(
+    fn: Callable[..., Any], options: dict[str, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> DAG:
+    options = dict(options)
+    dag_id = options.pop("dag_id", fn.__name__)
+    signature = inspect.signature(fn)
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise InvalidArgument(f"@dag {dag_id!r}", str(exc)) from None
+    bound.apply_defaults()
+    params = dict(options.pop("params", None) or {})
+    for name, value in bound.arguments.items():
+        kind = signature.parameters[name].kind
+        if kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            params[name] = value
+            bound.arguments[name] = DagParam(name, value)
+    if options.get("doc_md") is None and fn.__doc__:
+        options["doc_md"] = inspect.cleandoc(fn.__doc__)
+    with DAG(dag_id, params=params, **options) as new:
+        fn(*bound.args, **bound.kwargs)
+    return new

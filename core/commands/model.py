@@ -18,8 +18,19 @@ class Trigger:
     dag_id: str
     conf: dict[str, Any] | None = None
     logical_date: str | None = None
+    """ISO date or datetime; None: now."""
     run_id: str | None = None
+    """None: `<run_type>__<logical date>`."""
     run_type: str = "manual"
+    """manual, or for the foreground commands: test, backfill."""
+    data_interval_start: str | None = None
+    data_interval_end: str | None = None
+    """The run's data interval; None: what a manual run at `logical_date` covers."""
+    runner_pid: int | None = None
+    """The foreground process (`dags test`, `dags backfill`) that drives the run; None: the
+    home's scheduler does."""
+    replace: bool = False
+    """Replace a finished run with the same id (`dags test` of a date tested before)."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,9 @@ class Clear:
     downstream: bool = False
     upstream: bool = False
     only_failed: bool = False
+    runner_pid: int | None = None
+    """The foreground process (`dags backfill`) that drives the cleared runs; None: the home's
+    scheduler does."""
 
 
 @dataclass(frozen=True)
@@ -52,12 +66,30 @@ class SetPaused:
     is_paused: bool
 
 
-Command = Trigger | Clear | Mark | SetPaused
+@dataclass(frozen=True)
+class SetVariable:
+    """Store a variable; a None description keeps the one it had."""
+
+    key: str
+    value: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class DeleteVariable:
+    """Remove a variable from the store."""
+
+    key: str
+
+
+Command = Trigger | Clear | Mark | SetPaused | SetVariable | DeleteVariable
 _KINDS: dict[str, type[Command]] = {
     "trigger": Trigger,
     "clear": Clear,
     "mark": Mark,
     "set_paused": SetPaused,
+    "set_variable": SetVariable,
+    "delete_variable": DeleteVariable,
 }
 
 
@@ -70,7 +102,10 @@ def from_wire(data: dict[str, Any]) -> Command:
     kind = _KINDS.get(data.get("command", ""))
     if kind is None:
         raise CommandRejected(f"unknown command {data.get('command')!r}")
-    return kind(**data.get("args", {}))
+    try:
+        return kind(**data.get("args", {}))
+    except TypeError as exc:
+        raise CommandRejected(f"malformed {data['command']} command: {exc}") from None
 
 
 def default_actor(via: str) -> str:

@@ -5,6 +5,7 @@ SO_PEERCRED), one JSON line in, one JSON line out."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -12,14 +13,18 @@ import socket
 import socketserver
 import struct
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from flowtui.commands.model import Command, from_wire, to_wire
+from flowtui.config import Settings
 from flowtui.errors import CommandRejected, FlowtuiError
 
-if TYPE_CHECKING:
-    from flowtui.commands.model import Command
-    from flowtui.config import Settings
-    from flowtui.scheduling.service import Scheduler
+
+class CommandTarget(Protocol):
+    """Whoever applies commands (the scheduler): `call` blocks until the result is ready."""
+
+    def call(self, command: Command, actor: str, timeout: float = 30.0) -> dict[str, Any]: ...
+
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +36,9 @@ def socket_address(settings: Settings) -> str:
 
 
 class CommandServer:
-    """Serves `Scheduler.call` to other processes of the same user."""
+    """Serves a `CommandTarget` to other processes of the same user."""
 
-    def __init__(self, settings: Settings, scheduler: Scheduler) -> None:
+    def __init__(self, settings: Settings, scheduler: CommandTarget) -> None:
         owner = self
 
         class Handler(socketserver.StreamRequestHandler):
@@ -54,9 +59,9 @@ class CommandServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def _serve_one(self, conn: socket.socket, rfile: Any, wfile: Any) -> None:
-        from flowtui.commands.model import from_wire
-
+    def _serve_one(
+        self, conn: socket.socket, rfile: io.BufferedIOBase, wfile: io.BufferedIOBase
+    ) -> None:
         creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         _pid, uid, _gid = struct.unpack("3i", creds)
         if uid != os.getuid():
@@ -82,8 +87,6 @@ class SocketClient:
         self.actor = actor
 
     def send(self, command: Command) -> dict[str, Any]:
-        from flowtui.commands.model import to_wire
-
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(60)
             try:

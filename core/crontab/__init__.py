@@ -1,1 +1,2 @@
-"""TODO"""
+"""`flowtui crontab import`: reading a crontab with cron's own rules (`reader`) and writing one
+readable DAG file per entry (`writer`)."""

@@ -1,5 +1,5 @@
-"""Task attempt log files: where each one lives, the scheduler's own lines appended to them, and
-reading or following one from the CLI."""
+"""Task attempt log files: the scheduler's own lines appended to them, and following one as it
+grows. Where each one lives is `Settings.attempt_log_path`."""
 
 from __future__ import annotations
 
@@ -7,17 +7,6 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from flowtui.config import Settings
-
-
-def attempt_log_path(
-    logs_dir: Path, dag_id: str, run_id: str, task_id: str, try_number: int
-) -> Path:
-    """`logs/<dag_id>/<run_id>/<task_id>/attempt=<n>.log` under the home (DESIGN.md)."""
-    return logs_dir / dag_id / run_id / task_id / f"attempt={try_number}.log"
 
 
 def append_line(path: str | Path, text: str) -> None:
@@ -30,18 +19,6 @@ def append_line(path: str | Path, text: str) -> None:
         os.write(fd, f"[flowtui] {time.strftime('%Y-%m-%d %H:%M:%S')} {text}\n".encode())
     finally:
         os.close(fd)
-
-
-def log_to_file(settings: Settings) -> None:
-    """Send flowtui's own log (not the tasks') to `<home>/logs/scheduler.log`."""
-    import logging
-
-    settings.ensure_home()
-    handler = logging.FileHandler(settings.logs_dir / "scheduler.log")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("flowtui")
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
 
 
 def follow(path: Path, is_finished: Callable[[], bool], poll: float = 0.1) -> Iterator[str]:

@@ -1,5 +1,5 @@
 """Importing one DAG file into the DAG objects it defines, and turning an import failure into
-the (line, one-line message) pair that the store keeps as an import error."""
+the `ImportProblem` (line, one-line message) that the store keeps as an import error."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import hashlib
 import importlib.util
 import sys
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,14 @@ from flowtui.errors import FlowtuiError
 
 if TYPE_CHECKING:
     from flowtui.authoring.dag import DAG
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """Why a DAG file did not load: the line of the file, when known, and one line for people."""
+
+    line: int | None
+    message: str
 
 
 def module_name(path: Path) -> str:
@@ -49,23 +58,27 @@ def import_dag_file(path: Path) -> list[DAG]:
                 f"DAG id {dag.dag_id!r} is defined twice in this file; give each DAG its own id"
             )
         seen.add(dag.dag_id)
+        dag.fileloc = str(path)
     return list(found)
 
 
-def describe_import_error(exc: BaseException, path: Path) -> tuple[int | None, str]:
-    """The line of `path` where the import failed and a one-line message for the user."""
+def describe_import_error(exc: BaseException, path: Path) -> ImportProblem:
+    """Where in `path` the import failed, and a one-line message for the user."""
     if isinstance(exc, SyntaxError) and exc.filename == str(path):
-        return exc.lineno, f"SyntaxError: {exc.msg}"
+        return ImportProblem(exc.lineno, f"SyntaxError: {exc.msg}")
     line = None
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename == str(path):
             line = frame.lineno
     if isinstance(exc, SystemExit):
-        return line, (
+        return ImportProblem(
+            line,
             f"the file called sys.exit({exc.code!r}) while being imported; a DAG file must "
-            f"only define DAGs (move the code into a task)"
+            f"only define DAGs (move the code into a task)",
         )
     if isinstance(exc, FlowtuiError):
-        return line, str(exc)
+        return ImportProblem(line, str(exc))
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return line, f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    return ImportProblem(
+        line, f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    )

@@ -1,18 +1,26 @@
-"""Carrying out a command: the one implementation of trigger, clear, mark and pause, run on
-the scheduler's loop (or, with no scheduler running, under its lock) inside a store
-transaction."""
+"""Carrying out a command: the one implementation of trigger, clear, mark, pause and the
+variable commands, run on the scheduler's loop (or, with no scheduler running, under its lock)
+inside a store transaction, and recorded in `events` with who sent it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sqlite3
-from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
-from flowtui.clock import to_text
-from flowtui.commands.model import Clear, Command, Mark, Trigger, to_wire
+from flowtui.clock import parse_datetime, to_text
+from flowtui.commands.model import (
+    Clear,
+    Command,
+    DeleteVariable,
+    Mark,
+    SetPaused,
+    SetVariable,
+    Trigger,
+    to_wire,
+)
 from flowtui.errors import (
     CommandRejected,
     DagNotFound,
@@ -21,11 +29,17 @@ from flowtui.errors import (
     RunExists,
     RunNotFound,
     TaskInstanceNotFound,
+    VariableNotStored,
 )
-from flowtui.scheduling.run_book import ActiveRun, RunBook
+from flowtui.scheduling import attempts
+from flowtui.scheduling.active_run import ActiveRun, RunKey
+from flowtui.scheduling.effects import RefreshSecretMarker
+from flowtui.scheduling.run_book import RunBook, is_driven_elsewhere
 from flowtui.spec import DagSpec
-from flowtui.states import FAILED_STATES, RUN_FINISHED, TaskState
-from flowtui.store import reads, writes
+from flowtui.states import ACTIVE, FAILED_STATES, RUN_FINISHED, RunState, TaskState
+from flowtui.store import reads, variables, writes
+
+_RUN_TYPES = ("manual", "test", "backfill")
 
 
 def apply(book: RunBook, conn: sqlite3.Connection, command: Command, actor: str) -> dict[str, Any]:
@@ -35,31 +49,46 @@ def apply(book: RunBook, conn: sqlite3.Connection, command: Command, actor: str)
         FlowtuiError: the command names something that does not exist or is malformed;
             nothing has been changed then.
     """
-    detail = json.dumps(to_wire(command))
     scheduler_actor, book.actor = book.actor, actor  # state changes it causes are the user's
     try:
-        if isinstance(command, Trigger):
-            result = _trigger(book, conn, command)
-        elif isinstance(command, Clear):
-            result = _clear(book, conn, command)
-        elif isinstance(command, Mark):
-            result = _mark(book, conn, command)
-        else:
-            _spec(conn, command.dag_id)
-            writes.set_paused(conn, command.dag_id, command.is_paused)
-            result = {"dag_id": command.dag_id, "is_paused": command.is_paused}
+        match command:
+            case Trigger():
+                result = _trigger(book, conn, command)
+            case Clear():
+                result = _clear(book, conn, command)
+            case Mark():
+                result = _mark(book, conn, command)
+            case SetPaused(dag_id, is_paused):
+                _spec(conn, dag_id)
+                writes.set_paused(conn, dag_id, is_paused)
+                result = {"dag_id": dag_id, "is_paused": is_paused}
+            case SetVariable(key, value, description):
+                variables.write(conn, key, value, description)
+                result = {"key": key}
+            case DeleteVariable(key):
+                if not variables.delete(conn, key):
+                    raise VariableNotStored(key, env_set=False)
+                book.effects.append(RefreshSecretMarker())
+                result = {"key": key}
     finally:
         book.actor = scheduler_actor
     writes.record_event(
         conn,
         "command",
-        ts=to_text(book.clock()),
+        ts=book.now(),
         actor=actor,
-        dag_id=command.dag_id,
+        dag_id=result.get("dag_id"),
         run_id=result.get("run_id"),
-        detail=detail,
+        detail=json.dumps(to_wire(_shown(command))),
     )
     return result
+
+
+def _shown(command: Command) -> Command:
+    """The command as the audit trail keeps it: a secret variable's value masked."""
+    if isinstance(command, SetVariable) and variables.is_secret_key(command.key):
+        return dataclasses.replace(command, value=variables.MASK)
+    return command
 
 
 def _spec(conn: sqlite3.Connection, dag_id: str) -> DagSpec:
@@ -73,14 +102,25 @@ def _trigger(book: RunBook, conn: sqlite3.Connection, command: Trigger) -> dict[
     spec = _spec(conn, command.dag_id)
     if command.conf is not None and not isinstance(command.conf, dict):
         raise InvalidInput("conf", command.conf, 'give a JSON object, e.g. {"date": "2024-01-01"}')
+    if command.run_type not in _RUN_TYPES:
+        raise InvalidInput("run type", command.run_type, f"use one of: {', '.join(_RUN_TYPES)}")
     _check_conf(spec, command.conf or {})
-    logical = parse_date(command.logical_date) if command.logical_date else book.clock()
+    logical = _date("logical date", command.logical_date) if command.logical_date else book.clock()
     run_id = command.run_id or f"{command.run_type}__{logical.isoformat()}"
-    if reads.run(conn, spec.dag_id, run_id) is not None:
-        raise RunExists(spec.dag_id, run_id)
-    from flowtui.scheduling.timetables import timetable
+    existing = reads.run(conn, spec.dag_id, run_id)
+    if existing is not None:
+        if not command.replace or is_driven_elsewhere(existing["runner_pid"]):
+            raise RunExists(spec.dag_id, run_id)
+        book.runs.pop(RunKey(spec.dag_id, run_id), None)
+        writes.delete_run(conn, spec.dag_id, run_id, ts=book.now(), actor=book.actor)
+    if command.data_interval_start and command.data_interval_end:
+        start = _date("data interval start", command.data_interval_start)
+        end = _date("data interval end", command.data_interval_end)
+    else:
+        from flowtui.scheduling.timetables.factory import timetable
 
-    interval = timetable(spec).infer_manual_interval(logical)
+        interval = timetable(spec).infer_manual_interval(logical)
+        start, end = interval.start, interval.end
     book.create_run(
         conn,
         spec,
@@ -88,9 +128,19 @@ def _trigger(book: RunBook, conn: sqlite3.Connection, command: Trigger) -> dict[
         command.run_type,
         logical,
         conf=command.conf,
-        data_interval=(interval.start, interval.end),
+        data_interval=(start, end),
+        runner_pid=command.runner_pid,
     )
     return {"dag_id": spec.dag_id, "run_id": run_id, "logical_date": to_text(logical)}
+
+
+def _date(what: str, text: str) -> Any:
+    try:
+        return parse_datetime(text)
+    except ValueError:
+        raise InvalidInput(
+            what, text, "use an ISO date such as 2024-03-01 or 2024-03-01T06:00:00"
+        ) from None
 
 
 def _check_conf(spec: DagSpec, conf: dict[str, Any]) -> None:
@@ -117,7 +167,11 @@ def _clear(book: RunBook, conn: sqlite3.Connection, command: Clear) -> dict[str,
             f"DAG {spec.dag_id!r} has no task matching {command.task_regex!r}; "
             f"tasks: {', '.join(spec.tasks)}"
         )
-    selected = _with_relatives(spec, selected, command.downstream, command.upstream)
+    chosen = set(selected)
+    if command.downstream:
+        chosen.update(spec.relatives(selected, "downstream"))
+    if command.upstream:
+        chosen.update(spec.relatives(selected, "upstream"))
     if command.run_id:
         row = reads.run(conn, spec.dag_id, command.run_id)
         if row is None:
@@ -130,13 +184,52 @@ def _clear(book: RunBook, conn: sqlite3.Connection, command: Clear) -> dict[str,
         run = _active(book, conn, row)
         ids = [
             t
-            for t in selected
-            if t in run.tis and (not command.only_failed or run.tis[t].state in FAILED_STATES)
+            for t in spec.tasks
+            if t in chosen
+            and t in run.tis
+            and (not command.only_failed or run.tis[t].state in FAILED_STATES)
         ]
         if ids:
-            cleared[run.run_id] = book.clear(conn, run, ids)
+            cleared[run.run_id] = _clear_run(book, conn, run, ids)
+            if command.runner_pid is not None:
+                book.drive_from(conn, run, command.runner_pid)
         _forget_if_finished(book, run)
     return {"dag_id": spec.dag_id, "run_id": command.run_id, "cleared": cleared}
+
+
+def _clear_run(
+    book: RunBook, conn: sqlite3.Connection, run: ActiveRun, task_ids: list[str]
+) -> list[str]:
+    """Reset task instances so that they run again with their full retries, as Airflow's
+    clear does; running ones become `restarting` and are stopped first."""
+    for task_id in task_ids:
+        ti = run.tis[task_id]
+        retries = run.spec.tasks[task_id].retries if task_id in run.spec.tasks else 0
+        ti.max_tries = ti.try_number + retries
+        if ti.state in (TaskState.RUNNING, TaskState.QUEUED):
+            book.set_state(
+                conn, run, ti, TaskState.RESTARTING, max_tries=ti.max_tries, actor_detail="cleared"
+            )
+            attempts.stop(book, conn, run, ti, "cleared while running")
+        elif ti.state is not TaskState.RESTARTING:
+            book.set_state(
+                conn,
+                run,
+                ti,
+                TaskState.NONE,
+                max_tries=ti.max_tries,
+                pid=None,
+                start_date=None,
+                end_date=None,
+                duration=None,
+                next_try_at=None,
+                actor_detail="cleared",
+            )
+    if run.state in RUN_FINISHED:
+        book.reopen(conn, run)
+    elif run.state is RunState.RUNNING:
+        book.evaluate(conn, run, task_ids)
+    return task_ids
 
 
 def _mark(book: RunBook, conn: sqlite3.Connection, command: Mark) -> dict[str, Any]:
@@ -147,10 +240,17 @@ def _mark(book: RunBook, conn: sqlite3.Connection, command: Mark) -> dict[str, A
         _spec(conn, command.dag_id)
         raise RunNotFound(command.dag_id, command.run_id)
     run = _active(book, conn, row)
-    if command.task_id not in run.tis:
+    ti = run.tis.get(command.task_id)
+    if ti is None:
         _forget_if_finished(book, run)
         raise TaskInstanceNotFound(command.dag_id, command.run_id, command.task_id)
-    old = book.mark(conn, run, command.task_id, TaskState(command.state))
+    old, new = ti.state, TaskState(command.state)
+    if old in ACTIVE:
+        attempts.stop(book, conn, run, ti, f"marked {new} while running")
+    book.set_state(conn, run, ti, new, end_date=book.now(), next_try_at=None, actor_detail="marked")
+    task = run.spec.tasks.get(command.task_id)
+    if run.state is RunState.RUNNING and task is not None:
+        book.evaluate(conn, run, task.downstream)
     book.refresh_finished(conn, run)
     _forget_if_finished(book, run)
     return {
@@ -163,7 +263,7 @@ def _mark(book: RunBook, conn: sqlite3.Connection, command: Mark) -> dict[str, A
 
 
 def _active(book: RunBook, conn: sqlite3.Connection, row: dict[str, Any]) -> ActiveRun:
-    run = book.runs.get((row["dag_id"], row["run_id"])) or book.load_run(conn, row)
+    run = book.runs.get(RunKey(row["dag_id"], row["run_id"])) or book.load_run(conn, row)
     if run is None:
         raise DagNotFound(row["dag_id"])
     return run
@@ -172,32 +272,3 @@ def _active(book: RunBook, conn: sqlite3.Connection, row: dict[str, Any]) -> Act
 def _forget_if_finished(book: RunBook, run: ActiveRun) -> None:
     if run.state in RUN_FINISHED:
         book.runs.pop(run.key, None)
-
-
-def _with_relatives(spec: DagSpec, task_ids: Iterable[str], down: bool, up: bool) -> list[str]:
-    chosen = set(task_ids)
-    for flag, direction in ((down, "downstream"), (up, "upstream")):
-        if not flag:
-            continue
-        work = list(task_ids)
-        while work:
-            for other in getattr(spec.tasks[work.pop()], direction):
-                if other not in chosen:
-                    chosen.add(other)
-                    work.append(other)
-    return [t for t in spec.tasks if t in chosen]
-
-
-def parse_date(text: str) -> datetime:
-    """A logical date from the command line: a date or an ISO datetime; naive means UTC."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(
-            "logical date", text, "use an ISO date such as 2024-03-01 or 2024-03-01T06:00:00"
-        ) from None
-    if moment.tzinfo is None:
-        from datetime import UTC
-
-        moment = moment.replace(tzinfo=UTC)
-    return moment

@@ -9,60 +9,67 @@ from typing import Any
 
 from flowtui.clock import utcnow
 from flowtui.commands.model import Command, CommandClient
+from flowtui.commands.transport import CommandTarget, SocketClient
 from flowtui.config import Settings
 from flowtui.errors import FlowtuiError
 from flowtui.scheduling.apply import apply
+from flowtui.scheduling.effects import LogLine, RefreshSecretMarker
+from flowtui.scheduling.lock import SchedulerLock, holder_pid
 from flowtui.scheduling.run_book import RunBook
+from flowtui.store import Store
+from flowtui.store.variables import refresh_marker
 
 
-def connect(settings: Settings, actor: str, scheduler: Any = None) -> CommandClient:
-    """The client for commands on `settings.home`: the embedded `scheduler` if given, else a
-    running scheduler's socket, else the store directly."""
-    from flowtui.scheduling.lock import holder_pid
-
-    if scheduler is not None:
-        return _InProcess(scheduler, actor)
+def connect(settings: Settings, actor: str) -> CommandClient:
+    """The client for commands on `settings.home`: a running scheduler's socket, else the
+    store directly."""
     if holder_pid(settings.lock_path) is not None:
-        from flowtui.commands.transport import SocketClient
-
         return SocketClient(settings, actor)
-    return _Offline(settings, actor)
+    return Offline(settings, actor)
 
 
 @dataclass
-class _InProcess:
-    scheduler: Any
+class InProcess:
+    """Commands for the scheduler that runs in this process (the dashboard's embedded one)."""
+
+    target: CommandTarget
     actor: str
 
     def send(self, command: Command) -> dict[str, Any]:
-        result: dict[str, Any] = self.scheduler.call(command, self.actor)
-        return result
+        return self.target.call(command, self.actor)
 
 
 @dataclass
-class _Offline:
-    """No scheduler runs: apply under the scheduler lock so that none starts meanwhile."""
+class Offline:
+    """No scheduler runs: apply under the scheduler lock so that none starts meanwhile. What a
+    command asks of running attempts (stopping them) is moot then; its log lines and a
+    secret-marker refresh are carried out here."""
 
     settings: Settings
     actor: str
 
     def send(self, command: Command) -> dict[str, Any]:
-        from flowtui.scheduling.lock import SchedulerLock
-        from flowtui.store import Store
-
         lock = SchedulerLock(self.settings.lock_path)
         try:
             lock.acquire()
-        except FlowtuiError:
-            from flowtui.commands.transport import SocketClient  # one started meanwhile
-
+        except FlowtuiError:  # one started meanwhile
             return SocketClient(self.settings, self.actor).send(command)
         try:
+            self.settings.ensure_home()
             store = Store(self.settings.db_path)
             book = RunBook(utcnow, actor=self.actor)
-            with store.transaction() as conn:
-                result = apply(book, conn, command, self.actor)
-            store.close()
-            return result
+            try:
+                with store.transaction() as conn:
+                    result = apply(book, conn, command, self.actor)
+            finally:
+                store.close()
         finally:
             lock.release()
+        for effect in book.effects:
+            if isinstance(effect, RefreshSecretMarker):
+                refresh_marker(self.settings.db_path)
+            elif isinstance(effect, LogLine):
+                from flowtui.execution.logs import append_line
+
+                append_line(effect.path, effect.text)
+        return result

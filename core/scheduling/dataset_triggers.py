@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import datetime
-from typing import Any
 
 from flowtui.scheduling.run_book import RunBook
 from flowtui.spec import DagSpec
@@ -62,16 +61,6 @@ def trigger_if_ready(
         (json.dumps(trigger), spec.dag_id, run_id),
     )
     return run_id
-
-
-def describe(triggered_by: str | None) -> str:
-    """One line for people: which updates triggered a run."""
-    if not triggered_by:
-        return ""
-    updates: list[dict[str, Any]] = json.loads(triggered_by).get("updates", [])
-    return "; ".join(
-        f"{u['uri']} by {u['dag_id']}.{u['task_id']} at {u['ts'][:19]}" for u in updates
-    )
 
 
 def _consumed_up_to(conn: sqlite3.Connection, dag_id: str) -> int:

@@ -11,10 +11,13 @@ import time
 
 import psutil
 
-from flowtui.clock import from_text, to_text
+from flowtui.clock import parse_datetime
+from flowtui.execution.base import AttemptOutcome
 from flowtui.execution.logs import append_line
 from flowtui.execution.process_groups import group_exists, signal_group
-from flowtui.scheduling.run_book import Outcome, RunBook
+from flowtui.scheduling import attempts
+from flowtui.scheduling.active_run import RunKey
+from flowtui.scheduling.run_book import RunBook
 from flowtui.states import TaskState
 from flowtui.store import reads, writes
 
@@ -38,12 +41,12 @@ def recover(conn: sqlite3.Connection, book: RunBook, hostname: str) -> int:
         if runner_pid and _alive(runner_pid, None):
             continue  # a run that `dags test` or `dags backfill` still drives itself
         row = reads.run(conn, dag_id, run_id)
-        run = book.runs.get((dag_id, run_id)) or (book.load_run(conn, row) if row else None)
+        run = book.runs.get(RunKey(dag_id, run_id)) or (book.load_run(conn, row) if row else None)
         if run is None or task_id not in run.tis:
             continue
         ti = run.tis[task_id]
         if state == TaskState.QUEUED:
-            book.requeue_lost(conn, run, ti)
+            attempts.requeue_lost(book, conn, run, ti)
             settled += 1
             continue
         fate = "the process was already gone"
@@ -56,14 +59,15 @@ def recover(conn: sqlite3.Connection, book: RunBook, hostname: str) -> int:
         writes.record_event(
             conn,
             "recovered",
-            ts=to_text(book.clock()),
+            ts=book.now(),
             actor=book.actor,
             dag_id=dag_id,
             run_id=run_id,
             task_id=task_id,
             detail=cause,
         )
-        book.attempt_finished(conn, run, ti, Outcome(TaskState.FAILED, cause), book.clock())
+        outcome = AttemptOutcome(TaskState.FAILED, cause)
+        attempts.finished(book, conn, run, ti, outcome, book.clock())
         settled += 1
     return settled
 
@@ -77,7 +81,7 @@ def _alive(pid: int, started: str | None) -> bool:
         created = process.create_time()
     except psutil.Error:
         return False
-    return started is None or created <= from_text(started).timestamp() + 1.0
+    return started is None or created <= parse_datetime(started).timestamp() + 1.0
 
 
 def _kill_group(pid: int) -> None:

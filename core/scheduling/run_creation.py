@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from flowtui.clock import Clock, from_text, to_text
+from flowtui.clock import Clock, parse_datetime, to_text
+from flowtui.scheduling.messages import Message, ScheduleDue
 from flowtui.scheduling.run_book import RunBook
 from flowtui.scheduling.timers import Timers
-from flowtui.scheduling.timetable_trigger import TimetableTrigger
-from flowtui.scheduling.timetables import DataInterval, NullTimetable, Timetable, timetable
+from flowtui.scheduling.timetables.base import DataInterval, NullTimetable, Timetable
+from flowtui.scheduling.timetables.factory import timetable
+from flowtui.scheduling.timetables.trigger import TimetableTrigger
 from flowtui.spec import DagSpec
 from flowtui.states import RunState
 
@@ -23,7 +25,7 @@ logger = logging.getLogger(__name__)
 class RunCreator:
     """Creates the scheduled runs of DAGs; the scheduler calls `create_due` when woken."""
 
-    def __init__(self, book: RunBook, timers: Timers, clock: Clock) -> None:
+    def __init__(self, book: RunBook, timers: Timers[Message], clock: Clock) -> None:
         self.book = book
         self.timers = timers
         self.clock = clock
@@ -86,9 +88,7 @@ class RunCreator:
         if isinstance(table, NullTimetable):
             self.timers.cancel(_job_id(spec.dag_id))
             return
-        self.timers.every(
-            TimetableTrigger(table), ("schedule_due", spec.dag_id), _job_id(spec.dag_id)
-        )
+        self.timers.every(TimetableTrigger(table), ScheduleDue(spec.dag_id), _job_id(spec.dag_id))
 
 
 def _job_id(dag_id: str) -> str:
@@ -105,7 +105,7 @@ def _last_scheduled(conn: sqlite3.Connection, dag_id: str) -> DataInterval | Non
     ).fetchone()
     if row is None:
         return None
-    return DataInterval(from_text(row[0]), from_text(row[1]))
+    return DataInterval(parse_datetime(row[0]), parse_datetime(row[1]))
 
 
 def _has_run(conn: sqlite3.Connection, dag_id: str, logical_date: str) -> bool:

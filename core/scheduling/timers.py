@@ -1,5 +1,5 @@
-"""Timers for retry delays, timeouts and kill escalation: APScheduler date jobs that post a
-message to the scheduler's inbox when due. APScheduler is imported and started on the first
+"""Timers for schedules, retry delays, timeouts and kill escalation: APScheduler jobs that post
+a message to the scheduler's inbox when due. APScheduler is imported and started on the first
 timer, so that a run that needs none (most `dags test` runs) never pays for it."""
 
 from __future__ import annotations
@@ -9,23 +9,25 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from flowtui.clock import Clock
 
 logger = logging.getLogger(__name__)
 
+M = TypeVar("M")
 
-class Timers:
-    """One-shot timers that call `post(message)` on an APScheduler thread when due."""
 
-    def __init__(self, post: Callable[[Any], None], clock: Clock) -> None:
+class Timers(Generic[M]):
+    """Timers that call `post(message)` on an APScheduler thread when due."""
+
+    def __init__(self, post: Callable[[M], None], clock: Clock) -> None:
         self.post = post
         self.clock = clock
         self._scheduler: Any = None
         self._lock = threading.Lock()
 
-    def at(self, when: datetime, message: Any) -> None:
+    def at(self, when: datetime, message: M) -> None:
         """Post `message` at `when`; at once if `when` has passed."""
         if when <= self.clock():
             self.post(message)
@@ -34,7 +36,7 @@ class Timers:
             self.post, "date", run_date=when, args=[message], misfire_grace_time=None
         )
 
-    def every(self, trigger: Any, message: Any, job_id: str) -> None:
+    def every(self, trigger: Any, message: M, job_id: str) -> None:
         """Post `message` at each fire time of an APScheduler `trigger` (replacing any job
         with the same id); a missed fire time still fires, once."""
         self._apscheduler().add_job(

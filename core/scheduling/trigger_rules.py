@@ -2,6 +2,31 @@
 
 Pure functions over counts, with the scheduler semantics of Airflow (a task is marked `skipped`
 or `upstream_failed` as soon as the outcome is certain); loading and storing states is elsewhere.
+
+"failed" below means failed or upstream_failed; "done" means finished (success, failed,
+skipped, upstream_failed or removed). A rule that is not met yet makes the task wait.
+
+===========================  =============================  ================================
+rule                         runs when                      ends at once as
+===========================  =============================  ================================
+all_success (default)        every upstream succeeded       upstream_failed on a failure,
+                                                            else skipped on a skip
+all_failed                   every upstream failed          skipped on a success or skip
+all_done                     every upstream is done         (never)
+all_done_min_one_success     all done, one succeeded        skipped on a skip; upstream_failed
+                                                            when all done with no success
+all_skipped                  every upstream was skipped     skipped on a success or failure
+one_success                  one upstream succeeded         when all done without a success:
+                                                            skipped if all skipped, else
+                                                            upstream_failed
+one_failed                   one upstream failed            skipped when all done, none failed
+one_done                     one succeeded or failed        skipped when all done with neither
+none_failed                  all succeeded or skipped       upstream_failed on a failure
+none_failed_min_one_success  as none_failed, one success    upstream_failed on a failure,
+                                                            skipped when all skipped
+none_skipped                 all done, none skipped         skipped on a skip
+always                       at once                        (never)
+===========================  =============================  ================================
 """
 
 from __future__ import annotations
@@ -11,50 +36,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flowtui.states import FINISHED, TaskState
-
-
-class TriggerRule(StrEnum):
-    """When a task runs, judged by the states of its direct upstream tasks.
-
-    "failed" below means failed or upstream_failed; "done" means finished (success, failed,
-    skipped, upstream_failed or removed). A rule that is not met yet makes the task wait.
-
-    ===========================  =============================  ================================
-    rule                         runs when                      ends at once as
-    ===========================  =============================  ================================
-    all_success (default)        every upstream succeeded       upstream_failed on a failure,
-                                                                else skipped on a skip
-    all_failed                   every upstream failed          skipped on a success or skip
-    all_done                     every upstream is done         (never)
-    all_done_min_one_success     all done, one succeeded        skipped on a skip; upstream_failed
-                                                                when all done with no success
-    all_skipped                  every upstream was skipped     skipped on a success or failure
-    one_success                  one upstream succeeded         when all done without a success:
-                                                                skipped if all skipped, else
-                                                                upstream_failed
-    one_failed                   one upstream failed            skipped when all done, none failed
-    one_done                     one succeeded or failed        skipped when all done with neither
-    none_failed                  all succeeded or skipped       upstream_failed on a failure
-    none_failed_min_one_success  as none_failed, one success    upstream_failed on a failure,
-                                                                skipped when all skipped
-    none_skipped                 all done, none skipped         skipped on a skip
-    always                       at once                        (never)
-    ===========================  =============================  ================================
-    """
-
-    ALL_SUCCESS = "all_success"
-    ALL_FAILED = "all_failed"
-    ALL_DONE = "all_done"
-    ALL_DONE_MIN_ONE_SUCCESS = "all_done_min_one_success"
-    ALL_SKIPPED = "all_skipped"
-    ONE_SUCCESS = "one_success"
-    ONE_FAILED = "one_failed"
-    ONE_DONE = "one_done"
-    NONE_FAILED = "none_failed"
-    NONE_FAILED_MIN_ONE_SUCCESS = "none_failed_min_one_success"
-    NONE_SKIPPED = "none_skipped"
-    ALWAYS = "always"
+from flowtui.states import FINISHED, TaskState, TriggerRule, parse_trigger_rule
 
 
 class Decision(StrEnum):
@@ -118,20 +100,6 @@ class UpstreamCounts:
     def any_failed(self) -> bool:
         """Whether an upstream failed, itself or because of its own upstream."""
         return self.failed + self.upstream_failed > 0
-
-
-def parse_trigger_rule(value: str) -> TriggerRule:
-    """Return the rule named `value`, spelled exactly as in Airflow.
-
-    Raises:
-        ValueError: `value` names no rule; the DAG loader turns it into `UnknownTriggerRule`.
-    """
-    try:
-        return TriggerRule(value)
-    except ValueError:
-        raise ValueError(
-            f"unknown trigger rule {value!r}; use one of: {', '.join(sorted(TriggerRule))}"
-        ) from None
 
 
 def evaluate(rule: TriggerRule | str, counts: UpstreamCounts) -> Decision:

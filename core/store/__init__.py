@@ -1,5 +1,7 @@
-"""The SQLite store: `Store` hands out one connection per thread and short transactions;
-`schema` owns the tables, `writes` every change, `reads` every query the CLI and UI make."""
+"""The store: one SQLite file per home. `Store` hands out one connection per thread and short
+transactions; `schema` owns the tables and their migrations, `writes` every change of state
+(each appended to `events`), `reads` and `summaries` the queries the CLI and the dashboard
+make, `variables` the variables and their secrecy. It knows nothing of how states change."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from flowtui.spec import DagSpec
@@ -138,21 +139,19 @@ def events(
     )
 
 
-def xcom(conn: sqlite3.Connection, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
-    rows = conn.execute(
-        "SELECT key, value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = ?",
-        (dag_id, run_id, task_id),
-    ).fetchall()
-    return {key: json.loads(value) for key, value in rows}
+@dataclass(frozen=True)
+class DatasetUpdate:
+    """One dataset update that triggered a run (`dag_runs.triggered_by`)."""
+
+    uri: str
+    dag_id: str
+    task_id: str
+    ts: str
 
 
-def state_counts(conn: sqlite3.Connection) -> dict[str, int]:
-    """Task instances per state over the whole store."""
-    return dict(
-        conn.execute("SELECT state, COUNT(*) FROM task_instances GROUP BY state").fetchall()
-    )
-
-
-def variables(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    """Every stored variable (key, val, description), by key."""
-    return _rows(conn, "SELECT key, val, description FROM variables ORDER BY key")
+def triggering_updates(triggered_by: str | None) -> list[DatasetUpdate]:
+    """The dataset updates a run's `triggered_by` column names; none for other runs."""
+    if not triggered_by:
+        return []
+    updates: list[dict[str, Any]] = json.loads(triggered_by).get("updates", [])
+    return [DatasetUpdate(u["uri"], u["dag_id"], u["task_id"], u["ts"]) for u in updates]

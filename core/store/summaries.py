@@ -16,11 +16,6 @@ def data_version(conn: sqlite3.Connection) -> int:
     return int(version)
 
 
-def last_event_id(conn: sqlite3.Connection) -> int:
-    (last,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()
-    return int(last)
-
-
 def state_counts(conn: sqlite3.Connection) -> dict[str, int]:
     """Task instances per state over the whole store (an index-only scan)."""
     rows = conn.execute("SELECT state, COUNT(*) FROM task_instances GROUP BY state").fetchall()

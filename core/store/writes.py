@@ -1,6 +1,6 @@
-"""Every write to the store. A task instance's or a run's state changes only through
-`set_task_state` / `set_run_state`, which append the change to `events` in the same
-transaction; callers hold that transaction (see `Store.transaction`)."""
+"""Every write to the store except variables' (`variables.py`). A task instance's or a run's
+state changes only through `set_task_state` / `set_run_state`, which append the change to
+`events` in the same transaction; callers hold that transaction (see `Store.transaction`)."""
 
 from __future__ import annotations
 
@@ -119,6 +119,13 @@ def insert_run(
         "queued",
         json.dumps({"run_type": run["run_type"], "conf": run.get("conf") or {}}),
     )
+
+
+def delete_run(conn: sqlite3.Connection, dag_id: str, run_id: str, *, ts: str, actor: str) -> None:
+    """Remove a run and all of it (`dags test` replacing its earlier test of the same date)."""
+    for table in ("xcom", "attempts", "task_instances", "dag_runs"):
+        conn.execute(f"DELETE FROM {table} WHERE dag_id = ? AND run_id = ?", (dag_id, run_id))
+    _event(conn, ts, "run_deleted", actor, dag_id, run_id, None, None, None, None, None)
 
 
 def insert_task_instances(
@@ -247,24 +254,6 @@ def set_import_error(
 
 def clear_import_errors(conn: sqlite3.Connection, filenames: Iterable[str]) -> None:
     conn.executemany("DELETE FROM import_errors WHERE filename = ?", [(f,) for f in filenames])
-
-
-def upsert_variable(
-    conn: sqlite3.Connection, key: str, val: str, description: str | None = None
-) -> None:
-    """Store variable `key`; a None `description` keeps the one it had."""
-    conn.execute(
-        "INSERT INTO variables (key, val, description) VALUES (?, ?, coalesce(?, '')) "
-        "ON CONFLICT (key) DO UPDATE SET val = excluded.val, "
-        "description = coalesce(?, variables.description)",
-        (key, val, description, description),
-    )
-
-
-def delete_variable(conn: sqlite3.Connection, key: str) -> bool:
-    """Remove variable `key`; returns whether it was there."""
-    deleted: int = conn.execute("DELETE FROM variables WHERE key = ?", (key,)).rowcount
-    return deleted > 0
 
 
 def record_dataset_updates(

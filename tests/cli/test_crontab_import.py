@@ -18,6 +18,8 @@ import pytest
 from croniter import croniter
 
 from flowtui.crontab.reader import split_percent, system_zone
+from flowtui.loading.serialization import dag_spec
+from flowtui.scheduling.timetables.factory import timetable
 from tests.conftest import FLOWTUI, Home
 
 CRONTAB = textwrap.dedent(
@@ -105,12 +107,8 @@ def test_written_dags_fire_when_cron_would(imported: Path, dag_id: str) -> None:
 
 
 def _check_timetable(dag: Any, expected: list[datetime]) -> None:
-    """The same times through flowtui's own schedules module, once it exists."""
-    try:
-        from flowtui.scheduling.timetables import timetable
-    except ImportError:
-        return
-    table = timetable(dag.to_spec(dag.fileloc or "dag.py"))
+    """The same times through flowtui's own timetables."""
+    table = timetable(dag_spec(dag, "dag.py"))
     runs = table.runs_between(expected[0] - timedelta(seconds=1), expected[-1])
     assert [run.logical_date for run in runs] == expected
     assert [run.run_after for run in runs[:-1]] == expected[1:]

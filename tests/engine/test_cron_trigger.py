@@ -11,8 +11,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from croniter import croniter
 
-from flowtui.scheduling.timetable_trigger import TimetableTrigger
-from flowtui.scheduling.timetables import CronTimetable, RunInfo, Timetable, timetable
+from flowtui.scheduling.timetables.base import RunInfo, Timetable
+from flowtui.scheduling.timetables.factory import timetable
+from flowtui.scheduling.timetables.interval import CronTimetable
+from flowtui.scheduling.timetables.trigger import TimetableTrigger
 from flowtui.spec import DagSpec
 
 # Friday 2024-03-01 09:00 fired; it is now Saturday 10:00.

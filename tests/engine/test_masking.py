@@ -15,33 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from flowtui import DAG, BashOperator, PythonOperator
-from flowtui.authoring import variables as variables_module
-from flowtui.authoring.variables import delete_variable, set_variable
-from flowtui.execution.masking import (
-    LineMasker,
-    Masker,
-    MaskingStream,
-    filtered,
-    is_secret_key,
-    marker_path,
-    masked_output,
-    secret_values,
-)
-from flowtui.execution.task_runner import AttemptInfo, bash_invocation, run_task
-from flowtui.store.schema import open_connection
+from flowtui import DAG, BashOperator, PythonOperator, Variable
+from flowtui.execution.base import AttemptInfo
+from flowtui.execution.mask_filter import LineMasker, Masker
+from flowtui.execution.masking import MaskingStream, filtered, masked_output, secret_values
+from flowtui.execution.task_runner import bash_invocation, run_task
+from flowtui.store.variables import is_secret_key, marker_path
+from tests.conftest import attempt_info
 
 SECRET = "hunter22"
-
-
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(variables_module, "_db_path", None)
-    for name in ("FLOWTUI_VAR_DB_PASSWORD", "FLOWTUI_VAR_API_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    path = tmp_path / "flowtui.db"
-    open_connection(path).close()
-    return path
 
 
 @pytest.mark.parametrize(
@@ -141,16 +123,16 @@ def test_masked_output_changes_nothing_without_secrets() -> None:
 
 
 def test_the_marker_follows_the_secret_keys_of_the_store(db: Path) -> None:
-    set_variable("region", "eu-west-1", path=db)
+    Variable.set("region", "eu-west-1")
     assert not marker_path(db).exists()
     assert secret_values(db) == []
-    set_variable("db_password", SECRET, path=db)
-    set_variable("api_token", "tok-123456", path=db)
+    Variable.set("db_password", SECRET)
+    Variable.set("api_token", "tok-123456")
     assert marker_path(db).exists()
     assert sorted(secret_values(db)) == [SECRET, "tok-123456"]
-    delete_variable("db_password", path=db)
+    Variable.delete("db_password")
     assert marker_path(db).exists()
-    delete_variable("api_token", path=db)
+    Variable.delete("api_token")
     assert not marker_path(db).exists()
 
 
@@ -221,24 +203,12 @@ def test_a_background_child_does_not_keep_the_filter_alive() -> None:
 
 
 def _attempt(db: Path, task_id: str) -> AttemptInfo:
-    return AttemptInfo(
-        dag_id="d",
-        task_id=task_id,
-        run_id="manual__2024-03-05",
-        try_number=1,
-        max_tries=0,
-        logical_date="2024-03-05T00:00:00+00:00",
-        data_interval_start="2024-03-04T00:00:00+00:00",
-        data_interval_end="2024-03-05T00:00:00+00:00",
-        run_type="manual",
-        conf={},
-        db_path=str(db),
-    )
+    return attempt_info(db, "d", task_id)
 
 
 def test_run_task_masks_output_and_the_error(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    set_variable("db_password", SECRET, path=db)
-    set_variable("region", "eu-west-1", path=db)
+    Variable.set("db_password", SECRET)
+    Variable.set("region", "eu-west-1")
 
     def leak() -> None:
         from flowtui import Variable
@@ -252,7 +222,7 @@ def test_run_task_masks_output_and_the_error(db: Path, capsys: pytest.CaptureFix
     captured = capsys.readouterr()
     assert "password: *** region: eu-west-1" in captured.out
     assert "ValueError: cannot log in with ***" in captured.err
-    assert outcome.error == "ValueError: cannot log in with ***"
+    assert outcome.cause == "ValueError: cannot log in with ***"
     assert SECRET not in captured.out + captured.err
     assert not isinstance(sys.stdout, MaskingStream)
 
@@ -262,7 +232,7 @@ def test_bash_invocation_uses_the_filter_only_when_secrets_exist(db: Path) -> No
         BashOperator(task_id="b", bash_command="echo {{ var.value.get('db_password', 'none') }}")
     argv, _env, _cwd = bash_invocation(dag, _attempt(db, "b"))
     assert argv == ["bash", "-c", "echo none"]
-    set_variable("db_password", SECRET, path=db)
+    Variable.set("db_password", SECRET)
     argv, env, _cwd = bash_invocation(dag, _attempt(db, "b"))
     assert argv[0] == sys.executable
     assert argv[-3:] == ["bash", "-c", f"echo {SECRET}"]

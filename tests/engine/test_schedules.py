@@ -8,17 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from croniter import croniter
 
+from flowtui.cron import validate_schedule
 from flowtui.errors import InvalidSchedule
-from flowtui.scheduling.timetables import (
-    CronTimetable,
-    DataInterval,
-    DeltaTimetable,
-    OnceTimetable,
-    RunInfo,
-    Timetable,
-    timetable,
-    validate_schedule,
-)
+from flowtui.scheduling.timetables.base import DataInterval, OnceTimetable, RunInfo, Timetable
+from flowtui.scheduling.timetables.factory import timetable
+from flowtui.scheduling.timetables.interval import CronTimetable, DeltaTimetable
 from flowtui.spec import DagSpec
 
 BERLIN = ZoneInfo("Europe/Berlin")

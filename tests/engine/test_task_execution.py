@@ -22,35 +22,12 @@ from flowtui import (
     ShortCircuitOperator,
     SkipTask,
 )
-from flowtui.authoring import variables as variables_module
 from flowtui.errors import FlowtuiError, TemplateUndefined
-from flowtui.execution.task_runner import AttemptInfo, TaskOutcome, bash_invocation, run_task
+from flowtui.execution.base import AttemptInfo, AttemptOutcome
+from flowtui.execution.task_runner import bash_invocation, run_task
+from flowtui.states import TaskState
 from flowtui.store.schema import open_connection
-
-
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(variables_module, "_db_path", None)  # restored after the test
-    path = tmp_path / "flowtui.db"
-    open_connection(path).close()
-    return path
-
-
-def attempt(db: Path, dag_id: str, task_id: str, **changes: Any) -> AttemptInfo:
-    fields: dict[str, Any] = {
-        "dag_id": dag_id,
-        "task_id": task_id,
-        "run_id": "manual__2024-03-05",
-        "try_number": 1,
-        "max_tries": 0,
-        "logical_date": "2024-03-05T00:00:00+00:00",
-        "data_interval_start": "2024-03-04T00:00:00+00:00",
-        "data_interval_end": "2024-03-05T00:00:00+00:00",
-        "run_type": "manual",
-        "conf": {},
-        "db_path": str(db),
-    }
-    return AttemptInfo(**{**fields, **changes})
+from tests.conftest import attempt_info
 
 
 def one_task_dag(fn: Any, **kwargs: Any) -> DAG:
@@ -62,14 +39,14 @@ def one_task_dag(fn: Any, **kwargs: Any) -> DAG:
 def test_return_value_becomes_xcom_and_is_logged(
     db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    outcome = run_task(one_task_dag(lambda: {"rows": [1, 2]}), attempt(db, "d", "t"))
-    assert outcome == TaskOutcome("success", {"return_value": {"rows": [1, 2]}})
+    outcome = run_task(one_task_dag(lambda: {"rows": [1, 2]}), attempt_info(db, "d", "t"))
+    assert outcome == AttemptOutcome(TaskState.SUCCESS, xcom={"return_value": {"rows": [1, 2]}})
     assert "Returned value was: {'rows': [1, 2]}" in capsys.readouterr().out
 
 
 def test_none_return_pushes_nothing_and_do_xcom_push_false_neither(db: Path) -> None:
-    assert run_task(one_task_dag(lambda: None), attempt(db, "d", "t")).xcom == {}
-    outcome = run_task(one_task_dag(lambda: 5, do_xcom_push=False), attempt(db, "d", "t"))
+    assert run_task(one_task_dag(lambda: None), attempt_info(db, "d", "t")).xcom == {}
+    outcome = run_task(one_task_dag(lambda: 5, do_xcom_push=False), attempt_info(db, "d", "t"))
     assert outcome.xcom == {}
 
 
@@ -77,16 +54,16 @@ def test_skip_task_gives_skipped(db: Path) -> None:
     def skip() -> None:
         raise SkipTask("nothing to do")
 
-    outcome = run_task(one_task_dag(skip), attempt(db, "d", "t"))
-    assert (outcome.state, outcome.error) == ("skipped", None)
+    outcome = run_task(one_task_dag(skip), attempt_info(db, "d", "t"))
+    assert (outcome.state, outcome.cause) == ("skipped", None)
 
 
 def test_fail_task_fails_without_retry(db: Path) -> None:
     def fail() -> None:
         raise FailTask("bad input")
 
-    outcome = run_task(one_task_dag(fail), attempt(db, "d", "t"))
-    assert (outcome.state, outcome.error, outcome.no_retry) == (
+    outcome = run_task(one_task_dag(fail), attempt_info(db, "d", "t"))
+    assert (outcome.state, outcome.cause, outcome.no_retry) == (
         "failed",
         "FailTask: bad input",
         True,
@@ -99,8 +76,8 @@ def test_exception_fails_with_one_line_and_traceback_on_stderr(
     def boom() -> None:
         raise ValueError("no rows\nin table")
 
-    outcome = run_task(one_task_dag(boom), attempt(db, "d", "t"))
-    assert (outcome.state, outcome.error, outcome.no_retry) == (
+    outcome = run_task(one_task_dag(boom), attempt_info(db, "d", "t"))
+    assert (outcome.state, outcome.cause, outcome.no_retry) == (
         "failed",
         "ValueError: no rows in table",
         False,
@@ -109,19 +86,21 @@ def test_exception_fails_with_one_line_and_traceback_on_stderr(
 
 
 def test_sys_exit_is_a_failure(db: Path) -> None:
-    outcome = run_task(one_task_dag(lambda: sys.exit(0)), attempt(db, "d", "t"))
-    assert (outcome.state, outcome.error) == ("failed", "task called sys.exit(0)")
+    outcome = run_task(one_task_dag(lambda: sys.exit(0)), attempt_info(db, "d", "t"))
+    assert (outcome.state, outcome.cause) == ("failed", "task called sys.exit(0)")
 
 
 def test_non_json_return_fails_naming_the_type(db: Path) -> None:
-    outcome = run_task(one_task_dag(lambda: {1, 2}), attempt(db, "d", "t"))
+    outcome = run_task(one_task_dag(lambda: {1, 2}), attempt_info(db, "d", "t"))
     assert outcome.state == "failed"
-    assert outcome.error == (
+    assert outcome.cause == (
         "task 't': return value of type 'set' is not JSON-serializable; "
         "return lists, dicts, strings, numbers, booleans or None"
     )
-    nested = run_task(one_task_dag(lambda: {"when": datetime(2024, 1, 1)}), attempt(db, "d", "t"))
-    assert "of type 'dict' holds a value of type 'datetime'" in (nested.error or "")
+    nested = run_task(
+        one_task_dag(lambda: {"when": datetime(2024, 1, 1)}), attempt_info(db, "d", "t")
+    )
+    assert "of type 'dict' holds a value of type 'datetime'" in (nested.cause or "")
 
 
 def test_xcom_push_is_checked_and_kept(db: Path) -> None:
@@ -129,10 +108,10 @@ def test_xcom_push_is_checked_and_kept(db: Path) -> None:
         ti.xcom_push("count", 3)
         ti.xcom_push("bad", object())
 
-    outcome = run_task(one_task_dag(push), attempt(db, "d", "t"))
+    outcome = run_task(one_task_dag(push), attempt_info(db, "d", "t"))
     assert outcome.state == "failed"
     assert outcome.xcom == {"count": 3}
-    assert "XCom 'bad' of type 'object' is not JSON-serializable" in (outcome.error or "")
+    assert "XCom 'bad' of type 'object' is not JSON-serializable" in (outcome.cause or "")
 
 
 def test_callable_gets_named_context_keys_and_op_arguments(db: Path) -> None:
@@ -142,7 +121,7 @@ def test_callable_gets_named_context_keys_and_op_arguments(db: Path) -> None:
         seen.update(a=a, ds=ds, params=params, b=b, ti=ti.task_id, try_number=ti.try_number)
 
     d = one_task_dag(named, op_args=[1], op_kwargs={"b": 2})
-    assert run_task(d, attempt(db, "d", "t", try_number=2)).state == "success"
+    assert run_task(d, attempt_info(db, "d", "t", try_number=2)).state == "success"
     assert seen == {
         "a": 1,
         "ds": "2024-03-05",
@@ -161,7 +140,7 @@ def test_callable_with_kwargs_gets_the_whole_context(db: Path) -> None:
         seen["x"] = x
 
     d = one_task_dag(everything, op_args=[7], templates_dict={"day": "{{ ds_nodash }}"})
-    assert run_task(d, attempt(db, "d", "t")).state == "success"
+    assert run_task(d, attempt_info(db, "d", "t")).state == "success"
     assert seen["x"] == 7
     assert seen["templates_dict"] == {"day": "20240305"}
     assert seen["ts"] == "2024-03-05T00:00:00+00:00"
@@ -183,7 +162,7 @@ def test_params_dag_then_task_then_conf(db: Path) -> None:
         PythonOperator(
             task_id="t", python_callable=lambda params: seen.update(params), params={"b": 2, "c": 2}
         )
-    run_task(d, attempt(db, "p", "t", conf={"c": 3}))
+    run_task(d, attempt_info(db, "p", "t", conf={"c": 3}))
     assert seen == {"a": 1, "b": 2, "c": 3}
 
 
@@ -204,7 +183,7 @@ def test_prev_data_interval_start_success_reads_dag_runs(db: Path) -> None:
     conn.close()
     seen: dict[str, Any] = {}
     d = one_task_dag(lambda **c: seen.update(c))
-    run_task(d, attempt(db, "d", "t"))
+    run_task(d, attempt_info(db, "d", "t"))
     assert seen["prev_data_interval_start_success"] == datetime.fromisoformat(
         "2024-03-02T00:00:00+00:00"
     )
@@ -239,7 +218,7 @@ def test_xcom_pull_forms(db: Path) -> None:
     with DAG("d") as d:
         a, b = EmptyOperator(task_id="a"), EmptyOperator(task_id="b")
         [b, a] >> PythonOperator(task_id="t", python_callable=pull)
-    assert run_task(d, attempt(db, "d", "t")).state == "success"
+    assert run_task(d, attempt_info(db, "d", "t")).state == "success"
     assert seen == {
         "one": 2,
         "list": [2, 1],
@@ -253,21 +232,21 @@ def test_xcom_pull_forms(db: Path) -> None:
 
 def test_template_error_fails_with_its_message(db: Path) -> None:
     d = one_task_dag(lambda x: x, op_kwargs={"x": "{{ nope }}"})
-    outcome = run_task(d, attempt(db, "d", "t"))
-    assert outcome == TaskOutcome(
-        "failed", {}, "task 't': template field 'op_kwargs': 'nope' is undefined"
+    outcome = run_task(d, attempt_info(db, "d", "t"))
+    assert outcome == AttemptOutcome(
+        TaskState.FAILED, "task 't': template field 'op_kwargs': 'nope' is undefined"
     )
 
 
 def test_unknown_task_fails_without_raising(db: Path) -> None:
-    outcome = run_task(one_task_dag(lambda: None), attempt(db, "d", "zz"))
+    outcome = run_task(one_task_dag(lambda: None), attempt_info(db, "d", "zz"))
     assert outcome.state == "failed"
-    assert "has no task 'zz'" in (outcome.error or "")
+    assert "has no task 'zz'" in (outcome.cause or "")
 
 
 def test_rendering_does_not_change_the_dag_object(db: Path) -> None:
     d = one_task_dag(lambda x: x, op_kwargs={"x": "{{ ds }}"})
-    run_task(d, attempt(db, "d", "t"))
+    run_task(d, attempt_info(db, "d", "t"))
     assert d.get_task("t").op_kwargs == {"x": "{{ ds }}"}  # type: ignore[attr-defined]
 
 
@@ -287,15 +266,15 @@ def branching_dag(choice: Any) -> DAG:
 def test_branch_skips_the_direct_downstream_not_followed(
     db: Path, choice: Any, skipped: list[str]
 ) -> None:
-    outcome = run_task(branching_dag(choice), attempt(db, "d", "pick"))
+    outcome = run_task(branching_dag(choice), attempt_info(db, "d", "pick"))
     assert outcome.state == "success"
-    assert outcome.skip_task_ids == skipped
+    assert list(outcome.skip_task_ids) == skipped
 
 
 def test_branch_to_an_unknown_task_fails(db: Path) -> None:
-    outcome = run_task(branching_dag("nowhere"), attempt(db, "d", "pick"))
+    outcome = run_task(branching_dag("nowhere"), attempt_info(db, "d", "pick"))
     assert outcome.state == "failed"
-    assert "unknown task id(s) nowhere; follow some of: a, b, c" in (outcome.error or "")
+    assert "unknown task id(s) nowhere; follow some of: a, b, c" in (outcome.cause or "")
 
 
 @pytest.mark.parametrize(
@@ -315,8 +294,8 @@ def test_short_circuit(db: Path, condition: Any, ignore: bool, skipped: list[str
         )
         a, b, c = (EmptyOperator(task_id=t) for t in "abc")
         gate >> a >> b >> c
-    outcome = run_task(d, attempt(db, "d", "gate"))
-    assert (outcome.state, outcome.skip_task_ids) == ("success", skipped)
+    outcome = run_task(d, attempt_info(db, "d", "gate"))
+    assert (outcome.state, list(outcome.skip_task_ids)) == ("success", skipped)
 
 
 def bash_dag(command: str, **kwargs: Any) -> DAG:
@@ -327,26 +306,26 @@ def bash_dag(command: str, **kwargs: Any) -> DAG:
 
 def test_bash_invocation_renders_and_picks_env(db: Path, tmp_path: Path) -> None:
     d = bash_dag("echo {{ params.name }} {{ ds }}", env={"X": "{{ ds_nodash }}"}, cwd=str(tmp_path))
-    argv, env, cwd = bash_invocation(d, attempt(db, "d", "b"))
+    argv, env, cwd = bash_invocation(d, attempt_info(db, "d", "b"))
     assert argv == ["bash", "-c", "echo world 2024-03-05"]
     assert env == {"X": "20240305"}
     assert cwd == str(tmp_path)
     _, merged, _ = bash_invocation(
-        bash_dag("true", env={"X": "1"}, append_env=True), attempt(db, "d", "b")
+        bash_dag("true", env={"X": "1"}, append_env=True), attempt_info(db, "d", "b")
     )
     assert merged["X"] == "1"
     assert merged["PATH"] == os.environ["PATH"]
-    _, inherited, _ = bash_invocation(bash_dag("true"), attempt(db, "d", "b"))
+    _, inherited, _ = bash_invocation(bash_dag("true"), attempt_info(db, "d", "b"))
     assert inherited == dict(os.environ)
 
 
 def test_bash_invocation_raises_template_errors_and_refuses_other_tasks(db: Path) -> None:
     with pytest.raises(TemplateUndefined, match="'bash_command': 'oops' is undefined"):
-        bash_invocation(bash_dag("echo {{ oops }}"), attempt(db, "d", "b"))
+        bash_invocation(bash_dag("echo {{ oops }}"), attempt_info(db, "d", "b"))
     with pytest.raises(FlowtuiError, match="is not a directory"):
-        bash_invocation(bash_dag("true", cwd="/no/such/dir"), attempt(db, "d", "b"))
+        bash_invocation(bash_dag("true", cwd="/no/such/dir"), attempt_info(db, "d", "b"))
     with pytest.raises(TypeError, match="not a bash task"):
-        bash_invocation(one_task_dag(lambda: None), attempt(db, "d", "t"))
+        bash_invocation(one_task_dag(lambda: None), attempt_info(db, "d", "t"))
 
 
 @pytest.mark.parametrize(
@@ -360,12 +339,12 @@ def test_bash_invocation_raises_template_errors_and_refuses_other_tasks(db: Path
 def test_bash_execute_in_process(
     db: Path, command: str, state: str, error: str | None, xcom: dict[str, Any]
 ) -> None:
-    outcome = run_task(bash_dag(command), attempt(db, "d", "b"))
-    assert (outcome.state, outcome.error, outcome.xcom) == (state, error, xcom)
+    outcome = run_task(bash_dag(command), attempt_info(db, "d", "b"))
+    assert (outcome.state, outcome.cause, outcome.xcom) == (state, error, xcom)
 
 
 def test_outcome_and_attempt_round_trip_through_json(db: Path) -> None:
-    outcome = TaskOutcome("failed", {"k": [1]}, "E: x", no_retry=True, skip_task_ids=["a"])
-    assert TaskOutcome.from_dict(json.loads(json.dumps(outcome.to_dict()))) == outcome
-    info = attempt(db, "d", "t")
-    assert AttemptInfo.from_dict(json.loads(json.dumps(info.to_dict()))) == info
+    outcome = AttemptOutcome(TaskState.FAILED, "E: x", True, {"k": [1]}, ("a",), exit_code=-9)
+    assert AttemptOutcome.from_json(json.loads(json.dumps(outcome.to_json()))) == outcome
+    info = attempt_info(db, "d", "t", prev_success=("2024-03-01", None))
+    assert AttemptInfo.from_json(json.loads(json.dumps(info.to_json()))) == info

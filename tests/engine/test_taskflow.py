@@ -11,40 +11,24 @@ from typing import Any
 import pytest
 
 from flowtui import DAG, EmptyOperator, PythonOperator, XComArg, dag, task
-from flowtui.authoring import variables as variables_module
 from flowtui.errors import InvalidArgument, TaskCallableFailed
-from flowtui.execution.task_runner import AttemptInfo, TaskOutcome, bash_invocation, run_task
+from flowtui.execution.base import AttemptInfo, AttemptOutcome
+from flowtui.execution.task_runner import bash_invocation, run_task
+from flowtui.loading.serialization import dag_spec
 from flowtui.store.schema import open_connection
+from tests.conftest import attempt_info
 
 RUN_ID = "scheduled__2024-01-02T00:00:00+00:00"
 
 
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(variables_module, "_db_path", None)
-    path = tmp_path / "flowtui.db"
-    open_connection(path).close()
-    return path
-
-
 def attempt(db: Path, dag_id: str, task_id: str, **changes: Any) -> AttemptInfo:
-    fields: dict[str, Any] = {
-        "dag_id": dag_id,
-        "task_id": task_id,
-        "run_id": RUN_ID,
-        "try_number": 1,
-        "max_tries": 0,
-        "logical_date": "2024-01-02T00:00:00+00:00",
-        "data_interval_start": None,
-        "data_interval_end": None,
-        "run_type": "scheduled",
-        "conf": {},
-        "db_path": str(db),
-    }
-    return AttemptInfo(**{**fields, **changes})
+    """The first try of a task in the scheduled run of 2024-01-02."""
+    scheduled = {"run_id": RUN_ID, "logical_date": "2024-01-02T00:00:00+00:00"}
+    intervals = {"data_interval_start": None, "data_interval_end": None}
+    return attempt_info(db, dag_id, task_id, **scheduled, **intervals, **changes)
 
 
-def store_outcome(db: Path, dag_id: str, task_id: str, outcome: TaskOutcome) -> None:
+def store_outcome(db: Path, dag_id: str, task_id: str, outcome: AttemptOutcome) -> None:
     """What the scheduler does with an outcome's XComs, in plain SQL."""
     conn = open_connection(db)
     for key, value in outcome.xcom.items():
@@ -56,7 +40,7 @@ def store_outcome(db: Path, dag_id: str, task_id: str, outcome: TaskOutcome) -> 
     conn.close()
 
 
-def run_and_store(db: Path, d: DAG, task_id: str, **changes: Any) -> TaskOutcome:
+def run_and_store(db: Path, d: DAG, task_id: str, **changes: Any) -> AttemptOutcome:
     outcome = run_task(d, attempt(db, d.dag_id, task_id, **changes))
     store_outcome(db, d.dag_id, task_id, outcome)
     return outcome
@@ -187,7 +171,7 @@ def test_missing_return_value_is_none_and_missing_key_is_an_error(db: Path) -> N
     assert run_and_store(db, d, "plain").xcom == {"return_value": "got None"}
     outcome = run_task(d, attempt(db, "missing", "keyed"))
     assert outcome.state == "failed"
-    assert "needs XCom 'absent' of task 'quiet'" in (outcome.error or "")
+    assert "needs XCom 'absent' of task 'quiet'" in (outcome.cause or "")
 
 
 def test_wrong_call_arguments_fail_when_the_dag_is_built() -> None:
@@ -255,9 +239,9 @@ def test_task_branch_and_short_circuit(db: Path) -> None:
         big, small, later = (EmptyOperator(task_id=t) for t in ("big", "small", "later"))
         choose(10) >> [big, small]
         worth_it() >> big >> later
-    assert run_task(d, attempt(db, "flow", "choose")).skip_task_ids == ["small"]
-    assert run_task(d, attempt(db, "flow", "worth_it")).skip_task_ids == ["big", "later"]
-    assert d.to_spec("f.py").tasks["choose"].operator == "@task.branch"
+    assert run_task(d, attempt(db, "flow", "choose")).skip_task_ids == ("small",)
+    assert run_task(d, attempt(db, "flow", "worth_it")).skip_task_ids == ("big", "later")
+    assert dag_spec(d, "f.py").tasks["choose"].operator == "@task.branch"
 
 
 def test_dag_function_parameters_are_params_resolved_at_run_time(db: Path) -> None:

@@ -11,38 +11,23 @@ from typing import Any
 import pytest
 
 from flowtui import DAG, BashOperator, Variable
-from flowtui.authoring import variables as variables_module
 from flowtui.authoring.templating import is_template, render
 from flowtui.errors import TemplateRenderError, TemplateUndefined
-from flowtui.execution.task_runner import AttemptInfo, bash_invocation, run_task
-from flowtui.store.schema import open_connection
-
-
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(variables_module, "_db_path", None)
-    path = tmp_path / "flowtui.db"
-    open_connection(path).close()
-    return path
+from flowtui.execution.task_runner import bash_invocation, run_task
+from tests.conftest import attempt_info
 
 
 def rendered_command(db: Path, command: str, **changes: Any) -> str:
     with DAG("tpl", params={"table": "sales", "limit": 10}) as d:
         BashOperator(task_id="load", bash_command=command, params={"limit": 20})
     fields: dict[str, Any] = {
-        "dag_id": "tpl",
-        "task_id": "load",
         "run_id": "r1",
-        "try_number": 1,
-        "max_tries": 0,
         "logical_date": "2024-02-28T06:30:00+00:00",
         "data_interval_start": "2024-02-27T06:30:00+00:00",
         "data_interval_end": "2024-02-28T06:30:00+00:00",
         "run_type": "scheduled",
-        "conf": {},
-        "db_path": str(db),
     }
-    argv, _, _ = bash_invocation(d, AttemptInfo(**{**fields, **changes}))
+    argv, _, _ = bash_invocation(d, attempt_info(db, "tpl", "load", **{**fields, **changes}))
     return argv[2]
 
 
@@ -72,7 +57,7 @@ def test_conf_overrides_params(db: Path) -> None:
 
 
 def test_var_value_and_var_json(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    variables_module.configure(db)
+
     Variable.set("bucket", "s3://b")
     Variable.set("cfg", {"depth": 2}, serialize_json=True)
     monkeypatch.setenv("FLOWTUI_VAR_REGION", "eu")
@@ -106,9 +91,8 @@ def test_syntax_and_runtime_errors_are_one_line(db: Path) -> None:
 def test_undefined_name_in_run_task_is_a_failed_outcome(db: Path) -> None:
     with DAG("tpl") as d:
         BashOperator(task_id="load", bash_command="echo {{ foo }}")
-    info = AttemptInfo("tpl", "load", "r1", 1, 0, "2024-01-01", None, None, "manual", {}, str(db))
-    outcome = run_task(d, info)
-    assert (outcome.state, outcome.error) == (
+    outcome = run_task(d, attempt_info(db, "tpl", "load", logical_date="2024-01-01"))
+    assert (outcome.state, outcome.cause) == (
         "failed",
         "task 'load': template field 'bash_command': 'foo' is undefined",
     )

@@ -6,14 +6,8 @@ import itertools
 
 import pytest
 
-from flowtui.scheduling.trigger_rules import (
-    Decision,
-    TriggerRule,
-    UpstreamCounts,
-    evaluate,
-    parse_trigger_rule,
-)
-from flowtui.states import TaskState
+from flowtui.scheduling.trigger_rules import Decision, UpstreamCounts, evaluate
+from flowtui.states import TaskState, TriggerRule, parse_trigger_rule
 
 S = TaskState.SUCCESS
 F = TaskState.FAILED

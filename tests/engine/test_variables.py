@@ -13,15 +13,6 @@ from flowtui.errors import VariableNotFound
 from flowtui.store.schema import open_connection
 
 
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(variables_module, "_db_path", None)
-    monkeypatch.delenv("FLOWTUI_VAR_KEY", raising=False)
-    path = tmp_path / "flowtui.db"
-    variables_module.configure(path)
-    return path
-
-
 def test_set_then_get(db: Path) -> None:
     Variable.set("key", "value", description="what it is")
     assert Variable.get("key") == "value"
@@ -62,9 +53,12 @@ def test_missing_variable(db: Path) -> None:
 
 
 def test_missing_when_the_store_is_new_or_absent(db: Path, tmp_path: Path) -> None:
-    assert not db.exists()
+    absent = tmp_path / "absent" / "flowtui.db"
+    variables_module.configure(absent)
     assert Variable.get("key", "dflt") == "dflt"
-    open_connection(db).close()
+    assert not absent.exists()
+    absent.parent.mkdir()
+    open_connection(absent).close()
     assert Variable.get("key", "dflt") == "dflt"
 
 

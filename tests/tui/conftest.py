@@ -14,10 +14,9 @@ import pytest
 from textual.pilot import Pilot
 
 from flowtui.commands.transport import SocketClient
-from flowtui.scheduling.clients import connect
+from flowtui.scheduling.host import SchedulerHost
 from flowtui.scheduling.service import Scheduler
 from flowtui.tui.app import Dashboard
-from flowtui.tui.launch import post_store_changed
 from tests.conftest import Home
 
 SIZE = (120, 40)
@@ -56,19 +55,20 @@ def attached(home: Home, scheduler: subprocess.Popen[str]) -> Dashboard:
 def embedded(home: Home) -> Iterator[tuple[Dashboard, Scheduler]]:
     """A dashboard with the scheduler running in a thread of this process, as `flowtui` does."""
     settings = home.settings
-    scheduler = Scheduler(settings)
-    scheduler.start()
+    host = SchedulerHost(settings)
+    host.acquire()
+    host.start()
     app = Dashboard(
         settings,
-        connect(settings, "dashboard:test", scheduler=scheduler),
+        host.client("dashboard:test"),
         mode="embedded",
-        running_attempts=scheduler.running_attempts,
+        running_attempts=host.running_attempts,
     )
-    scheduler.add_listener(lambda _changes: post_store_changed(app))
-    thread = threading.Thread(target=scheduler.serve, daemon=True)
+    host.add_listener(lambda _changes: app.store_changed())
+    thread = threading.Thread(target=host.serve, daemon=True)
     thread.start()
     try:
-        yield app, scheduler
+        yield app, host.scheduler
     finally:
-        scheduler.request_stop()
+        host.request_stop()
         thread.join(timeout=30)

@@ -93,7 +93,8 @@ async def _open(
 
 
 def _commands(home: Home) -> list[dict[str, Any]]:
-    return [e for e in home.events() if e["kind"] == "command"]
+    """Commands recorded after the fixture's `dags test` created its run."""
+    return [e for e in home.events() if e["kind"] == "command" and e["actor"] != "dags-test"]
 
 
 async def test_attempts_history_and_the_log_of_each_try(home: Home, flaky_run: str) -> None:

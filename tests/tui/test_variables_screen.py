@@ -10,9 +10,10 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input
 
-from flowtui.authoring.variables import set_variable
+from flowtui import Variable
+from flowtui.authoring import variables
 from flowtui.scheduling.clients import connect
-from flowtui.store import reads
+from flowtui.store.variables import overview
 from flowtui.tui.app import Dashboard
 from flowtui.tui.screens.variables import VariableDialog, VariablesScreen
 from tests.conftest import Home
@@ -22,12 +23,12 @@ SECRET = "hunter22-s3cret"
 
 
 @pytest.fixture
-def dashboard(home: Home) -> Dashboard:
+def dashboard(home: Home, monkeypatch: pytest.MonkeyPatch) -> Dashboard:
     """A dashboard on a store holding two variables; no scheduler is needed for variables."""
     home.path.mkdir(parents=True)
-    db = home.settings.db_path
-    set_variable("db_password", SECRET, description="warehouse", path=db)
-    set_variable("region", "eu-west-1", path=db)
+    monkeypatch.setattr(variables, "_db_path", home.settings.db_path)  # restored afterwards
+    Variable.set("db_password", SECRET, description="warehouse")
+    Variable.set("region", "eu-west-1")
     settings = home.settings
     return Dashboard(settings, connect(settings, "dashboard:test"), mode="not running")
 
@@ -35,7 +36,7 @@ def dashboard(home: Home) -> Dashboard:
 def _stored(home: Home) -> dict[str, tuple[str, str]]:
     store = home.store()
     try:
-        return {r["key"]: (r["val"], r["description"]) for r in reads.variables(store.conn)}
+        return {r.key: (r.val, r.description) for r in overview(store.conn, {})}
     finally:
         store.close()
 
@@ -145,12 +146,10 @@ async def test_a_failed_write_is_a_toast(home: Home, dashboard: Dashboard) -> No
     async with dashboard.run_test(size=SIZE) as pilot:
         screen = await _open(dashboard, pilot)
         await pilot.press("d")
-        set_variable("gone", "x", path=home.settings.db_path)
-        from flowtui.authoring.variables import delete_variable
-
-        delete_variable("db_password", path=home.settings.db_path)  # someone else was first
+        Variable.set("gone", "x")
+        Variable.delete("db_password")  # someone else was first
         await pilot.press("y")
         await settle(pilot)
         messages = [n.message for n in dashboard._notifications]
-        assert "variable 'db_password' was already gone from the store" in messages
+        assert any("variable 'db_password' is not in the store" in m for m in messages)
         await wait_for(pilot, lambda: "gone" in _values(screen))

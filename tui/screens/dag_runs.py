@@ -240,8 +240,8 @@ class DagScreen(TaskActionsScreen):
             run_id,
             task_id,
             cells.get(task_id, {}).get("state", "none"),
-            downstream=_relatives(data.spec, task_id, "downstream"),
-            upstream=_relatives(data.spec, task_id, "upstream"),
+            downstream=data.spec.relatives([task_id], "downstream"),
+            upstream=data.spec.relatives([task_id], "upstream"),
             states={t: ti["state"] for t, ti in cells.items()},
         )
 
@@ -292,19 +292,6 @@ def _first_to_fix(task_ids: list[str], cells: dict[str, dict[str, Any]]) -> str 
         if cells.get(task_id, {}).get("state") in NEEDS_ATTENTION:
             return task_id
     return task_ids[0] if task_ids else None
-
-
-def _relatives(spec: DagSpec, task_id: str, direction: str) -> list[str]:
-    """Task ids up- or downstream of `task_id`, transitively, in DAG order."""
-    found: set[str] = set()
-    todo = [task_id]
-    while todo:
-        task = spec.tasks.get(todo.pop())
-        for other in getattr(task, direction, ()) if task else ():
-            if other not in found:
-                found.add(other)
-                todo.append(other)
-    return [t for t in spec.tasks if t in found]
 
 
 def _title(data: DagScreenData) -> Text:

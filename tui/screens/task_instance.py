@@ -16,8 +16,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Static
 
-from flowtui.execution.logs import attempt_log_path
-from flowtui.spec import DagSpec
 from flowtui.store import reads
 from flowtui.store.summaries import task_history
 from flowtui.tui.screens.base import KeyTable
@@ -128,8 +126,8 @@ class TaskInstanceScreen(TaskActionsScreen):
                 row["task_id"]: row["state"]
                 for row in reads.task_instances(conn, self.dag_id, self.run_id)
             },
-            "downstream": _relatives(spec, self.task_id, "downstream"),
-            "upstream": _relatives(spec, self.task_id, "upstream"),
+            "downstream": spec.relatives([self.task_id], "downstream") if spec else [],
+            "upstream": spec.relatives([self.task_id], "upstream") if spec else [],
         }
 
     def show(self, data: Any) -> None:
@@ -212,38 +210,19 @@ class TaskInstanceScreen(TaskActionsScreen):
     def _attempt_logs(
         self, ti: dict[str, Any] | None, attempts: list[dict[str, Any]]
     ) -> list[AttemptLog]:
-        logs_dir = self.dashboard.settings.logs_dir
+        settings = self.dashboard.settings
         latest = ti["try_number"] if ti else None
         found = []
         for attempt in attempts:
             try_number = attempt["try_number"]
-            path = attempt["log_path"] or attempt_log_path(
-                logs_dir, self.dag_id, self.run_id, self.task_id, try_number
+            path = attempt["log_path"] or settings.attempt_log_path(
+                self.dag_id, self.run_id, self.task_id, try_number
             )
             is_running = attempt["state"] in LIVE_ATTEMPT_STATES or (
                 try_number == latest and ti is not None and ti["state"] in LIVE_TI_STATES
             )
             found.append(AttemptLog(try_number, Path(path), attempt["state"] or "", is_running))
         return found
-
-
-def _relatives(spec: DagSpec | None, task_id: str, direction: str) -> list[str]:
-    """Task ids reachable from `task_id` along `direction` ("downstream" / "upstream"), in
-    breadth-first order."""
-    if spec is None or task_id not in spec.tasks:
-        return []
-    found: dict[str, None] = {}
-    frontier = [task_id]
-    while frontier:
-        following = []
-        for current in frontier:
-            task = spec.tasks.get(current)
-            for other in getattr(task, direction, ()) if task else ():
-                if other not in found and other != task_id:
-                    found[other] = None
-                    following.append(other)
-        frontier = following
-    return list(found)
 
 
 def _time(text: str | None) -> str:

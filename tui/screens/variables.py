@@ -1,29 +1,27 @@
 """Variables: every stored variable with its value (masked for secret-looking keys until `s`
-shows it), description and environment override; add, edit and delete them. Writes go to the
-store from worker threads through `flowtui.authoring.variables`; the live feed then shows the change."""
+shows it), description and environment override; add, edit and delete them. Changes are
+commands (`SetVariable`, `DeleteVariable`), sent like every other; the live feed then shows
+them."""
 
 from __future__ import annotations
 
 import json
 import os
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
-from flowtui.authoring import variables
-from flowtui.commands.model import default_actor
+from flowtui.commands.model import DeleteVariable, SetVariable
 from flowtui.errors import FlowtuiError
-from flowtui.execution.masking import is_secret_key
-from flowtui.tui.messages import CommandDone, CommandFailed
+from flowtui.store.variables import VariableRow, check_key, is_secret_key, overview
 from flowtui.tui.screens.base import KeyTable, LiveScreen
 from flowtui.tui.screens.confirm import ConfirmDialog
 from flowtui.tui.widgets.header_bar import HeaderBar
@@ -55,8 +53,8 @@ class VariablesScreen(LiveScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: list[dict[str, Any]] = []
-        """`flowtui.authoring.variables.overview` rows, as last read."""
+        self.rows: list[VariableRow] = []
+        """The stored variables, as last read."""
         self.revealed: set[str] = set()
         """Keys of secret variables whose value the user chose to see."""
 
@@ -80,7 +78,7 @@ class VariablesScreen(LiveScreen):
     # --- data ---
 
     def load(self, conn: sqlite3.Connection) -> Any:
-        return variables.overview(conn, os.environ)
+        return overview(conn, os.environ)
 
     def show(self, data: Any) -> None:
         self.rows = data
@@ -91,9 +89,9 @@ class VariablesScreen(LiveScreen):
         current = self.selected_key()
         table.clear()
         for row in self.rows:
-            table.add_row(*_cells(row, row["key"] in self.revealed), key=row["key"])
+            table.add_row(*_cells(row, row.key in self.revealed), key=row.key)
         self.query_one("#variables-empty", Static).display = not self.rows
-        if current is not None and any(r["key"] == current for r in self.rows):
+        if current is not None and any(r.key == current for r in self.rows):
             table.move_cursor(row=table.get_row_index(current), animate=False)
 
     def selected_key(self) -> str | None:
@@ -103,16 +101,16 @@ class VariablesScreen(LiveScreen):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
         return None if key.value is None else str(key.value)
 
-    def selected_row(self) -> dict[str, Any] | None:
+    def selected_row(self) -> VariableRow | None:
         key = self.selected_key()
-        return next((r for r in self.rows if r["key"] == key), None)
+        return next((r for r in self.rows if r.key == key), None)
 
     # --- keys ---
 
     def action_reveal(self) -> None:
         row = self.selected_row()
-        if row is not None and row["is_secret"]:
-            self.revealed ^= {row["key"]}
+        if row is not None and row.is_secret:
+            self.revealed ^= {row.key}
             self._fill()
 
     def action_add(self) -> None:
@@ -127,10 +125,10 @@ class VariablesScreen(LiveScreen):
         row = self.selected_row()
         if row is None:
             return
-        key = row["key"]
+        key = row.key
         detail = "Tasks that read it fail from now on, unless they give a default."
-        if row["env_override"]:
-            detail += f" {row['env_override']} still sets it where it is defined."
+        if row.env_override:
+            detail += f" {row.env_override} still sets it where it is defined."
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -138,62 +136,28 @@ class VariablesScreen(LiveScreen):
 
         self.app.push_screen(ConfirmDialog(f"Delete variable {key}?", detail), answered)
 
-    # --- writes, off the UI thread ---
+    # --- writes: commands ---
 
     def _save(self, edit: VariableEdit | None) -> None:
         if edit is not None:
-            self._store(edit)
+            command = SetVariable(edit.key, edit.value, edit.description)
+            self.dashboard.send(command, f"variable {edit.key} saved")
 
-    @work(thread=True, group="variables")
-    def _store(self, edit: VariableEdit) -> None:
-        self._write(
-            lambda: variables.set_variable(
-                edit.key,
-                edit.value,
-                description=edit.description,
-                actor=self._actor(),
-                path=self.dashboard.settings.db_path,
-            ),
-            f"variable {edit.key} saved",
-        )
-
-    @work(thread=True, group="variables")
     def _delete(self, key: str) -> None:
-        def delete() -> None:
-            path = self.dashboard.settings.db_path
-            if not variables.delete_variable(key, actor=self._actor(), path=path):
-                raise FlowtuiError(f"variable {key!r} was already gone from the store")
-
-        self._write(delete, f"variable {key} deleted")
-
-    def _write(self, write: Callable[[], None], summary: str) -> None:
-        """Run `write` (worker thread); report the outcome as the command workers do."""
-        try:
-            write()
-        except FlowtuiError as exc:
-            self.app.post_message(CommandFailed(str(exc)))
-        except Exception as exc:
-            self.app.post_message(CommandFailed(f"the variable could not be written: {exc}"))
-        else:
-            self.app.post_message(CommandDone(summary))
-        self.dashboard.feed.nudge()
-
-    def _actor(self) -> str:
-        actor = getattr(self.dashboard.commands, "actor", None)
-        return str(actor) if actor else default_actor("dashboard")
+        self.dashboard.send(DeleteVariable(key), f"variable {key} deleted")
 
 
-def _cells(row: dict[str, Any], revealed: bool) -> list[Any]:
-    value = variables.shown_value(row, revealed)
+def _cells(row: VariableRow, revealed: bool) -> list[Any]:
+    value = row.shown_value(revealed)
     line = " ".join(value.split())
     if len(line) > _WIDTH:
         line = line[: _WIDTH - 1] + "…"
     secret_style = "yellow" if revealed else "dim"
     return [
-        Text(row["key"], style="bold"),
-        Text(line, style=secret_style) if row["is_secret"] else line,
-        Text(row["description"] or "", style="dim"),
-        Text(row["env_override"] or "", style="yellow"),
+        Text(row.key, style="bold"),
+        Text(line, style=secret_style) if row.is_secret else line,
+        Text(row.description, style="dim"),
+        Text(row.env_override or "", style="yellow"),
     ]
 
 
@@ -203,19 +167,19 @@ class VariableDialog(ModalScreen[VariableEdit | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, row: dict[str, Any] | None) -> None:
+    def __init__(self, row: VariableRow | None) -> None:
         super().__init__()
         self.row = row
         """The variable being edited; None to add one."""
 
     def compose(self) -> ComposeResult:
-        row = self.row or {"key": "", "val": "", "description": "", "is_secret": False}
-        title = f"Edit variable {row['key']}" if self.row else "Add a variable"
+        row = self.row or VariableRow("", "", "", False, None)
+        title = f"Edit variable {row.key}" if self.row else "Add a variable"
         with Vertical(classes="dialog"):
             yield Label(title, classes="dialog--title")
-            yield Input(row["key"], placeholder="key", id="variable-key", disabled=bool(self.row))
-            yield Input(row["val"], placeholder="value", id="variable-value")
-            yield Input(row["description"], placeholder="description", id="variable-description")
+            yield Input(row.key, placeholder="key", id="variable-key", disabled=bool(self.row))
+            yield Input(row.val, placeholder="value", id="variable-value")
+            yield Input(row.description, placeholder="description", id="variable-description")
             yield Checkbox("JSON (validate the value)", id="variable-json")
             yield Static("", id="variable-error", classes="dialog--error")
             with Horizontal(classes="dialog--buttons"):
@@ -248,7 +212,7 @@ class VariableDialog(ModalScreen[VariableEdit | None]):
         value = self.query_one("#variable-value", Input).value
         error = self.query_one("#variable-error", Static)
         try:
-            variables.check_key(key)
+            check_key(key)
         except FlowtuiError as exc:
             error.update(str(exc))
             return

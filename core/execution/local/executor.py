@@ -1,104 +1,157 @@
-"""The local executor: owns the fork server process, hands it attempts and DAG-file parses, and
-turns its JSON-line events into callbacks on a reader thread. Limits (parallelism, pools) are
-the scheduler's; this module only starts, signals and reports processes."""
+"""The local executor: owns the fork server process, numbers the jobs it hands over (attempts
+and DAG-file parses), and turns the server's events into `ExecutorEvent`s and parse callbacks
+on a reader thread. Limits (parallelism, pools) are the scheduler's; this module only starts,
+signals and reports processes."""
 
 from __future__ import annotations
 
 import contextlib
-import json
+import itertools
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
 
+from flowtui.clock import from_epoch, utcnow
 from flowtui.config import Settings
+from flowtui.execution.base import (
+    AttemptExited,
+    AttemptKey,
+    AttemptOutcome,
+    AttemptRequest,
+    AttemptStarted,
+    ExecutorDied,
+    ExecutorEvent,
+)
+from flowtui.execution.local.protocol import (
+    ExitServer,
+    Job,
+    JobExited,
+    JobStarted,
+    ParseJob,
+    RunJob,
+    decode_event,
+    encode,
+)
+from flowtui.execution.process_groups import signal_group
+from flowtui.loading.loader import DagLoader, FileResult
+from flowtui.loading.parse import ParseExit, ParseReport, ParseRequest
 
 logger = logging.getLogger(__name__)
 
-ExecutorEvent = dict[str, Any]
+ParseDone = Callable[[ParseExit], None]
 
 
 class LocalExecutor:
-    """Runs each attempt in its own child process and process group, forked by a fork server."""
+    """Runs each attempt in its own child process and process group, forked by a fork server;
+    also parses DAG files for the loader (it is the loader's `FileParser`)."""
 
-    def __init__(self, settings: Settings, on_event: Callable[[ExecutorEvent], None]) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.on_event = on_event
-        self._req_w: int | None = None
+        self._on_event: Callable[[ExecutorEvent], None] = lambda _event: None
+        self._job_w: int | None = None
         self._write_lock = threading.Lock()
         self._reader: threading.Thread | None = None
         self._server_pid: int | None = None
         self._server_proc: subprocess.Popen[bytes] | None = None
         self._stopping = False
+        self._jobs = itertools.count(1)
+        self._attempts: dict[int, AttemptKey] = {}
+        """Job number -> the attempt it runs, until it exits."""
+        self._pids: dict[AttemptKey, int] = {}
+        self._stop_when_started: dict[AttemptKey, int] = {}
+        """Attempts asked to stop before their process was reported: the signal to send."""
+        self._parses: dict[int, ParseDone] = {}
+        self._lock = threading.Lock()
 
-    def start(self) -> None:
-        """Start the fork server: forked from this process while it still has one thread
-        (about 1 ms), else spawned as a fresh interpreter (DESIGN.md: never fork once threaded)."""
-        self.settings.ensure_home()
-        req_r, req_w = os.pipe()
-        resp_r, resp_w = os.pipe()
-        log = str(self.settings.logs_dir / "executor.log")
-        folder = str(self.settings.dags_folder)
-        if threading.active_count() == 1:
-            pid = os.fork()
-            if pid == 0:
-                os.close(req_w)
-                os.close(resp_r)
-                from flowtui.execution.local.server import serve
+    def listen(self, on_event: Callable[[ExecutorEvent], None]) -> None:
+        self._on_event = on_event
 
-                serve(req_r, resp_w, folder, log)
-            self._server_pid = pid
-        else:
-            self._server_proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "flowtui.execution.local.server",
-                    str(req_r),
-                    str(resp_w),
-                    folder,
-                    log,
-                ],
-                pass_fds=(req_r, resp_w),
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-            self._server_pid = self._server_proc.pid
-        os.close(req_r)
-        os.close(resp_w)
-        os.set_inheritable(req_w, False)
-        os.set_inheritable(resp_r, False)
-        self._req_w = req_w
-        self._stopping = False
-        self._reader = threading.Thread(
-            target=self._read_events, args=(resp_r,), name="flowtui-executor-events", daemon=True
-        )
-        self._reader.start()
+    @property
+    def is_started(self) -> bool:
+        return self._job_w is not None
 
     @property
     def server_pid(self) -> int | None:
         return self._server_pid
 
-    def run_attempt(self, key: str, request: dict[str, Any]) -> None:
-        """Start one attempt; `request` holds file, info, runs_bash, preload and log."""
-        self._send({"op": "run", "key": key, **request})
+    def start(self) -> None:
+        """Start the fork server: forked from this process while it still has one thread
+        (about 1 ms), else spawned as a fresh interpreter (DESIGN.md: never fork once threaded)."""
+        self.settings.ensure_home()
+        job_r, job_w = os.pipe()
+        event_r, event_w = os.pipe()
+        log = str(self.settings.logs_dir / "executor.log")
+        folder = str(self.settings.dags_folder)
+        if threading.active_count() == 1:
+            pid = os.fork()
+            if pid == 0:
+                os.close(job_w)
+                os.close(event_r)
+                from flowtui.execution.local.server import serve
 
-    def parse_file(self, key: str, file: str, log: str, timeout: float) -> None:
-        """Import one DAG file in a child, killed after `timeout` seconds."""
-        self._send({"op": "parse", "key": key, "file": file, "log": log, "timeout": timeout})
+                serve(job_r, event_w, folder, log)
+            self._server_pid = pid
+        else:
+            module = "flowtui.execution.local.server"
+            self._server_proc = subprocess.Popen(
+                [sys.executable, "-m", module, str(job_r), str(event_w), folder, log],
+                pass_fds=(job_r, event_w),
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            self._server_pid = self._server_proc.pid
+        os.close(job_r)
+        os.close(event_w)
+        os.set_inheritable(job_w, False)
+        os.set_inheritable(event_r, False)
+        self._job_w = job_w
+        self._stopping = False
+        self._reader = threading.Thread(
+            target=self._read_events, args=(event_r,), name="flowtui-executor-events", daemon=True
+        )
+        self._reader.start()
+
+    def submit(self, request: AttemptRequest) -> None:
+        job = next(self._jobs)
+        with self._lock:
+            self._attempts[job] = request.key
+        self._send(RunJob(job, request))
+
+    def stop_attempt(self, key: AttemptKey, *, force: bool) -> bool:
+        signum = signal.SIGKILL if force else signal.SIGTERM
+        with self._lock:
+            pid = self._pids.get(key)
+            if pid is None:
+                if key not in self._attempts.values():
+                    return False
+                self._stop_when_started[key] = signum  # forked, not reported yet
+                return True
+        return signal_group(pid, signum)
+
+    def parse_file(self, request: ParseRequest, done: ParseDone) -> None:
+        job = next(self._jobs)
+        with self._lock:
+            self._parses[job] = done
+        try:
+            self._send(ParseJob(job, request))
+        except OSError:
+            with self._lock:
+                self._parses.pop(job, None)
+            raise
 
     def stop(self) -> None:
         """Stop the fork server; it kills any attempt still running (callers stop them first)."""
-        if self._req_w is None:
+        if self._job_w is None:
             return
         self._stopping = True
         with contextlib.suppress(OSError):  # the server may be gone already
-            self._send({"op": "exit"})
-        os.close(self._req_w)
-        self._req_w = None
+            self._send(ExitServer())
+        os.close(self._job_w)
+        self._job_w = None
         if self._server_proc is not None:
             self._server_proc.wait()
         elif self._server_pid is not None:
@@ -107,13 +160,13 @@ class LocalExecutor:
         if self._reader is not None:
             self._reader.join(timeout=5)
 
-    def _send(self, request: dict[str, Any]) -> None:
-        if self._req_w is None:
-            raise RuntimeError("the executor is not started")
-        data = (json.dumps(request) + "\n").encode()
+    def _send(self, job: Job) -> None:
+        if self._job_w is None:
+            raise OSError("the executor is not started")
+        data = encode(job)
         with self._write_lock:
             while data:
-                data = data[os.write(self._req_w, data) :]
+                data = data[os.write(self._job_w, data) :]
 
     def _read_events(self, fd: int) -> None:
         with os.fdopen(fd, "rb", buffering=0) as pipe:
@@ -122,13 +175,83 @@ class LocalExecutor:
                 buffer += chunk
                 *lines, buffer = buffer.split(b"\n")
                 for line in lines:
-                    self._deliver(json.loads(line))
+                    self._event(decode_event(line))
         if not self._stopping:
             logger.error("the fork server (pid %s) died", self._server_pid)
-            self._deliver({"ev": "server_died", "pid": self._server_pid})
+            self._server_died()
+
+    def _event(self, event: JobStarted | JobExited) -> None:
+        if isinstance(event, JobExited) and event.job in self._parses:
+            with self._lock:
+                done = self._parses.pop(event.job)
+            report = ParseReport.from_json(event.result) if event.result is not None else None
+            _finish_parse(done, ParseExit(report, event.exit_code, event.timed_out))
+            return
+        key = self._attempts.get(event.job)
+        if key is None:
+            return  # a parse's start
+        if isinstance(event, JobStarted):
+            with self._lock:
+                self._pids[key] = event.pid
+                pending = self._stop_when_started.pop(key, None)
+            if pending is not None:
+                signal_group(event.pid, pending)
+            self._deliver(AttemptStarted(key, event.pid, from_epoch(event.at)))
+            return
+        with self._lock:
+            del self._attempts[event.job]
+            self._pids.pop(key, None)
+            self._stop_when_started.pop(key, None)
+        outcome = AttemptOutcome.from_json(event.result) if event.result is not None else None
+        self._deliver(AttemptExited(key, from_epoch(event.at), event.exit_code, outcome))
+
+    def _server_died(self) -> None:
+        """Every job the server had is lost: report each, then the death itself."""
+        with self._lock:
+            parses, self._parses = self._parses, {}
+            attempts, self._attempts = self._attempts, {}
+            self._pids.clear()
+            self._stop_when_started.clear()
+        for done in parses.values():
+            _finish_parse(done, ParseExit(None, None))
+        for key in attempts.values():
+            self._deliver(AttemptExited(key, utcnow(), -signal.SIGKILL, None))
+        self._forget_server()
+        self._deliver(ExecutorDied(f"the fork server (pid {self._server_pid}) died"))
+
+    def _forget_server(self) -> None:
+        """Close the dead server's pipe and reap it, so that `start` can begin afresh."""
+        with self._write_lock:
+            if self._job_w is not None:
+                with contextlib.suppress(OSError):
+                    os.close(self._job_w)
+                self._job_w = None
+        if self._server_proc is not None:
+            self._server_proc.poll()
+        elif self._server_pid is not None:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self._server_pid, os.WNOHANG)
 
     def _deliver(self, event: ExecutorEvent) -> None:
         try:
-            self.on_event(event)
+            self._on_event(event)
         except Exception:
-            logger.exception("executor event %s could not be handled", event.get("ev"))
+            logger.exception("executor event %s could not be handled", type(event).__name__)
+
+
+def _finish_parse(done: ParseDone, exit: ParseExit) -> None:
+    try:
+        done(exit)
+    except Exception:
+        logger.exception("a parse callback failed")
+
+
+def parse_dag_folder(settings: Settings) -> list[FileResult]:
+    """Parse the DAG folder with a fork server of its own, for a command that runs no
+    scheduler (`dags list`, `tasks test`)."""
+    executor = LocalExecutor(settings)
+    executor.start()
+    try:
+        return DagLoader(settings, executor).parse_folder()
+    finally:
+        executor.stop()

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from apscheduler.triggers.base import BaseTrigger
 
-from flowtui.scheduling.timetables import Timetable
+from flowtui.scheduling.timetables.base import Timetable
 
 
 class TimetableTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3.x is untyped

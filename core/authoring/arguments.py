@@ -1,0 +1,99 @@
+"""Checking what a DAG file passes to `DAG(...)` and to operators: ids, durations, whole
+numbers, callbacks, trigger rules and dates. Each check returns the value in the form flowtui
+keeps, or raises a one-line `DagDefinitionError` naming the DAG and task."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
+
+from flowtui.clock import parse_datetime
+from flowtui.errors import InvalidArgument, InvalidId, UnknownTriggerRule
+from flowtui.states import TriggerRule, parse_trigger_rule
+
+_ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")
+
+
+def where(task_id: object, dag_id: str | None) -> str:
+    """How error messages name a task: "DAG 'etl', task 'load'"."""
+    return f"DAG {dag_id!r}, task {task_id!r}" if dag_id is not None else f"task {task_id!r}"
+
+
+def check_id(kind: str, value: object, dag_id: str | None = None) -> str:
+    """Return `value` if it is a valid dag_id/task_id, else raise `InvalidId`."""
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise InvalidId(kind, value, dag_id)
+    return value
+
+
+def to_timedelta(value: object, place: str, name: str) -> timedelta | None:
+    """Accept a timedelta or a number of seconds (>= 0), or None; raise `InvalidArgument`."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = timedelta(seconds=value)
+    if not isinstance(value, timedelta) or value < timedelta(0):
+        raise InvalidArgument(
+            place, f"{name} must be a timedelta or a number of seconds >= 0, got {value!r}"
+        )
+    return value
+
+
+def check_whole_number(value: object, place: str, name: str, minimum: int) -> int:
+    """Return `value` if it is an int >= `minimum`, else raise `InvalidArgument`."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise InvalidArgument(place, f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return value
+
+
+def callbacks(value: object, place: str, name: str) -> list[Callable[..., Any]]:
+    """A callable or a list of them, as a list; raise `InvalidArgument` for anything else."""
+    items = [] if value is None else list(value) if isinstance(value, list | tuple) else [value]
+    found = [item for item in items if callable(item)]
+    if len(found) != len(items):
+        raise InvalidArgument(place, f"{name} must be a callable or a list of callables")
+    return found
+
+
+def check_trigger_rule(rule: object, task_id: str, dag_id: str | None) -> str:
+    """Return the rule's name if it is one of Airflow's, else raise `UnknownTriggerRule`."""
+    try:
+        return str(parse_trigger_rule(str(rule)))
+    except ValueError:
+        raise UnknownTriggerRule(
+            dag_id or "(none)", task_id, str(rule), list(TriggerRule)
+        ) from None
+
+
+def to_datetime(value: object, place: str, name: str) -> datetime | None:
+    """A datetime, date or ISO string as an aware datetime (naive means UTC), or None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return parse_datetime(value)
+        except ValueError:
+            raise InvalidArgument(place, f"{name} {value!r} is not an ISO date") from None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        raise InvalidArgument(place, f"{name} must be a datetime, got {value!r}")
+    # Naive means UTC, as in Airflow's default configuration; an aware one keeps its zone.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def timezone_name(tz: tzinfo | None, place: str) -> str:
+    """The IANA name of `start_date`'s zone (or an Etc/GMT zone for a whole-hour offset)."""
+    key = getattr(tz, "key", None) or getattr(tz, "name", None)  # zoneinfo, pendulum
+    if isinstance(key, str) and key:
+        return key
+    offset = tz.utcoffset(None) if tz is not None else timedelta(0)
+    if offset == timedelta(0):
+        return "UTC"
+    if offset is not None and offset % timedelta(hours=1) == timedelta(0):
+        return f"Etc/GMT{-(offset // timedelta(hours=1)):+d}"  # Etc/GMT signs are inverted
+    raise InvalidArgument(
+        place, "start_date has a time zone without a name; use zoneinfo.ZoneInfo('Area/City')"
+    )

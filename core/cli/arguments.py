@@ -1,0 +1,74 @@
+"""What every command group of the command line shares: how a command is added to the parser,
+the common options (`--home`, `--dags-folder`, `--output`, `--logical-date`), and reading the
+values a user types (dates, a JSON conf) into one-line errors when they are wrong."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from flowtui.clock import parse_datetime
+from flowtui.config import Settings
+from flowtui.errors import InvalidInput
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+Group = Any  # argparse's _SubParsersAction, which the standard library does not export
+
+
+def common_options() -> argparse.ArgumentParser:
+    """`--home` and `--dags-folder`, accepted before or after any command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--home",
+        default=argparse.SUPPRESS,
+        help="state directory (default $FLOWTUI_HOME or ~/.flowtui)",
+    )
+    common.add_argument("--dags-folder", default=argparse.SUPPRESS, help="folder of DAG files")
+    return common
+
+
+def add_command(
+    group: Group, name: str, handler: Handler, help_text: str, common: argparse.ArgumentParser
+) -> argparse.ArgumentParser:
+    sub: argparse.ArgumentParser = group.add_parser(name, parents=[common], help=help_text)
+    sub.set_defaults(handler=handler)
+    return sub
+
+
+def add_output(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--output", choices=["table", "json"], default="table")
+
+
+def add_logical_date(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--logical-date", help="ISO date or datetime (default: now)")
+
+
+def date_argument(text: str | None, option: str = "logical date") -> datetime | None:
+    """A date or ISO datetime typed by the user (naive means UTC), or None."""
+    return None if text is None else required_date(text, option)
+
+
+def required_date(text: str, option: str) -> datetime:
+    """A date or ISO datetime typed by the user for `option` (naive means UTC)."""
+    try:
+        return parse_datetime(text)
+    except ValueError:
+        raise InvalidInput(
+            option, text, "use an ISO date such as 2024-03-01 or 2024-03-01T06:00:00"
+        ) from None
+
+
+def conf_argument(text: str | None) -> dict[str, Any] | None:
+    """`--conf`: a JSON object, or None."""
+    if text is None:
+        return None
+    try:
+        conf = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput("--conf", text, f"it must be a JSON object ({exc.msg})") from None
+    if not isinstance(conf, dict):
+        raise InvalidInput("--conf", text, 'it must be a JSON object, e.g. {"day": "mon"}')
+    return conf

@@ -1,0 +1,27 @@
+"""`flowtui crontab import`: a DAG file per crontab entry (see `flowtui.crontab`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from flowtui.cli.arguments import Group, add_command
+from flowtui.config import Settings
+
+
+def register(top: Group, common: argparse.ArgumentParser) -> None:
+    crontab = top.add_parser("crontab", help="turn a crontab into DAGs").add_subparsers(
+        title="crontab commands", metavar="COMMAND", required=True
+    )
+    sub = add_command(crontab, "import", _import, "write a DAG file per crontab entry", common)
+    sub.add_argument("file", nargs="?", default="-", help="crontab file, or - for stdin")
+    sub.add_argument("--into", metavar="DIR", help="folder to write to (default: DAG folder)")
+    sub.add_argument("--skip-invalid", action="store_true", help="import the lines that can be")
+    sub.add_argument("--force", action="store_true", help="overwrite existing DAG files")
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.crontab.writer import import_crontab
+
+    return import_crontab(
+        args.file, args.into, settings, skip_invalid=args.skip_invalid, force=args.force
+    )

@@ -1,0 +1,51 @@
+"""The command line's ways into a home: loading the DAG folder into the store when no scheduler
+does it, sending a command to whoever applies it, and naming a DAG the store does not know."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from flowtui.clock import to_text, utcnow
+from flowtui.commands.model import Command, default_actor
+from flowtui.config import Settings
+from flowtui.errors import DagNotFound
+from flowtui.store import Store, reads
+
+
+def parse_folder(settings: Settings) -> None:
+    """Load the DAG folder into the store (what `dags list` and `dags errors` show)."""
+    from flowtui.execution.local.executor import parse_dag_folder
+    from flowtui.loading.record import record
+
+    results = parse_dag_folder(settings)
+    store = Store(settings.db_path)
+    try:
+        with store.transaction() as conn:
+            record(conn, results, to_text(utcnow()))
+    finally:
+        store.close()
+
+
+def send(settings: Settings, command: Command, *, dag_id: str | None = None) -> dict[str, Any]:
+    """Send `command` to the home's scheduler (or apply it under its lock when none runs).
+    With `dag_id`, a DAG the store does not know yet is looked for in the folder first."""
+    from flowtui.scheduling.clients import connect
+    from flowtui.scheduling.lock import holder_pid
+
+    settings.ensure_home()
+    if dag_id is not None and holder_pid(settings.lock_path) is None:
+        store = Store(settings.db_path)
+        try:
+            known = reads.dag_spec(store.conn, dag_id) is not None
+        finally:
+            store.close()
+        if not known:
+            parse_folder(settings)
+    return connect(settings, default_actor("cli")).send(command)
+
+
+def check_dag(conn: sqlite3.Connection, dag_id: str) -> None:
+    """Raise `DagNotFound` unless the store knows `dag_id`."""
+    if reads.dag(conn, dag_id) is None:
+        raise DagNotFound(dag_id)

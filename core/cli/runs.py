@@ -1,0 +1,89 @@
+"""`flowtui runs list|show`: a DAG's runs, and one run with its task instances."""
+
+from __future__ import annotations
+
+import argparse
+
+from flowtui.cli.arguments import Group, add_command, add_output
+from flowtui.cli.home import check_dag
+from flowtui.cli.output import print_json, print_table
+from flowtui.config import Settings
+from flowtui.errors import RunNotFound
+from flowtui.store import Store, reads
+
+_LIST_COLUMNS = ["run_id", "state", "run_type", "logical_date", "start_date", "end_date"]
+
+
+def register(top: Group, common: argparse.ArgumentParser) -> None:
+    runs = top.add_parser("runs", help="runs of a DAG").add_subparsers(
+        title="runs commands", metavar="COMMAND", required=True
+    )
+    sub = add_command(runs, "list", _list, "runs of a DAG, newest first", common)
+    sub.add_argument("dag_id")
+    add_output(sub)
+    sub = add_command(
+        runs, "show", _show, "one run and its task instances (default: the latest)", common
+    )
+    sub.add_argument("dag_id")
+    sub.add_argument("run_id", nargs="?")
+    add_output(sub)
+
+
+def _list(args: argparse.Namespace, settings: Settings) -> int:
+    store = Store(settings.db_path)
+    try:
+        check_dag(store.conn, args.dag_id)
+        rows = [{k: r[k] for k in _LIST_COLUMNS} for r in reads.runs(store.conn, args.dag_id)]
+    finally:
+        store.close()
+    if args.output == "json":
+        return print_json(rows)
+    print_table(rows, _LIST_COLUMNS)
+    return 0
+
+
+def _show(args: argparse.Namespace, settings: Settings) -> int:
+    store = Store(settings.db_path)
+    try:
+        check_dag(store.conn, args.dag_id)
+        run = reads.run(store.conn, args.dag_id, args.run_id)
+        if run is None:
+            raise RunNotFound(args.dag_id, args.run_id)
+        tis = reads.task_instances(store.conn, args.dag_id, run["run_id"])
+    finally:
+        store.close()
+    if args.output == "json":
+        return print_json(
+            {
+                "dag_id": run["dag_id"],
+                "run_id": run["run_id"],
+                "state": run["state"],
+                "logical_date": run["logical_date"],
+                "tasks": {
+                    t["task_id"]: {"state": t["state"], "try_number": t["try_number"]} for t in tis
+                },
+            }
+        )
+    print(f"{run['dag_id']}  {run['run_id']}  {run['state']}  ({run['run_type']})")
+    print(f"  logical date  {run['logical_date']}")
+    print(f"  interval      {run['data_interval_start']} -> {run['data_interval_end']}")
+    print(f"  started       {run['start_date'] or 'not yet'}   ended {run['end_date'] or '-'}")
+    updates = reads.triggering_updates(run.get("triggered_by"))
+    if updates:
+        described = "; ".join(f"{u.uri} by {u.dag_id}.{u.task_id} at {u.ts[:19]}" for u in updates)
+        print(f"  triggered by  {described}")
+    print_table(
+        [
+            {
+                "task_id": t["task_id"],
+                "state": t["state"],
+                "try": t["try_number"],
+                "start": t["start_date"] or "",
+                "duration": t["duration"],
+            }
+            for t in tis
+        ],
+        ["task_id", "state", "try", "start", "duration"],
+        {"duration": lambda v: "" if v is None else f"{v:.2f}s"},
+    )
+    return 0

@@ -1,0 +1,191 @@
+"""The executor contract. The scheduler hands an executor a plain-data `AttemptRequest` and
+learns what became of it from events: `AttemptStarted`, then exactly one `AttemptExited`
+(with the child's `AttemptOutcome`, when it reported one), or `ExecutorDied` when the executor
+itself is gone. The local fork-server executor implements it; the scheduler never knows which
+executor runs an attempt."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from flowtui.states import TaskState
+
+
+@dataclass(frozen=True)
+class AttemptKey:
+    """One try of one task instance: unique for the life of a home."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    try_number: int
+
+    def __str__(self) -> str:
+        return f"{self.dag_id}.{self.task_id} {self.run_id} try {self.try_number}"
+
+
+@dataclass(frozen=True)
+class AttemptInfo:
+    """Which attempt to run and what its context is built from; the scheduler builds it, the
+    child reads it. Dates are ISO-8601 text, as the store keeps them."""
+
+    dag_id: str
+    task_id: str
+    run_id: str
+    try_number: int
+    max_tries: int
+    logical_date: str
+    data_interval_start: str | None
+    data_interval_end: str | None
+    run_type: str
+    conf: dict[str, Any]
+    db_path: str
+    prev_success: tuple[str | None, str | None] | None = None
+    """Data interval (start, end) of the DAG's latest earlier successful run, when the
+    scheduler already looked it up ((None, None): there is none); None: look it up here."""
+
+    @property
+    def key(self) -> AttemptKey:
+        return AttemptKey(self.dag_id, self.run_id, self.task_id, self.try_number)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AttemptInfo:
+        data = dict(data)
+        if data.get("prev_success") is not None:
+            data["prev_success"] = tuple(data["prev_success"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class AttemptRequest:
+    """Everything an executor needs to run one attempt, as plain data."""
+
+    info: AttemptInfo
+    file: str
+    """The DAG file to import."""
+    log_path: str
+    """Where the attempt's stdout and stderr go."""
+    runs_bash: bool = False
+    """The attempt execs bash and its exit code is the outcome (BashOperator)."""
+    preload: bool = False
+    """The DAG file imports quickly and starts no thread: a fork server may import it once."""
+
+    @property
+    def key(self) -> AttemptKey:
+        return self.info.key
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "info": self.info.to_json(),
+            "file": self.file,
+            "log_path": self.log_path,
+            "runs_bash": self.runs_bash,
+            "preload": self.preload,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AttemptRequest:
+        return cls(
+            AttemptInfo.from_json(data["info"]),
+            data["file"],
+            data["log_path"],
+            bool(data["runs_bash"]),
+            bool(data["preload"]),
+        )
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    """How an attempt ended: what the child reports, or what the scheduler concludes from the
+    exit of a child that reported nothing (bash, a crash, a kill)."""
+
+    state: TaskState
+    """success, skipped or failed."""
+    cause: str | None = None
+    """One line for the store; a traceback went to the attempt's log."""
+    no_retry: bool = False
+    """True after FailTask: the task fails now, whatever retries remain."""
+    xcom: dict[str, Any] = field(default_factory=dict)
+    """key -> JSON-able value: ti.xcom_push calls and the return value ("return_value")."""
+    skip_task_ids: tuple[str, ...] = ()
+    """Tasks to set to skipped (branching, short-circuit)."""
+    exit_code: int | None = None
+    """The process's exit code (< 0: the signal that killed it); None inside the child."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state.value,
+            "cause": self.cause,
+            "no_retry": self.no_retry,
+            "xcom": self.xcom,
+            "skip_task_ids": list(self.skip_task_ids),
+            "exit_code": self.exit_code,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AttemptOutcome:
+        return cls(
+            TaskState(data["state"]),
+            data.get("cause"),
+            bool(data.get("no_retry", False)),
+            dict(data.get("xcom") or {}),
+            tuple(data.get("skip_task_ids") or ()),
+            data.get("exit_code"),
+        )
+
+
+@dataclass(frozen=True)
+class AttemptStarted:
+    key: AttemptKey
+    pid: int
+    """The attempt's first process; it leads its own session and process group."""
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AttemptExited:
+    key: AttemptKey
+    at: datetime
+    exit_code: int
+    """< 0: the signal that killed it."""
+    outcome: AttemptOutcome | None
+    """What the child reported; None when it reported nothing (bash, a crash, a kill)."""
+
+
+@dataclass(frozen=True)
+class ExecutorDied:
+    """The executor is gone; every attempt it had running was reported exited first."""
+
+    reason: str
+
+
+ExecutorEvent = AttemptStarted | AttemptExited | ExecutorDied
+
+
+class Executor(Protocol):
+    """Runs attempts, each in a process group of its own, and reports on them."""
+
+    def listen(self, on_event: Callable[[ExecutorEvent], None]) -> None:
+        """Deliver every event to `on_event` (called on the executor's own thread)."""
+
+    def start(self) -> None:
+        """Get ready to run attempts (again, after `ExecutorDied`)."""
+
+    @property
+    def is_started(self) -> bool: ...
+
+    def submit(self, request: AttemptRequest) -> None:
+        """Start one attempt; its events follow."""
+
+    def stop_attempt(self, key: AttemptKey, *, force: bool) -> bool:
+        """Ask a live attempt's whole process group to stop (SIGTERM; SIGKILL with `force`).
+        Returns False when the executor has no such attempt (it ended, or was never its)."""
+
+    def stop(self) -> None:
+        """Stop the executor; attempts still running are killed (callers stop them first)."""

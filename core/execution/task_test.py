@@ -1,0 +1,76 @@
+"""`flowtui tasks test`: one task of a DAG run here, in this process, with no dependencies and
+no state recorded, as Airflow's `tasks test` does."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from flowtui.clock import to_text, utcnow
+from flowtui.config import Settings
+from flowtui.errors import DagNotFound
+from flowtui.execution.base import AttemptInfo
+from flowtui.states import TaskState
+
+
+def run_task_test(
+    settings: Settings, dag_id: str, task_id: str, logical_date: datetime | None
+) -> TaskState:
+    """Run the task; returns its outcome's state (a failure's cause goes to stderr)."""
+    from flowtui.execution.task_runner import bash_invocation, run_task
+    from flowtui.loading.dag_file import import_dag_file
+
+    fileloc = _dag_file(settings, dag_id)
+    if str(settings.dags_folder) not in sys.path:
+        sys.path.insert(0, str(settings.dags_folder))
+    dags = {d.dag_id: d for d in import_dag_file(Path(fileloc))}
+    if dag_id not in dags:
+        raise DagNotFound(dag_id, settings.dags_folder)
+    dag = dags[dag_id]
+    task = dag.get_task(task_id)
+    logical = logical_date or utcnow()
+    info = AttemptInfo(
+        dag_id=dag_id,
+        task_id=task_id,
+        run_id=f"tasks_test__{logical.isoformat()}",
+        try_number=1,
+        max_tries=0,
+        logical_date=to_text(logical),
+        data_interval_start=to_text(logical),
+        data_interval_end=to_text(logical),
+        run_type="test",
+        conf={},
+        db_path=str(settings.db_path),
+    )
+    if task.runs_bash:
+        argv, env, cwd = bash_invocation(dag, info)
+        code = subprocess.run(argv, env=env, cwd=cwd, check=False).returncode
+        if code == 0:
+            return TaskState.SUCCESS
+        skips: frozenset[int] = getattr(task, "skip_exit_codes", frozenset())
+        return TaskState.SKIPPED if code in skips else TaskState.FAILED
+    outcome = run_task(dag, info)
+    if outcome.cause:
+        print(f"task {task_id}: {outcome.cause}", file=sys.stderr)
+    return outcome.state
+
+
+def _dag_file(settings: Settings, dag_id: str) -> str:
+    """The file defining `dag_id`: from the store when known, else by parsing the folder."""
+    from flowtui.execution.local.executor import parse_dag_folder
+    from flowtui.store import Store, reads
+
+    settings.ensure_home()
+    store = Store(settings.db_path)
+    try:
+        row = reads.dag(store.conn, dag_id)
+    finally:
+        store.close()
+    if row is not None and row["is_active"] and Path(row["fileloc"]).exists():
+        return str(row["fileloc"])
+    for result in parse_dag_folder(settings):
+        if any(s.dag_id == dag_id for s in result.specs):
+            return result.path
+    raise DagNotFound(dag_id, settings.dags_folder)

@@ -1,0 +1,69 @@
+"""DAG objects as the plain-data specs the store and the scheduler work from: durations in
+seconds, schedules and params as JSON. Runs in the child process that imported the DAG file."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from flowtui.authoring.baseoperator import BaseOperator
+from flowtui.authoring.dag import DAG
+from flowtui.authoring.datasets import Dataset
+from flowtui.spec import DagSpec, TaskSpec
+
+
+def dag_spec(dag: DAG, fileloc: str) -> DagSpec:
+    """The plain-data description of `dag`, defined in `fileloc`."""
+    order = {task_id: i for i, task_id in enumerate(dag.task_dict)}
+    return DagSpec(
+        dag_id=dag.dag_id,
+        fileloc=fileloc,
+        tasks={task_id: _task_spec(task, order) for task_id, task in dag.task_dict.items()},
+        schedule=_schedule_spec(dag.schedule),
+        start_date=dag.start_date.isoformat() if dag.start_date else None,
+        end_date=dag.end_date.isoformat() if dag.end_date else None,
+        timezone=dag.timezone,
+        catchup=dag.catchup,
+        max_active_runs=dag.max_active_runs,
+        max_active_tasks=dag.max_active_tasks,
+        dagrun_timeout=_seconds(dag.dagrun_timeout),
+        description=dag.description,
+        tags=tuple(dag.tags),
+        params=json.loads(json.dumps(dag.params, default=str)),
+        doc_md=dag.doc_md,
+    )
+
+
+def _task_spec(task: BaseOperator, order: dict[str, int]) -> TaskSpec:
+    return TaskSpec(
+        task_id=task.task_id,
+        operator=task.operator_name or type(task).__name__,
+        upstream=tuple(sorted(task.upstream_task_ids, key=order.__getitem__)),
+        downstream=tuple(sorted(task.downstream_task_ids, key=order.__getitem__)),
+        trigger_rule=task.trigger_rule,
+        retries=task.retries,
+        retry_delay=task.retry_delay.total_seconds(),
+        retry_exponential_backoff=task.retry_exponential_backoff,
+        max_retry_delay=_seconds(task.max_retry_delay),
+        execution_timeout=_seconds(task.execution_timeout),
+        depends_on_past=task.depends_on_past,
+        pool=task.pool,
+        priority_weight=task.priority_weight,
+        runs_bash=task.runs_bash,
+        skip_exit_codes=tuple(sorted(getattr(task, "skip_exit_codes", ()) or ())),
+        outlets=tuple(o.uri for o in task.outlets if isinstance(o, Dataset)),
+        doc_md=task.doc_md,
+    )
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return value.total_seconds() if value is not None else None
+
+
+def _schedule_spec(schedule: Any) -> Any:
+    if isinstance(schedule, timedelta):
+        return {"timedelta": schedule.total_seconds()}
+    if isinstance(schedule, list):
+        return {"datasets": [dataset.uri for dataset in schedule]}
+    return schedule

@@ -1,0 +1,211 @@
+"""Transitions of a task instance's attempts: queued, started, finished (success, skipped,
+failed or up_for_retry, with its XComs and dataset updates), retried after a delay, stopped,
+and given back to the queue when a scheduler died before it started. Each goes through
+`RunBook.set_state` inside the caller's transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from flowtui.clock import parse_datetime, to_text
+from flowtui.execution.base import AttemptOutcome
+from flowtui.scheduling.active_run import TI, ActiveRun
+from flowtui.scheduling.effects import KillAttempt, RetryAt
+from flowtui.scheduling.run_book import RunBook
+from flowtui.spec import TaskSpec
+from flowtui.states import FINISHED, TaskState
+from flowtui.store import writes
+
+
+def queued(
+    book: RunBook, conn: sqlite3.Connection, run: ActiveRun, ti: TI, log_path: str, hostname: str
+) -> None:
+    """A new try is handed to the executor: it starts with no XComs, as in Airflow."""
+    ti.try_number += 1
+    ti.log_path = log_path
+    ti.kill_cause = None
+    now = book.now()
+    writes.delete_xcom(conn, run.ti_key(ti.task_id))
+    book.set_state(
+        conn,
+        run,
+        ti,
+        TaskState.QUEUED,
+        try_number=ti.try_number,
+        queued_at=now,
+        log_path=log_path,
+        hostname=hostname,
+        pid=None,
+        start_date=None,
+        end_date=None,
+        duration=None,
+        next_try_at=None,
+    )
+    writes.upsert_attempt(
+        conn,
+        run.ti_key(ti.task_id),
+        ti.try_number,
+        state=TaskState.QUEUED.value,
+        queued_at=now,
+        log_path=log_path,
+    )
+
+
+def started(
+    book: RunBook, conn: sqlite3.Connection, run: ActiveRun, ti: TI, pid: int, at: datetime
+) -> None:
+    ti.pid = pid
+    ti.start_date = to_text(at)
+    if ti.state is TaskState.QUEUED:
+        book.set_state(conn, run, ti, TaskState.RUNNING, pid=pid, start_date=ti.start_date)
+    writes.upsert_attempt(
+        conn,
+        run.ti_key(ti.task_id),
+        ti.try_number,
+        state=TaskState.RUNNING.value,
+        start_date=ti.start_date,
+        pid=pid,
+    )
+
+
+def finished(
+    book: RunBook,
+    conn: sqlite3.Connection,
+    run: ActiveRun,
+    ti: TI,
+    outcome: AttemptOutcome,
+    ended: datetime,
+) -> TaskState:
+    """Record how an attempt ended and move on; returns the task instance's new state."""
+    task = run.spec.tasks.get(ti.task_id)
+    end = to_text(ended)
+    duration = (ended - parse_datetime(ti.start_date)).total_seconds() if ti.start_date else None
+    attempt_state = outcome.state
+    if ti.state is TaskState.RESTARTING:
+        attempt_state = TaskState.FAILED
+        detail = "cleared while running; the attempt was stopped"
+        book.set_state(
+            conn, run, ti, TaskState.NONE, pid=None, end_date=end, duration=duration, detail=detail
+        )
+        book.evaluate(conn, run, [ti.task_id])
+    elif ti.state in FINISHED:  # marked by a user while it ran
+        attempt_state = ti.state
+    elif outcome.state is TaskState.FAILED:
+        _fail(book, conn, run, ti, task, outcome, end, duration)
+    else:
+        key = run.ti_key(ti.task_id)
+        if outcome.xcom:
+            writes.write_xcom(conn, key, outcome.xcom, end)
+        book.set_state(conn, run, ti, outcome.state, end_date=end, duration=duration)
+        if outcome.state is TaskState.SUCCESS and task is not None and task.outlets:
+            writes.record_dataset_updates(conn, key, task.outlets, end)
+            book.dataset_updates.update(task.outlets)
+        _skip(book, conn, run, outcome.skip_task_ids)
+        book.evaluate(conn, run, task.downstream if task else ())
+    writes.upsert_attempt(
+        conn,
+        run.ti_key(ti.task_id),
+        ti.try_number,
+        state=attempt_state.value,
+        end_date=end,
+        exit_code=outcome.exit_code,
+        cause=outcome.cause,
+    )
+    ti.pid = None
+    return ti.state
+
+
+def _fail(
+    book: RunBook,
+    conn: sqlite3.Connection,
+    run: ActiveRun,
+    ti: TI,
+    task: TaskSpec | None,
+    outcome: AttemptOutcome,
+    end: str,
+    duration: float | None,
+) -> None:
+    if task is not None and not outcome.no_retry and ti.try_number <= ti.max_tries:
+        when = book.clock() + timedelta(seconds=retry_delay(task, ti.try_number))
+        book.set_state(
+            conn,
+            run,
+            ti,
+            TaskState.UP_FOR_RETRY,
+            end_date=end,
+            duration=duration,
+            next_try_at=to_text(when),
+            detail=outcome.cause,
+        )
+        book.effects.append(RetryAt(run.key, ti.task_id, when))
+        return
+    book.set_state(
+        conn, run, ti, TaskState.FAILED, end_date=end, duration=duration, detail=outcome.cause
+    )
+    book.evaluate(conn, run, task.downstream if task else ())
+
+
+def _skip(book: RunBook, conn: sqlite3.Connection, run: ActiveRun, task_ids: Iterable[str]) -> None:
+    """Branching and short-circuit: these tasks are skipped before they could run."""
+    below: list[str] = []
+    now = book.now()
+    for task_id in task_ids:
+        ti = run.tis.get(task_id)
+        if ti is not None and ti.state in (TaskState.NONE, TaskState.SCHEDULED):
+            book.set_state(
+                conn, run, ti, TaskState.SKIPPED, start_date=now, end_date=now, duration=0.0
+            )
+            below.extend(run.spec.tasks[task_id].downstream)
+    book.evaluate(conn, run, below)
+
+
+def requeue_lost(book: RunBook, conn: sqlite3.Connection, run: ActiveRun, ti: TI) -> None:
+    """An attempt queued by a scheduler that died before it started: queue it again,
+    without counting the try."""
+    ti.try_number = max(0, ti.try_number - 1)
+    book.set_state(
+        conn,
+        run,
+        ti,
+        TaskState.SCHEDULED,
+        try_number=ti.try_number,
+        detail="queued by a scheduler that stopped before the attempt started",
+    )
+    book.ready.append((run.key, ti.task_id))
+
+
+def retry_due(book: RunBook, conn: sqlite3.Connection, run: ActiveRun, task_id: str) -> None:
+    ti = run.tis.get(task_id)
+    if ti is not None and ti.state is TaskState.UP_FOR_RETRY:
+        book.set_state(conn, run, ti, TaskState.SCHEDULED)
+        book.ready.append((run.key, task_id))
+
+
+def stop(book: RunBook, conn: sqlite3.Connection, run: ActiveRun, ti: TI, cause: str) -> None:
+    """Ask the scheduler to stop a live attempt; its exit is recorded with `cause`."""
+    ti.kill_cause = cause
+    writes.record_event(
+        conn,
+        "kill",
+        ts=book.now(),
+        actor=book.actor,
+        dag_id=run.dag_id,
+        run_id=run.run_id,
+        task_id=ti.task_id,
+        detail=cause,
+    )
+    book.effects.append(KillAttempt(run.attempt_key(ti), cause, ti.log_path, ti.pid))
+
+
+def retry_delay(task: TaskSpec, try_number: int) -> float:
+    """Seconds before the next try after failed try `try_number` (1-based): `retry_delay`,
+    doubled per try with `retry_exponential_backoff` (without Airflow's jitter, so that a
+    schedule of retries is predictable), capped by `max_retry_delay`."""
+    delay = task.retry_delay
+    if task.retry_exponential_backoff:
+        delay = task.retry_delay * 2 ** (try_number - 1)
+    if task.max_retry_delay is not None:
+        delay = min(delay, task.max_retry_delay)
+    return max(0.0, delay)

@@ -1,0 +1,34 @@
+"""What the scheduler tells its listeners after each committed batch: the state changes of task
+instances and runs, in order. The dashboard and the foreground commands' printers are the
+listeners; they get these values, never the run book."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flowtui.states import RunState, TaskState
+
+
+@dataclass(frozen=True)
+class TaskStateChanged:
+    dag_id: str
+    run_id: str
+    task_id: str
+    try_number: int
+    old: TaskState
+    new: TaskState
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class RunStateChanged:
+    dag_id: str
+    run_id: str
+    old: RunState | None
+    """None for a run just created."""
+    new: RunState
+
+
+Change = TaskStateChanged | RunStateChanged
+Listener = Callable[[list[Change]], None]

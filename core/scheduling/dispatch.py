@@ -1,0 +1,112 @@
+"""Which scheduled task instances start now: highest `priority_weight` first, within the
+home's `parallelism` and each DAG's `max_active_tasks`, while their DAG is not paused; the
+plain-data request each becomes; the attempts handed to the executor until they exit."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Mapping
+
+from flowtui.config import Settings
+from flowtui.execution.base import AttemptInfo, AttemptKey, AttemptRequest
+from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
+from flowtui.scheduling.run_book import RunBook
+from flowtui.states import TaskState
+
+
+class Dispatcher:
+    """A priority queue of scheduled task instances and the count of live attempts."""
+
+    def __init__(self, parallelism: int) -> None:
+        self.parallelism = parallelism
+        self.live: set[AttemptKey] = set()
+        """Attempts handed to the executor that have not exited yet."""
+        self._heap: list[tuple[int, int, RunKey, str]] = []
+        self._seq = itertools.count()
+        self._active_by_dag: Counter[str] = Counter()
+
+    def take(self, book: RunBook, paused: Callable[[], set[str]]) -> list[tuple[ActiveRun, TI]]:
+        """The task instances to queue now; those of `paused()` DAGs or over their DAG's
+        `max_active_tasks` wait for a later call. `paused` is called only when there is
+        something to queue."""
+        while book.ready:
+            run_key, task_id = book.ready.popleft()
+            run = book.runs.get(run_key)
+            if run is not None and task_id in run.spec.tasks:
+                weight = run.spec.tasks[task_id].priority_weight
+                heapq.heappush(self._heap, (-weight, next(self._seq), run_key, task_id))
+        chosen: list[tuple[ActiveRun, TI]] = []
+        deferred = []
+        held = paused() if self._heap else set()
+        while self._heap and len(self.live) + len(chosen) < self.parallelism:
+            item = heapq.heappop(self._heap)
+            run = book.runs.get(item[2])
+            if run is None or run.tis[item[3]].state is not TaskState.SCHEDULED:
+                continue
+            if run.dag_id in held or self._active_by_dag[run.dag_id] >= run.spec.max_active_tasks:
+                deferred.append(item)
+                continue
+            self._active_by_dag[run.dag_id] += 1
+            chosen.append((run, run.tis[item[3]]))
+        for item in deferred:
+            heapq.heappush(self._heap, item)
+        return chosen
+
+    def launched(self, key: AttemptKey) -> None:
+        self.live.add(key)
+
+    def ended(self, key: AttemptKey) -> bool:
+        """Forget a live attempt; False if it was not one of ours."""
+        if key not in self.live:
+            return False
+        self.live.discard(key)
+        self._active_by_dag[key.dag_id] -= 1
+        return True
+
+
+def attempt_request(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    run: ActiveRun,
+    ti: TI,
+    log_path: str,
+    preload: Mapping[str, bool],
+) -> AttemptRequest:
+    """What the executor gets for the queued try of `ti`."""
+    info = AttemptInfo(
+        dag_id=run.dag_id,
+        task_id=ti.task_id,
+        run_id=run.run_id,
+        try_number=ti.try_number,
+        max_tries=ti.max_tries,
+        logical_date=run.logical_date,
+        data_interval_start=run.data_interval_start,
+        data_interval_end=run.data_interval_end,
+        run_type=run.run_type,
+        conf=run.conf,
+        db_path=str(settings.db_path),
+        prev_success=_prev_success(conn, run),
+    )
+    return AttemptRequest(
+        info,
+        run.spec.fileloc,
+        log_path,
+        runs_bash=run.spec.tasks[ti.task_id].runs_bash,
+        preload=preload.get(run.spec.fileloc, False),
+    )
+
+
+def _prev_success(conn: sqlite3.Connection, run: ActiveRun) -> tuple[str | None, str | None]:
+    """Context's prev_data_interval_*_success, looked up here once per run so that the
+    attempt's process never has to open the store for it."""
+    if run.prev_success is None:
+        row = conn.execute(
+            "SELECT data_interval_start, data_interval_end FROM dag_runs WHERE dag_id = ? "
+            "AND state = 'success' AND logical_date < ? ORDER BY logical_date DESC LIMIT 1",
+            (run.dag_id, run.logical_date),
+        ).fetchone()
+        run.prev_success = (row[0], row[1]) if row else (None, None)
+    return run.prev_success

@@ -1,0 +1,48 @@
+"""What a transition of the run book asks of the world beyond the store, carried out by the
+scheduler service once the transaction that made it has committed: stopping an attempt, a
+retry timer, a line in an attempt's log, refreshing the secret-variables marker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flowtui.execution.base import AttemptKey
+from flowtui.scheduling.active_run import RunKey
+
+
+@dataclass(frozen=True)
+class KillAttempt:
+    """Stop a live attempt; its exit is then recorded with `cause`."""
+
+    attempt: AttemptKey
+    cause: str
+    log_path: str | None
+    pid: int | None
+    """The attempt's process group, for an attempt this scheduler's executor did not start
+    (one a `dags test` process runs)."""
+
+
+@dataclass(frozen=True)
+class RetryAt:
+    """Make a task instance that waits to retry `scheduled` at `when`."""
+
+    run: RunKey
+    task_id: str
+    when: datetime
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """Append a `[flowtui]` line to an attempt's log."""
+
+    path: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RefreshSecretMarker:
+    """A variable was deleted: the secret-variables marker may have to go."""
+
+
+Effect = KillAttempt | RetryAt | LogLine | RefreshSecretMarker

@@ -1,0 +1,52 @@
+"""The timetable of a DAG's schedule, as its spec stores it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flowtui.clock import in_utc, parse_datetime
+from flowtui.cron import validate_schedule
+from flowtui.errors import InvalidSchedule
+from flowtui.scheduling.timetables.base import (
+    DatasetTimetable,
+    NullTimetable,
+    OnceTimetable,
+    Timetable,
+)
+from flowtui.scheduling.timetables.interval import CronTimetable, DeltaTimetable
+from flowtui.spec import DagSpec
+
+
+def timetable(spec: DagSpec) -> Timetable:
+    """The timetable of a DAG's schedule.
+
+    Raises:
+        InvalidSchedule: the schedule is none of None, a preset, a 5-field cron string,
+            {"timedelta": seconds > 0} or {"datasets": [uri, ...]}.
+    """
+    schedule: Any = spec.schedule
+    start, end = _parse_date(spec.start_date, spec.timezone), _parse_date(spec.end_date, "UTC")
+    if schedule is None:
+        return NullTimetable()
+    if isinstance(schedule, str):
+        validate_schedule(schedule, dag_id=spec.dag_id)
+        if schedule.strip() == "@once":
+            return OnceTimetable(start, end)
+        return CronTimetable(schedule, spec.timezone, start, end)
+    seconds = schedule.get("timedelta") if isinstance(schedule, dict) else None
+    if isinstance(seconds, int | float) and seconds > 0:
+        return DeltaTimetable(timedelta(seconds=seconds), start, end)
+    if isinstance(schedule, dict) and isinstance(schedule.get("datasets"), list):
+        return DatasetTimetable([str(uri) for uri in schedule["datasets"]])
+    raise InvalidSchedule(
+        spec.dag_id,
+        schedule,
+        "use None, a preset such as '@daily', a 5-field cron string, a positive timedelta "
+        "or a list of Dataset",
+    )
+
+
+def _parse_date(text: str | None, zone: str) -> datetime | None:
+    return in_utc(parse_datetime(text, ZoneInfo(zone))) if text else None
