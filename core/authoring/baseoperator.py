@@ -231,6 +231,10 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         if self._dag is not dag:
             dag.add_task(self)
 
+    def joined(self, dag: DagRef) -> None:
+        """The task now belongs to `dag` (called by `DAG.add_task`)."""
+        self._dag = dag
+
     @property
     def dag_id(self) -> str | None:
         """The id of the task's DAG, or None."""
@@ -291,6 +295,13 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
     def tasks_to_skip(self, result: Any) -> list[str]:
         """Downstream task ids the scheduler must skip after `execute` returned `result`."""
         return []
+
+
+def as_operator(task: object) -> BaseOperator:
+    """`task` typed as the operator it is (a DAG holds its tasks as `DagTask`s)."""
+    if not isinstance(task, BaseOperator):
+        raise TypeError(f"{task!r} is not an operator")
+    return task
 
 
 def chain(*tasks: DependencyMixin | Sequence[DependencyMixin]) -> None:

@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from flowtui.authoring import dag_context
 from flowtui.authoring.arguments import (
@@ -23,10 +23,32 @@ from flowtui.authoring.arguments import (
 from flowtui.authoring.datasets import Dataset
 from flowtui.errors import DagCycle, DuplicateTaskId, InvalidArgument, TaskNotFound
 
-if TYPE_CHECKING:
-    from flowtui.authoring.baseoperator import BaseOperator
-
 _captures: list[list[DAG]] = []
+
+
+class DagTask(Protocol):
+    """What a DAG needs of its tasks. `BaseOperator` is the one implementation; it knows its
+    DAG only as a `DagRef`, so that neither module imports the other."""
+
+    task_id: str
+    trigger_rule: str
+    retries: int
+
+    @property
+    def dag(self) -> dag_context.DagRef | None: ...
+
+    @property
+    def upstream_task_ids(self) -> set[str]: ...
+
+    @property
+    def downstream_task_ids(self) -> set[str]: ...
+
+    @property
+    def downstream_list(self) -> Sequence[DagTask]:
+        """The direct downstream tasks, in the order the dependencies were set."""
+
+    def joined(self, dag: dag_context.DagRef) -> None:
+        """The task now belongs to `dag` (called by `DAG.add_task`)."""
 
 
 @contextlib.contextmanager
@@ -100,7 +122,7 @@ class DAG:
         self.dagrun_timeout = to_timedelta(dagrun_timeout, place, "dagrun_timeout")
         self.doc_md = doc_md
         self.fileloc: str | None = None
-        self.task_dict: dict[str, BaseOperator] = {}
+        self.task_dict: dict[str, DagTask] = {}
         """Tasks by id, in definition order."""
         self.task_order: dict[str, int] = {}
         """Task id -> definition position, filled by `validate`."""
@@ -136,7 +158,7 @@ class DAG:
             self.validate()
 
     @property
-    def tasks(self) -> list[BaseOperator]:
+    def tasks(self) -> list[DagTask]:
         """The tasks, in definition order."""
         return list(self.task_dict.values())
 
@@ -146,12 +168,12 @@ class DAG:
         return list(self.task_dict)
 
     @property
-    def roots(self) -> list[BaseOperator]:
+    def roots(self) -> list[DagTask]:
         """Tasks with no upstream."""
         return [t for t in self.task_dict.values() if not t.upstream_task_ids]
 
     @property
-    def leaves(self) -> list[BaseOperator]:
+    def leaves(self) -> list[DagTask]:
         """Tasks with no downstream."""
         return [t for t in self.task_dict.values() if not t.downstream_task_ids]
 
@@ -159,7 +181,7 @@ class DAG:
         """Whether the DAG has a task `task_id`."""
         return task_id in self.task_dict
 
-    def get_task(self, task_id: str) -> BaseOperator:
+    def get_task(self, task_id: str) -> DagTask:
         """Return task `task_id`.
 
         Raises:
@@ -170,7 +192,7 @@ class DAG:
         except KeyError:
             raise TaskNotFound(self.dag_id, task_id) from None
 
-    def add_task(self, task: BaseOperator) -> None:
+    def add_task(self, task: DagTask) -> None:
         """Add `task` to this DAG.
 
         Raises:
@@ -187,7 +209,7 @@ class DAG:
                 where(task.task_id, self.dag_id), f"already belongs to DAG {task.dag.dag_id!r}"
             )
         self.task_dict[task.task_id] = task
-        task._dag = self
+        task.joined(self)
 
     def get_downstream_task_ids(self, task_id: str, *, transitive: bool = True) -> list[str]:
         """Ids downstream of `task_id` (all of them, or only direct), in definition order."""

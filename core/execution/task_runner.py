@@ -13,6 +13,7 @@ import traceback
 from typing import TYPE_CHECKING, Any
 
 from flowtui.authoring import variables
+from flowtui.authoring.baseoperator import BaseOperator, as_operator
 from flowtui.authoring.context import TaskInstance, build_context
 from flowtui.authoring.exceptions import FailTask, SkipTask
 from flowtui.authoring.operators.bash import BashOperator
@@ -24,7 +25,6 @@ from flowtui.execution.mask_filter import Masker
 from flowtui.states import TaskState
 
 if TYPE_CHECKING:
-    from flowtui.authoring.baseoperator import BaseOperator
     from flowtui.authoring.dag import DAG
 
 _MAX_ERROR = 1000
@@ -59,7 +59,7 @@ def _masker(info: AttemptInfo) -> Masker:
 def _run_copy(dag: DAG, info: AttemptInfo) -> AttemptOutcome:
     try:
         # A copy: rendering fields in place must not change the DAG this process keeps.
-        task = copy.copy(dag.get_task(info.task_id))
+        task = copy.copy(as_operator(dag.get_task(info.task_id)))
     except TaskNotFound as exc:
         print(exc, file=sys.stderr)
         return AttemptOutcome(TaskState.FAILED, str(exc))

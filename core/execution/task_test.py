@@ -19,6 +19,7 @@ def run_task_test(
     settings: Settings, dag_id: str, task_id: str, logical_date: datetime | None
 ) -> TaskState:
     """Run the task; returns its outcome's state (a failure's cause goes to stderr)."""
+    from flowtui.authoring.baseoperator import as_operator
     from flowtui.execution.task_runner import bash_invocation, run_task
     from flowtui.loading.dag_file import import_dag_file
 
@@ -29,7 +30,7 @@ def run_task_test(
     if dag_id not in dags:
         raise DagNotFound(dag_id, settings.dags_folder)
     dag = dags[dag_id]
-    task = dag.get_task(task_id)
+    task = as_operator(dag.get_task(task_id))
     logical = logical_date or utcnow()
     info = AttemptInfo(
         dag_id=dag_id,

@@ -1,28 +1,23 @@
-"""Importing one DAG file into the DAG objects it defines, and turning an import failure into
-the `ImportProblem` (line, one-line message) that the store keeps as an import error."""
+"""Importing one DAG file into the DAG objects it defines, turning an import failure into the
+`ImportProblem` (line, one-line message) that the store keeps as an import error, and the
+parse a child of the fork server does for the loader (`parse_here`)."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
 import sys
+import threading
+import time
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flowtui.errors import FlowtuiError
+from flowtui.loading.parse import ImportProblem, ParseReport
 
 if TYPE_CHECKING:
     from flowtui.authoring.dag import DAG
-
-
-@dataclass(frozen=True)
-class ImportProblem:
-    """Why a DAG file did not load: the line of the file, when known, and one line for people."""
-
-    line: int | None
-    message: str
 
 
 def module_name(path: Path) -> str:
@@ -81,4 +76,22 @@ def describe_import_error(exc: BaseException, path: Path) -> ImportProblem:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return ImportProblem(
         line, f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    )
+
+
+def parse_here(path: Path) -> ParseReport:
+    """Import `path` in this process (a child of the fork server) and report what it defines."""
+    from flowtui.loading.serialization import dag_spec
+
+    before = threading.active_count()
+    started = time.perf_counter()
+    try:
+        dags = import_dag_file(path)
+        specs = tuple(dag_spec(dag, str(path)) for dag in dags)
+    except BaseException as exc:
+        return ParseReport(problem=describe_import_error(exc, path))
+    return ParseReport(
+        specs,
+        seconds=time.perf_counter() - started,
+        starts_threads=threading.active_count() > before,
     )

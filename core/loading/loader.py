@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from flowtui.config import Settings
-from flowtui.loading.dag_file import ImportProblem
-from flowtui.loading.parse import ParseExit, ParseRequest
+from flowtui.loading.parse import ImportProblem, ParseExit, ParseRequest
 from flowtui.spec import DagSpec
 
 _IN_FLIGHT = 4

@@ -1,17 +1,22 @@
-"""One DAG file parsed for the loader in a child process of its own: what the loader asks
-(`ParseRequest`), what the child reports (`ParseReport`, written by `parse_here`), and how the
-process ended (`ParseExit`). Which process runs the parse is the fork server's business."""
+"""One DAG file parsed for the loader in a child process of its own, as plain data: what the
+loader asks (`ParseRequest`), what the child reports (`ParseReport`, written by
+`dag_file.parse_here`), and how the process ended (`ParseExit`). Which process runs the parse
+is the fork server's business."""
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from flowtui.loading.dag_file import ImportProblem, describe_import_error, import_dag_file
 from flowtui.spec import DagSpec
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """Why a DAG file did not load: the line of the file, when known, and one line for people."""
+
+    line: int | None
+    message: str
 
 
 @dataclass(frozen=True)
@@ -64,21 +69,3 @@ class ParseExit:
     """The child's exit code (< 0: the signal that killed it); None when the fork server died
     before the child was reaped."""
     timed_out: bool = False
-
-
-def parse_here(path: Path) -> ParseReport:
-    """Import `path` in this process (a child of the fork server) and report what it defines."""
-    from flowtui.loading.serialization import dag_spec
-
-    before = threading.active_count()
-    started = time.perf_counter()
-    try:
-        dags = import_dag_file(path)
-        specs = tuple(dag_spec(dag, str(path)) for dag in dags)
-    except BaseException as exc:
-        return ParseReport(problem=describe_import_error(exc, path))
-    return ParseReport(
-        specs,
-        seconds=time.perf_counter() - started,
-        starts_threads=threading.active_count() > before,
-    )

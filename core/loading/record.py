@@ -7,8 +7,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
-from flowtui.loading.dag_file import ImportProblem
 from flowtui.loading.loader import FileResult
+from flowtui.loading.parse import ImportProblem
 from flowtui.spec import DagSpec
 from flowtui.store import reads, writes
 

@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from flowtui.authoring.baseoperator import BaseOperator
+from flowtui.authoring.baseoperator import BaseOperator, as_operator
 from flowtui.authoring.dag import DAG
 from flowtui.authoring.datasets import Dataset
 from flowtui.spec import DagSpec, TaskSpec
@@ -19,7 +19,7 @@ def dag_spec(dag: DAG, fileloc: str) -> DagSpec:
     return DagSpec(
         dag_id=dag.dag_id,
         fileloc=fileloc,
-        tasks={task_id: _task_spec(task, order) for task_id, task in dag.task_dict.items()},
+        tasks={t: _task_spec(as_operator(task), order) for t, task in dag.task_dict.items()},
         schedule=_schedule_spec(dag.schedule),
         start_date=dag.start_date.isoformat() if dag.start_date else None,
         end_date=dag.end_date.isoformat() if dag.end_date else None,

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flowtui.clock import parse_datetime, to_text
-from flowtui.execution.base import AttemptOutcome
-from flowtui.scheduling.active_run import TI, ActiveRun
+from flowtui.execution.base import AttemptKey, AttemptOutcome
+from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
 from flowtui.scheduling.effects import KillAttempt, RetryAt
 from flowtui.scheduling.run_book import RunBook
 from flowtui.spec import TaskSpec
@@ -139,7 +139,7 @@ def _fail(
             next_try_at=to_text(when),
             detail=outcome.cause,
         )
-        book.effects.append(RetryAt(run.key, ti.task_id, when))
+        book.effects.append(RetryAt(run.attempt_key(ti), when))
         return
     book.set_state(
         conn, run, ti, TaskState.FAILED, end_date=end, duration=duration, detail=outcome.cause
@@ -176,11 +176,14 @@ def requeue_lost(book: RunBook, conn: sqlite3.Connection, run: ActiveRun, ti: TI
     book.ready.append((run.key, ti.task_id))
 
 
-def retry_due(book: RunBook, conn: sqlite3.Connection, run: ActiveRun, task_id: str) -> None:
-    ti = run.tis.get(task_id)
-    if ti is not None and ti.state is TaskState.UP_FOR_RETRY:
+def retry_due(book: RunBook, conn: sqlite3.Connection, failed: AttemptKey) -> None:
+    """The retry delay after attempt `failed` has passed: its next try is scheduled (unless
+    the task instance moved on meanwhile: cleared, marked, or retried already)."""
+    run = book.runs.get(RunKey(failed.dag_id, failed.run_id))
+    ti = run.tis.get(failed.task_id) if run else None
+    if run and ti and ti.state is TaskState.UP_FOR_RETRY and ti.try_number == failed.try_number:
         book.set_state(conn, run, ti, TaskState.SCHEDULED)
-        book.ready.append((run.key, task_id))
+        book.ready.append((run.key, ti.task_id))
 
 
 def stop(book: RunBook, conn: sqlite3.Connection, run: ActiveRun, ti: TI, cause: str) -> None:

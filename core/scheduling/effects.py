@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flowtui.execution.base import AttemptKey
-from flowtui.scheduling.active_run import RunKey
 
 
 @dataclass(frozen=True)
@@ -25,10 +24,9 @@ class KillAttempt:
 
 @dataclass(frozen=True)
 class RetryAt:
-    """Make a task instance that waits to retry `scheduled` at `when`."""
+    """`attempt` failed and its task instance waits to retry: schedule it at `when`."""
 
-    run: RunKey
-    task_id: str
+    attempt: AttemptKey
     when: datetime
 
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from flowtui.commands.model import Command
 from flowtui.execution.base import AttemptKey, ExecutorEvent
-from flowtui.scheduling.active_run import RunKey
 
 
 @dataclass(frozen=True)
@@ -24,8 +23,9 @@ class CommandSent:
 
 @dataclass(frozen=True)
 class RetryDue:
-    run: RunKey
-    task_id: str
+    """The retry delay after `attempt` failed has passed."""
+
+    attempt: AttemptKey
 
 
 @dataclass(frozen=True)

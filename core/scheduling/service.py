@@ -223,10 +223,8 @@ class Scheduler:
             case ScheduleDue(dag_id):
                 if self.home is not None:
                     self.home.plan(conn, dag_id)
-            case RetryDue(run_key, task_id):
-                run = self.book.runs.get(run_key)
-                if run is not None:
-                    attempts.retry_due(self.book, conn, run, task_id)
+            case RetryDue(failed):
+                attempts.retry_due(self.book, conn, failed)
             case TimeoutDue(key):
                 self._timeout(conn, key)
             case EscalateDue(key):
@@ -324,8 +322,8 @@ class Scheduler:
                         self.timers.at(self.clock() + grace, EscalateDue(key))
                     elif pid is not None:  # an attempt another process runs (`dags test`)
                         signal_group(pid, signal.SIGTERM)
-                case RetryAt(run_key, task_id, when):
-                    self.timers.at(when, RetryDue(run_key, task_id))
+                case RetryAt(failed, when):
+                    self.timers.at(when, RetryDue(failed))
                 case LogLine(path, text):
                     append_line(path, text)
                 case RefreshSecretMarker():
@@ -335,8 +333,8 @@ class Scheduler:
         """After a restart: timers for tasks waiting to retry (from the stored next_try_at)."""
         for row in reads.task_instances(conn, run.dag_id, run.run_id):
             if row["state"] == TaskState.UP_FOR_RETRY and row["next_try_at"]:
-                when = parse_datetime(row["next_try_at"])
-                self.timers.at(when, RetryDue(run.key, row["task_id"]))
+                failed = run.attempt_key(run.tis[row["task_id"]])
+                self.timers.at(parse_datetime(row["next_try_at"]), RetryDue(failed))
 
     # --- runs and slots ---
 

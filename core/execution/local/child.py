@@ -32,7 +32,7 @@ def run_job(job: RunJob | ParseJob, result_fd: int, preloaded: dict[str, DAG] | 
         log = job.request.log_path if isinstance(job, RunJob) else job.request.log
         _redirect_output(log, result_fd)
         if isinstance(job, ParseJob):
-            from flowtui.loading.parse import parse_here
+            from flowtui.loading.dag_file import parse_here
 
             _write_result(result_fd, parse_here(Path(job.request.path)).to_json())
         else:

@@ -6,6 +6,7 @@ signals and reports processes."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import itertools
 import logging
 import os
@@ -41,6 +42,9 @@ from flowtui.loading.loader import DagLoader, FileResult
 from flowtui.loading.parse import ParseExit, ParseReport, ParseRequest
 
 logger = logging.getLogger(__name__)
+
+_SERVER = "flowtui.execution.local.server"
+"""The fork server's module; its `serve` never returns."""
 
 ParseDone = Callable[[ParseExit], None]
 
@@ -91,14 +95,13 @@ class LocalExecutor:
             if pid == 0:
                 os.close(job_w)
                 os.close(event_r)
-                from flowtui.execution.local.server import serve
-
-                serve(job_r, event_w, folder, log)
+                # The server module, by name, as `-m` below runs it: this side of the pipes
+                # knows only the protocol.
+                importlib.import_module(_SERVER).serve(job_r, event_w, folder, log)
             self._server_pid = pid
         else:
-            module = "flowtui.execution.local.server"
             self._server_proc = subprocess.Popen(
-                [sys.executable, "-m", module, str(job_r), str(event_w), folder, log],
+                [sys.executable, "-m", _SERVER, str(job_r), str(event_w), folder, log],
                 pass_fds=(job_r, event_w),
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
