@@ -1,6 +1,7 @@
-"""Five-field cron strings: checking one names the field that is wrong and what it takes;
-describing one gives the words the dashboard shows. croniter decides what a string means;
-this module only explains it."""
+"""Five-field cron strings: checking one names the field that is wrong and what it takes (for a
+DAG's schedule, and, stricter, for a crontab line, where cron and croniter must read it the
+same way); describing one gives the words the dashboard shows. croniter decides what a string
+means; this module only explains it."""
 
 from __future__ import annotations
 
@@ -47,6 +48,10 @@ class _Field:
     names: tuple[str, ...] = ()
     note: str = ""
 
+    def value(self, text: str) -> int:
+        """A number or name of this field (already checked) as its number."""
+        return int(text) if text.isdigit() else self.names.index(text.lower()) + self.low
+
     @property
     def takes(self) -> str:
         names = f" or {self.names[0].upper()}-{self.names[-1].upper()}" if self.names else ""
@@ -61,6 +66,19 @@ _FIELDS = (
     _Field("day-of-week", 0, 7, _DAYS, note=" (0 and 7 are Sunday)"),
 )
 _LAYOUT = "minute hour day-of-month month day-of-week"
+
+
+def check_fields(fields: list[str], *, as_cron: bool = False) -> str | None:
+    """The first problem of five cron fields, in words, or None.
+
+    With `as_cron` (a crontab line), also what cron reads otherwise than croniter: a range
+    that runs backwards, a step after a single value.
+    """
+    for field, text in zip(_FIELDS, fields, strict=True):
+        problem = _field_problem(field, text) or (_cron_problem(field, text) if as_cron else None)
+        if problem:
+            return problem
+    return _never_fires(" ".join(fields))
 
 
 def validate_schedule(schedule: str, *, dag_id: str | None = None) -> None:
@@ -90,16 +108,12 @@ def _schedule_problem(schedule: str) -> str | None:
     if len(fields) != len(_FIELDS):
         fix = "drop the seconds or year field" if len(fields) > 5 else "add the missing fields"
         return f"it has {len(fields)} fields but cron takes 5 ({_LAYOUT}); {fix}"
-    for index, field in enumerate(_FIELDS):
-        problem = _field_problem(index, field, fields[index])
-        if problem:
-            return problem
-    return _never_fires(" ".join(fields))
+    return check_fields(fields)
 
 
-def _field_problem(index: int, field: _Field, text: str) -> str | None:
+def _field_problem(field: _Field, text: str) -> str | None:
     probe = ["*"] * len(_FIELDS)
-    probe[index] = text
+    probe[_FIELDS.index(field)] = text
     try:
         load_croniter()(" ".join(probe))
     except (ValueError, TypeError, KeyError):  # croniter's errors are ValueErrors
@@ -120,6 +134,26 @@ def _field_reason(field: _Field, text: str) -> str:
                 kind = f"a {field.name} name" if field.names else "a number"
                 return f"{lead}is not {kind}"
     return " is not valid cron syntax"
+
+
+def _cron_problem(field: _Field, text: str) -> str | None:
+    """What croniter accepts in a field but cron reads otherwise (or refuses)."""
+    for element in text.split(","):
+        span, _, step = element.partition("/")
+        low, _, high = span.partition("-")
+        values = [field.value(v) for v in (low, high) if v and v != "*"]
+        if len(values) == 2 and values[0] > values[1]:
+            top = 6 if field.names is _DAYS else field.high  # 7 is Sunday again
+            return (
+                f"{field.name} range {element!r} runs backwards; split it, e.g. "
+                f"{values[0]}-{top},{field.low}-{values[1]}"
+            )
+        if step and not high and low != "*":
+            return (
+                f"{field.name} step {element!r} needs * or a range before the /, "
+                f"e.g. {values[0]}-{field.high}/{step}"
+            )
+    return None
 
 
 def _never_fires(expression: str) -> str | None:

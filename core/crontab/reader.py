@@ -1,7 +1,7 @@
 """Reading a crontab (`crontab -l` output) with cron's own rules into entries, for
-`flowtui crontab import` (crontab_dags.py writes the DAG files). Which times a schedule fires
-at stays croniter's business; this module only checks that cron and croniter read each line
-the same way.
+`flowtui crontab import` (`writer.py` writes the DAG files). Which times a schedule fires at
+stays croniter's business; `flowtui.cron.check_fields(as_cron=True)` checks that cron and
+croniter read each line the same way.
 
 Decisions (README, "From cron to flowtui"):
 
@@ -21,11 +21,10 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import CroniterBadDateError, croniter
+from flowtui.cron import check_fields
 
 NICKNAMES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 """cron's nicknames, written to the DAG as given (@reboot has no DAG equivalent)."""
@@ -33,16 +32,6 @@ NICKNAMES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight
 START_DATE = (2024, 1, 1)
 """A fixed past date: with catchup=False the first run is simply the next cron time."""
 
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_FIELDS = (  # name, lowest, highest, names (index + lowest = value)
-    ("minute", 0, 59, ()),
-    ("hour", 0, 23, ()),
-    ("day-of-month", 1, 31, ()),
-    ("month", 1, 12, _MONTHS),
-    ("day-of-week", 0, 7, _DAYS),
-)
-_ELEMENT = re.compile(r"(?:\*|(?P<low>\w+)(?:-(?P<high>\w+))?)(?:/(?P<step>\d+))?")
 _ENV_LINE = re.compile(r"""\s*(["']?)(?P<name>[A-Za-z_]\w*)\1\s*=\s*(?P<value>.*?)\s*""")
 _NUMERIC_FIELD = re.compile(r"[\d*][\d*,/-]*")
 _CRON_ONLY = ("MAILTO", "CRON_TZ")
@@ -214,54 +203,10 @@ def _split_schedule(line: str) -> tuple[str, str]:
             "six or more time fields (seconds or years?); cron takes exactly five: "
             "minute hour day-of-month month day-of-week"
         )
-    _check_fields(parts[:5])
+    problem = check_fields(parts[:5], as_cron=True)
+    if problem:
+        raise _Untranslatable(problem)
     return " ".join(parts[:5]), parts[5]
-
-
-def _check_fields(fields: list[str]) -> None:
-    for value, (name, low, high, names) in zip(fields, _FIELDS, strict=True):
-        for element in value.split(","):
-            _check_element(element, name, low, high, names)
-    expression = " ".join(fields)
-    if not croniter.is_valid(expression):  # croniter is the one source of cron semantics
-        raise _Untranslatable(f"croniter rejects {expression!r}")
-    try:
-        croniter(expression, datetime(*START_DATE)).get_next(datetime)
-    except CroniterBadDateError:
-        raise _Untranslatable(f"{expression!r} never fires (e.g. 30 February)") from None
-
-
-def _check_element(element: str, name: str, low: int, high: int, names: tuple[str, ...]) -> None:
-    match = _ELEMENT.fullmatch(element)
-    if not match:
-        raise _Untranslatable(
-            f"{name} field {element!r} is not cron syntax; use numbers, names, *, ',', '-', '/'"
-        )
-    values = [_field_value(v, name, low, high, names) for v in match.group("low", "high") if v]
-    if len(values) == 2 and values[0] > values[1]:
-        top = 6 if names is _DAYS else high  # 7 is Sunday again
-        raise _Untranslatable(
-            f"{name} range {element!r} runs backwards; split it, e.g. "
-            f"{values[0]}-{top},{low}-{values[1]}"
-        )
-    step = match["step"]
-    if step is not None and int(step) == 0:
-        raise _Untranslatable(f"{name} step {element!r} is 0; step by 1 or more, e.g. */5")
-    if step is not None and len(values) == 1:
-        raise _Untranslatable(
-            f"{name} step {element!r} needs * or a range before the /, "
-            f"e.g. {values[0]}-{high}/{step}"
-        )
-
-
-def _field_value(text: str, name: str, low: int, high: int, names: tuple[str, ...]) -> int:
-    if text.isdigit() and low <= int(text) <= high:
-        return int(text)
-    if text.lower() in names:
-        return names.index(text.lower()) + low
-    allowed = f"{low}-{high}" + (f" or {names[0]}-{names[-1]}" if names else "")
-    problem = "is out of range" if text.isdigit() else f"is not a {name}"
-    raise _Untranslatable(f"{name} {text!r} {problem}; use {allowed}")
 
 
 def _command_words(command: str) -> list[str]:

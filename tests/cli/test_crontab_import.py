@@ -158,7 +158,7 @@ def test_a_crontab_with_bad_lines_is_refused_whole(home: Home, tmp_path: Path) -
     assert [line.split(": ")[0] for line in lines[:3]] == [
         f"{tmp_path / 'crontab'}:{n}" for n in (3, 4, 5)
     ]
-    assert "minute '61' is out of range" in lines[0]
+    assert "minute field '61' out of range 0-59" in lines[0]
     assert "six or more time fields" in lines[1]
     assert "unknown nickname '@fortnightly'" in lines[2]
     assert lines[3].startswith("flowtui: error: ")
