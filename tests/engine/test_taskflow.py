@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from flowtui import DAG, EmptyOperator, PythonOperator, XComArg, dag, task
+from flowtui.authoring.baseoperator import as_operator
 from flowtui.errors import InvalidArgument, TaskCallableFailed
 from flowtui.execution.base import AttemptInfo, AttemptOutcome
 from flowtui.execution.task_runner import bash_invocation, run_task
@@ -150,7 +151,7 @@ def test_dict_return_annotation_turns_on_multiple_outputs(db: Path) -> None:
             return {"n": 4}
 
         stats()
-    assert d.get_task("stats").multiple_outputs
+    assert as_operator(d.get_task("stats")).multiple_outputs
     assert run_task(d, attempt(db, "inferred", "stats")).xcom == {"return_value": {"n": 4}, "n": 4}
 
 
