@@ -1,6 +1,7 @@
-"""Which scheduled task instances start now: highest `priority_weight` first, within the
-home's `parallelism` and each DAG's `max_active_tasks`, while their DAG is not paused; the
-plain-data request each becomes; the attempts handed to the executor until they exit."""
+"""Which queued runs start now (within each DAG's `max_active_runs`) and which scheduled task
+instances start now: highest `priority_weight` first, within the home's `parallelism` and each
+DAG's `max_active_tasks`, while their DAG is not paused; the plain-data request each becomes;
+the attempts handed to the executor until they exit."""
 
 from __future__ import annotations
 
@@ -13,8 +14,25 @@ from collections.abc import Callable, Mapping
 from flowtui.config import Settings
 from flowtui.execution.base import AttemptInfo, AttemptKey, AttemptRequest
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
-from flowtui.scheduling.run_book import RunBook
-from flowtui.states import TaskState
+from flowtui.scheduling.run_book import RunBook, is_driven_elsewhere
+from flowtui.states import RunState, TaskState
+
+
+def start_queued_runs(book: RunBook, conn: sqlite3.Connection, paused: set[str]) -> int:
+    """Start queued runs, oldest logical date first, where their DAG's `max_active_runs` and
+    pause allow; returns how many started. A run another live process drives is left to it."""
+    started = 0
+    running = Counter(r.dag_id for r in book.runs.values() if r.state is RunState.RUNNING)
+    for run in sorted(book.runs.values(), key=lambda r: r.logical_date):
+        if run.state is not RunState.QUEUED or run.dag_id in paused:
+            continue
+        if is_driven_elsewhere(run.runner_pid):
+            continue  # its `dags test`/`backfill` process drives it; once gone, we do
+        if running[run.dag_id] < run.spec.max_active_runs:
+            running[run.dag_id] += 1
+            book.start_run(conn, run)
+            started += 1
+    return started
 
 
 class Dispatcher:

@@ -13,11 +13,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from flowtui.clock import Clock, to_text
+from flowtui.clock import Clock, parse_datetime, to_text
 from flowtui.execution.process_groups import pid_alive
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
 from flowtui.scheduling.changes import Change, RunStateChanged, TaskStateChanged
-from flowtui.scheduling.effects import Effect
+from flowtui.scheduling.effects import Effect, RetryAt
 from flowtui.scheduling.trigger_rules import Decision, UpstreamCounts, evaluate
 from flowtui.spec import DagSpec
 from flowtui.states import RUN_FINISHED, RunState, TaskState
@@ -76,6 +76,7 @@ class RunBook:
         spec = reads.dag_spec(conn, row["dag_id"])
         if spec is None:
             return None
+        rows = reads.task_instances(conn, row["dag_id"], row["run_id"])
         tis = {
             r["task_id"]: TI(
                 r["task_id"],
@@ -86,8 +87,9 @@ class RunBook:
                 r["start_date"],
                 r["log_path"],
             )
-            for r in reads.task_instances(conn, row["dag_id"], row["run_id"])
+            for r in rows
         }
+        retrying = [r for r in rows if r["state"] == TaskState.UP_FOR_RETRY and r["next_try_at"]]
         run = ActiveRun(
             row["dag_id"],
             row["run_id"],
@@ -107,6 +109,10 @@ class RunBook:
         for ti in tis.values():
             if ti.state is TaskState.SCHEDULED:
                 self.ready.append((run.key, ti.task_id))
+        if not is_driven_elsewhere(run.runner_pid):  # a restarted scheduler needs the timers
+            for r in retrying:
+                failed = run.attempt_key(tis[r["task_id"]])
+                self.effects.append(RetryAt(failed, parse_datetime(r["next_try_at"])))
         return run
 
     def update_spec(self, conn: sqlite3.Connection, run: ActiveRun, spec: DagSpec) -> None:

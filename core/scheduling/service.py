@@ -11,13 +11,12 @@ import queue
 import signal
 import socket
 import sqlite3
-from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from flowtui.clock import Clock, parse_datetime, to_text, utcnow
+from flowtui.clock import Clock, to_text, utcnow
 from flowtui.commands.model import Command, SetPaused
 from flowtui.config import Settings
 from flowtui.execution.base import (
@@ -37,7 +36,7 @@ from flowtui.scheduling import attempts
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
 from flowtui.scheduling.apply import apply
 from flowtui.scheduling.changes import Listener
-from flowtui.scheduling.dispatch import Dispatcher, attempt_request
+from flowtui.scheduling.dispatch import Dispatcher, attempt_request, start_queued_runs
 from flowtui.scheduling.effects import KillAttempt, LogLine, RefreshSecretMarker, RetryAt
 from flowtui.scheduling.messages import (
     CommandSent,
@@ -50,10 +49,10 @@ from flowtui.scheduling.messages import (
     TimeoutDue,
 )
 from flowtui.scheduling.outcomes import outcome_of
-from flowtui.scheduling.run_book import RunBook, is_driven_elsewhere
+from flowtui.scheduling.run_book import RunBook
 from flowtui.scheduling.timers import Timers
-from flowtui.states import RunState, TaskState
-from flowtui.store import Store, reads
+from flowtui.states import RunState
+from flowtui.store import Store
 from flowtui.store.variables import refresh_marker
 
 if TYPE_CHECKING:
@@ -133,7 +132,6 @@ class Scheduler:
             for run in self.book.runs.values():
                 if run.state is RunState.RUNNING:
                     self.book.evaluate(conn, run, list(run.tis))
-                    self._retry_timers(conn, run)
             requests = self._settle(conn)
         self._after_commit(requests, [])
         if self.home is not None:
@@ -329,13 +327,6 @@ class Scheduler:
                 case RefreshSecretMarker():
                     refresh_marker(self.settings.db_path)
 
-    def _retry_timers(self, conn: sqlite3.Connection, run: ActiveRun) -> None:
-        """After a restart: timers for tasks waiting to retry (from the stored next_try_at)."""
-        for row in reads.task_instances(conn, run.dag_id, run.run_id):
-            if row["state"] == TaskState.UP_FOR_RETRY and row["next_try_at"]:
-                failed = run.attempt_key(run.tis[row["task_id"]])
-                self.timers.at(parse_datetime(row["next_try_at"]), RetryDue(failed))
-
     # --- runs and slots ---
 
     def _settle(self, conn: sqlite3.Connection) -> list[AttemptRequest]:
@@ -348,7 +339,7 @@ class Scheduler:
             if uris and self.home is not None:
                 self.home.datasets_updated(conn, uris)
             self._finish_touched(conn)
-            started = self._start_queued_runs(conn)
+            started = start_queued_runs(self.book, conn, self._paused(conn))
             requests += [self._queue(conn, run, ti) for run, ti in self._take(conn)]
             if not started and not self.book.touched:
                 break
@@ -360,21 +351,6 @@ class Scheduler:
             run = self.book.runs.get(run_key)
             if run is not None and self.book.finish_if_done(conn, run) and self.home:
                 self.home.plan(conn, run.dag_id)  # a slot of max_active_runs came free
-
-    def _start_queued_runs(self, conn: sqlite3.Connection) -> int:
-        started = 0
-        running = Counter(r.dag_id for r in self.book.runs.values() if r.state is RunState.RUNNING)
-        paused = self._paused(conn)
-        for run in sorted(self.book.runs.values(), key=lambda r: r.logical_date):
-            if run.state is not RunState.QUEUED or run.dag_id in paused:
-                continue
-            if is_driven_elsewhere(run.runner_pid):
-                continue  # its `dags test`/`backfill` process drives it; once gone, we do
-            if running[run.dag_id] < run.spec.max_active_runs:
-                running[run.dag_id] += 1
-                self.book.start_run(conn, run)
-                started += 1
-        return started
 
     def _paused(self, conn: sqlite3.Connection) -> set[str]:
         if not self.watches_home:

@@ -148,26 +148,26 @@ class LocalExecutor:
 
     def stop(self) -> None:
         """Stop the fork server; it kills any attempt still running (callers stop them first)."""
-        if self._job_w is None:
-            return
         self._stopping = True
-        with contextlib.suppress(OSError):  # the server may be gone already
+        with contextlib.suppress(OSError):  # not started, or the server is gone already
             self._send(ExitServer())
-        os.close(self._job_w)
-        self._job_w = None
+        with self._write_lock:  # the reader thread may be forgetting a dead server meanwhile
+            job_w, self._job_w = self._job_w, None
+        if job_w is not None:
+            os.close(job_w)
         if self._server_proc is not None:
             self._server_proc.wait()
         elif self._server_pid is not None:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(self._server_pid, 0)
-        if self._reader is not None:
+        if self._reader is not None and self._reader is not threading.current_thread():
             self._reader.join(timeout=5)
 
     def _send(self, job: Job) -> None:
-        if self._job_w is None:
-            raise OSError("the executor is not started")
         data = encode(job)
         with self._write_lock:
+            if self._job_w is None:
+                raise OSError("the fork server is not running")
             while data:
                 data = data[os.write(self._job_w, data) :]
 
