@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from flowtui.clock import Clock, parse_datetime, to_text
+from flowtui.execution.base import AttemptKey
 from flowtui.execution.process_groups import pid_alive
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
 from flowtui.scheduling.changes import Change, RunStateChanged, TaskStateChanged
@@ -215,6 +216,19 @@ class RunBook:
         """End a run that nobody will drive on (a foreground command was interrupted)."""
         self._set_run_state(conn, run, RunState.FAILED, detail=detail, end_date=self.now())
         del self.runs[run.key]
+
+    def abandon_driven_by(self, conn: sqlite3.Connection, pid: int, detail: str) -> None:
+        """Fail the unfinished runs process `pid` drove (see `abandon`)."""
+        for run in [r for r in self.runs.values() if r.runner_pid == pid]:
+            self.abandon(conn, run, detail)
+
+    def current(self, attempt: AttemptKey) -> tuple[ActiveRun, TI] | None:
+        """The run and task instance of `attempt`, while it is their current try."""
+        run = self.runs.get(RunKey(attempt.dag_id, attempt.run_id))
+        ti = run.tis.get(attempt.task_id) if run else None
+        if run is None or ti is None or ti.try_number != attempt.try_number:
+            return None
+        return run, ti
 
     def _set_run_state(
         self,

@@ -264,7 +264,7 @@ class Scheduler:
             return
         if isinstance(event, AttemptExited) and not self.dispatcher.ended(event.key):
             return
-        found = self._live(event.key)
+        found = self.book.current(event.key)
         if found is None:
             return
         run, ti = found
@@ -280,18 +280,10 @@ class Scheduler:
             self.book.effects.append(LogLine(ti.log_path, text))
         attempts.finished(self.book, conn, run, ti, outcome, event.at)
 
-    def _live(self, key: AttemptKey) -> tuple[ActiveRun, TI] | None:
-        """The run and task instance of one of this scheduler's attempts, if it still is."""
-        run = self.book.runs.get(RunKey(key.dag_id, key.run_id))
-        ti = run.tis.get(key.task_id) if run else None
-        if run is None or ti is None or ti.try_number != key.try_number:
-            return None
-        return run, ti
-
     # --- timeouts and stopping attempts ---
 
     def _timeout(self, conn: sqlite3.Connection, key: AttemptKey) -> None:
-        found = self._live(key) if key in self.dispatcher.live else None
+        found = self.book.current(key) if key in self.dispatcher.live else None
         if found is None or found[1].kill_cause:
             return
         run, ti = found
@@ -299,7 +291,7 @@ class Scheduler:
         attempts.stop(self.book, conn, run, ti, f"execution_timeout of {limit:g} s exceeded")
 
     def _escalate(self, key: AttemptKey) -> None:
-        found = self._live(key) if key in self.dispatcher.live else None
+        found = self.book.current(key) if key in self.dispatcher.live else None
         if found is not None and self.executor.stop_attempt(key, force=True):
             ti = found[1]
             ti.kill_cause = (
@@ -340,7 +332,8 @@ class Scheduler:
                 self.home.datasets_updated(conn, uris)
             self._finish_touched(conn)
             started = start_queued_runs(self.book, conn, self._paused(conn))
-            requests += [self._queue(conn, run, ti) for run, ti in self._take(conn)]
+            ready = self.dispatcher.take(self.book, lambda: self._paused(conn))
+            requests += [self._queue(conn, run, ti) for run, ti in ready]
             if not started and not self.book.touched:
                 break
         return requests
@@ -356,9 +349,6 @@ class Scheduler:
         if not self.watches_home:
             return set()  # `dags test` and backfill run a paused DAG too, as Airflow's do
         return {r[0] for r in conn.execute("SELECT dag_id FROM dags WHERE is_paused = 1")}
-
-    def _take(self, conn: sqlite3.Connection) -> list[tuple[ActiveRun, TI]]:
-        return self.dispatcher.take(self.book, lambda: self._paused(conn))
 
     def _queue(self, conn: sqlite3.Connection, run: ActiveRun, ti: TI) -> AttemptRequest:
         log = self.settings.attempt_log_path(run.dag_id, run.run_id, ti.task_id, ti.try_number + 1)
@@ -379,16 +369,14 @@ class Scheduler:
         if self.dispatcher.live and self.store is not None:
             with self.store.transaction() as conn:
                 for key in list(self.dispatcher.live):
-                    found = self._live(key)
+                    found = self.book.current(key)
                     if found is not None:
                         attempts.stop(self.book, conn, *found, "the scheduler stopped")
             self._apply_effects()
             self._drain_exits()
-        mine = [r for r in self.book.runs.values() if r.runner_pid == os.getpid()]
-        if mine and self.store is not None:
+        if self.store is not None:
             with self.store.transaction() as conn:
-                for run in mine:
-                    self.book.abandon(conn, run, "interrupted before it finished")
+                self.book.abandon_driven_by(conn, os.getpid(), "interrupted before it finished")
         self.timers.shutdown()
         self.executor.stop()
         if self.store is not None:
