@@ -1,12 +1,13 @@
 """The dashboard App: its screens, the keys that work everywhere, and the wiring of live
-updates (the live thread's `StateLoaded`, the embedded scheduler's `StoreChanged`) and of
-commands (sent from workers; failures come back as `CommandFailed`)."""
+updates (the live thread's `StateLoaded`, the embedded scheduler's `StoreChanged`, a screen's
+`RefreshRequested`) and of commands (a screen's `CommandRequested`, sent from a worker;
+the outcome comes back as `CommandDone` or `CommandFailed`)."""
 
 from __future__ import annotations
 
 import gc
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -14,14 +15,21 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from flowtui.commands.model import Command, CommandClient
+from flowtui.config import Settings
 from flowtui.errors import FlowtuiError
 from flowtui.tui.live import LiveFeed
-from flowtui.tui.messages import CommandDone, CommandFailed, StateLoaded, StoreChanged
+from flowtui.tui.messages import (
+    CommandDone,
+    CommandFailed,
+    CommandRequested,
+    RefreshRequested,
+    StateLoaded,
+    StoreChanged,
+)
 from flowtui.tui.screens.base import LiveScreen
+from flowtui.tui.screens.confirm import ConfirmDialog
 from flowtui.tui.screens.dags import DagsScreen
-
-if TYPE_CHECKING:
-    from flowtui.config import Settings
+from flowtui.tui.screens.help import HelpScreen
 
 
 class Dashboard(App[int]):
@@ -66,8 +74,13 @@ class Dashboard(App[int]):
     def on_unmount(self) -> None:
         self.feed.stop()
 
-    def watch_screen(self, screen: LiveScreen) -> None:
-        """Feed `screen` from now on (called when it is shown or comes back on top)."""
+    @on(LiveScreen.Shown)
+    def _screen_shown(self, message: LiveScreen.Shown) -> None:
+        """Feed the screen that came on top from now on; hand it what it needs to know."""
+        screen = message.screen
+        if screen is not self.screen:  # popped or covered since: the next `Shown` is newer
+            return
+        screen.settings = self.settings
         header = screen.header_bar
         header.home = str(self.settings.home)
         header.dags_folder = f"{self.settings.dags_folder} ({self.settings.dags_folder_source})"
@@ -90,10 +103,15 @@ class Dashboard(App[int]):
         self.post_message(StoreChanged())
 
     @on(StoreChanged)
-    def _store_changed(self) -> None:
+    @on(RefreshRequested)
+    def _reread(self) -> None:
         self.feed.nudge()
 
     # --- commands ---
+
+    @on(CommandRequested)
+    def _command_requested(self, message: CommandRequested) -> None:
+        self.send(message.command, message.summary)
 
     def send(self, command: Command, summary: str) -> None:
         """Send a command from a worker thread; the outcome comes back as a message."""
@@ -122,8 +140,6 @@ class Dashboard(App[int]):
     # --- keys that work everywhere ---
 
     def action_help(self) -> None:
-        from flowtui.tui.screens.help import HelpScreen
-
         self.push_screen(HelpScreen(self.binding_list(self.screen)))
 
     def binding_list(self, screen: Screen[Any]) -> list[tuple[str, str]]:
@@ -154,8 +170,6 @@ class Dashboard(App[int]):
         if not running:
             self.exit(0)
             return
-        from flowtui.tui.screens.confirm import ConfirmDialog
-
         detail = (
             f"{running} task attempt(s) are running in this dashboard's scheduler. "
             f"Quitting stops them: each becomes failed, or up_for_retry if it has "

@@ -1,11 +1,30 @@
-"""App-wide messages: the store changed (a nudge from the embedded scheduler), fresh data was
-read for a screen (from the live thread), a command failed (from a command worker)."""
+"""App-wide messages. Up from the screens: run a command (`CommandRequested`), read the store
+again (`RefreshRequested`). Into the App from its threads: the store changed (the embedded
+scheduler's nudge), fresh data was read for a screen (the live thread), a command was carried
+out or refused (a command worker)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from textual.message import Message
+
+from flowtui.commands.model import Command
+
+
+class CommandRequested(Message):
+    """A screen asks for `command` to be sent; `summary` is the toast once it is done."""
+
+    def __init__(self, command: Command, summary: str) -> None:
+        super().__init__()
+        self.command, self.summary = command, summary
+
+
+class RefreshRequested(Message):
+    """A screen needs a fresh read (it wants other data); a burst costs one re-read."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RefreshRequested)
 
 
 class StoreChanged(Message):

@@ -1,23 +1,36 @@
 """What every full screen of the dashboard shares: the header bar, the footer, and the live
-data contract — `load(conn)` runs on the live thread, `show(data)` on the UI thread."""
+data contract — `load(conn)` runs on the live thread, `show(data)` on the UI thread. A screen
+says when it comes on top (`LiveScreen.Shown`); the App then feeds it and hands it the
+settings it needs."""
 
 from __future__ import annotations
 
 import sqlite3
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable
 
+from flowtui.config import Settings
 from flowtui.tui.widgets.header_bar import HeaderBar
-
-if TYPE_CHECKING:
-    from flowtui.tui.app import Dashboard
 
 
 class LiveScreen(Screen[None]):
     """A screen fed by the live thread; subclasses implement `load` and `show`."""
+
+    class Shown(Message):
+        """The screen came on top (pushed, or back after the one above it was popped)."""
+
+        def __init__(self, screen: LiveScreen) -> None:
+            super().__init__()
+            self.screen = screen
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.settings: Settings | None = None
+        """The home's settings (where logs are): set by the App before it feeds the screen."""
 
     def load(self, conn: sqlite3.Connection) -> Any:
         """Read what this screen shows (live thread: no widget access here)."""
@@ -28,18 +41,11 @@ class LiveScreen(Screen[None]):
         raise NotImplementedError
 
     @property
-    def dashboard(self) -> Dashboard:
-        from flowtui.tui.app import Dashboard
-
-        assert isinstance(self.app, Dashboard)
-        return self.app
-
-    @property
     def header_bar(self) -> HeaderBar:
         return self.query_one(HeaderBar)
 
     def on_screen_resume(self) -> None:
-        self.dashboard.watch_screen(self)
+        self.post_message(self.Shown(self))
 
 
 class KeyTable(DataTable[Any]):

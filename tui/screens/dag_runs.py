@@ -5,8 +5,6 @@ on the live thread and decides what each widget shows."""
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
 import sqlite3
 from dataclasses import dataclass, field
@@ -25,8 +23,10 @@ from flowtui.commands.model import SetPaused, Trigger
 from flowtui.spec import DagSpec
 from flowtui.store import reads
 from flowtui.store.summaries import dag_header, run_grid
+from flowtui.tui.messages import CommandRequested, RefreshRequested
 from flowtui.tui.screens.confirm import TriggerDialog
 from flowtui.tui.screens.task_actions import SelectedTaskInstance, TaskActionsScreen
+from flowtui.tui.screens.task_instance import TaskInstanceScreen
 from flowtui.tui.widgets.duration_sparklines import WIDTH as SPARK_WIDTH
 from flowtui.tui.widgets.duration_sparklines import format_duration
 from flowtui.tui.widgets.graph_view import GraphView
@@ -154,7 +154,7 @@ class DagScreen(TaskActionsScreen):
         self._refresh_panels()
         if len(data.runs) == self._recent and self._visible_runs(data) > self._recent:
             self._recent = self._visible_runs(data)
-            self.dashboard.feed.nudge()
+            self.post_message(RefreshRequested())
 
     def _task_ids(self, data: DagScreenData) -> list[str]:
         """Spec order, then task instances of tasks the DAG no longer has (Airflow's removed)."""
@@ -197,7 +197,7 @@ class DagScreen(TaskActionsScreen):
         if run_id != self._run_id:
             self._run_id = run_id
             if run_id != data.attempts_run_id:
-                self.dashboard.feed.nudge()  # the timeline needs this run's attempts
+                self.post_message(RefreshRequested())  # the timeline needs this run's attempts
         self.query_one("#dag-title", Static).update(_title(data))
         run = next((r for r in data.runs if r["run_id"] == run_id), None)
         ti = data.cells.get(run_id or "", {}).get(task_id or "")
@@ -247,19 +247,9 @@ class DagScreen(TaskActionsScreen):
 
     def action_open_task(self, focus_log: bool = False) -> None:
         ti = self.selected_task_instance()
-        if ti is None:
-            return
-        try:
-            # deferred, by name: the task-instance screen is written alongside this one
-            module = importlib.import_module("flowtui.tui.screens.task_instance")
-        except ImportError:
-            self.notify("the task instance screen is not available yet", severity="warning")
-            return
-        screen_class = module.TaskInstanceScreen
-        options = {}
-        if focus_log and "focus_log" in inspect.signature(screen_class).parameters:
-            options["focus_log"] = True
-        self.app.push_screen(screen_class(ti.dag_id, ti.run_id, ti.task_id, **options))
+        if ti is not None:
+            screen = TaskInstanceScreen(ti.dag_id, ti.run_id, ti.task_id, focus_log=focus_log)
+            self.app.push_screen(screen)
 
     def action_toggle_graph(self) -> None:
         switcher = self.query_one("#dag-views", ContentSwitcher)
@@ -274,7 +264,8 @@ class DagScreen(TaskActionsScreen):
 
         def done(conf: dict[str, Any] | None) -> None:
             if conf is not None:
-                self.dashboard.send(Trigger(dag_id, conf=conf or None), f"triggered {dag_id}")
+                command = Trigger(dag_id, conf=conf or None)
+                self.post_message(CommandRequested(command, f"triggered {dag_id}"))
 
         self.app.push_screen(TriggerDialog(dag_id, self.data.spec.params), done)
 
@@ -282,9 +273,8 @@ class DagScreen(TaskActionsScreen):
         if self.data is None:
             return
         pause = not self.data.dag["is_paused"]
-        self.dashboard.send(
-            SetPaused(self.dag_id, pause), f"{self.dag_id} {'paused' if pause else 'unpaused'}"
-        )
+        summary = f"{self.dag_id} {'paused' if pause else 'unpaused'}"
+        self.post_message(CommandRequested(SetPaused(self.dag_id, pause), summary))
 
 
 def _first_to_fix(task_ids: list[str], cells: dict[str, dict[str, Any]]) -> str | None:

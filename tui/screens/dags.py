@@ -16,8 +16,12 @@ from textual.widgets import DataTable, Footer, Input, Static
 from flowtui.commands.model import SetPaused, Trigger
 from flowtui.store import reads
 from flowtui.store.summaries import dag_overview
+from flowtui.tui.messages import CommandRequested
 from flowtui.tui.screens.base import KeyTable, LiveScreen
 from flowtui.tui.screens.confirm import TriggerDialog
+from flowtui.tui.screens.dag_runs import DagScreen
+from flowtui.tui.screens.import_errors import ImportErrorsScreen
+from flowtui.tui.screens.variables import VariablesScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
 from flowtui.tui.widgets.state_badge import badge, glyph
 
@@ -114,8 +118,6 @@ class DagsScreen(LiveScreen):
     def action_open(self) -> None:
         dag_id = self.selected_dag_id()
         if dag_id is not None:
-            from flowtui.tui.screens.dag_runs import DagScreen
-
             self.app.push_screen(DagScreen(dag_id))
 
     def action_filter(self) -> None:
@@ -148,9 +150,8 @@ class DagsScreen(LiveScreen):
 
         def done(conf: dict[str, Any] | None) -> None:
             if conf is not None:
-                self.dashboard.send(
-                    Trigger(dag["dag_id"], conf=conf or None), f"triggered {dag['dag_id']}"
-                )
+                command = Trigger(dag["dag_id"], conf=conf or None)
+                self.post_message(CommandRequested(command, f"triggered {dag['dag_id']}"))
 
         self.app.push_screen(TriggerDialog(dag["dag_id"], params), done)
 
@@ -158,19 +159,13 @@ class DagsScreen(LiveScreen):
         dag = self.selected_dag()
         if dag is not None:
             pause = not dag["is_paused"]
-            self.dashboard.send(
-                SetPaused(dag["dag_id"], pause),
-                f"{dag['dag_id']} {'paused' if pause else 'unpaused'}",
-            )
+            summary = f"{dag['dag_id']} {'paused' if pause else 'unpaused'}"
+            self.post_message(CommandRequested(SetPaused(dag["dag_id"], pause), summary))
 
     def action_errors(self) -> None:
-        from flowtui.tui.screens.import_errors import ImportErrorsScreen
-
         self.app.push_screen(ImportErrorsScreen())
 
     def action_variables(self) -> None:
-        from flowtui.tui.screens.variables import VariablesScreen
-
         self.app.push_screen(VariablesScreen())
 
 

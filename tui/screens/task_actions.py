@@ -1,5 +1,6 @@
 """The keys that act on one task instance (clear, retry, mark), shared by the DAG screen and
-the task-instance screen. A screen provides `selected_task_instance()`; the rest is here."""
+the task-instance screen. A screen provides `selected_task_instance()`; the rest is here, up
+to the command, which goes to the App as `CommandRequested`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from textual.binding import Binding
 
 from flowtui.commands.model import Clear, Mark
+from flowtui.tui.messages import CommandRequested
 from flowtui.tui.screens.base import LiveScreen
 from flowtui.tui.screens.confirm import ClearDialog, ConfirmDialog, MarkDialog
 
@@ -56,7 +58,8 @@ class TaskActionsScreen(LiveScreen):
 
         def done(command: Clear | None) -> None:
             if command is not None:
-                self.dashboard.send(command, f"cleared {ti.task_id} in {ti.run_id}")
+                summary = f"cleared {ti.task_id} in {ti.run_id}"
+                self.post_message(CommandRequested(command, summary))
 
         self.app.push_screen(dialog, done)
 
@@ -73,34 +76,28 @@ class TaskActionsScreen(LiveScreen):
             return
         below = [t for t in ti.downstream if ti.states.get(t) in RETRYABLE]
         pattern = "^(" + "|".join(re.escape(t) for t in [ti.task_id, *below]) + ")$"
-        self.dashboard.send(
-            Clear(ti.dag_id, ti.run_id, pattern), f"retrying {ti.task_id} in {ti.run_id}"
-        )
+        command = Clear(ti.dag_id, ti.run_id, pattern)
+        self.post_message(CommandRequested(command, f"retrying {ti.task_id} in {ti.run_id}"))
 
     def action_mark_task(self) -> None:
         ti = self.selected_task_instance()
         if ti is None:
             return
 
+        def mark(state: str) -> None:
+            command = Mark(ti.dag_id, ti.run_id, ti.task_id, state)
+            self.post_message(CommandRequested(command, f"marked {ti.task_id} {state}"))
+
         def chosen(state: str | None) -> None:
             if state == "success":
-                self.dashboard.send(
-                    Mark(ti.dag_id, ti.run_id, ti.task_id, state), f"marked {ti.task_id} success"
-                )
+                mark(state)
             elif state == "failed":  # destructive: confirm first
                 self.app.push_screen(
                     ConfirmDialog(
                         f"Mark {ti.task_id} failed?",
                         "A running attempt is stopped; tasks below it may become upstream_failed.",
                     ),
-                    lambda yes: (
-                        self.dashboard.send(
-                            Mark(ti.dag_id, ti.run_id, ti.task_id, "failed"),
-                            f"marked {ti.task_id} failed",
-                        )
-                        if yes
-                        else None
-                    ),
+                    lambda yes: mark("failed") if yes else None,
                 )
 
         self.app.push_screen(MarkDialog(ti.task_id, ti.run_id), chosen)

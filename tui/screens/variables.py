@@ -22,6 +22,7 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 from flowtui.commands.model import DeleteVariable, SetVariable
 from flowtui.errors import FlowtuiError
 from flowtui.store.variables import VariableRow, check_key, is_secret_key, overview
+from flowtui.tui.messages import CommandRequested
 from flowtui.tui.screens.base import KeyTable, LiveScreen
 from flowtui.tui.screens.confirm import ConfirmDialog
 from flowtui.tui.widgets.header_bar import HeaderBar
@@ -141,10 +142,10 @@ class VariablesScreen(LiveScreen):
     def _save(self, edit: VariableEdit | None) -> None:
         if edit is not None:
             command = SetVariable(edit.key, edit.value, edit.description)
-            self.dashboard.send(command, f"variable {edit.key} saved")
+            self.post_message(CommandRequested(command, f"variable {edit.key} saved"))
 
     def _delete(self, key: str) -> None:
-        self.dashboard.send(DeleteVariable(key), f"variable {key} deleted")
+        self.post_message(CommandRequested(DeleteVariable(key), f"variable {key} deleted"))
 
 
 def _cells(row: VariableRow, revealed: bool) -> list[Any]:
