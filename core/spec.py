@@ -80,10 +80,6 @@ class DagSpec:
     def leaves(self) -> list[str]:
         return [t.task_id for t in self.tasks.values() if not t.downstream]
 
-    @property
-    def roots(self) -> list[str]:
-        return [t.task_id for t in self.tasks.values() if not t.upstream]
-
     def relatives(
         self, task_ids: Iterable[str], direction: Literal["upstream", "downstream"]
     ) -> list[str]:

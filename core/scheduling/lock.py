@@ -35,10 +35,6 @@ class SchedulerLock:
             os.close(self._fd)
             self._fd = None
 
-    @property
-    def is_held(self) -> bool:
-        return self._fd is not None
-
 
 def holder_pid(path: Path) -> int | None:
     """PID of the process holding the lock at `path`, or None when nobody holds it."""

@@ -78,10 +78,6 @@ class LocalExecutor:
     def is_started(self) -> bool:
         return self._job_w is not None
 
-    @property
-    def server_pid(self) -> int | None:
-        return self._server_pid
-
     def start(self) -> None:
         """Start the fork server: forked from this process while it still has one thread
         (about 1 ms), else spawned as a fresh interpreter (DESIGN.md: never fork once threaded)."""
