@@ -23,12 +23,12 @@ from flowtui.commands.model import SetPaused, Trigger
 from flowtui.spec import DagSpec
 from flowtui.store import reads
 from flowtui.store.summaries import dag_header, run_grid
+from flowtui.tui.format import format_duration, format_elapsed, format_timestamp, schedule_text
 from flowtui.tui.messages import CommandRequested, RefreshRequested
 from flowtui.tui.screens.confirm import TriggerDialog
 from flowtui.tui.screens.task_actions import SelectedTaskInstance, TaskActionsScreen
 from flowtui.tui.screens.task_instance import TaskInstanceScreen
 from flowtui.tui.widgets.duration_sparklines import WIDTH as SPARK_WIDTH
-from flowtui.tui.widgets.duration_sparklines import format_duration
 from flowtui.tui.widgets.graph_view import GraphView
 from flowtui.tui.widgets.header_bar import HeaderBar
 from flowtui.tui.widgets.run_grid import GridData, RunGrid
@@ -287,21 +287,11 @@ def _first_to_fix(task_ids: list[str], cells: dict[str, dict[str, Any]]) -> str 
 def _title(data: DagScreenData) -> Text:
     dag = data.dag
     text = Text(f" {dag['dag_id']}", style="bold")
-    text.append(f"  schedule {_schedule_text(dag['schedule'])}", style="dim")
+    text.append(f"  schedule {schedule_text(dag['schedule'])}", style="dim")
     if dag["is_paused"]:
         text.append("  ⏸ paused", style="yellow")
     text.append(f"  {len(data.spec.tasks)} tasks  {len(data.runs)} recent runs", style="dim")
     return text
-
-
-def _schedule_text(schedule: Any) -> str:
-    if schedule is None:
-        return "manual"
-    if isinstance(schedule, dict) and "timedelta" in schedule:
-        return f"every {format_duration(schedule['timedelta'])}"
-    if isinstance(schedule, dict) and "datasets" in schedule:
-        return "on datasets " + ", ".join(schedule["datasets"])
-    return str(schedule)
 
 
 def _details(run: dict[str, Any] | None, task_id: str | None, ti: dict[str, Any] | None) -> Text:
@@ -314,11 +304,11 @@ def _details(run: dict[str, Any] | None, task_id: str | None, ti: dict[str, Any]
     text.append_text(badge(run["state"]))
     text.append(f"  {run.get('run_type') or ''}\n", style="dim")
     rows = [
-        ("logical", _when(run["logical_date"])),
-        ("interval", _when(run.get("data_interval_start"))),
-        ("", f"→ {_when(run.get('data_interval_end'))}"),
-        ("started", _when(run.get("start_date")) or "not yet"),
-        ("took", _span(run.get("start_date"), run.get("end_date"))),
+        ("logical", format_timestamp(run["logical_date"])),
+        ("interval", format_timestamp(run.get("data_interval_start"))),
+        ("", f"→ {format_timestamp(run.get('data_interval_end'))}"),
+        ("started", format_timestamp(run.get("start_date")) or "not yet"),
+        ("took", _took(run.get("start_date"), run.get("end_date"))),
         ("conf", json.dumps(run.get("conf") or {})),
     ]
     for update in json.loads(run.get("triggered_by") or "{}").get("updates", []):
@@ -337,15 +327,7 @@ def _details(run: dict[str, Any] | None, task_id: str | None, ti: dict[str, Any]
     return text
 
 
-def _when(moment: str | None) -> str:
-    """Store timestamps (UTC ISO-8601) to the second, the way a log line shows them."""
-    return moment[:19].replace("T", " ") if moment else ""
-
-
-def _span(start: str | None, end: str | None) -> str:
+def _took(start: str | None, end: str | None) -> str:
     if not start:
         return "-"
-    if not end:
-        return "running"
-    seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
-    return format_duration(seconds)
+    return format_elapsed(start, end) if end else "running"

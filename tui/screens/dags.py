@@ -1,6 +1,6 @@
-"""The first screen: every DAG with its schedule, paused flag, next and last run, its recent
-runs as coloured glyphs, and running/failed counts; a filter by text and `tag:`; a banner for
-files that failed to load."""
+"""The first screen: every DAG with its paused flag, next and last run, its recent runs as
+coloured glyphs, running/failed counts and its schedule in words; a filter by text and `tag:`;
+a banner for files that failed to load."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from flowtui.commands.model import SetPaused, Trigger
 from flowtui.store import reads
 from flowtui.store.summaries import dag_overview
+from flowtui.tui.format import format_timestamp, schedule_text
 from flowtui.tui.messages import CommandRequested
 from flowtui.tui.screens.base import KeyTable, LiveScreen
 from flowtui.tui.screens.confirm import TriggerDialog
@@ -26,7 +27,9 @@ from flowtui.tui.widgets.header_bar import HeaderBar
 from flowtui.tui.widgets.state_badge import badge, glyph
 
 RECENT = 10
-COLUMNS = ("DAG", "schedule", "paused", "next run", "last run", "recent runs", "running", "failed")
+COLUMNS = ("DAG", "paused", "next run", "last run", "recent runs", "running", "failed", "schedule")
+"""The schedule comes last: its words are the widest cell, and at 80 columns the live columns
+before it must stay in view."""
 
 
 class DagsScreen(LiveScreen):
@@ -190,21 +193,11 @@ def _cells(dag: dict[str, Any]) -> list[Any]:
     failed = counts.get("failed", 0) + counts.get("upstream_failed", 0)
     return [
         Text(dag["dag_id"], style="bold"),
-        _schedule_text(dag["schedule"]),
         Text("paused", style="yellow") if dag["is_paused"] else Text("no", style="dim"),
-        (dag["next_run_at"] or "")[:16].replace("T", " "),
+        format_timestamp(dag["next_run_at"], seconds=False),
         badge(last["state"]) if last else Text("never", style="dim"),
         strip,
         Text(str(running), style="bold bright_green" if running else "dim"),
         Text(str(failed), style="bold red" if failed else "dim"),
+        schedule_text(dag["schedule"]),
     ]
-
-
-def _schedule_text(schedule: Any) -> str:
-    if schedule is None:
-        return "manual"
-    if isinstance(schedule, dict) and "timedelta" in schedule:
-        return f"every {schedule['timedelta']:g}s"
-    if isinstance(schedule, dict) and "datasets" in schedule:
-        return "datasets"
-    return str(schedule)

@@ -5,7 +5,6 @@ which reads and follows the file itself). Clear, retry and mark come from `TaskA
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from flowtui.store import reads
 from flowtui.store.summaries import task_history
+from flowtui.tui.format import format_duration, format_elapsed, format_timestamp
 from flowtui.tui.screens.base import KeyTable
 from flowtui.tui.screens.task_actions import SelectedTaskInstance, TaskActionsScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
@@ -162,7 +162,7 @@ class TaskInstanceScreen(TaskActionsScreen):
         text.append(f"   try {ti['try_number']} of {ti['max_tries'] + 1}")
         text.append(f"   {ti['operator'] or ''}", style="cyan")
         if ti["duration"] is not None:
-            text.append(f"   {ti['duration']:.1f} s")
+            text.append(f"   {format_duration(ti['duration'])}")
         if ti["hostname"]:
             text.append(f"   on {ti['hostname']}", style="dim")
         return text
@@ -176,9 +176,9 @@ class TaskInstanceScreen(TaskActionsScreen):
             table.add_row(
                 str(attempt["try_number"]),
                 badge(attempt["state"]),
-                _time(attempt["start_date"]),
-                _time(attempt["end_date"]),
-                _duration(attempt["start_date"], attempt["end_date"]),
+                format_timestamp(attempt["start_date"], year=False),
+                format_timestamp(attempt["end_date"], year=False),
+                format_elapsed(attempt["start_date"], attempt["end_date"]),
                 "" if attempt["exit_code"] is None else str(attempt["exit_code"]),
                 Text(attempt["cause"] or "", style="red"),
                 key=str(attempt["try_number"]),
@@ -198,7 +198,7 @@ class TaskInstanceScreen(TaskActionsScreen):
             else:
                 change.append(event["kind"], style="italic")
             table.add_row(
-                _time(event["ts"]),
+                format_timestamp(event["ts"], year=False),
                 change,
                 event["actor"],
                 event["detail"] or "",
@@ -225,15 +225,3 @@ class TaskInstanceScreen(TaskActionsScreen):
             )
             found.append(AttemptLog(try_number, Path(path), attempt["state"] or "", is_running))
         return found
-
-
-def _time(text: str | None) -> str:
-    """`MM-DD HH:MM:SS` of an ISO timestamp (UTC, as stored)."""
-    return (text or "")[5:19].replace("T", " ")
-
-
-def _duration(start: str | None, end: str | None) -> str:
-    if not start or not end:
-        return ""
-    seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
-    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"

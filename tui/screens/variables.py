@@ -22,6 +22,7 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 from flowtui.commands.model import DeleteVariable, SetVariable
 from flowtui.errors import FlowtuiError
 from flowtui.store.variables import VariableRow, check_key, is_secret_key, overview
+from flowtui.tui.format import one_line
 from flowtui.tui.messages import CommandRequested
 from flowtui.tui.screens.base import KeyTable, LiveScreen
 from flowtui.tui.screens.confirm import ConfirmDialog
@@ -149,10 +150,7 @@ class VariablesScreen(LiveScreen):
 
 
 def _cells(row: VariableRow, revealed: bool) -> list[Any]:
-    value = row.shown_value(revealed)
-    line = " ".join(value.split())
-    if len(line) > _WIDTH:
-        line = line[: _WIDTH - 1] + "…"
+    line = one_line(row.shown_value(revealed), _WIDTH)
     secret_style = "yellow" if revealed else "dim"
     return [
         Text(row.key, style="bold"),

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
+from flowtui.tui.format import format_duration
+
 BLOCKS = "▁▂▃▄▅▆▇█"
 """Eight heights, lowest first."""
 
@@ -37,18 +39,3 @@ def sparkline(durations: Sequence[float | None], scale: float, width: int = WIDT
     latest = next((s for s in reversed(recent) if s is not None), None)
     text.append(f" {format_duration(latest):>5}", style="dim")
     return text
-
-
-def format_duration(seconds: float | None) -> str:
-    """Short and readable: `0.4s`, `12s`, `3m05s`, `2h07m`; empty for None."""
-    if seconds is None:
-        return ""
-    if seconds < 10:
-        return f"{seconds:.1f}s"
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"

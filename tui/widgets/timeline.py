@@ -15,7 +15,7 @@ from textual.containers import VerticalScroll
 from textual.geometry import Region
 from textual.widgets import Static
 
-from flowtui.tui.widgets.duration_sparklines import format_duration
+from flowtui.tui.format import format_duration, parse_timestamp
 from flowtui.tui.widgets.state_badge import STYLES, glyph
 
 QUEUED = "░"
@@ -94,12 +94,12 @@ def render_timeline(
 
 
 def _times(attempt: Mapping[str, Any], now: datetime | None) -> dict[str, Any] | None:
-    started = _moment(attempt.get("start_date"))
-    queued = _moment(attempt.get("queued_at")) or started
+    started = parse_timestamp(attempt.get("start_date"))
+    queued = parse_timestamp(attempt.get("queued_at")) or started
     if queued is None:
         return None
     state = str(attempt.get("state") or "none")
-    ended = _moment(attempt.get("end_date"))
+    ended = parse_timestamp(attempt.get("end_date"))
     if ended is None:
         ended = now if (state in LIVE and now is not None) else (started or queued)
     return {
@@ -142,7 +142,3 @@ def _bar_line(
     line.append(" " * max(1, room - max(ran_to, ran_from) + 1))
     line.append(format_duration(seconds) if bar["started"] else "", style="dim")
     return line
-
-
-def _moment(text: Any) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
