@@ -311,8 +311,8 @@ def _details(run: dict[str, Any] | None, task_id: str | None, ti: dict[str, Any]
         ("took", _took(run.get("start_date"), run.get("end_date"))),
         ("conf", json.dumps(run.get("conf") or {})),
     ]
-    for update in json.loads(run.get("triggered_by") or "{}").get("updates", []):
-        rows.append(("updated", f"{update['uri']} by {update['dag_id']}.{update['task_id']}"))
+    for update in reads.triggering_updates(run.get("triggered_by")):
+        rows.append(("updated", f"{update.uri} by {update.dag_id}.{update.task_id}"))
     for name, value in rows:
         text.append(f"{name:<9}", style="dim")
         text.append(f"{value}\n")
