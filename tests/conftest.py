@@ -153,15 +153,18 @@ def wait_until(
     timeout: float = 20.0,
     interval: float = 0.05,
     what: str = "condition",
+    seen: Callable[[], str] | None = None,
 ) -> Any:
-    """Poll `predicate` until it returns something truthy, or fail after `timeout` seconds."""
+    """Poll `predicate` until it returns something truthy, or fail after `timeout` seconds,
+    saying what was awaited and, with `seen`, what there was instead."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    instead = f":\n{seen()}" if seen is not None else ""
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}{instead}")
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from flowtui.clock import parse_datetime
 from flowtui.errors import FlowtuiError, TemplateRenderError, TemplateUndefined
 
 if TYPE_CHECKING:
@@ -92,6 +93,4 @@ def _environment() -> jinja2.Environment:
 
 
 def _as_datetime(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
+    return value if isinstance(value, datetime) else parse_datetime(str(value))

@@ -64,13 +64,15 @@ class Tmux:
         ).stdout
 
     def wait_for(self, text: str, timeout: float = 20.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            time.sleep(0.1)
-        raise AssertionError(f"{text!r} did not appear within {timeout} s:\n{self.screen()}")
+        """The screen, once `text` is on it."""
+        screen: str = wait_until(
+            lambda: (shown if text in (shown := self.screen()) else ""),
+            timeout,
+            interval=0.1,
+            what=f"{text!r} on the screen",
+            seen=self.screen,
+        )
+        return screen
 
 
 TmuxFactory = Callable[[], Tmux]
