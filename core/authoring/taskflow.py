@@ -5,7 +5,6 @@ XCom."""
 from __future__ import annotations
 
 import functools
-import inspect
 import re
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -161,6 +160,8 @@ class TaskFunction:
         if dag is None:
             raise TaskOutsideDag(task_id)
         task_id = _unique_task_id(dag.has_task, task_id)
+        import inspect  # here: it costs 10 ms, and `import flowtui` is paid by every DAG file
+
         try:
             inspect.signature(self.function).bind_partial(*args, **kwargs)
         except TypeError as exc:
@@ -274,6 +275,8 @@ def dag(
 def _build_dag(
     fn: Callable[..., Any], options: dict[str, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> DAG:
+    import inspect
+
     options = dict(options)
     dag_id = options.pop("dag_id", fn.__name__)
     signature = inspect.signature(fn)

@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flowtui.config import resolve_home
 from flowtui.errors import VariableNotFound
 
 if TYPE_CHECKING:
@@ -28,7 +27,11 @@ def configure(db_path: Path | str) -> None:
 
 def db_path() -> Path:
     """The store Variable uses: the configured one, else the home's (`$FLOWTUI_HOME`)."""
-    return _db_path if _db_path is not None else resolve_home() / "flowtui.db"
+    if _db_path is not None:
+        return _db_path
+    from flowtui.config import resolve_home  # here: reading flowtui.toml costs 10 ms
+
+    return resolve_home() / "flowtui.db"
 
 
 class Variable:
