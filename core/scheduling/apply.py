@@ -47,8 +47,21 @@ def apply(book: RunBook, conn: sqlite3.Connection, command: Command, actor: str)
 
     Raises:
         FlowtuiError: the command names something that does not exist or is malformed;
-            nothing has been changed then.
+            nothing has been changed then (its writes are rolled back to a savepoint, while
+            the rest of the caller's transaction stands).
     """
+    conn.execute("SAVEPOINT command")
+    try:
+        result = _apply(book, conn, command, actor)
+    except BaseException:
+        conn.execute("ROLLBACK TO command")
+        conn.execute("RELEASE command")
+        raise
+    conn.execute("RELEASE command")
+    return result
+
+
+def _apply(book: RunBook, conn: sqlite3.Connection, command: Command, actor: str) -> dict[str, Any]:
     scheduler_actor, book.actor = book.actor, actor  # state changes it causes are the user's
     try:
         match command:
