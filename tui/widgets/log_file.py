@@ -1,6 +1,7 @@
 """Reading a task attempt's log in windows of bytes: whole lines with their offsets around a
-point of the file, and a chunked search, so that a log of any size is never read whole. No
-Textual here: these run on worker threads."""
+point of the file, at its tail, beside a window or added since the last poll, and a chunked
+search, so that a log of any size is never read whole. No Textual here: these run on worker
+threads."""
 
 from __future__ import annotations
 
@@ -108,6 +109,36 @@ def read_chunk(
     lines = [_clean(piece) for piece in pieces]
     width = max((cell_len(line) for line in lines), default=0)
     return Chunk(start, end, lines, offsets, bool(rest), eof, size, width)
+
+
+def read_tail(path: Path) -> Chunk:
+    """The whole lines in the last `WINDOW` bytes of `path` (none if it does not exist)."""
+    try:
+        start = max(0, path.stat().st_size - WINDOW)
+    except OSError:
+        start = 0
+    return read_chunk(path, start)
+
+
+def read_beside(path: Path, edge: int, *, before: bool) -> Chunk:
+    """`STEP` bytes of whole lines next to byte `edge`, a line start: those ending there
+    (`before`) or those starting there."""
+    if before:
+        return read_chunk(path, max(0, edge - STEP), edge, stop_is_line=True)
+    return read_chunk(path, edge, edge + STEP, start_is_line=True)
+
+
+def read_growth(path: Path, end: int, known: int, *, eof: bool) -> tuple[int, Chunk | None]:
+    """The size of `path` now and, when a window that reached the end (`eof`) at size `known`
+    can simply grow, the lines from byte `end` on: the file changed size, by at most
+    `MAX_POLL` bytes past `end`, and was not cut below `end`."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    if eof and size != known and end <= size <= end + MAX_POLL:
+        return size, read_chunk(path, end, None, start_is_line=True)
+    return size, None
 
 
 def find_in_file(

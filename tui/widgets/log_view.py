@@ -1,11 +1,10 @@
-"""`LogView`: a scrolling view of a window of one log file's lines, rendering only the visible
-ones; it reads more as the viewport nears an edge of the window, follows a running attempt
-like `tail -f` and searches the whole file, every read on a thread worker."""
+"""`LogView`: a scrolling view of a window of one log file's lines (`LineWindow`), rendering
+only the visible ones; it reads more as the viewport nears an edge of the window, follows a
+running attempt like `tail -f` and searches the whole file, every read on a thread worker."""
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,15 +23,16 @@ from textual.worker import get_current_worker
 
 from flowtui.tui.widgets.log_file import (
     EDGE_LINES,
-    MAX_POLL,
-    MAX_WINDOW,
     POLL_SECONDS,
-    STEP,
     WINDOW,
     Chunk,
     find_in_file,
+    read_beside,
     read_chunk,
+    read_growth,
+    read_tail,
 )
+from flowtui.tui.widgets.log_window import LineWindow
 
 
 class _ReadDone(Message, bubble=False):
@@ -79,17 +79,10 @@ class LogView(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.path: Path | None = None
-        self.file_size = 0
-        """The file's size at the last read or poll."""
         self.search_text = ""
         self.note = ""
         """How the last search went, for the status line."""
-        self._lines: list[str] = []
-        self._offsets: list[int] = []
-        self._end = 0
-        self._eof = True
-        self._has_partial = False
-        self._width = 0
+        self._window = LineWindow()
         self._generation = 0
         """Bumped whenever the window is replaced, so that older reads are dropped."""
         self._extending = self._polling = self._grew = False
@@ -144,7 +137,7 @@ class LogView(ScrollView, can_focus=True):
             self.scroll_to(y=0, animate=False, immediate=True, force=True)
 
     def action_last_line(self) -> None:
-        if not self._eof:
+        if not self._window.eof:
             self._read_window(self.path, None, None, "bottom")
         else:
             self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
@@ -152,18 +145,22 @@ class LogView(ScrollView, can_focus=True):
     @property
     def window(self) -> tuple[int, int]:
         """Bytes [start, end) of the file that are in memory."""
-        start = self._offsets[0] if self._offsets else self._end
-        return start, self.file_size if self._eof else self._end
+        return self._window.bounds
+
+    @property
+    def file_size(self) -> int:
+        """The file's size at the last read or poll."""
+        return self._window.file_size
 
     @property
     def lines(self) -> list[str]:
         """The lines in memory (read only)."""
-        return self._lines
+        return self._window.lines
 
     @property
     def visible_lines(self) -> list[str]:
         top = round(self.scroll_y)
-        return self._lines[top : top + self.scrollable_content_region.height]
+        return self._window.lines[top : top + self.scrollable_content_region.height]
 
     @property
     def match(self) -> int | None:
@@ -173,11 +170,12 @@ class LogView(ScrollView, can_focus=True):
     @property
     def is_following(self) -> bool:
         """New lines will scroll into view: follow is on and the last line is in view."""
-        return self.follow and self._eof and self.is_vertical_scroll_end
+        return self.follow and self._window.eof and self.is_vertical_scroll_end
 
     def open(self, path: Path, *, is_live: bool) -> None:
         """Show the tail of `path` (which may not exist yet)."""
-        self.path, self._match, self.note, self.file_size = path, None, "", 0
+        self.path, self._match, self.note = path, None, ""
+        self._window = LineWindow()
         self._set_window(Chunk(0, 0, [], []))
         self.is_live = is_live
         self._read_window(path, None, None, "bottom")
@@ -196,35 +194,31 @@ class LogView(ScrollView, can_focus=True):
         if again and self._match is not None:
             start = self._match + 1 if forward else self._match
         else:
-            top = min(round(self.scroll_y), len(self._offsets) - 1)
-            start = self._offsets[top] if top >= 0 else 0
+            offsets = self._window.offsets
+            top = min(round(self.scroll_y), len(offsets) - 1)
+            start = offsets[top] if top >= 0 else 0
         self.note = "searching…"
         self.post_message(self.Changed(self))
         self._find(self.path, text.encode(), start, forward, self.window, self._generation)
 
     def _set_window(self, chunk: Chunk) -> None:
-        self._lines, self._offsets = list(chunk.lines), list(chunk.offsets)
-        self._end, self._eof, self._has_partial = chunk.end, chunk.eof, chunk.has_partial
-        self._width, self.file_size = chunk.width, max(chunk.size, self.file_size)
+        self._window.replace(chunk)
         self._generation += 1
         self._cache.clear()
         self._resize()
 
     def _resize(self) -> None:
-        self.virtual_size = Size(self._width, len(self._lines))
+        self.virtual_size = Size(self._window.width, len(self._window.lines))
         self.refresh()
 
-    def _line_of(self, offset: int) -> int:
-        return max(0, bisect_right(self._offsets, offset) - 1)
-
     def _scroll_to_offset(self, offset: int) -> None:
-        index = self._line_of(offset)
+        index, lines = self._window.line_of(offset), self._window.lines
         height = self.scrollable_content_region.height
         if not round(self.scroll_y) <= index < round(self.scroll_y) + height:
             self.scroll_to(y=max(0, index - height // 3), animate=False, immediate=True, force=True)
-        match = self._pattern.search(self._lines[index]) if self._pattern and self._lines else None
+        match = self._pattern.search(lines[index]) if self._pattern and lines else None
         if match is not None:
-            column, width = cell_len(self._lines[index][: match.start()]), self.size.width
+            column, width = cell_len(lines[index][: match.start()]), self.size.width
             if not self.scroll_x <= column < self.scroll_x + width - len(self.search_text):
                 self.scroll_to(
                     x=max(0, column - width // 3), animate=False, immediate=True, force=True
@@ -239,12 +233,7 @@ class LogView(ScrollView, can_focus=True):
         """Replace the window: the tail (start None), or bytes around `anchor` (an offset)."""
         if path is None:
             return
-        if start is None:
-            try:
-                start = max(0, path.stat().st_size - WINDOW)
-            except OSError:
-                start = 0
-        chunk = read_chunk(path, start, stop)
+        chunk = read_tail(path) if start is None else read_chunk(path, start, stop)
         if not get_current_worker().is_cancelled:
             self.post_message(_ReadDone(lambda: self._show_window(path, chunk, anchor)))
 
@@ -267,20 +256,18 @@ class LogView(ScrollView, can_focus=True):
         if self.path is None or self._extending:
             return
         top, height = round(self.scroll_y), self.scrollable_content_region.height
-        start, _ = self.window
+        window = self._window
+        start, _ = window.bounds
         if top < EDGE_LINES and start > 0:
             self._extending = True
             self._read_more(self.path, self._generation, start, before=True)
-        elif top + height > len(self._lines) - EDGE_LINES and not self._eof:
+        elif top + height > len(window.lines) - EDGE_LINES and not window.eof:
             self._extending = True
-            self._read_more(self.path, self._generation, self._end, before=False)
+            self._read_more(self.path, self._generation, window.end, before=False)
 
     @work(thread=True, group="log-more")
     def _read_more(self, path: Path, generation: int, edge: int, *, before: bool) -> None:
-        if before:
-            chunk = read_chunk(path, max(0, edge - STEP), edge, stop_is_line=True)
-        else:
-            chunk = read_chunk(path, edge, edge + STEP, start_is_line=True)
+        chunk = read_beside(path, edge, before=before)
         self.post_message(_ReadDone(lambda: self._add(chunk, generation, before)))
 
     def _add(self, chunk: Chunk, generation: int, before: bool) -> None:
@@ -289,17 +276,12 @@ class LogView(ScrollView, can_focus=True):
             return
         if before and chunk.end == self.window[0]:
             self._prepend(chunk)
-        elif not before and chunk.start == self._end:
+        elif not before and chunk.start == self._window.end:
             self._append(chunk)
         self.post_message(self.Changed(self))
 
     def _prepend(self, chunk: Chunk) -> None:
-        self._lines[:0], self._offsets[:0] = chunk.lines, chunk.offsets
-        self._width = max(self._width, chunk.width)
-        keep = bisect_left(self._offsets, self._offsets[0] + MAX_WINDOW)
-        if keep < len(self._lines):  # drop the far end; it is read again when needed
-            self._end, self._eof, self._has_partial = self._offsets[keep], False, False
-            del self._lines[keep:], self._offsets[keep:]
+        self._window.prepend(chunk)
         self._resize()
         self.scroll_to(
             y=self.scroll_y + len(chunk.lines), animate=False, immediate=True, force=True
@@ -307,18 +289,7 @@ class LogView(ScrollView, can_focus=True):
 
     def _append(self, chunk: Chunk) -> None:
         stick = self.follow and self.is_vertical_scroll_end
-        if self._has_partial:  # read again in full by this chunk
-            self._lines.pop()
-            self._offsets.pop()
-        self._lines += chunk.lines
-        self._offsets += chunk.offsets
-        self._end, self._eof, self._has_partial = chunk.end, chunk.eof, chunk.has_partial
-        self._width, self.file_size = max(self._width, chunk.width), max(chunk.size, self.file_size)
-        drop = bisect_left(self._offsets, self._end - MAX_WINDOW)
-        if drop and drop < len(self._lines):
-            del self._lines[:drop], self._offsets[:drop]
-        else:
-            drop = 0
+        drop = self._window.append(chunk)
         self._resize()
         if stick:
             self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
@@ -336,29 +307,25 @@ class LogView(ScrollView, can_focus=True):
                 self._timer.pause()
             return
         self._polling = True
-        self._read_new(self.path, self._generation, self._end, self._eof, self.file_size)
+        window = self._window
+        self._read_new(self.path, self._generation, window.end, window.eof, window.file_size)
 
     @work(thread=True, group="log-poll")
     def _read_new(self, path: Path, generation: int, end: int, eof: bool, known: int) -> None:
-        try:
-            size = path.stat().st_size
-        except OSError:
-            size = 0
-        chunk = None
-        if eof and size != known and end <= size <= end + MAX_POLL:
-            chunk = read_chunk(path, end, None, start_is_line=True)
+        size, chunk = read_growth(path, end, known, eof=eof)
         self.post_message(_ReadDone(lambda: self._polled(generation, size, chunk)))
 
     def _polled(self, generation: int, size: int, chunk: Chunk | None) -> None:
         self._polling, self._grew = False, size != self.file_size
         if generation != self._generation or not self._grew:
             return
-        if chunk is not None and chunk.start == self._end:
+        window = self._window
+        if chunk is not None and chunk.start == window.end:
             self._append(chunk)
-        elif self._eof and (size < self._end or self.is_following):
+        elif window.eof and (size < window.end or self.is_following):
             self._read_window(self.path, None, None, "bottom")  # truncated, or a burst
         else:
-            self._eof, self.file_size = False, size  # scrolling down reads the rest
+            window.eof, window.file_size = False, size  # scrolling down reads the rest
         self.post_message(self.Changed(self))
 
     @work(thread=True, exclusive=True, group="log-search")
@@ -395,7 +362,8 @@ class LogView(ScrollView, can_focus=True):
                 self._read_window(path, max(0, found - WINDOW // 2), found + WINDOW // 2, found)
             else:
                 self._scroll_to_offset(found)
-            self._match_line = self._offsets[self._line_of(found)] if self._offsets else -1
+            offsets = self._window.offsets
+            self._match_line = offsets[self._window.line_of(found)] if offsets else -1
         self._cache.clear()
         self.refresh()
         self.post_message(self.Changed(self))
@@ -405,12 +373,12 @@ class LogView(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         index, width = scroll_y + y, self.size.width
-        if index >= len(self._lines):
+        if index >= len(self._window.lines):
             return Strip.blank(width, self.rich_style)
         return self._strip(index).crop_extend(scroll_x, scroll_x + width, self.rich_style)
 
     def _strip(self, index: int) -> Strip:
-        line, offset = self._lines[index], self._offsets[index]
+        line, offset = self._window.lines[index], self._window.offsets[index]
         is_current = offset == self._match_line and self._match is not None
         key = (offset, len(line), self.search_text, is_current)
         cached = self._cache.get(key)
