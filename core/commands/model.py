@@ -30,7 +30,8 @@ class Trigger:
     """The foreground process (`dags test`, `dags backfill`) that drives the run; None: the
     home's scheduler does."""
     replace: bool = False
-    """Replace a finished run with the same id (`dags test` of a date tested before)."""
+    """Replace the run with the same id (`dags test` of a date tested before) if it finished,
+    or if its foreground process died; never one whose attempts may still run."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import sqlite3
 from typing import Any
@@ -120,12 +121,6 @@ def _trigger(book: RunBook, conn: sqlite3.Connection, command: Trigger) -> dict[
     _check_conf(spec, command.conf or {})
     logical = _date("logical date", command.logical_date) if command.logical_date else book.clock()
     run_id = command.run_id or f"{command.run_type}__{logical.isoformat()}"
-    existing = reads.run(conn, spec.dag_id, run_id)
-    if existing is not None:
-        if not command.replace or is_driven_elsewhere(existing["runner_pid"]):
-            raise RunExists(spec.dag_id, run_id)
-        book.runs.pop(RunKey(spec.dag_id, run_id), None)
-        writes.delete_run(conn, spec.dag_id, run_id, ts=book.now(), actor=book.actor)
     if command.data_interval_start and command.data_interval_end:
         start = _date("data interval start", command.data_interval_start)
         end = _date("data interval end", command.data_interval_end)
@@ -134,6 +129,12 @@ def _trigger(book: RunBook, conn: sqlite3.Connection, command: Trigger) -> dict[
 
         interval = timetable(spec).infer_manual_interval(logical)
         start, end = interval.start, interval.end
+    existing = reads.run(conn, spec.dag_id, run_id)
+    if existing is not None:
+        if not command.replace or not _replaceable(book, existing):
+            raise RunExists(spec.dag_id, run_id)
+        book.runs.pop(RunKey(spec.dag_id, run_id), None)
+        writes.delete_run(conn, spec.dag_id, run_id, ts=book.now(), actor=book.actor)
     book.create_run(
         conn,
         spec,
@@ -145,6 +146,19 @@ def _trigger(book: RunBook, conn: sqlite3.Connection, command: Trigger) -> dict[
         runner_pid=command.runner_pid,
     )
     return {"dag_id": spec.dag_id, "run_id": run_id, "logical_date": to_text(logical)}
+
+
+def _replaceable(book: RunBook, row: dict[str, Any]) -> bool:
+    """A run `Trigger(replace=True)` may delete: one no other live process drives, and that
+    is finished, or whose foreground process died and this scheduler does not drive (no
+    attempt of it can be running)."""
+    runner = row["runner_pid"]
+    if is_driven_elsewhere(runner):
+        return False
+    if RunState(row["state"]) in RUN_FINISHED:
+        return True
+    is_orphan = runner is not None and runner != os.getpid()
+    return is_orphan and RunKey(row["dag_id"], row["run_id"]) not in book.runs
 
 
 def _date(what: str, text: str) -> Any:

@@ -59,11 +59,15 @@ class Dispatcher:
         chosen: list[tuple[ActiveRun, TI]] = []
         deferred = []
         held = paused() if self._heap else set()
+        taken: set[tuple[RunKey, str]] = set()
         while self._heap and len(self.live) + len(chosen) < self.parallelism:
             item = heapq.heappop(self._heap)
             run = book.runs.get(item[2])
             if run is None or run.tis[item[3]].state is not TaskState.SCHEDULED:
                 continue
+            if (item[2], item[3]) in taken:
+                continue  # queued twice (cleared while it waited for a slot): one attempt only
+            taken.add((item[2], item[3]))
             if run.dag_id in held or self._active_by_dag[run.dag_id] >= run.spec.max_active_tasks:
                 deferred.append(item)
                 continue

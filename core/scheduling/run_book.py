@@ -300,6 +300,8 @@ class RunBook:
         """Move `ti` to `new`, writing `fields` to its row and an event naming the actor."""
         old = ti.state
         ti.state = new
+        if new is not TaskState.NONE:  # e.g. marked while depends_on_past held it
+            run.waiting_on_past.discard(ti.task_id)
         self.touched.add(run.key)
         run.counts[old] -= 1
         run.counts[new] += 1

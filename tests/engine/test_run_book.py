@@ -4,14 +4,11 @@ process: a test reports each attempt's start and exit as the scheduler service w
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 import os
-import shutil
 import sqlite3
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +28,9 @@ from flowtui.scheduling.run_book import RunBook
 from flowtui.spec import DagSpec, TaskSpec
 from flowtui.states import RunState, TaskState
 from flowtui.store import Store, reads, writes
+from tests.engine.conftest import ManualClock, open_copy
+from tests.engine.conftest import dag_spec as dag
+from tests.engine.conftest import task_spec as task
 
 NOW = datetime(2024, 3, 5, 6, 0, tzinfo=UTC)
 """Where every test's clock starts."""
@@ -45,42 +45,6 @@ KILLED = AttemptOutcome(TaskState.FAILED, "stopped (was killed by SIGTERM)", exi
 
 DEAD_PID = 2**31 - 2
 """Above any kernel's pid_max, so no process has it."""
-
-
-class ManualClock:
-    """A clock that stands still until the test moves it."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> datetime:
-        self.now += timedelta(seconds=seconds)
-        return self.now
-
-
-def task(task_id: str, operator: str = "PythonOperator", **fields: Any) -> TaskSpec:
-    return TaskSpec(task_id, operator, **fields)
-
-
-def dag(
-    dag_id: str, *tasks: TaskSpec, edges: Iterable[tuple[str, str]] = (), **fields: Any
-) -> DagSpec:
-    """A DAG spec as the loader would store it, dependencies given as (upstream, downstream)."""
-    up: dict[str, list[str]] = defaultdict(list)
-    down: dict[str, list[str]] = defaultdict(list)
-    for before, after in edges:
-        down[before].append(after)
-        up[after].append(before)
-    specs = {
-        t.task_id: dataclasses.replace(
-            t, upstream=tuple(up[t.task_id]), downstream=tuple(down[t.task_id])
-        )
-        for t in tasks
-    }
-    return DagSpec(dag_id, f"/dags/{dag_id}.py", specs, **fields)
 
 
 def chain(dag_id: str, *tasks: TaskSpec, **fields: Any) -> DagSpec:
@@ -214,20 +178,9 @@ def at(seconds: float) -> str:
     return to_text(NOW + timedelta(seconds=seconds))
 
 
-@pytest.fixture(scope="module")
-def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated store file to copy: migrating one per test would cost most of its time."""
-    path = tmp_path_factory.mktemp("template") / "flowtui.db"
-    Store(path).close()
-    return path
-
-
 @pytest.fixture
-def world(tmp_path: Path, empty_store: Path) -> Iterator[World]:
-    shutil.copyfile(empty_store, tmp_path / "flowtui.db")
-    store = Store(tmp_path / "flowtui.db")
-    # Durability against power loss is not under test; without it closing skips an fsync.
-    store.conn.execute("PRAGMA synchronous = OFF")
+def world(tmp_path: Path, migrated_store: Path) -> Iterator[World]:
+    store = open_copy(migrated_store, tmp_path)
     clock = ManualClock(NOW)
     yield World(store, clock, RunBook(clock))
     store.close()
@@ -908,11 +861,6 @@ def test_marking_the_previous_instance_releases_the_held_one(world: World) -> No
     assert world.run_row(day2)["state"] == "success"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a task marked while depends_on_past holds it stays in waiting_on_past, so "
-    "finish_if_done never ends its run",
-)
 def test_marking_the_held_instance_itself_lets_its_run_finish(world: World) -> None:
     """A user who marks the held task itself (to skip past a failed day) sees its run end."""
     day1 = world.start(PAST, "day1", DAY_1)

@@ -1,0 +1,108 @@
+"""Which runs and task instances start: `start_queued_runs` within max_active_runs and pause,
+`Dispatcher.take` by priority within parallelism and max_active_tasks, each task instance at
+most once. In process, on a real store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from flowtui.clock import to_text
+from flowtui.commands.model import Clear
+from flowtui.scheduling.active_run import ActiveRun
+from flowtui.scheduling.apply import apply
+from flowtui.scheduling.dispatch import Dispatcher, start_queued_runs
+from flowtui.scheduling.run_book import RunBook
+from flowtui.spec import DagSpec
+from flowtui.states import RunState
+from flowtui.store import Store, writes
+from tests.engine.conftest import ManualClock, open_copy
+from tests.engine.conftest import dag_spec as dag
+from tests.engine.conftest import task_spec as task
+
+NOW = datetime(2024, 3, 5, 6, 0, tzinfo=UTC)
+ETL = dag("etl", task("extract"), task("load"), edges=[("extract", "load")], max_active_runs=1)
+FAN = dag("fan", *(task(f"t{i}", priority_weight=i) for i in range(6)), max_active_tasks=4)
+
+
+@dataclass
+class World:
+    store: Store
+    clock: ManualClock
+    book: RunBook
+
+    def create(self, spec: DagSpec, run_id: str, logical: datetime = NOW) -> ActiveRun:
+        writes.upsert_dag(self.store.conn, spec, to_text(NOW))
+        return self.book.create_run(self.store.conn, spec, run_id, "manual", logical)
+
+    def start(self, spec: DagSpec, run_id: str = "manual__1") -> ActiveRun:
+        run = self.create(spec, run_id)
+        self.book.start_run(self.store.conn, run)
+        return run
+
+
+@pytest.fixture
+def world(tmp_path: Path, migrated_store: Path) -> Iterator[World]:
+    store = open_copy(migrated_store, tmp_path)
+    clock = ManualClock(NOW)
+    yield World(store, clock, RunBook(clock))
+    store.close()
+
+
+def _taken(dispatcher: Dispatcher, world: World, paused: set[str] | None = None) -> list[str]:
+    taken = dispatcher.take(world.book, lambda: paused or set())
+    for run, ti in taken:
+        dispatcher.launched(run.attempt_key(ti))
+    return [ti.task_id for _, ti in taken]
+
+
+def test_higher_priority_starts_first_within_max_active_tasks(world: World) -> None:
+    """Six ready tasks, max_active_tasks 4: the four heaviest start; one ends, the next goes."""
+    run = world.start(FAN)
+    dispatcher = Dispatcher(parallelism=32)
+    assert _taken(dispatcher, world) == ["t5", "t4", "t3", "t2"]
+    assert _taken(dispatcher, world) == []
+    assert dispatcher.ended(run.attempt_key(run.tis["t5"]))
+    assert _taken(dispatcher, world) == ["t1"]
+
+
+def test_parallelism_bounds_every_dag_together(world: World) -> None:
+    """parallelism 2 over two DAGs' ready tasks: two attempts at a time."""
+    world.start(FAN)
+    world.start(ETL)
+    assert len(_taken(Dispatcher(parallelism=2), world)) == 2
+    assert len(world.book.ready) == 0
+
+
+def test_a_paused_dag_starts_no_task_until_unpaused(world: World) -> None:
+    """Pausing holds ready tasks back; they start once the DAG is unpaused."""
+    world.start(ETL)
+    dispatcher = Dispatcher(parallelism=32)
+    assert _taken(dispatcher, world, paused={"etl"}) == []
+    assert _taken(dispatcher, world) == ["extract"]
+
+
+def test_a_task_cleared_while_it_waits_for_a_slot_gets_one_attempt(world: World) -> None:
+    """Cleared while paused, a scheduled task is queued twice; it must start once only."""
+    run = world.start(ETL)
+    dispatcher = Dispatcher(parallelism=32)
+    assert _taken(dispatcher, world, paused={"etl"}) == []
+    apply(world.book, world.store.conn, Clear("etl", run.run_id, "^extract$"), "cli:test")
+    assert _taken(dispatcher, world) == ["extract"]
+    assert _taken(dispatcher, world) == []
+
+
+def test_queued_runs_start_oldest_first_within_max_active_runs(world: World) -> None:
+    """Three queued runs of a DAG with max_active_runs 1: the oldest starts, the rest wait;
+    a paused DAG starts none."""
+    for day in (3, 1, 2):
+        world.create(ETL, f"manual__{day}", NOW.replace(day=day))
+    conn = world.store.conn
+    assert start_queued_runs(world.book, conn, paused={"etl"}) == 0
+    assert start_queued_runs(world.book, conn, paused=set()) == 1
+    running = [r.run_id for r in world.book.runs.values() if r.state is RunState.RUNNING]
+    assert running == ["manual__1"]
