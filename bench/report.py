@@ -1,5 +1,6 @@
-"""Turns measured runs into figures: the per-workload table, the derived figures next to their
-targets and peers, and the raw figures as JSON."""
+"""Turns measured runs into figures: the floors, the per-workload table and the same figures as
+multiples of the floors, the derived figures next to their targets, peers and floors, and the
+raw figures as JSON."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from floors import DRIFT_LIMIT, Floors, format_number
 from measure import Measurement
 
 
@@ -59,6 +61,9 @@ class Figure:
     compute: Callable[[Results], float | None]
     target: float | None = None
     peers: str = ""
+    floor: str = ""
+    """The floor (see floors.py) the value is divided by for the "x floor" column; empty for a
+    figure that is already a ratio of two runs on the same machine."""
 
     def value(self, results: Results) -> float | None:
         if not all(name in results and results[name].is_ok for name in self.needs):
@@ -83,8 +88,15 @@ FIGURES = (
         target=2.0,
         peers="Airflow 589, Dagster multiprocess 617, Luigi 3.8, Dagster in-process 2.2, "
         "Prefect 1.4",
+        floor="fork",
     ),
-    Figure("per-task CPU, (W2 CPU - W0 CPU) / 102", "ms", ("W0", "W2"), _overhead_ms("cpu_s")),
+    Figure(
+        "per-task CPU, (W2 CPU - W0 CPU) / 102",
+        "ms",
+        ("W0", "W2"),
+        _overhead_ms("cpu_s"),
+        floor="fork_cpu",
+    ),
     Figure(
         "task-to-task latency p50 (W1)",
         "ms",
@@ -92,6 +104,7 @@ FIGURES = (
         lambda r: percentile(r["W1"].latencies_ms, 50),
         target=2.0,
         peers="Airflow 961, Luigi 2.9, Prefect 1.3, Dagster in-process 0.56",
+        floor="fork",
     ),
     Figure(
         "whole-process wall time (W1)",
@@ -100,6 +113,7 @@ FIGURES = (
         lambda r: r["W1"].median("wall_s"),
         target=0.3,
         peers="Luigi 0.19, Dagster 1.0, Airflow 6.3",
+        floor="python_start",
     ),
     Figure(
         "W4 wall time ratio, 10,000 / 1,000 tasks",
@@ -114,6 +128,7 @@ FIGURES = (
         ("W4_10k",),
         lambda r: r["W4_10k"].maximum("tree_max_rss_mb"),
         target=300.0,
+        floor="import_rss",
     ),
     Figure(
         "W4 10,000 peak RSS, main process (sampled)",
@@ -121,6 +136,7 @@ FIGURES = (
         ("W4_10k",),
         lambda r: r["W4_10k"].maximum("main_peak_rss_mb"),
         target=300.0,
+        floor="import_rss",
     ),
 )
 
@@ -153,18 +169,126 @@ def _workload_line(result: WorkloadResult) -> str:
     return f"{start}  {wall:>17}  {cpu:>17}  {rss:>16}  {p50:>10} {p99:>8}"
 
 
-def figures_table(results: Results) -> str:
-    """The derived figures, each with its target, whether it is met, and the peers' values."""
-    lines = [f"{'figure':<46} {'value':>10} {'target':>10}  status"]
+@dataclass(frozen=True)
+class WorkloadRatio:
+    """One figure of table one as a multiple of its floor."""
+
+    key: str
+    unit: str
+    floor: str
+    compute: Callable[[WorkloadResult], float | None]
+
+
+WORKLOAD_RATIOS = (
+    WorkloadRatio("wall", "s", "python_start", lambda r: r.median("wall_s")),
+    WorkloadRatio("cpu", "s", "python_start_cpu", lambda r: r.median("cpu_s")),
+    WorkloadRatio("tree_rss", "MB", "import_rss", lambda r: r.maximum("tree_max_rss_mb")),
+    WorkloadRatio("main_rss", "MB", "import_rss", lambda r: r.maximum("main_peak_rss_mb")),
+    WorkloadRatio("t2t_p50", "ms", "fork", lambda r: percentile(r.latencies_ms, 50)),
+    WorkloadRatio("t2t_p99", "ms", "fork", lambda r: percentile(r.latencies_ms, 99)),
+)
+
+
+def workload_ratios(result: WorkloadResult, floors: Floors) -> dict[str, float | None]:
+    """Table one's figures of `result` divided by their floors, keyed `<figure>_x_<floor>`."""
+    return {
+        f"{ratio.key}_x_{ratio.floor}": (
+            floors.ratio(ratio.compute(result), ratio.unit, ratio.floor) if result.is_ok else None
+        )
+        for ratio in WORKLOAD_RATIOS
+    }
+
+
+def workload_floor_table(results: list[WorkloadResult], floors: Floors) -> str:
+    """Table one's figures as multiples of their floors, one line per workload."""
+    header = (
+        f"{'workload':<8}  {'wall x start':>12}  {'CPU x start':>11}  "
+        f"{'RSS x import tree/main':>22}  {'t2t p50 x fork':>14}  {'p99 x fork':>10}"
+    )
+    lines = [
+        "x floor: wall / python_start, CPU / python_start_cpu, RSS / import_rss, "
+        "task-to-task / fork",
+        header,
+        "-" * len(header),
+    ]
+    for result in results:
+        if not result.is_ok:
+            lines.append(f"{result.name:<8}  FAILED")
+            continue
+        wall, cpu, tree, main, p50, p99 = (
+            _ratio_text(value) for value in workload_ratios(result, floors).values()
+        )
+        rss = f"{tree}/{main}"
+        lines.append(f"{result.name:<8}  {wall:>12}  {cpu:>11}  {rss:>22}  {p50:>14}  {p99:>10}")
+    return "\n".join(lines)
+
+
+def _ratio_text(ratio: float | None) -> str:
+    if ratio is None:
+        return "-"
+    return f"{ratio:.2f}" if ratio < 10 else f"{ratio:.1f}"
+
+
+def floors_table(floors: Floors) -> str:
+    """One line per floor: the median of all its samples, their range, the medians before and
+    after the workloads, and how far they moved."""
+    header = (
+        f"{'floor':<16} {'unit':>4}  {'median':>8}  {'min - max':>15}  {'med before':>10}  "
+        f"{'med after':>9}  drift"
+    )
+    lines = [header, "-" * len(header)]
+    if floors.error:
+        lines.append(f"FAILED: {floors.error}")
+    for floor in floors.by_name.values():
+        if not floor.samples:
+            lines.append(f"{floor.name:<16} {floor.unit:>4}  not measured")
+            continue
+        spread = f"{format_number(min(floor.samples))} - {format_number(max(floor.samples))}"
+        before = format_number(statistics.median(floor.before)) if floor.before else "-"
+        after = format_number(statistics.median(floor.after)) if floor.after else "-"
+        lines.append(
+            f"{floor.name:<16} {floor.unit:>4}  {format_number(floor.median):>8}  {spread:>15}  "
+            f"{before:>10}  {after:>9}  {_drift_text(floor.drift, floor.drifted)}"
+        )
+    drifted = [floor.name for floor in floors.by_name.values() if floor.drifted]
+    if drifted:
+        lines.append(
+            f"NOTE: {', '.join(drifted)} moved by more than {DRIFT_LIMIT:.0%} between before "
+            "and after the workloads: the machine's speed changed during the run, so the "
+            "ratios are less exact"
+        )
+    return "\n".join(lines)
+
+
+def _drift_text(drift: float | None, drifted: bool) -> str:
+    if drift is None:
+        return "-"
+    return f"{drift:+.0%}" + (" DRIFT" if drifted else "")
+
+
+def figures_table(results: Results, floors: Floors) -> str:
+    """The derived figures, each with its target, whether it is met, the peers' values, and
+    the value as a multiple of its floor."""
+    lines = [f"{'figure':<46} {'value':>10} {'target':>10} {'x floor':>20}  status"]
     lines.append("-" * len(lines[0]))
     for figure in FIGURES:
         value = figure.value(results)
         shown = "n/a" if value is None else f"{value:.2f} {figure.unit}"
         target = "" if figure.target is None else f"<= {figure.target:g} {figure.unit}"
-        lines.append(f"{figure.label:<46} {shown:>10} {target:>10}  {_status(figure, value)}")
+        lines.append(
+            f"{figure.label:<46} {shown:>10} {target:>10} "
+            f"{_floor_cell(figure, value, floors):>20}  {_status(figure, value)}"
+        )
         if figure.peers:
             lines.append(f"{'':<6}peers ({figure.unit}): {figure.peers}")
     return "\n".join(lines)
+
+
+def _floor_cell(figure: Figure, value: float | None, floors: Floors) -> str:
+    if not figure.floor:
+        return "already a ratio"
+    ratio = floors.ratio(value, figure.unit, figure.floor)
+    return "n/a" if ratio is None else f"{_ratio_text(ratio)} x {figure.floor}"
 
 
 def _status(figure: Figure, value: float | None) -> str:
@@ -175,9 +299,11 @@ def _status(figure: Figure, value: float | None) -> str:
     return "ok" if value <= figure.target else "MISSED"
 
 
-def as_json(results: Results) -> dict[str, Any]:
-    """Raw figures: every run's measurement, every latency, and the derived figures."""
+def as_json(results: Results, floors: Floors) -> dict[str, Any]:
+    """Raw figures: the floors with every sample, every run's measurement, every latency, and
+    the derived figures; figures come with their multiples of the floors."""
     return {
+        "floors": _floors_json(floors),
         "workloads": {
             name: {
                 "dag_id": r.dag_id,
@@ -189,11 +315,42 @@ def as_json(results: Results) -> dict[str, Any]:
                     "p99": percentile(r.latencies_ms, 99),
                     "all": r.latencies_ms,
                 },
+                "x_floor": workload_ratios(r, floors),
             }
             for name, r in results.items()
         },
-        "figures": [
-            {"label": f.label, "unit": f.unit, "value": f.value(results), "target": f.target}
-            for f in FIGURES
-        ],
+        "figures": [_figure_json(f, results, floors) for f in FIGURES],
+    }
+
+
+def _floors_json(floors: Floors) -> dict[str, Any]:
+    return {
+        "error": floors.error,
+        "drift_limit": DRIFT_LIMIT,
+        "by_name": {
+            floor.name: {
+                "unit": floor.unit,
+                "what": floor.what,
+                "median": floor.median,
+                "min": min(floor.samples, default=None),
+                "max": max(floor.samples, default=None),
+                "drift": floor.drift,
+                "drifted": floor.drifted,
+                "before": floor.before,
+                "after": floor.after,
+            }
+            for floor in floors.by_name.values()
+        },
+    }
+
+
+def _figure_json(figure: Figure, results: Results, floors: Floors) -> dict[str, Any]:
+    value = figure.value(results)
+    return {
+        "label": figure.label,
+        "unit": figure.unit,
+        "value": value,
+        "target": figure.target,
+        "floor": figure.floor or None,
+        "x_floor": floors.ratio(value, figure.unit, figure.floor) if figure.floor else None,
     }

@@ -1,7 +1,10 @@
 """Runs the flowtui benchmark workloads, each in a fresh home, and prints their figures next
-to the targets and to the figures of other orchestrators. See bench/README.md.
+to the targets, to the figures of other orchestrators, and as multiples of the floors (what
+this machine charges for a bare interpreter start, a fork and a commit), measured by the same
+run before and after the workloads. See bench/README.md.
 
-    .venv/bin/python bench/run.py [--only W1,W2] [--repeat N] [--w4-repeat N] [--json FILE]
+    .venv/bin/python bench/run.py [--quick] [--only W1,W2] [--repeat N] [--w4-repeat N]
+                                  [--json FILE]
 """
 
 from __future__ import annotations
@@ -16,11 +19,31 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from floors import (
+    AFTER,
+    BEFORE,
+    FloorError,
+    Floors,
+    Phase,
+    PhaseCounts,
+    flowtui_python,
+    measure_phase,
+)
 from measure import Measurement, run_measured
-from report import WorkloadResult, as_json, figures_table, workload_table
+from report import (
+    WorkloadResult,
+    as_json,
+    figures_table,
+    floors_table,
+    workload_floor_table,
+    workload_table,
+)
 from store_figures import BrokenRun, checked_latencies_ms
 
 BENCH = Path(__file__).resolve().parent
+DEFAULT_REPEAT = 5
+QUICK_REPEAT = 3
+QUICK_WORKLOADS = "W0,W1,W2,W3"
 
 
 @dataclass(frozen=True)
@@ -54,28 +77,50 @@ WORKLOADS = (
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    chosen = _select(args.only)
-    results: dict[str, WorkloadResult] = {}
-    for workload in chosen:
-        repeat = args.w4_repeat if workload.is_heavy else args.repeat
-        results[workload.name] = run_workload(workload, repeat, args.flowtui, args.keep)
+    default_repeat = QUICK_REPEAT if args.quick else DEFAULT_REPEAT
+    repeat = args.repeat if args.repeat is not None else default_repeat
+    chosen = _select(args.only or (QUICK_WORKLOADS if args.quick else None))
+    floors = Floors()
+    with _FloorBench(args.flowtui, args.keep) as floor_bench:
+        floor_bench.measure(floors, "before", BEFORE)
+        results: dict[str, WorkloadResult] = {}
+        for workload in chosen:
+            runs = args.w4_repeat if workload.is_heavy else repeat
+            results[workload.name] = run_workload(workload, runs, args.flowtui, args.keep)
+        floor_bench.measure(floors, "after", AFTER)
+    print()
+    print(floors_table(floors))
     print()
     print(workload_table(list(results.values())))
     print()
-    print(figures_table(results))
+    print(workload_floor_table(list(results.values()), floors))
+    print()
+    print(figures_table(results, floors))
     if args.json:
-        args.json.write_text(json.dumps(as_json(results), indent=2) + "\n")
+        args.json.write_text(json.dumps(as_json(results, floors), indent=2) + "\n")
         print(f"\nraw figures written to {args.json}")
     broken = [r.name for r in results.values() if not r.is_ok]
     if broken:
         print(f"\nBROKEN: {', '.join(broken)}: no figures from them (see above)")
-    return 1 if broken else 0
+    if floors.error:
+        print(f"\nBROKEN: floors: {floors.error}; no ratios")
+    return 1 if broken or floors.error else 0
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Run the flowtui benchmark workloads.")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"the quick bench: {QUICK_WORKLOADS} with {QUICK_REPEAT} runs each, and the floors "
+        "(--only and --repeat still win)",
+    )
     parser.add_argument("--only", help="comma-separated workloads, e.g. W1,W2 (W4: both sizes)")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per workload (default 5)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        help=f"runs per workload (default {DEFAULT_REPEAT}; {QUICK_REPEAT} with --quick)",
+    )
     parser.add_argument("--w4-repeat", type=int, default=1, help="runs per W4 size (default 1)")
     parser.add_argument("--json", type=Path, help="also write the raw figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep each run's home directory")
@@ -96,6 +141,40 @@ def _select(only: str | None) -> list[Workload]:
     if unknown := wanted - known:
         sys.exit(f"run.py: unknown workload(s) {sorted(unknown)}; choose from {sorted(known)}")
     return chosen
+
+
+class _FloorBench:
+    """Where the floors are measured: a temporary directory with an empty home, the
+    interpreter of the `flowtui` command, and the environment the workloads get."""
+
+    def __init__(self, flowtui: str, keep: bool) -> None:
+        self.python = flowtui_python(flowtui)
+        self.keep = keep
+        self.root = Path(tempfile.mkdtemp(prefix="flowtui-bench-floors-"))
+        home = self.root / "home"
+        home.mkdir(mode=0o700)
+        self.env = _environment(home, BENCH / "workloads" / "w0")
+
+    def __enter__(self) -> _FloorBench:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self.keep:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def measure(self, floors: Floors, phase: Phase, counts: PhaseCounts) -> None:
+        """Add one phase of samples to `floors` and print their medians; a failure is recorded
+        in `floors.error` (and stops later phases) rather than raised."""
+        if floors.error:
+            return
+        try:
+            measure_phase(floors, phase, counts, self.python, self.env, self.root)
+        except FloorError as exc:
+            floors.error = str(exc)
+            self.keep = True
+            print(f"floors {phase}: BROKEN: {exc} (files kept in {self.root})", flush=True)
+            return
+        print(f"floors {phase} ({self.python}): {floors.phase_summary(phase)}", flush=True)
 
 
 def run_workload(workload: Workload, repeat: int, flowtui: str, keep: bool) -> WorkloadResult:
