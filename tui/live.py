@@ -35,6 +35,8 @@ class LiveFeed:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._is_nudged = False
+        """A re-read was asked for since the thread last looked (guarded by `_lock`)."""
         self._thread = threading.Thread(target=self._run, name="flowtui-live", daemon=True)
 
     def start(self) -> None:
@@ -53,14 +55,20 @@ class LiveFeed:
 
     def nudge(self) -> None:
         """Re-read now (something changed, or the user asked for other data)."""
+        with self._lock:
+            self._is_nudged = True
         self._wake.set()
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
         seen = -1
         while not self._stop.is_set():
-            forced = self._wake.wait(INTERVAL)
+            self._wake.wait(INTERVAL)
+            # Not wait()'s result: a nudge that lands between a timed-out wait and clear()
+            # would be lost, and the screen left blank until the store changes.
             self._wake.clear()
+            with self._lock:
+                forced, self._is_nudged = self._is_nudged, False
             if self._stop.is_set():
                 break
             try:
