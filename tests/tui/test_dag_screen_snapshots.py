@@ -16,6 +16,8 @@ from flowtui.spec import DagSpec, TaskSpec
 from flowtui.store.schema import open_connection
 from flowtui.tui.app import Dashboard
 from flowtui.tui.screens.dag_runs import DagScreen
+from flowtui.tui.screens.dags import DagsScreen
+from flowtui.tui.widgets.header_bar import HeaderBar
 from tests.conftest import Home
 
 pytest.importorskip("pytest_textual_snapshot")
@@ -153,7 +155,7 @@ def test_graph_at_120x40(home: Home, snap_compare: Any) -> None:
 
 
 async def _pin_header(pilot: Pilot[Any]) -> None:
-    header = pilot.app.screen.query_one("HeaderBar")
+    header = pilot.app.screen.query_one(HeaderBar)
     header.home, header.dags_folder = "~/.flowtui", "~/dags (fixed for the snapshot)"
     await pilot.pause(0.2)
 
@@ -170,7 +172,8 @@ def test_dag_list_at_80x24_with_an_import_error(home: Home, snap_compare: Any) -
 
     async def run_before(pilot: Pilot[Any]) -> None:
         for _ in range(100):
-            if pilot.app.screen.query("#dags") and pilot.app.screen.query_one("#dags").row_count:
+            screen = pilot.app.screen
+            if isinstance(screen, DagsScreen) and screen.dag_table.row_count:
                 break
             await pilot.pause(0.05)
         await _pin_header(pilot)

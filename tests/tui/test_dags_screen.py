@@ -1,16 +1,22 @@
 """The DAG list: live rows, filter, trigger with conf, pause, import-error banner, help,
-command palette, quit confirmation; every key action checked in the store and `events`."""
+command palette, quit confirmation; every key action checked in the store and `events`; each
+schedule described as the DAG screen describes it."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+from typing import Any
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
+from flowtui.commands.model import SetPaused
+from flowtui.scheduling.clients import connect
 from flowtui.store import reads
 from flowtui.tui.app import Dashboard
+from flowtui.tui.messages import CommandRequested
+from flowtui.tui.screens.dag_runs import DagScreen
 from flowtui.tui.screens.dags import DagsScreen
 from flowtui.tui.screens.help import HelpScreen
 from flowtui.tui.screens.import_errors import ImportErrorsScreen
@@ -29,6 +35,32 @@ TWO_DAGS = """
 """
 
 
+SCHEDULES = """
+    from datetime import datetime, timedelta
+    from flowtui import DAG, BashOperator, Dataset
+
+    START = datetime(2024, 1, 1)
+    with DAG("by_hand", start_date=START) as by_hand:
+        BashOperator(task_id="noop", bash_command="true")
+    with DAG("daily", schedule="@daily", start_date=START) as daily:
+        BashOperator(task_id="noop", bash_command="true")
+    with DAG("hourly", schedule=timedelta(hours=1), start_date=START) as hourly:
+        BashOperator(task_id="noop", bash_command="true")
+    with DAG("on_orders", schedule=[Dataset("file:///data/orders.csv")], start_date=START) as on:
+        BashOperator(task_id="noop", bash_command="true")
+    with DAG("weekdays", schedule="30 2 * * 1-5", start_date=START) as weekdays:
+        BashOperator(task_id="noop", bash_command="true")
+"""
+
+DESCRIBED = {
+    "by_hand": "manual",
+    "daily": "every day at 00:00 (@daily)",
+    "hourly": "every 1h00m",
+    "on_orders": "on datasets file:///data/orders.csv",
+    "weekdays": "at 02:30 on Mon-Fri (30 2 * * 1-5)",
+}
+
+
 @pytest.fixture
 def two_dags(home: Home) -> Home:
     """The DAG folder, written before any scheduler fixture starts."""
@@ -43,6 +75,11 @@ def _dag_ids(screen: DagsScreen) -> list[str]:
 
 def _events(home: Home, kind: str) -> list[dict[str, object]]:
     return [e for e in home.events() if e["kind"] == kind]
+
+
+def _offline(home: Home) -> Dashboard:
+    """A dashboard with no scheduler: commands go to the store directly."""
+    return Dashboard(home.settings, connect(home.settings, "dashboard:test"), mode="not running")
 
 
 async def test_dag_list_shows_every_dag_and_filters(home: Home) -> None:
@@ -76,7 +113,7 @@ async def test_t_triggers_with_validated_conf_and_p_pauses(
         )
         await pilot.press("t")
         await pilot.press(*"[1]", "enter")  # not an object: refused in the dialog
-        assert app.screen.query_one("#conf-error").render().plain.startswith("conf must be")
+        assert str(app.screen.query_one("#conf-error", Static).render()).startswith("conf must be")
         app.screen.query_one(Input).value = ""
         await pilot.press(*'{"n": 7}', "enter")
         await settle(pilot)
@@ -85,7 +122,9 @@ async def test_t_triggers_with_validated_conf_and_p_pauses(
         assert run["conf"] == {"n": 7}
         await pilot.press("p")
         await settle(pilot)
-        assert reads.dag(store.conn, "alpha")["is_paused"] is True
+        dag = reads.dag(store.conn, "alpha")
+        assert dag is not None
+        assert dag["is_paused"] is True
         store.close()
     details = [json.loads(str(e["detail"])) for e in _events(home, "command")]
     assert [d["command"] for d in details] == ["trigger", "set_paused"]
@@ -167,3 +206,64 @@ def test_quitting_an_attached_dashboard_leaves_the_scheduler_running(
     done = home.run("dags", "list")
     assert done.returncode == 0
     assert scheduler.poll() is None
+
+
+async def test_the_list_and_the_dag_screen_describe_each_schedule_alike(home: Home) -> None:
+    """Cron strings and presets in words with the expression after them, a timedelta as a
+    duration, datasets by name: the same text in the list and in the DAG screen's title."""
+    home.write_dag("schedules.py", SCHEDULES)
+    home.run("dags", "list", check=True)  # the real loader fills the store; nothing runs
+    app = _offline(home)
+    async with app.run_test(size=SIZE) as pilot:
+        screen: DagsScreen = await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, DagsScreen)
+                and _dag_ids(app.screen) == sorted(DESCRIBED)
+                and app.screen
+            ),
+        )
+        listed = {d: str(screen.dag_table.get_cell(d, "schedule")) for d in _dag_ids(screen)}
+        assert listed == DESCRIBED
+        for row, dag_id in enumerate(_dag_ids(screen)):
+            await pilot.press(*(["down"] if row else []), "enter")
+            shown = await wait_for(pilot, lambda: _dag_screen(app), what=f"the {dag_id} screen")
+            assert shown.dag_id == dag_id
+            title = str(shown.query_one("#dag-title", Static).render())
+            assert f"  schedule {DESCRIBED[dag_id]}  " in title
+            await pilot.press("escape")  # the list gets its focus back as it resumes
+            await wait_for(pilot, lambda: screen.is_active and screen.dag_table.has_focus)
+
+
+def _dag_screen(app: Dashboard) -> DagScreen | None:
+    """The DAG screen on top, once its first read arrived."""
+    screen = app.screen
+    return screen if isinstance(screen, DagScreen) and screen.data is not None else None
+
+
+async def test_p_asks_the_app_for_the_command_and_the_app_sends_it(home: Home) -> None:
+    """A screen posts `CommandRequested`; the App sends it from a worker and the DAG is paused."""
+    home.write_dag("two.py", TWO_DAGS)
+    home.run("dags", "list", check=True)
+    seen: list[Any] = []
+    app = _offline(home)
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        screen = await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, DagsScreen) and _dag_ids(app.screen) and app.screen,
+        )
+        assert screen.settings == home.settings  # handed down when it was shown
+        await pilot.press("p")
+        await settle(pilot)
+    # the hook sees a message again at each node it bubbles through: count each one once
+    requested = list({id(m): m for m in seen if isinstance(m, CommandRequested)}.values())
+    assert [(m.command, m.summary) for m in requested] == [
+        (SetPaused("alpha", True), "alpha paused")
+    ]
+    store = home.store()
+    try:
+        dag = reads.dag(store.conn, "alpha")
+    finally:
+        store.close()
+    assert dag is not None
+    assert dag["is_paused"] is True
