@@ -1,5 +1,6 @@
 """How a state looks: a glyph (readable without colour, e.g. with NO_COLOR or in a 16-colour
-terminal) and a style class whose colour is set once in app.tcss."""
+terminal) and a colour, both set once here for every screen (named ANSI colours, so that
+16-colour terminals match; app.tcss leaves them alone)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ def badge(state: str | None) -> Text:
 
 
 def legend() -> Text:
+    """Every state's glyph and name, coloured, for the help screen."""
     text = Text()
     for state, mark in GLYPHS.items():
         text.append(f"{mark} {state}  ", style=STYLES.get(state, ""))
