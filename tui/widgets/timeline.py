@@ -15,7 +15,7 @@ from textual.containers import VerticalScroll
 from textual.geometry import Region
 from textual.widgets import Static
 
-from flowtui.tui.format import format_duration, parse_timestamp
+from flowtui.tui.format import format_duration, one_line, parse_timestamp
 from flowtui.tui.widgets.state_badge import STYLES, glyph
 
 QUEUED = "░"
@@ -126,10 +126,8 @@ def _bar_line(
 
     line = glyph(bar["state"])
     line.append(" ")
-    label, suffix = bar["task_id"], f" #{bar['try_number']}"
-    if len(label) + len(suffix) > label_width - 3:  # shorten the task id, keep the try number
-        label = label[: max(1, label_width - 4 - len(suffix))] + "…"
-    label += suffix
+    suffix = f" #{bar['try_number']}"  # the task id is cut if need be, never the try number
+    label = one_line(bar["task_id"], max(2, label_width - 3 - len(suffix))) + suffix
     line.append(label, style="reverse" if is_selected else "")
     line.append(" " * (label_width - 2 - len(label)))
     start = column(bar["queued"])
