@@ -171,8 +171,12 @@ def _never_fires(expression: str) -> str | None:
 
 
 def describe_cron(expression: str) -> str | None:
-    """Common shapes in words ("every day at 02:30", "every 15 minutes"); None otherwise."""
-    minute, hour, dom, month, dow = expression.split()
+    """Common shapes in words ("every day at 02:30", "every 15 minutes"); None for any other
+    expression, a preset, or one that is not valid."""
+    fields = expression.split()
+    if len(fields) != len(_FIELDS):
+        return None
+    minute, hour, dom, month, dow = fields
     when = _describe_time(minute, hour)
     days = _describe_days(dom, month, dow)
     if when is None or days is None:
@@ -211,7 +215,8 @@ def _describe_days(dom: str, month: str, dow: str) -> str | None:
 
 
 def _names(text: str, names: tuple[str, ...], *, week: bool) -> str | None:
-    """'1-5' → 'Mon-Fri', '0,7' → 'Sun,Sun' ; None for steps and other syntax."""
+    """'1-5' → 'Mon-Fri', '0,7' → 'Sun,Sun'; None for steps, other syntax and values out of
+    range."""
     if not re.fullmatch(r"[A-Za-z0-9]+([-,][A-Za-z0-9]+)*", text):
         return None
     words = []
@@ -219,8 +224,13 @@ def _names(text: str, names: tuple[str, ...], *, week: bool) -> str | None:
         if token in "-,":
             words.append(token)
         elif token.isdigit():
-            number = int(token) % 7 if week else int(token) - 1
+            value = int(token)
+            if not (0 <= value <= 7 if week else 1 <= value <= len(names)):
+                return None  # out of range: no words for it
+            number = value % 7 if week else value - 1
             words.append(names[number].title())
-        else:
+        elif token.lower() in names:
             words.append(token.title())
+        else:
+            return None
     return "".join(words)

@@ -79,10 +79,4 @@ def schedule_text(schedule: Any) -> str:
 
 
 def _cron_words(schedule: str) -> str | None:
-    expression = PRESETS.get(schedule.strip(), schedule)
-    if len(expression.split()) != 5:  # @once, or a form the words do not cover
-        return None
-    try:
-        return describe_cron(expression)
-    except (ValueError, IndexError):  # words are a nicety: an odd expression shows as it is
-        return None
+    return describe_cron(PRESETS.get(schedule.strip(), schedule))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from flowtui.cron import check_fields
+from flowtui.cron import check_fields, describe_cron
 from flowtui.crontab.reader import parse_crontab
 
 
@@ -49,3 +49,22 @@ def test_a_crontab_line_is_refused_with_the_field_problem() -> None:
         1,
         "hour range '22-2' runs backwards; split it, e.g. 22-23,0-2",
     )
+
+
+@pytest.mark.parametrize(
+    ("expression", "words"),
+    [
+        ("0 0 * * *", "every day at 00:00"),
+        ("30 2 * * 1-5", "at 02:30 on Mon-Fri"),
+        ("*/15 * * * *", "every 15 minutes"),
+        ("0 0 1 jan,jul *", "at 00:00 on 1 Jan,Jul"),
+        ("0 0 * 13 *", None),
+        ("* * * * 9", None),
+        ("0 0 1 xyz *", None),
+        ("@daily", None),
+        ("0 0 * *", None),
+    ],
+)
+def test_a_schedule_in_words_or_none(expression: str, words: str | None) -> None:
+    """The dashboard's words for common shapes; anything else, valid or not, has none."""
+    assert describe_cron(expression) == words
