@@ -66,7 +66,7 @@ class Tmux:
     def wait_for(self, text: str, timeout: float = 20.0) -> str:
         """The screen, once `text` is on it."""
         screen: str = wait_until(
-            lambda: (shown if text in (shown := self.screen()) else ""),
+            lambda: shown if text in (shown := self.screen()) else "",
             timeout,
             interval=0.1,
             what=f"{text!r} on the screen",
