@@ -21,7 +21,11 @@ from pathlib import Path
 
 # The floor is a fork of a process that has imported these, as the scheduler's has.
 import flowtui
-import flowtui.scheduling.service  # noqa: F401
+
+try:
+    import flowtui.scheduling.service  # noqa: F401
+except ImportError:  # a flowtui from before the packages by role, measured with --flowtui
+    import flowtui.scheduler  # type: ignore[import-not-found]  # noqa: F401
 
 WARM_UP = 10
 """Untimed forks and commits before the timed ones."""

@@ -16,9 +16,11 @@ from flowtui.spec import DagSpec
 
 _IN_FLIGHT = 4
 """Files imported at once: enough to hide each child's start-up, few enough for 2 cores."""
-_PRELOAD_SECONDS = 0.5
+_PRELOAD_SECONDS = 5.0
 """A file that imports faster than this and starts no thread is imported once in the fork
-server, so attempts inherit it instead of importing it again."""
+server, so attempts inherit it instead of importing it again. The bound is loose on purpose:
+the import blocks the fork server once per version of the file, where without it every
+attempt pays it (a 10,000-task DAG takes 0.5 s on a quiet machine, twice that on a busy one)."""
 
 
 class FileParser(Protocol):
