@@ -23,7 +23,7 @@ from pathlib import Path
 import flowtui
 
 try:
-    import flowtui.scheduling.service  # noqa: F401
+    import flowtui.scheduling.service
 except ImportError:  # a flowtui from before the packages by role, measured with --flowtui
     import flowtui.scheduler  # type: ignore[import-not-found]  # noqa: F401
 
