@@ -6,7 +6,6 @@ scheduler."""
 from __future__ import annotations
 
 import copy
-import dataclasses
 import os
 import sys
 import traceback
@@ -47,7 +46,7 @@ def run_task(dag: DAG, info: AttemptInfo) -> AttemptOutcome:
     with masking.masked_output(masker):
         outcome = _run_copy(dag, info)
     if masker and outcome.cause:
-        return dataclasses.replace(outcome, cause=masker.mask(outcome.cause))
+        return outcome._replace(cause=masker.mask(outcome.cause))
     return outcome
 
 

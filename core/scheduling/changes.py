@@ -1,17 +1,17 @@
 """What the scheduler tells its listeners after each committed batch: the state changes of task
 instances and runs, in order. The dashboard and the foreground commands' printers are the
-listeners; they get these values, never the run book."""
+listeners; they get these values, never the run book. Named tuples: several are made for each
+task, on the path from one task's end to the next one's start."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from flowtui.states import RunState, TaskState
 
 
-@dataclass(frozen=True)
-class TaskStateChanged:
+class TaskStateChanged(NamedTuple):
     dag_id: str
     run_id: str
     task_id: str
@@ -21,8 +21,7 @@ class TaskStateChanged:
     detail: str | None = None
 
 
-@dataclass(frozen=True)
-class RunStateChanged:
+class RunStateChanged(NamedTuple):
     dag_id: str
     run_id: str
     old: RunState | None

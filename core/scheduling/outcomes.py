@@ -4,7 +4,6 @@ skipped, else failed); for a child that reported nothing, a failure naming how i
 
 from __future__ import annotations
 
-import dataclasses
 import signal
 
 from flowtui.execution.base import AttemptExited, AttemptOutcome
@@ -21,7 +20,7 @@ def outcome_of(
             TaskState.FAILED, f"{kill_cause} ({describe_exit(code)})", exit_code=code
         )
     if exit.outcome is not None:
-        return dataclasses.replace(exit.outcome, exit_code=code)
+        return exit.outcome
     if task is not None and task.runs_bash:
         if code == 0:
             return AttemptOutcome(TaskState.SUCCESS, exit_code=code)

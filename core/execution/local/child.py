@@ -29,7 +29,7 @@ def run_job(job: RunJob | ParseJob, result_fd: int, preloaded: dict[str, DAG] | 
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's usual handler
-        log = job.request.log_path if isinstance(job, RunJob) else job.request.log
+        log = job.log_path if isinstance(job, RunJob) else job.request.log
         _redirect_output(log, result_fd)
         if isinstance(job, ParseJob):
             from flowtui.loading.dag_file import parse_here
@@ -54,7 +54,8 @@ def _run_attempt(job: RunJob, preloaded: dict[str, DAG] | None) -> dict[str, Any
     from flowtui.loading.dag_file import describe_import_error, import_dag_file
     from flowtui.states import TaskState
 
-    request, info = job.request, job.request.info
+    request = job.request
+    info = request.info
     print(
         f"[flowtui] {time.strftime('%Y-%m-%d %H:%M:%S')} {info.dag_id}.{info.task_id} "
         f"run {info.run_id} attempt {info.try_number} of {info.max_tries + 1}, pid {os.getpid()}",

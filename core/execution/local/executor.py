@@ -118,7 +118,7 @@ class LocalExecutor:
         job = next(self._jobs)
         with self._lock:
             self._attempts[job] = request.key
-        self._send(RunJob(job, request))
+        self._send(RunJob.of(job, request))
 
     def stop_attempt(self, key: AttemptKey, *, force: bool) -> bool:
         signum = signal.SIGKILL if force else signal.SIGTERM
@@ -201,8 +201,9 @@ class LocalExecutor:
             del self._attempts[event.job]
             self._pids.pop(key, None)
             self._stop_when_started.pop(key, None)
-        outcome = AttemptOutcome.from_json(event.result) if event.result is not None else None
-        self._deliver(AttemptExited(key, from_epoch(event.at), event.exit_code, outcome))
+        result, code = event.result, event.exit_code
+        outcome = AttemptOutcome.from_json(result, code) if result is not None else None
+        self._deliver(AttemptExited(key, from_epoch(event.at), code, outcome))
 
     def _server_died(self) -> None:
         """Every job the server had is lost: report each, then the death itself."""

@@ -29,6 +29,7 @@ from flowtui.execution.local.protocol import (
     encode,
 )
 from flowtui.execution.process_groups import signal_group
+from flowtui.loading.dag_file import import_dag_file
 
 if TYPE_CHECKING:
     from flowtui.authoring.dag import DAG
@@ -127,8 +128,8 @@ class ForkServer:
     def _handle(self, job: Job) -> None:
         if isinstance(job, ExitServer):
             self._shutdown()
-        if isinstance(job, RunJob) and job.request.preload:
-            self._preload(job.request.file)
+        if isinstance(job, RunJob) and job.preload:
+            self._preload(job.file)
         if isinstance(job, ParseJob):
             self._parses += 1
             _import_for_parsing(with_croniter=self._parses > 1)
@@ -142,7 +143,7 @@ class ForkServer:
         pid = os.fork()
         if pid == 0:
             os.close(result_r)
-            cached = self.preloaded.get(job.request.file) if isinstance(job, RunJob) else None
+            cached = self.preloaded.get(job.file) if isinstance(job, RunJob) else None
             run_job(job, result_w, cached[1] if cached else None)
         os.close(result_w)
         os.set_blocking(result_r, False)
@@ -152,8 +153,6 @@ class ForkServer:
         self._send(JobStarted(job.job, pid, started))
 
     def _preload(self, file: str) -> None:
-        from flowtui.loading.dag_file import import_dag_file
-
         try:
             mtime = os.stat(file).st_mtime_ns
         except OSError:
