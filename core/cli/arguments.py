@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flowtui.clock import parse_datetime
+from flowtui.commands.model import user_date
 from flowtui.config import Settings
 from flowtui.errors import InvalidInput
 
@@ -53,12 +53,7 @@ def date_argument(text: str | None, option: str = "logical date") -> datetime | 
 
 def required_date(text: str, option: str) -> datetime:
     """A date or ISO datetime typed by the user for `option` (naive means UTC)."""
-    try:
-        return parse_datetime(text)
-    except ValueError:
-        raise InvalidInput(
-            option, text, "use an ISO date such as 2024-03-01 or 2024-03-01T06:00:00"
-        ) from None
+    return user_date(text, option)
 
 
 def conf_argument(text: str | None) -> dict[str, Any] | None:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
-from flowtui.errors import CommandRejected
+from flowtui.clock import parse_datetime
+from flowtui.errors import CommandRejected, InvalidInput
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,20 @@ def from_wire(data: dict[str, Any]) -> Command:
         return kind(**data.get("args", {}))
     except TypeError as exc:
         raise CommandRejected(f"malformed {data['command']} command: {exc}") from None
+
+
+def user_date(text: str, what: str = "logical date") -> datetime:
+    """A date or ISO datetime a user gave (naive means UTC), for a command or an option.
+
+    Raises:
+        InvalidInput: naming `what` and the form to use.
+    """
+    try:
+        return parse_datetime(text)
+    except ValueError:
+        raise InvalidInput(
+            what, text, "use an ISO date such as 2024-03-01 or 2024-03-01T06:00:00"
+        ) from None
 
 
 def default_actor(via: str) -> str:

@@ -11,7 +11,7 @@ import re
 import sqlite3
 from typing import Any
 
-from flowtui.clock import parse_datetime, to_text
+from flowtui.clock import to_text
 from flowtui.commands.model import (
     Clear,
     Command,
@@ -21,6 +21,7 @@ from flowtui.commands.model import (
     SetVariable,
     Trigger,
     to_wire,
+    user_date,
 )
 from flowtui.errors import (
     CommandRejected,
@@ -119,11 +120,11 @@ def _trigger(book: RunBook, conn: sqlite3.Connection, command: Trigger) -> dict[
     if command.run_type not in _RUN_TYPES:
         raise InvalidInput("run type", command.run_type, f"use one of: {', '.join(_RUN_TYPES)}")
     _check_conf(spec, command.conf or {})
-    logical = _date("logical date", command.logical_date) if command.logical_date else book.clock()
+    logical = user_date(command.logical_date) if command.logical_date else book.clock()
     run_id = command.run_id or f"{command.run_type}__{logical.isoformat()}"
     if command.data_interval_start and command.data_interval_end:
-        start = _date("data interval start", command.data_interval_start)
-        end = _date("data interval end", command.data_interval_end)
+        start = user_date(command.data_interval_start, "data interval start")
+        end = user_date(command.data_interval_end, "data interval end")
     else:
         from flowtui.scheduling.timetables.factory import timetable
 
@@ -159,15 +160,6 @@ def _replaceable(book: RunBook, row: dict[str, Any]) -> bool:
         return True
     is_orphan = runner is not None and runner != os.getpid()
     return is_orphan and RunKey(row["dag_id"], row["run_id"]) not in book.runs
-
-
-def _date(what: str, text: str) -> Any:
-    try:
-        return parse_datetime(text)
-    except ValueError:
-        raise InvalidInput(
-            what, text, "use an ISO date such as 2024-03-01 or 2024-03-01T06:00:00"
-        ) from None
 
 
 def _check_conf(spec: DagSpec, conf: dict[str, Any]) -> None:

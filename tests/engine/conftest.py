@@ -1,20 +1,37 @@
 """What the in-process engine tests share: DAG specs written by hand (as the loader would
-store them), a clock that moves only when a test moves it, and a migrated store to copy."""
+store them), a clock that moves only when a test moves it, a migrated store to copy, and the
+`world` of a run book on such a store, in which a test reports each attempt's start and exit as
+the scheduler service would. No executor, no child process."""
 
 from __future__ import annotations
 
 import dataclasses
 import shutil
+import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from flowtui.clock import to_text
+from flowtui.commands.model import Command
+from flowtui.execution.base import AttemptOutcome
+from flowtui.scheduling import attempts
+from flowtui.scheduling.active_run import ActiveRun
+from flowtui.scheduling.apply import apply
+from flowtui.scheduling.run_book import RunBook
 from flowtui.spec import DagSpec, TaskSpec
-from flowtui.store import Store
+from flowtui.states import TaskState
+from flowtui.store import Store, reads, writes
+
+NOW = datetime(2024, 3, 5, 6, 0, tzinfo=UTC)
+"""Where every test's clock starts."""
+LOGICAL = datetime(2024, 3, 5, tzinfo=UTC)
+SUCCESS = AttemptOutcome(TaskState.SUCCESS, exit_code=0)
 
 
 class ManualClock:
@@ -68,3 +85,110 @@ def open_copy(template: Path, folder: Path) -> Store:
     # Durability against power loss is not under test; without it closing skips an fsync.
     store.conn.execute("PRAGMA synchronous = OFF")
     return store
+
+
+@dataclass
+class World:
+    """A store, a clock and a run book; DAGs are registered as a parse would."""
+
+    store: Store
+    clock: ManualClock
+    book: RunBook
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.store.conn
+
+    def create(
+        self,
+        spec: DagSpec,
+        run_id: str = "manual__1",
+        logical: datetime = LOGICAL,
+        runner_pid: int | None = None,
+    ) -> ActiveRun:
+        writes.upsert_dag(self.conn, spec, to_text(self.clock()))
+        return self.book.create_run(
+            self.conn, spec, run_id, "manual", logical, runner_pid=runner_pid
+        )
+
+    def start(
+        self, spec: DagSpec, run_id: str = "manual__1", logical: datetime = LOGICAL
+    ) -> ActiveRun:
+        run = self.create(spec, run_id, logical)
+        self.book.start_run(self.conn, run)
+        return run
+
+    def take_ready(self) -> list[str]:
+        """The task ids the scheduler would hand to the executor now."""
+        ready = [task_id for _, task_id in self.book.ready]
+        self.book.ready.clear()
+        return ready
+
+    def queue(self, run: ActiveRun, task_id: str) -> None:
+        ti = run.tis[task_id]
+        log = f"/logs/{run.dag_id}/{run.run_id}/{task_id}/attempt={ti.try_number + 1}.log"
+        attempts.queued(self.book, self.conn, run, ti, log, "host-1")
+
+    def begin(self, run: ActiveRun, task_id: str, pid: int = 4242) -> None:
+        attempts.started(self.book, self.conn, run, run.tis[task_id], pid, self.clock())
+
+    def end(self, run: ActiveRun, task_id: str, outcome: AttemptOutcome) -> TaskState:
+        return attempts.finished(self.book, self.conn, run, run.tis[task_id], outcome, self.clock())
+
+    def attempt(
+        self, run: ActiveRun, task_id: str, outcome: AttemptOutcome = SUCCESS, seconds: float = 5
+    ) -> TaskState:
+        """One try from queued to its exit `seconds` later."""
+        self.queue(run, task_id)
+        self.begin(run, task_id)
+        self.clock.advance(seconds)
+        return self.end(run, task_id, outcome)
+
+    def drive(self, run: ActiveRun, outcomes: dict[str, AttemptOutcome]) -> None:
+        """Run every ready task (success unless `outcomes` says otherwise) until none is."""
+        while self.book.ready:
+            for task_id in self.take_ready():
+                self.attempt(run, task_id, outcomes.get(task_id, SUCCESS))
+
+    def apply(self, command: Command, actor: str = "tui:alice") -> dict[str, Any]:
+        with self.store.transaction() as conn:
+            return apply(self.book, conn, command, actor)
+
+    def states(self, run: ActiveRun) -> dict[str, str]:
+        rows = reads.task_instances(self.conn, run.dag_id, run.run_id)
+        return {r["task_id"]: r["state"] for r in rows}
+
+    def ti_row(self, run: ActiveRun, task_id: str) -> dict[str, Any]:
+        row = reads.task_instance(self.conn, run.dag_id, run.run_id, task_id)
+        assert row is not None
+        return row
+
+    def run_row(self, run: ActiveRun) -> dict[str, Any]:
+        row = reads.run(self.conn, run.dag_id, run.run_id)
+        assert row is not None
+        return row
+
+    def attempt_rows(self, run: ActiveRun, task_id: str) -> list[tuple[int, str]]:
+        rows = reads.attempts(self.conn, run.dag_id, run.run_id, task_id)
+        return [(r["try_number"], r["state"]) for r in rows]
+
+    def events(self, run: ActiveRun, kind: str | None = None) -> list[dict[str, Any]]:
+        found = reads.events(self.conn, dag_id=run.dag_id, run_id=run.run_id)
+        return [e for e in found if kind is None or e["kind"] == kind]
+
+
+def pick(row: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {name: row[name] for name in names}
+
+
+def at(seconds: float) -> str:
+    """The store's text of NOW + `seconds`."""
+    return to_text(NOW + timedelta(seconds=seconds))
+
+
+@pytest.fixture
+def world(tmp_path: Path, migrated_store: Path) -> Iterator[World]:
+    store = open_copy(migrated_store, tmp_path)
+    clock = ManualClock(NOW)
+    yield World(store, clock, RunBook(clock))
+    store.close()

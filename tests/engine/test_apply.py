@@ -50,7 +50,7 @@ from flowtui.scheduling.run_book import RunBook
 from flowtui.states import RunState, TaskState
 from flowtui.store import Store, reads, variables, writes
 from tests.engine.conftest import dag_spec as dag
-from tests.engine.conftest import open_copy
+from tests.engine.conftest import open_copy, pick
 from tests.engine.conftest import task_spec as task
 
 NOW = datetime(2024, 3, 5, 6, 0, tzinfo=UTC)
@@ -88,7 +88,7 @@ HOURLY = dag("hourly", task("step"), schedule={"timedelta": 3600})
 
 
 @dataclass
-class World:
+class CommandWorld:
     """A store with the DAGs above registered, a clock that stands still and a run book."""
 
     store: Store
@@ -157,24 +157,20 @@ class World:
         }
 
 
-def pick(row: dict[str, Any], *names: str) -> dict[str, Any]:
-    return {name: row[name] for name in names}
-
-
 @pytest.fixture
-def world(tmp_path: Path, migrated_store: Path) -> Iterator[World]:
+def world(tmp_path: Path, migrated_store: Path) -> Iterator[CommandWorld]:
     """The DAGs above registered in a fresh store."""
     store = open_copy(migrated_store, tmp_path)
     for spec in (ETL, FAN, PARAMS, DAILY, HOURLY):
         writes.upsert_dag(store.conn, spec, to_text(NOW))
-    yield World(store, RunBook(lambda: NOW))
+    yield CommandWorld(store, RunBook(lambda: NOW))
     store.close()
 
 
 # --- trigger ---
 
 
-def test_trigger_creates_a_queued_run_in_the_users_name(world: World) -> None:
+def test_trigger_creates_a_queued_run_in_the_users_name(world: CommandWorld) -> None:
     """A trigger without arguments creates a manual run at the clock's time, recorded as the
     sender's doing."""
     command = Trigger("etl")
@@ -225,7 +221,7 @@ def test_trigger_creates_a_queued_run_in_the_users_name(world: World) -> None:
     ids=["no-schedule", "daily", "daily-at-midnight", "timedelta", "given"],
 )
 def test_trigger_infers_the_data_interval_unless_given(
-    world: World, command: Trigger, interval: tuple[str, str]
+    world: CommandWorld, command: Trigger, interval: tuple[str, str]
 ) -> None:
     """A manual run covers the interval its schedule ends at its logical date (just that
     instant without a schedule), unless the sender gives the interval."""
@@ -237,14 +233,14 @@ def test_trigger_infers_the_data_interval_unless_given(
 
 
 @pytest.mark.parametrize("run_type", ["manual", "test", "backfill"])
-def test_trigger_names_the_run_after_its_type(world: World, run_type: str) -> None:
+def test_trigger_names_the_run_after_its_type(world: CommandWorld, run_type: str) -> None:
     """Without a run id, a run is named `<run_type>__<logical date>`."""
     result = world.apply(Trigger("etl", logical_date="2024-03-01", run_type=run_type))
     assert result["run_id"] == f"{run_type}__2024-03-01T00:00:00+00:00"
     assert world.run_row("etl", result["run_id"])["run_type"] == run_type
 
 
-def test_trigger_keeps_the_run_id_conf_and_runner_it_is_given(world: World) -> None:
+def test_trigger_keeps_the_run_id_conf_and_runner_it_is_given(world: CommandWorld) -> None:
     """A trigger's run id, conf and driving process are what the run gets."""
     conf = {"limit": 3, "ratio": 1, "anything": "goes", "extra": [1, {"a": None}]}
     command = Trigger("params", conf=conf, run_id="nightly", runner_pid=5150)
@@ -267,7 +263,7 @@ def test_trigger_keeps_the_run_id_conf_and_runner_it_is_given(world: World) -> N
     ],
 )
 def test_trigger_refuses_a_conf_value_of_another_type_than_its_param(
-    world: World, conf: dict[str, Any]
+    world: CommandWorld, conf: dict[str, Any]
 ) -> None:
     """A conf value must have its param's type (an int is a float; a bool is not an int)."""
     before = world.snapshot()
@@ -284,7 +280,7 @@ def test_trigger_refuses_a_conf_value_of_another_type_than_its_param(
     ids=["no-runner", "dead-runner", "this-process", "live-runner"],
 )
 def test_trigger_replace_takes_the_place_of_a_finished_run(
-    world: World, runner_pid: int | None, replaced: bool
+    world: CommandWorld, runner_pid: int | None, replaced: bool
 ) -> None:
     """`dags test` of a date tested before replaces that run and all of it, unless another
     live process still drives it."""
@@ -316,7 +312,7 @@ def test_trigger_replace_takes_the_place_of_a_finished_run(
     assert deleted["actor"] == ACTOR
 
 
-def test_trigger_replace_never_orphans_a_running_attempt(world: World) -> None:
+def test_trigger_replace_never_orphans_a_running_attempt(world: CommandWorld) -> None:
     """Replacing a run whose task still runs is refused, or stops that attempt first: a task
     instance never has two attempts at once."""
     run = world.started("etl", "test__1")
@@ -446,7 +442,7 @@ ERRORS = [
 
 @pytest.mark.parametrize(("command", "error", "message"), ERRORS)
 def test_a_command_error_is_one_line_and_changes_nothing(
-    world: World, command: Command, error: type[FlowtuiError], message: str
+    world: CommandWorld, command: Command, error: type[FlowtuiError], message: str
 ) -> None:
     """A command that names something missing or malformed fails with one line saying what,
     and leaves the store, the active runs and the effects as they were, even when the
@@ -498,7 +494,11 @@ def test_a_command_error_is_one_line_and_changes_nothing(
     ],
 )
 def test_clear_resets_the_chosen_tasks_and_reopens_the_finished_run(
-    world: World, task_regex: str | None, downstream: bool, upstream: bool, cleared: list[str]
+    world: CommandWorld,
+    task_regex: str | None,
+    downstream: bool,
+    upstream: bool,
+    cleared: list[str],
 ) -> None:
     """Clear resets the tasks the regex finds (searched, not matched), plus their downstream
     or upstream closure, with their full retries again, and queues the finished run again."""
@@ -528,7 +528,7 @@ def test_clear_resets_the_chosen_tasks_and_reopens_the_finished_run(
     assert json.loads(world.last_command()["detail"]) == to_wire(command)
 
 
-def test_clear_only_failed_resets_failed_and_upstream_failed_tasks(world: World) -> None:
+def test_clear_only_failed_resets_failed_and_upstream_failed_tasks(world: CommandWorld) -> None:
     """With only_failed, a clear leaves the tasks that succeeded alone."""
     world.run_to_end("fan", "r1", {"clean": FAILED})
     assert world.states("fan", "r1") == {
@@ -547,7 +547,7 @@ def test_clear_only_failed_resets_failed_and_upstream_failed_tasks(world: World)
     }
 
 
-def test_clear_without_a_run_clears_every_run_that_has_a_match(world: World) -> None:
+def test_clear_without_a_run_clears_every_run_that_has_a_match(world: CommandWorld) -> None:
     """Clearing a DAG's failed tasks across its runs reopens only the runs that had one, and
     records the foreground process that drives them."""
     world.run_to_end("fan", "good")
@@ -568,7 +568,7 @@ def test_clear_without_a_run_clears_every_run_that_has_a_match(world: World) -> 
 
 
 def test_clear_of_a_running_run_stops_live_attempts_and_reschedules_at_once(
-    world: World,
+    world: CommandWorld,
 ) -> None:
     """In a running run, a cleared running or queued task becomes restarting and its attempt
     is stopped; a cleared finished one is scheduled again at once; the run stays running."""
@@ -618,7 +618,7 @@ def test_clear_of_a_running_run_stops_live_attempts_and_reschedules_at_once(
     ids=["failed-leaf-marked-success", "leaf-marked-failed", "inner-task-marked-failed"],
 )
 def test_mark_of_a_finished_run_judges_the_run_again(
-    world: World, failing: str | None, task_id: str, state: str, run_state: str
+    world: CommandWorld, failing: str | None, task_id: str, state: str, run_state: str
 ) -> None:
     """Marking a task of a finished run sets it and judges the run again on its leaves; the run
     stays finished and out of the scheduler's active runs."""
@@ -658,7 +658,7 @@ def test_mark_of_a_finished_run_judges_the_run_again(
     ("state", "transform"), [("success", "scheduled"), ("failed", "upstream_failed")]
 )
 def test_mark_in_a_running_run_moves_the_downstream_at_once(
-    world: World, state: str, transform: str
+    world: CommandWorld, state: str, transform: str
 ) -> None:
     """Marking a task that has not run yet settles its downstream at once and stops nothing."""
     run = world.started("etl", "r1")
@@ -670,7 +670,7 @@ def test_mark_in_a_running_run_moves_the_downstream_at_once(
     assert world.book.runs[run.key].state is RunState.RUNNING
 
 
-def test_mark_of_a_task_waiting_to_retry_cancels_the_retry(world: World) -> None:
+def test_mark_of_a_task_waiting_to_retry_cancels_the_retry(world: CommandWorld) -> None:
     """A task up_for_retry marked success has no retry time any more and lets the next run."""
     run = world.started("etl", "r1")
     world.book.ready.clear()
@@ -689,7 +689,7 @@ def test_mark_of_a_task_waiting_to_retry_cancels_the_retry(world: World) -> None
 
 
 @pytest.mark.parametrize("is_paused", [True, False])
-def test_set_paused_pauses_and_unpauses_a_dag(world: World, is_paused: bool) -> None:
+def test_set_paused_pauses_and_unpauses_a_dag(world: CommandWorld, is_paused: bool) -> None:
     """Pausing or unpausing a DAG sets its flag and is audited under the DAG."""
     world.apply(SetPaused("etl", not is_paused))
     assert world.apply(SetPaused("etl", is_paused)) == {"dag_id": "etl", "is_paused": is_paused}
@@ -708,7 +708,7 @@ def test_set_paused_pauses_and_unpauses_a_dag(world: World, is_paused: bool) -> 
     }
 
 
-def test_set_variable_stores_it_and_keeps_its_description(world: World) -> None:
+def test_set_variable_stores_it_and_keeps_its_description(world: CommandWorld) -> None:
     """A variable set again without a description keeps the one it had; the audit shows the
     value of a key that does not look secret."""
     assert world.apply(SetVariable("region", "eu", "where we run")) == {"key": "region"}
@@ -726,7 +726,7 @@ def test_set_variable_stores_it_and_keeps_its_description(world: World) -> None:
 
 
 @pytest.mark.parametrize("key", ["db_password", "API_KEY", "slack.Token", "aws_secret"])
-def test_set_variable_masks_a_secret_value_in_the_audit(world: World, key: str) -> None:
+def test_set_variable_masks_a_secret_value_in_the_audit(world: CommandWorld, key: str) -> None:
     """The audit trail of a secret-looking key shows *** for its value; the store keeps the
     value, and the marker that tells attempts to mask appears."""
     command = SetVariable(key, "hunter2")
@@ -738,7 +738,7 @@ def test_set_variable_masks_a_secret_value_in_the_audit(world: World, key: str) 
     assert variables.marker_path(world.store.path).exists()
 
 
-def test_delete_variable_removes_it_and_asks_for_the_marker_check(world: World) -> None:
+def test_delete_variable_removes_it_and_asks_for_the_marker_check(world: CommandWorld) -> None:
     """Deleting a stored variable removes it and asks the scheduler to check whether the
     secrets marker may go."""
     world.apply(SetVariable("db_password", "hunter2"))

@@ -4,53 +4,15 @@ most once. In process, on a real store."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-
-import pytest
-
-from flowtui.clock import to_text
 from flowtui.commands.model import Clear
-from flowtui.scheduling.active_run import ActiveRun
-from flowtui.scheduling.apply import apply
 from flowtui.scheduling.dispatch import Dispatcher, start_queued_runs
-from flowtui.scheduling.run_book import RunBook
-from flowtui.spec import DagSpec
 from flowtui.states import RunState
-from flowtui.store import Store, writes
-from tests.engine.conftest import ManualClock, open_copy
+from tests.engine.conftest import LOGICAL, World
 from tests.engine.conftest import dag_spec as dag
 from tests.engine.conftest import task_spec as task
 
-NOW = datetime(2024, 3, 5, 6, 0, tzinfo=UTC)
 ETL = dag("etl", task("extract"), task("load"), edges=[("extract", "load")], max_active_runs=1)
 FAN = dag("fan", *(task(f"t{i}", priority_weight=i) for i in range(6)), max_active_tasks=4)
-
-
-@dataclass
-class World:
-    store: Store
-    clock: ManualClock
-    book: RunBook
-
-    def create(self, spec: DagSpec, run_id: str, logical: datetime = NOW) -> ActiveRun:
-        writes.upsert_dag(self.store.conn, spec, to_text(NOW))
-        return self.book.create_run(self.store.conn, spec, run_id, "manual", logical)
-
-    def start(self, spec: DagSpec, run_id: str = "manual__1") -> ActiveRun:
-        run = self.create(spec, run_id)
-        self.book.start_run(self.store.conn, run)
-        return run
-
-
-@pytest.fixture
-def world(tmp_path: Path, migrated_store: Path) -> Iterator[World]:
-    store = open_copy(migrated_store, tmp_path)
-    clock = ManualClock(NOW)
-    yield World(store, clock, RunBook(clock))
-    store.close()
 
 
 def _taken(dispatcher: Dispatcher, world: World, paused: set[str] | None = None) -> list[str]:
@@ -91,7 +53,7 @@ def test_a_task_cleared_while_it_waits_for_a_slot_gets_one_attempt(world: World)
     run = world.start(ETL)
     dispatcher = Dispatcher(parallelism=32)
     assert _taken(dispatcher, world, paused={"etl"}) == []
-    apply(world.book, world.store.conn, Clear("etl", run.run_id, "^extract$"), "cli:test")
+    world.apply(Clear("etl", run.run_id, "^extract$"))
     assert _taken(dispatcher, world) == ["extract"]
     assert _taken(dispatcher, world) == []
 
@@ -100,8 +62,8 @@ def test_queued_runs_start_oldest_first_within_max_active_runs(world: World) -> 
     """Three queued runs of a DAG with max_active_runs 1: the oldest starts, the rest wait;
     a paused DAG starts none."""
     for day in (3, 1, 2):
-        world.create(ETL, f"manual__{day}", NOW.replace(day=day))
-    conn = world.store.conn
+        world.create(ETL, f"manual__{day}", LOGICAL.replace(day=day))
+    conn = world.conn
     assert start_queued_runs(world.book, conn, paused={"etl"}) == 0
     assert start_queued_runs(world.book, conn, paused=set()) == 1
     running = [r.run_id for r in world.book.runs.values() if r.state is RunState.RUNNING]
