@@ -48,6 +48,18 @@ class GridData:
         return (tuple(self.task_ids), tuple((r["run_id"], r["state"]) for r in self.runs))
 
 
+class _CellMessage(Message):
+    """A message about one cell of a `RunGrid`: which run and which task."""
+
+    def __init__(self, grid: RunGrid, run_id: str, task_id: str) -> None:
+        super().__init__()
+        self.grid, self.run_id, self.task_id = grid, run_id, task_id
+
+    @property
+    def control(self) -> RunGrid:
+        return self.grid
+
+
 class RunGrid(DataTable[Text]):
     """Runs by tasks of one DAG, one glyph per task instance; the cursor is on a run column."""
 
@@ -58,27 +70,11 @@ class RunGrid(DataTable[Text]):
         Binding("enter", "select_cursor", "Open"),
     ]
 
-    class CellMoved(Message):
+    class CellMoved(_CellMessage):
         """The cursor is on another task instance (or the one under it changed place)."""
 
-        def __init__(self, grid: RunGrid, run_id: str, task_id: str) -> None:
-            super().__init__()
-            self.grid, self.run_id, self.task_id = grid, run_id, task_id
-
-        @property
-        def control(self) -> RunGrid:
-            return self.grid
-
-    class TaskChosen(Message):
+    class TaskChosen(_CellMessage):
         """Enter was pressed on a cell."""
-
-        def __init__(self, grid: RunGrid, run_id: str, task_id: str) -> None:
-            super().__init__()
-            self.grid, self.run_id, self.task_id = grid, run_id, task_id
-
-        @property
-        def control(self) -> RunGrid:
-            return self.grid
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="cell", cell_padding=0, zebra_stripes=False)
