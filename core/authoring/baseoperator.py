@@ -171,6 +171,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         start_date: Any = None,
         end_date: Any = None,
     ) -> None:
+        # One line per Airflow argument, each checked where it is given: long by design.
         dag_id = dag.dag_id if dag else None
         place = where(task_id, dag_id)
         self.task_id: str = check_id("task_id", task_id, dag_id)

@@ -18,6 +18,7 @@ SCHEMA_VERSION = 2
 
 
 def _create_v1(db: Database) -> None:
+    """The first schema, every table in one place (long by design: it is a table listing)."""
     db.table("dags").create(
         {
             "dag_id": str,
