@@ -214,21 +214,10 @@ def _import_peak_rss_mb(python: str, env: Mapping[str, str]) -> float:
     Not wait4's ru_maxrss: Linux folds the RSS a child had before exec (a copy of this bench
     process, 20 MB or more) into it, which would make the floor the bench's own size.
     """
-    try:
-        done = subprocess.run(
-            [python, "-c", HWM_SCRIPT],
-            env=dict(env),
-            capture_output=True,
-            text=True,
-            timeout=START_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise FloorError(f"import_rss: still running after {START_TIMEOUT_S:g} s") from None
-    fields = done.stdout.split()
-    if done.returncode != 0 or len(fields) < 2 or not fields[1].isdigit():
-        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
-        raise FloorError(f"import_rss: exited {done.returncode}: {tail}")
+    stdout = _run_script("import_rss", [python, "-c", HWM_SCRIPT], env, START_TIMEOUT_S)
+    fields = stdout.split()
+    if len(fields) < 2 or not fields[1].isdigit():
+        raise FloorError(f"import_rss: printed no VmHWM: {stdout.strip()[-500:]}")
     return int(fields[1]) / 1024  # kB
 
 
@@ -236,22 +225,23 @@ def _probe(
     python: str, env: Mapping[str, str], counts: PhaseCounts, db_path: Path
 ) -> dict[str, list[float]]:
     argv = [python, str(PROBE), str(counts.forks), str(counts.fork_batch), str(counts.commits)]
+    stdout = _run_script(PROBE.name, [*argv, str(db_path)], env, PROBE_TIMEOUT_S)
+    try:
+        probed: dict[str, list[float]] = json.loads(stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise FloorError(f"{PROBE.name} printed no JSON: {stdout.strip()[-500:]}") from None
+    return probed
+
+
+def _run_script(name: str, argv: list[str], env: Mapping[str, str], timeout_s: float) -> str:
+    """Run a measuring script and return what it printed; FloorError if it hangs or fails."""
     try:
         done = subprocess.run(
-            [*argv, str(db_path)],
-            env=dict(env),
-            capture_output=True,
-            text=True,
-            timeout=PROBE_TIMEOUT_S,
-            check=False,
+            argv, env=dict(env), capture_output=True, text=True, timeout=timeout_s, check=False
         )
     except subprocess.TimeoutExpired:
-        raise FloorError(f"{PROBE.name} still running after {PROBE_TIMEOUT_S:g} s") from None
+        raise FloorError(f"{name}: still running after {timeout_s:g} s") from None
     if done.returncode != 0:
         tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
-        raise FloorError(f"{PROBE.name} exited {done.returncode}: {tail}")
-    try:
-        probed: dict[str, list[float]] = json.loads(done.stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        raise FloorError(f"{PROBE.name} printed no JSON: {done.stdout.strip()[-500:]}") from None
-    return probed
+        raise FloorError(f"{name}: exited {done.returncode}: {tail}")
+    return done.stdout
