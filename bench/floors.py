@@ -71,6 +71,14 @@ class Floor:
     def samples(self) -> list[float]:
         return self.before + self.after
 
+    def of_phase(self, phase: Phase) -> list[float]:
+        """The samples taken before or after the workloads."""
+        return self.before if phase == "before" else self.after
+
+    def phase_median(self, phase: Phase) -> float | None:
+        samples = self.of_phase(phase)
+        return float(statistics.median(samples)) if samples else None
+
     @property
     def median(self) -> float | None:
         return float(statistics.median(self.samples)) if self.samples else None
@@ -78,10 +86,8 @@ class Floor:
     @property
     def drift(self) -> float | None:
         """The median after the workloads relative to the median before them, minus 1."""
-        if not self.before or not self.after:
-            return None
-        before = statistics.median(self.before)
-        return float(statistics.median(self.after) / before - 1) if before else None
+        before, after = self.phase_median("before"), self.phase_median("after")
+        return after / before - 1 if before and after is not None else None
 
     @property
     def drifted(self) -> bool:
@@ -123,10 +129,9 @@ class Floors:
         """One phase's median of every floor, for the progress line."""
         parts = []
         for floor in self.by_name.values():
-            samples = floor.before if phase == "before" else floor.after
-            if samples:
-                median = format_number(statistics.median(samples))
-                parts.append(f"{floor.name} {median} {floor.unit}")
+            median = floor.phase_median(phase)
+            if median is not None:
+                parts.append(f"{floor.name} {format_number(median)} {floor.unit}")
         return ", ".join(parts)
 
 
@@ -191,8 +196,7 @@ def measure_phase(
 
 
 def _samples(floors: Floors, name: str, phase: Phase) -> list[float]:
-    floor = floors.by_name[name]
-    return floor.before if phase == "before" else floor.after
+    return floors.by_name[name].of_phase(phase)
 
 
 def _start_once(python: str, env: Mapping[str, str], workdir: Path) -> Measurement:

@@ -215,8 +215,17 @@ def workload_floor_table(results: list[WorkloadResult], floors: Floors) -> str:
         if not result.is_ok:
             lines.append(f"{result.name:<8}  FAILED")
             continue
+        ratios = workload_ratios(result, floors)
         wall, cpu, tree, main, p50, p99 = (
-            _ratio_text(value) for value in workload_ratios(result, floors).values()
+            _ratio_text(ratios[key])
+            for key in (
+                "wall_x_python_start",
+                "cpu_x_python_start_cpu",
+                "tree_rss_x_import_rss",
+                "main_rss_x_import_rss",
+                "t2t_p50_x_fork",
+                "t2t_p99_x_fork",
+            )
         )
         rss = f"{tree}/{main}"
         lines.append(f"{result.name:<8}  {wall:>12}  {cpu:>11}  {rss:>22}  {p50:>14}  {p99:>10}")
@@ -244,8 +253,7 @@ def floors_table(floors: Floors) -> str:
             lines.append(f"{floor.name:<16} {floor.unit:>4}  not measured")
             continue
         spread = f"{format_number(min(floor.samples))} - {format_number(max(floor.samples))}"
-        before = format_number(statistics.median(floor.before)) if floor.before else "-"
-        after = format_number(statistics.median(floor.after)) if floor.after else "-"
+        before, after = (format_number(floor.phase_median(p)) for p in ("before", "after"))
         lines.append(
             f"{floor.name:<16} {floor.unit:>4}  {format_number(floor.median):>8}  {spread:>15}  "
             f"{before:>10}  {after:>9}  {_drift_text(floor.drift, floor.drifted)}"
