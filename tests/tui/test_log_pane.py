@@ -1,5 +1,6 @@
 """The log pane on its own: a 200 MB log opens at its last lines, jumps to its first line and is
-searched near both ends without reading it whole; a live log's new lines appear unasked."""
+searched near both ends without reading it whole; a live log's new lines appear unasked, and
+a truncated one is shown from its new end."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 import pytest
 from textual.app import App, ComposeResult
 
-from flowtui.tui.widgets.log_file import MAX_WINDOW, AttemptLog, read_chunk
+from flowtui.tui.widgets.log_file import MAX_WINDOW, POLL_SECONDS, AttemptLog, read_chunk
 from flowtui.tui.widgets.log_pane import LogPane
+from flowtui.tui.widgets.log_view import LogView
 from tests.tui.conftest import wait_for
 
 BLOCK_LINES = 13_000
@@ -135,3 +137,44 @@ async def test_a_live_log_shows_new_lines_without_a_key(tmp_path: Path) -> None:
         pane.set_attempts([AttemptLog(1, path, "success", is_running=False)])
         await pilot.press("f")  # follow on again: jumps to the last line
         await wait_for(pilot, lambda: _text(pane).endswith("later 49"), 5)
+
+
+class ViewApp(App[None]):
+    """Just the view, counting the `Changed` messages it posts (each one redraws the pane)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changes = 0
+
+    def compose(self) -> ComposeResult:
+        yield LogView()
+
+    def on_log_view_changed(self) -> None:
+        self.changes += 1
+
+
+async def test_a_truncated_live_log_shows_its_new_lines_and_the_poll_settles(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "attempt=1.log"
+    path.write_text("".join(f"before the cut {i}\n" for i in range(100)))
+    app = ViewApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = pilot.app.query_one(LogView)
+        view.open(path, is_live=True)
+        await wait_for(pilot, lambda: view.lines[-1:] == ["before the cut 99"], 5)
+        path.write_text("after 1\nafter 2\n")
+        size = path.stat().st_size
+        await wait_for(pilot, lambda: view.lines == ["after 1", "after 2"], 5)
+        await pilot.pause(0.1)
+        assert (view.file_size, view.window) == (size, (0, size))
+        changes = app.changes
+        await pilot.pause(4 * POLL_SECONDS)  # polls that find nothing new change nothing
+        assert app.changes == changes
+
+        view.is_live = False  # one last poll, then the timer stops: later writes go unread
+        await pilot.pause(2 * POLL_SECONDS)
+        with path.open("a") as file:
+            file.write("written after the attempt ended\n")
+        await pilot.pause(4 * POLL_SECONDS)
+        assert (view.lines, view.file_size) == (["after 1", "after 2"], size)

@@ -63,3 +63,15 @@ def test_prepend_drops_the_bottom_past_max_window_and_forgets_the_end() -> None:
     assert window.bounds == (0, MAX_WINDOW)  # the last two lines are read again when needed
     assert not window.eof
     assert window.end == MAX_WINDOW
+
+
+def test_replace_keeps_a_truncated_files_smaller_size() -> None:
+    window = LineWindow()
+    window.replace(_chunk(0, ["a long first line", "and a second"]))
+    assert window.file_size == 31
+    window.replace(_chunk(0, ["short"]))  # the file was cut and read again from its tail
+    assert (window.file_size, window.bounds) == (6, (0, 6))
+    window.append(_chunk(6, []))  # a poll read nothing new: the size stays the file's
+    assert (window.file_size, window.bounds) == (6, (0, 6))
+    window.file_changed(40)  # a poll found more than it read: the window no longer ends it
+    assert (window.eof, window.file_size, window.bounds) == (False, 40, (0, 6))

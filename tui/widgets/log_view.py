@@ -325,7 +325,7 @@ class LogView(ScrollView, can_focus=True):
         elif window.eof and (size < window.end or self.is_following):
             self._read_window(self.path, None, None, "bottom")  # truncated, or a burst
         else:
-            window.eof, window.file_size = False, size  # scrolling down reads the rest
+            window.file_changed(size)
         self.post_message(self.Changed(self))
 
     @work(thread=True, exclusive=True, group="log-search")

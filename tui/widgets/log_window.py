@@ -37,10 +37,16 @@ class LineWindow:
         return max(0, bisect_right(self.offsets, offset) - 1)
 
     def replace(self, chunk: Chunk) -> None:
-        """Hold `chunk` instead of what was held (the file size only grows)."""
+        """Hold `chunk` instead of what was held; its size is the file's now (a truncated file
+        shrinks)."""
         self.lines, self.offsets = list(chunk.lines), list(chunk.offsets)
         self.end, self.eof, self.has_partial = chunk.end, chunk.eof, chunk.has_partial
-        self.width, self.file_size = chunk.width, max(chunk.size, self.file_size)
+        self.width, self.file_size = chunk.width, chunk.size
+
+    def file_changed(self, size: int) -> None:
+        """A poll found the file at `size` and read none of it: the window no longer reaches
+        the end (scrolling down reads the rest)."""
+        self.eof, self.file_size = False, size
 
     def prepend(self, chunk: Chunk) -> None:
         """Add `chunk`, which ends where the window starts; past `MAX_WINDOW` bytes, drop the
@@ -64,7 +70,7 @@ class LineWindow:
         self.lines += chunk.lines
         self.offsets += chunk.offsets
         self.end, self.eof, self.has_partial = chunk.end, chunk.eof, chunk.has_partial
-        self.width, self.file_size = max(self.width, chunk.width), max(chunk.size, self.file_size)
+        self.width, self.file_size = max(self.width, chunk.width), chunk.size
         drop = bisect_left(self.offsets, self.end - MAX_WINDOW)
         if not drop or drop >= len(self.lines):
             return 0
