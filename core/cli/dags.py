@@ -17,7 +17,7 @@ from flowtui.cli.arguments import (
     date_argument,
     required_date,
 )
-from flowtui.cli.home import parse_folder, send
+from flowtui.cli.home import open_store, parse_folder, send
 from flowtui.cli.output import print_json, print_table
 from flowtui.config import Settings
 
@@ -60,15 +60,12 @@ def register(top: Group, common: argparse.ArgumentParser) -> None:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    from flowtui.store import Store, reads
+    from flowtui.store import reads
 
     parse_folder(settings)
-    store = Store(settings.db_path)
-    try:
+    with open_store(settings) as store:
         dags = reads.dags(store.conn)
         errors = reads.import_errors(store.conn)
-    finally:
-        store.close()
     rows = [
         {
             "dag_id": dag["dag_id"],
@@ -91,14 +88,11 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _errors(args: argparse.Namespace, settings: Settings) -> int:
-    from flowtui.store import Store, reads
+    from flowtui.store import reads
 
     parse_folder(settings)
-    store = Store(settings.db_path)
-    try:
+    with open_store(settings) as store:
         errors = reads.import_errors(store.conn)
-    finally:
-        store.close()
     if args.output == "json":
         return print_json([{k: e[k] for k in ("filename", "line", "message")} for e in errors])
     for error in errors:

@@ -1,9 +1,12 @@
-"""The command line's ways into a home: loading the DAG folder into the store when no scheduler
-does it, sending a command to whoever applies it, and naming a DAG the store does not know."""
+"""The command line's ways into a home: opening its store (the home created first), loading the
+DAG folder into the store when no scheduler does it, sending a command to whoever applies it,
+and naming a DAG the store does not know."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flowtui.clock import to_text, utcnow
@@ -13,18 +16,25 @@ from flowtui.errors import DagNotFound
 from flowtui.store import Store, reads
 
 
+@contextmanager
+def open_store(settings: Settings) -> Iterator[Store]:
+    """The home's store, created with the home on first use, closed on the way out."""
+    settings.ensure_home()
+    store = Store(settings.db_path)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
 def parse_folder(settings: Settings) -> None:
     """Load the DAG folder into the store (what `dags list` and `dags errors` show)."""
     from flowtui.execution.local.executor import parse_dag_folder
     from flowtui.loading.record import record
 
     results = parse_dag_folder(settings)
-    store = Store(settings.db_path)
-    try:
-        with store.transaction() as conn:
-            record(conn, results, to_text(utcnow()))
-    finally:
-        store.close()
+    with open_store(settings) as store, store.transaction() as conn:
+        record(conn, results, to_text(utcnow()))
 
 
 def send(settings: Settings, command: Command, *, dag_id: str | None = None) -> dict[str, Any]:
@@ -35,11 +45,8 @@ def send(settings: Settings, command: Command, *, dag_id: str | None = None) -> 
 
     settings.ensure_home()
     if dag_id is not None and holder_pid(settings.lock_path) is None:
-        store = Store(settings.db_path)
-        try:
+        with open_store(settings) as store:
             known = reads.dag_spec(store.conn, dag_id) is not None
-        finally:
-            store.close()
         if not known:
             parse_folder(settings)
     return connect(settings, default_actor("cli")).send(command)

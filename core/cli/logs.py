@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 
 from flowtui.cli.arguments import Group, add_command
-from flowtui.cli.home import check_dag
+from flowtui.cli.home import check_dag, open_store
 from flowtui.config import Settings
 from flowtui.errors import InvalidInput, TaskInstanceNotFound
 from flowtui.execution.logs import follow
 from flowtui.states import FINISHED, TaskState
-from flowtui.store import Store, reads
+from flowtui.store import reads
 
 
 def register(top: Group, common: argparse.ArgumentParser) -> None:
@@ -24,33 +25,40 @@ def register(top: Group, common: argparse.ArgumentParser) -> None:
 
 
 def _logs(args: argparse.Namespace, settings: Settings) -> int:
-    store = Store(settings.db_path)
     key = (args.dag_id, args.run_id, args.task_id)
-    ti = reads.task_instance(store.conn, *key)
-    if ti is None:
-        check_dag(store.conn, args.dag_id)
-        raise TaskInstanceNotFound(*key)
-    try_number = args.try_number or ti["try_number"]
-    if try_number < 1 or try_number > max(ti["try_number"], 0):
-        raise InvalidInput(
-            "--try", try_number, f"task {args.task_id} has {ti['try_number']} attempt(s) so far"
-        )
-    path = settings.attempt_log_path(*key, try_number)
-
-    def finished() -> bool:
-        row = reads.task_instance(store.conn, *key)
-        return (
-            row is None
-            or row["try_number"] != try_number
-            or TaskState(row["state"]) in FINISHED | {TaskState.UP_FOR_RETRY}
-        )
-
-    if args.follow:
-        for chunk in follow(path, finished):
-            sys.stdout.write(chunk)
-            sys.stdout.flush()
-        return 0
+    with open_store(settings) as store:
+        try_number = _try_number(store.conn, args)
+        path = settings.attempt_log_path(*key, try_number)
+        if args.follow:
+            for chunk in follow(path, lambda: _finished(store.conn, key, try_number)):
+                sys.stdout.write(chunk)
+                sys.stdout.flush()
+            return 0
     if not path.exists():
         raise InvalidInput("log", str(path), "the attempt has not written a log yet")
     sys.stdout.write(path.read_text(errors="replace"))
     return 0
+
+
+def _try_number(conn: sqlite3.Connection, args: argparse.Namespace) -> int:
+    """The attempt asked for (`--try`, default the last one), checked against the store."""
+    ti = reads.task_instance(conn, args.dag_id, args.run_id, args.task_id)
+    if ti is None:
+        check_dag(conn, args.dag_id)
+        raise TaskInstanceNotFound(args.dag_id, args.run_id, args.task_id)
+    try_number: int = args.try_number or ti["try_number"]
+    if try_number < 1 or try_number > max(ti["try_number"], 0):
+        raise InvalidInput(
+            "--try", try_number, f"task {args.task_id} has {ti['try_number']} attempt(s) so far"
+        )
+    return try_number
+
+
+def _finished(conn: sqlite3.Connection, key: tuple[str, str, str], try_number: int) -> bool:
+    """Whether attempt `try_number` of the task instance `key` will write no more."""
+    row = reads.task_instance(conn, *key)
+    return (
+        row is None
+        or row["try_number"] != try_number
+        or TaskState(row["state"]) in FINISHED | {TaskState.UP_FOR_RETRY}
+    )

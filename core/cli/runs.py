@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 
 from flowtui.cli.arguments import Group, add_command, add_output
-from flowtui.cli.home import check_dag
+from flowtui.cli.home import check_dag, open_store
 from flowtui.cli.output import print_json, print_table
 from flowtui.config import Settings
 from flowtui.errors import RunNotFound
-from flowtui.store import Store, reads
+from flowtui.store import reads
 
 _LIST_COLUMNS = ["run_id", "state", "run_type", "logical_date", "start_date", "end_date"]
 
@@ -30,12 +30,9 @@ def register(top: Group, common: argparse.ArgumentParser) -> None:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    store = Store(settings.db_path)
-    try:
+    with open_store(settings) as store:
         check_dag(store.conn, args.dag_id)
         rows = [{k: r[k] for k in _LIST_COLUMNS} for r in reads.runs(store.conn, args.dag_id)]
-    finally:
-        store.close()
     if args.output == "json":
         return print_json(rows)
     print_table(rows, _LIST_COLUMNS)
@@ -43,15 +40,12 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
-    store = Store(settings.db_path)
-    try:
+    with open_store(settings) as store:
         check_dag(store.conn, args.dag_id)
         run = reads.run(store.conn, args.dag_id, args.run_id)
         if run is None:
             raise RunNotFound(args.dag_id, args.run_id)
         tis = reads.task_instances(store.conn, args.dag_id, run["run_id"])
-    finally:
-        store.close()
     if args.output == "json":
         return print_json(
             {

@@ -9,7 +9,7 @@ import os
 import sys
 
 from flowtui.cli.arguments import Group, add_command, add_output
-from flowtui.cli.home import send
+from flowtui.cli.home import open_store, send
 from flowtui.cli.output import one_line, print_json, print_table
 from flowtui.config import Settings
 from flowtui.errors import InvalidInput
@@ -64,14 +64,8 @@ def _set(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    from flowtui.store import Store
-
-    settings.ensure_home()
-    store = Store(settings.db_path)
-    try:
+    with open_store(settings) as store:
         found = variables.overview(store.conn, os.environ)
-    finally:
-        store.close()
     rows = [
         {
             "key": row.key,
@@ -91,14 +85,10 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 def _delete(args: argparse.Namespace, settings: Settings) -> int:
     from flowtui.commands.model import DeleteVariable
     from flowtui.errors import VariableNotStored
-    from flowtui.store import Store
 
     if variables.env_name(args.key) in os.environ:
-        store = Store(settings.db_path)
-        try:
+        with open_store(settings) as store:
             stored = variables.read(store.conn, args.key) is not None
-        finally:
-            store.close()
         if not stored:  # name where it does come from
             raise VariableNotStored(args.key, env_set=True)
     send(settings, DeleteVariable(args.key))

@@ -109,6 +109,24 @@ def test_user_errors_are_one_line_on_stderr(pipeline: Home, args: list[str], mes
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["runs", "list", "nope"],
+        ["runs", "show", "nope"],
+        ["logs", "nope", "some_run", "some_task"],
+    ],
+)
+def test_reads_on_a_fresh_home_name_the_missing_dag(home: Home, args: list[str]) -> None:
+    assert not home.path.exists()
+    fresh = home.run(*args)
+    assert (fresh.returncode, fresh.stdout) == (1, ""), fresh.stderr
+    assert fresh.stderr.startswith("flowtui: error: DAG 'nope' not found")
+    assert fresh.stderr.count("\n") == 1, fresh.stderr
+    again = home.run(*args)  # the home exists now, its store empty
+    assert (again.returncode, again.stderr) == (1, fresh.stderr)
+
+
 def test_usage_errors_exit_two(home: Home) -> None:
     done = home.run("tasks", "mark", "a", "b", "c", "maybe")
     assert done.returncode == 2

@@ -115,6 +115,18 @@ def test_missing_keys_and_bad_keys_are_one_line_errors(home: Home) -> None:
     )
 
 
+def test_deleting_an_environment_only_variable_on_a_fresh_home_names_the_environment(
+    home: Home,
+) -> None:
+    assert not home.path.exists()
+    done = run(home, "variables", "delete", "x", FLOWTUI_VAR_X="1")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        "flowtui: error: variable 'x' is not in the store; it comes from the environment "
+        "variable FLOWTUI_VAR_X: unset it there\n"
+    )
+
+
 def test_set_and_delete_are_audited_without_secret_values(home: Home) -> None:
     run(home, "variables", "set", "db_password", SECRET)
     run(home, "variables", "set", "region", "eu-west-1", "--description", "where")
