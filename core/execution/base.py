@@ -9,7 +9,8 @@ make, which shows on the path between one task's end and the next one's start.""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import signal
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
@@ -140,6 +141,30 @@ class AttemptOutcome(NamedTuple):
             tuple(data.get("skip_task_ids") or ()),
             data.get("exit_code") if exit_code is None else exit_code,
         )
+
+
+def bash_exit_outcome(code: int, skip_exit_codes: Collection[int]) -> AttemptOutcome:
+    """A bash task's outcome from its exit code: 0 success, a skip code skipped, else failed."""
+    if code == 0:
+        return AttemptOutcome(TaskState.SUCCESS, exit_code=code)
+    if code in skip_exit_codes:
+        return AttemptOutcome(
+            TaskState.SKIPPED, f"bash exited with {code}: skipped", exit_code=code
+        )
+    return AttemptOutcome(TaskState.FAILED, f"bash {describe_exit(code)}", exit_code=code)
+
+
+def describe_exit(code: int | None) -> str:
+    """ "exited with code 3", "was killed by SIGKILL"."""
+    if code is None:
+        return "ended"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"was killed by {name}"
+    return f"exited with code {code}"
 
 
 class AttemptStarted(NamedTuple):

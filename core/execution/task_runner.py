@@ -9,6 +9,8 @@ import copy
 import os
 import sys
 import traceback
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from flowtui.authoring import variables
@@ -80,12 +82,8 @@ def _attempt(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance) 
             print(f"Returned value was: {result}")
         skip_task_ids = task.tasks_to_skip(result)
         _push_result(task, ti, result)
-    except SkipTask as exc:
-        print(f"Skipping the task: {exc}" if str(exc) else "Skipping the task")
-        return AttemptOutcome(TaskState.SKIPPED, xcom=ti.pushed)
-    except FailTask as exc:
-        traceback.print_exc()
-        return AttemptOutcome(TaskState.FAILED, _one_line(exc), True, ti.pushed)
+    except (SkipTask, FailTask) as exc:
+        return skip_or_fail_outcome(exc, ti.pushed)
     except FlowtuiError as exc:
         traceback.print_exc()
         return AttemptOutcome(TaskState.FAILED, _shorten(str(exc)), xcom=ti.pushed)
@@ -97,6 +95,19 @@ def _attempt(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance) 
         traceback.print_exc()
         return AttemptOutcome(TaskState.FAILED, _one_line(exc), xcom=ti.pushed)
     return AttemptOutcome(TaskState.SUCCESS, xcom=ti.pushed, skip_task_ids=tuple(skip_task_ids))
+
+
+def skip_or_fail_outcome(
+    exc: SkipTask | FailTask, xcom: Mapping[str, Any] = MappingProxyType({})
+) -> AttemptOutcome:
+    """The outcome of a task that raised SkipTask (skipped) or FailTask (failed now, whatever
+    retries remain, with a one-line cause), in `execute` or in a @task.bash function before
+    bash starts; the log says which (the skip's message, FailTask's traceback)."""
+    if isinstance(exc, SkipTask):
+        print(f"Skipping the task: {exc}" if str(exc) else "Skipping the task")
+        return AttemptOutcome(TaskState.SKIPPED, xcom=xcom)
+    traceback.print_exception(exc)
+    return AttemptOutcome(TaskState.FAILED, _one_line(exc), True, xcom)
 
 
 def _push_result(task: BaseOperator, ti: TaskInstance, result: Any) -> None:

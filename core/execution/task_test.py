@@ -11,16 +11,19 @@ from pathlib import Path
 from flowtui.clock import to_text, utcnow
 from flowtui.config import Settings
 from flowtui.errors import DagNotFound
-from flowtui.execution.base import AttemptInfo
+from flowtui.execution.base import AttemptInfo, bash_exit_outcome
 from flowtui.states import TaskState
 
 
 def run_task_test(
     settings: Settings, dag_id: str, task_id: str, logical_date: datetime | None
 ) -> TaskState:
-    """Run the task; returns its outcome's state (a failure's cause goes to stderr)."""
+    """Run the task; returns its outcome's state as the scheduler would record it (a cause
+    goes to stderr). A bash task's exit code counts as for the scheduler; SkipTask or FailTask
+    raised by a @task.bash function skip or fail it."""
     from flowtui.authoring.baseoperator import as_operator
-    from flowtui.execution.task_runner import bash_invocation, run_task
+    from flowtui.authoring.exceptions import FailTask, SkipTask
+    from flowtui.execution.task_runner import bash_invocation, run_task, skip_or_fail_outcome
     from flowtui.loading.dag_file import import_dag_file
 
     fileloc = _dag_file(settings, dag_id)
@@ -46,13 +49,15 @@ def run_task_test(
         db_path=str(settings.db_path),
     )
     if task.runs_bash:
-        argv, env, cwd = bash_invocation(dag, info)
-        code = subprocess.run(argv, env=env, cwd=cwd, check=False).returncode
-        if code == 0:
-            return TaskState.SUCCESS
-        skips: frozenset[int] = getattr(task, "skip_exit_codes", frozenset())
-        return TaskState.SKIPPED if code in skips else TaskState.FAILED
-    outcome = run_task(dag, info)
+        try:
+            argv, env, cwd = bash_invocation(dag, info)
+        except (SkipTask, FailTask) as exc:  # raised by a @task.bash function
+            outcome = skip_or_fail_outcome(exc)
+        else:
+            code = subprocess.run(argv, env=env, cwd=cwd, check=False).returncode
+            outcome = bash_exit_outcome(code, getattr(task, "skip_exit_codes", ()))
+    else:
+        outcome = run_task(dag, info)
     if outcome.cause:
         print(f"task {task_id}: {outcome.cause}", file=sys.stderr)
     return outcome.state

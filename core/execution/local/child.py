@@ -50,7 +50,7 @@ def _run_attempt(job: RunJob, preloaded: dict[str, DAG] | None) -> dict[str, Any
     """Run the attempt and return its outcome; a bash task never returns (bash replaces us)."""
     from flowtui.authoring.exceptions import FailTask, SkipTask
     from flowtui.execution.base import AttemptOutcome
-    from flowtui.execution.task_runner import bash_invocation, run_task
+    from flowtui.execution.task_runner import bash_invocation, run_task, skip_or_fail_outcome
     from flowtui.loading.dag_file import describe_import_error, import_dag_file
     from flowtui.states import TaskState
 
@@ -73,10 +73,8 @@ def _run_attempt(job: RunJob, preloaded: dict[str, DAG] | None) -> dict[str, Any
                 signal.signal(signum, signal.SIG_DFL)
             os.execvpe(argv[0], argv, env)
         outcome = run_task(dag, info)
-    except SkipTask as exc:  # raised by a @task.bash function before bash starts
-        outcome = AttemptOutcome(TaskState.SKIPPED, str(exc) or None)
-    except FailTask as exc:
-        outcome = AttemptOutcome(TaskState.FAILED, str(exc), no_retry=True)
+    except (SkipTask, FailTask) as exc:  # raised by a @task.bash function before bash starts
+        outcome = skip_or_fail_outcome(exc)
     except BaseException as exc:
         problem = describe_import_error(exc, Path(request.file))
         where = f" (line {problem.line})" if problem.line else ""
