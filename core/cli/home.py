@@ -46,7 +46,7 @@ def send(settings: Settings, command: Command, *, dag_id: str | None = None) -> 
     settings.ensure_home()
     if dag_id is not None and holder_pid(settings.lock_path) is None:
         with open_store(settings) as store:
-            known = reads.dag_spec(store.conn, dag_id) is not None
+            known = knows_dag(store.conn, dag_id)
         if not known:
             parse_folder(settings)
     return connect(settings, default_actor("cli")).send(command)
@@ -54,5 +54,10 @@ def send(settings: Settings, command: Command, *, dag_id: str | None = None) -> 
 
 def check_dag(conn: sqlite3.Connection, dag_id: str) -> None:
     """Raise `DagNotFound` unless the store knows `dag_id`."""
-    if reads.dag(conn, dag_id) is None:
+    if not knows_dag(conn, dag_id):
         raise DagNotFound(dag_id)
+
+
+def knows_dag(conn: sqlite3.Connection, dag_id: str) -> bool:
+    """Whether the store holds `dag_id`, active or not (one primary-key lookup)."""
+    return reads.dag_spec(conn, dag_id) is not None
