@@ -118,7 +118,13 @@ class LocalExecutor:
         job = next(self._jobs)
         with self._lock:
             self._attempts[job] = request.key
-        self._send(RunJob.of(job, request))
+        try:
+            self._send(RunJob.of(job, request))
+        except OSError:  # the fork server is gone: the attempt ends as its others did
+            with self._lock:
+                key = self._attempts.pop(job, None)
+            if key is not None:  # else `_server_died` reported it already
+                self._lost(key)
 
     def stop_attempt(self, key: AttemptKey, *, force: bool) -> bool:
         signum = signal.SIGKILL if force else signal.SIGTERM
@@ -215,9 +221,13 @@ class LocalExecutor:
         for done in parses.values():
             _finish_parse(done, ParseExit(None, None))
         for key in attempts.values():
-            self._deliver(AttemptExited(key, utcnow(), -signal.SIGKILL, None))
+            self._lost(key)
         self._forget_server()
         self._deliver(ExecutorDied(f"the fork server (pid {self._server_pid}) died"))
+
+    def _lost(self, key: AttemptKey) -> None:
+        """The attempt went with the fork server: it ended as if killed, reporting nothing."""
+        self._deliver(AttemptExited(key, utcnow(), -signal.SIGKILL, None))
 
     def _forget_server(self) -> None:
         """Close the dead server's pipe and reap it, so that `start` can begin afresh."""
