@@ -1,7 +1,7 @@
 """What every full screen of the dashboard shares: the header bar, the footer, and the live
 data contract — `load(conn)` runs on the live thread, `show(data)` on the UI thread. A screen
 says when it comes on top (`LiveScreen.Shown`); the App then feeds it and hands it the
-settings it needs."""
+settings it needs. Both DAG screens trigger and pause a DAG through its helpers."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable
 
+from flowtui.commands.model import SetPaused, Trigger
 from flowtui.config import Settings
+from flowtui.tui.messages import CommandRequested
+from flowtui.tui.screens.confirm import TriggerDialog
 from flowtui.tui.widgets.header_bar import HeaderBar
 
 
@@ -46,6 +49,23 @@ class LiveScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.post_message(self.Shown(self))
+
+    # --- the DAG commands of the DAGs screen and of a DAG's screen ---
+
+    def trigger_dag(self, dag_id: str, params: dict[str, Any]) -> None:
+        """Ask for the new run's conf (`TriggerDialog`, prefilled with `params`), then trigger
+        `dag_id` with it; cancelling triggers nothing."""
+
+        def done(conf: dict[str, Any] | None) -> None:
+            if conf is not None:
+                command = Trigger(dag_id, conf=conf or None)
+                self.post_message(CommandRequested(command, f"triggered {dag_id}"))
+
+        self.app.push_screen(TriggerDialog(dag_id, params), done)
+
+    def set_paused(self, dag_id: str, pause: bool) -> None:
+        summary = f"{dag_id} {'paused' if pause else 'unpaused'}"
+        self.post_message(CommandRequested(SetPaused(dag_id, pause), summary))
 
 
 class KeyTable(DataTable[Any]):

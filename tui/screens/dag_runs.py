@@ -19,13 +19,11 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import ContentSwitcher, Footer, Static
 
 from flowtui.clock import utcnow
-from flowtui.commands.model import SetPaused, Trigger
 from flowtui.spec import DagSpec
 from flowtui.store import reads
 from flowtui.store.summaries import dag_header, run_grid
 from flowtui.tui.format import format_duration, format_elapsed, format_timestamp, schedule_text
-from flowtui.tui.messages import CommandRequested, RefreshRequested
-from flowtui.tui.screens.confirm import TriggerDialog
+from flowtui.tui.messages import RefreshRequested
 from flowtui.tui.screens.task_actions import SelectedTaskInstance, TaskActionsScreen
 from flowtui.tui.screens.task_instance import TaskInstanceScreen
 from flowtui.tui.widgets.duration_sparklines import WIDTH as SPARK_WIDTH
@@ -258,23 +256,12 @@ class DagScreen(TaskActionsScreen):
         self._refresh_panels()
 
     def action_trigger(self) -> None:
-        if self.data is None:
-            return
-        dag_id = self.dag_id
-
-        def done(conf: dict[str, Any] | None) -> None:
-            if conf is not None:
-                command = Trigger(dag_id, conf=conf or None)
-                self.post_message(CommandRequested(command, f"triggered {dag_id}"))
-
-        self.app.push_screen(TriggerDialog(dag_id, self.data.spec.params), done)
+        if self.data is not None:
+            self.trigger_dag(self.dag_id, self.data.spec.params)
 
     def action_pause(self) -> None:
-        if self.data is None:
-            return
-        pause = not self.data.dag["is_paused"]
-        summary = f"{self.dag_id} {'paused' if pause else 'unpaused'}"
-        self.post_message(CommandRequested(SetPaused(self.dag_id, pause), summary))
+        if self.data is not None:
+            self.set_paused(self.dag_id, not self.data.dag["is_paused"])
 
 
 def _first_to_fix(task_ids: list[str], cells: dict[str, dict[str, Any]]) -> str | None:

@@ -13,13 +13,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static
 
-from flowtui.commands.model import SetPaused, Trigger
 from flowtui.store import reads
 from flowtui.store.summaries import dag_overview
 from flowtui.tui.format import format_timestamp, schedule_text
-from flowtui.tui.messages import CommandRequested
 from flowtui.tui.screens.base import KeyTable, LiveScreen
-from flowtui.tui.screens.confirm import TriggerDialog
 from flowtui.tui.screens.dag_runs import DagScreen
 from flowtui.tui.screens.import_errors import ImportErrorsScreen
 from flowtui.tui.screens.variables import VariablesScreen
@@ -147,23 +144,13 @@ class DagsScreen(LiveScreen):
 
     def action_trigger(self) -> None:
         dag = self.selected_dag()
-        if dag is None:
-            return
-        params = dag["params"]
-
-        def done(conf: dict[str, Any] | None) -> None:
-            if conf is not None:
-                command = Trigger(dag["dag_id"], conf=conf or None)
-                self.post_message(CommandRequested(command, f"triggered {dag['dag_id']}"))
-
-        self.app.push_screen(TriggerDialog(dag["dag_id"], params), done)
+        if dag is not None:
+            self.trigger_dag(dag["dag_id"], dag["params"])
 
     def action_pause(self) -> None:
         dag = self.selected_dag()
         if dag is not None:
-            pause = not dag["is_paused"]
-            summary = f"{dag['dag_id']} {'paused' if pause else 'unpaused'}"
-            self.post_message(CommandRequested(SetPaused(dag["dag_id"], pause), summary))
+            self.set_paused(dag["dag_id"], not dag["is_paused"])
 
     def action_errors(self) -> None:
         self.app.push_screen(ImportErrorsScreen())
