@@ -5,6 +5,7 @@ settings it needs. Both DAG screens trigger and pause a DAG through its helpers.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
@@ -15,6 +16,7 @@ from textual.widgets import DataTable
 
 from flowtui.commands.model import SetPaused, Trigger
 from flowtui.config import Settings
+from flowtui.spec import DagSpec
 from flowtui.tui.messages import CommandRequested
 from flowtui.tui.screens.confirm import TriggerDialog
 from flowtui.tui.widgets.header_bar import HeaderBar
@@ -66,6 +68,20 @@ class LiveScreen(Screen[None]):
     def set_paused(self, dag_id: str, pause: bool) -> None:
         summary = f"{dag_id} {'paused' if pause else 'unpaused'}"
         self.post_message(CommandRequested(SetPaused(dag_id, pause), summary))
+
+
+class SpecCache:
+    """A DAG's spec parsed from its stored JSON text, parsed again only when the text changed
+    (a refresh reads the text, a primary-key lookup; parsing a big DAG's spec costs more)."""
+
+    def __init__(self) -> None:
+        self._text: str | None = None
+        self._spec: DagSpec | None = None
+
+    def parse(self, text: str) -> DagSpec:
+        if self._spec is None or text != self._text:
+            self._text, self._spec = text, DagSpec.from_dict(json.loads(text))
+        return self._spec
 
 
 class KeyTable(DataTable[Any]):

@@ -24,6 +24,7 @@ from flowtui.store import reads
 from flowtui.store.summaries import dag_header, run_grid
 from flowtui.tui.format import format_duration, format_elapsed, format_timestamp, schedule_text
 from flowtui.tui.messages import RefreshRequested
+from flowtui.tui.screens.base import SpecCache
 from flowtui.tui.screens.task_actions import SelectedTaskInstance, TaskActionsScreen
 from flowtui.tui.screens.task_instance import TaskInstanceScreen
 from flowtui.tui.widgets.duration_sparklines import WIDTH as SPARK_WIDTH
@@ -74,7 +75,7 @@ class DagScreen(TaskActionsScreen):
         self._run_id: str | None = None
         """The run under the cursor, read by `load` (live thread) for the timeline."""
         self._placed = False
-        self._spec_cache: tuple[str, DagSpec] | None = None
+        self._spec = SpecCache()
 
     def compose(self) -> ComposeResult:
         yield HeaderBar()
@@ -117,16 +118,12 @@ class DagScreen(TaskActionsScreen):
         dag = dag_header(conn, self.dag_id)
         if dag is None:
             return None
-        spec_text = dag.pop("spec")
-        if self._spec_cache is None or self._spec_cache[0] != spec_text:
-            self._spec_cache = (spec_text, DagSpec.from_dict(json.loads(spec_text)))
+        spec = self._spec.parse(dag.pop("spec"))
         grid = run_grid(conn, self.dag_id, self._recent)
         run_ids = [r["run_id"] for r in grid["runs"]]
         run_id = self._run_id if self._run_id in run_ids else (run_ids[-1] if run_ids else None)
         attempts = reads.attempts(conn, self.dag_id, run_id) if run_id else []
-        return DagScreenData(
-            dag, self._spec_cache[1], grid["runs"], grid["cells"], run_id, attempts, utcnow()
-        )
+        return DagScreenData(dag, spec, grid["runs"], grid["cells"], run_id, attempts, utcnow())
 
     def show(self, data: DagScreenData | None) -> None:
         if data is None:

@@ -16,9 +16,9 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Static
 
 from flowtui.store import reads
-from flowtui.store.summaries import task_history
+from flowtui.store.summaries import dag_header, task_history
 from flowtui.tui.format import format_duration, format_elapsed, format_timestamp
-from flowtui.tui.screens.base import KeyTable
+from flowtui.tui.screens.base import KeyTable, SpecCache
 from flowtui.tui.screens.task_actions import SelectedTaskInstance, TaskActionsScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
 from flowtui.tui.widgets.log_file import AttemptLog
@@ -52,6 +52,7 @@ class TaskInstanceScreen(TaskActionsScreen):
         """Start with the log focused (`l` on the DAG screen) rather than the attempts."""
         self.data: dict[str, Any] | None = None
         """What `load` read last; None until the first read arrives."""
+        self._spec = SpecCache()
 
     def compose(self) -> ComposeResult:
         yield HeaderBar()
@@ -117,7 +118,8 @@ class TaskInstanceScreen(TaskActionsScreen):
 
     def load(self, conn: sqlite3.Connection) -> Any:
         key = (self.dag_id, self.run_id, self.task_id)
-        spec = reads.dag_spec(conn, self.dag_id)
+        dag = dag_header(conn, self.dag_id)
+        spec = self._spec.parse(dag["spec"]) if dag else None
         return {
             "ti": reads.task_instance(conn, *key),
             "attempts": reads.attempts(conn, *key),
