@@ -7,12 +7,13 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flowtui.commands.model import user_date
 from flowtui.config import Settings
 from flowtui.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 Group = Any  # argparse's _SubParsersAction, which the standard library does not export
@@ -53,6 +54,8 @@ def date_argument(text: str | None, option: str = "logical date") -> datetime | 
 
 def required_date(text: str, option: str) -> datetime:
     """A date or ISO datetime typed by the user for `option` (naive means UTC)."""
+    from flowtui.commands.model import user_date
+
     return user_date(text, option)
 
 

@@ -4,21 +4,25 @@ and naming a DAG the store does not know."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flowtui.clock import to_text, utcnow
-from flowtui.commands.model import Command, default_actor
 from flowtui.config import Settings
 from flowtui.errors import DagNotFound
-from flowtui.store import Store, reads
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from flowtui.commands.model import Command
+    from flowtui.store import Store
 
 
 @contextmanager
 def open_store(settings: Settings) -> Iterator[Store]:
     """The home's store, created with the home on first use, closed on the way out."""
+    from flowtui.store import Store
+
     settings.ensure_home()
     store = Store(settings.db_path)
     try:
@@ -29,6 +33,7 @@ def open_store(settings: Settings) -> Iterator[Store]:
 
 def parse_folder(settings: Settings) -> None:
     """Load the DAG folder into the store (what `dags list` and `dags errors` show)."""
+    from flowtui.clock import to_text, utcnow
     from flowtui.execution.local.executor import parse_dag_folder
     from flowtui.loading.record import record
 
@@ -40,6 +45,7 @@ def parse_folder(settings: Settings) -> None:
 def send(settings: Settings, command: Command, *, dag_id: str | None = None) -> dict[str, Any]:
     """Send `command` to the home's scheduler (or apply it under its lock when none runs).
     With `dag_id`, a DAG the store does not know yet is looked for in the folder first."""
+    from flowtui.commands.model import default_actor
     from flowtui.scheduling.clients import connect
     from flowtui.scheduling.lock import holder_pid
 
@@ -60,4 +66,6 @@ def check_dag(conn: sqlite3.Connection, dag_id: str) -> None:
 
 def knows_dag(conn: sqlite3.Connection, dag_id: str) -> bool:
     """Whether the store holds `dag_id`, active or not (one primary-key lookup)."""
+    from flowtui.store import reads
+
     return reads.dag_spec(conn, dag_id) is not None

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import sys
+from typing import TYPE_CHECKING
 
 from flowtui.cli.arguments import Group, add_command
 from flowtui.cli.home import check_dag, open_store
 from flowtui.config import Settings
 from flowtui.errors import InvalidInput, TaskInstanceNotFound
-from flowtui.execution.logs import follow
 from flowtui.states import FINISHED, TaskState
-from flowtui.store import reads
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 def register(top: Group, common: argparse.ArgumentParser) -> None:
@@ -25,6 +26,8 @@ def register(top: Group, common: argparse.ArgumentParser) -> None:
 
 
 def _logs(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.execution.logs import follow
+
     key = (args.dag_id, args.run_id, args.task_id)
     with open_store(settings) as store:
         try_number = _try_number(store.conn, args)
@@ -42,6 +45,8 @@ def _logs(args: argparse.Namespace, settings: Settings) -> int:
 
 def _try_number(conn: sqlite3.Connection, args: argparse.Namespace) -> int:
     """The attempt asked for (`--try`, default the last one), checked against the store."""
+    from flowtui.store import reads
+
     ti = reads.task_instance(conn, args.dag_id, args.run_id, args.task_id)
     if ti is None:
         check_dag(conn, args.dag_id)
@@ -56,6 +61,8 @@ def _try_number(conn: sqlite3.Connection, args: argparse.Namespace) -> int:
 
 def _finished(conn: sqlite3.Connection, key: tuple[str, str, str], try_number: int) -> bool:
     """Whether attempt `try_number` of the task instance `key` will write no more."""
+    from flowtui.store import reads
+
     row = reads.task_instance(conn, *key)
     return (
         row is None

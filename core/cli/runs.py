@@ -9,7 +9,6 @@ from flowtui.cli.home import check_dag, open_store
 from flowtui.cli.output import print_json, print_table
 from flowtui.config import Settings
 from flowtui.errors import RunNotFound
-from flowtui.store import reads
 
 _LIST_COLUMNS = ["run_id", "state", "run_type", "logical_date", "start_date", "end_date"]
 
@@ -30,6 +29,8 @@ def register(top: Group, common: argparse.ArgumentParser) -> None:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.store import reads
+
     with open_store(settings) as store:
         check_dag(store.conn, args.dag_id)
         rows = [{k: r[k] for k in _LIST_COLUMNS} for r in reads.runs(store.conn, args.dag_id)]
@@ -40,6 +41,8 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.store import reads
+
     with open_store(settings) as store:
         check_dag(store.conn, args.dag_id)
         run = reads.run(store.conn, args.dag_id, args.run_id)

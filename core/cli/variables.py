@@ -13,7 +13,6 @@ from flowtui.cli.home import open_store, send
 from flowtui.cli.output import one_line, print_json, print_table
 from flowtui.config import Settings
 from flowtui.errors import InvalidInput
-from flowtui.store import variables
 
 
 def register(top: Group, common: argparse.ArgumentParser) -> None:
@@ -49,6 +48,7 @@ def _get(args: argparse.Namespace, settings: Settings) -> int:
 
 def _set(args: argparse.Namespace, settings: Settings) -> int:
     from flowtui.commands.model import SetVariable
+    from flowtui.store import variables
 
     key = variables.check_key(args.key)
     if args.json:
@@ -64,6 +64,8 @@ def _set(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.store import variables
+
     with open_store(settings) as store:
         found = variables.overview(store.conn, os.environ)
     rows = [
@@ -85,6 +87,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 def _delete(args: argparse.Namespace, settings: Settings) -> int:
     from flowtui.commands.model import DeleteVariable
     from flowtui.errors import VariableNotStored
+    from flowtui.store import variables
 
     if variables.env_name(args.key) in os.environ:
         with open_store(settings) as store:
