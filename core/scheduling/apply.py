@@ -209,7 +209,8 @@ def _clear(book: RunBook, conn: sqlite3.Connection, command: Clear) -> dict[str,
             and (not command.only_failed or run.tis[t].state in FAILED_STATES)
         ]
         if ids:
-            cleared[run.run_id] = _clear_run(book, conn, run, ids)
+            _clear_run(book, conn, run, ids)
+            cleared[run.run_id] = ids
             if command.runner_pid is not None:
                 book.drive_from(conn, run, command.runner_pid)
         _forget_if_finished(book, run)
@@ -218,7 +219,7 @@ def _clear(book: RunBook, conn: sqlite3.Connection, command: Clear) -> dict[str,
 
 def _clear_run(
     book: RunBook, conn: sqlite3.Connection, run: ActiveRun, task_ids: list[str]
-) -> list[str]:
+) -> None:
     """Reset task instances so that they run again with their full retries, as Airflow's
     clear does; running ones become `restarting` and are stopped first."""
     for task_id in task_ids:
@@ -248,7 +249,6 @@ def _clear_run(
         book.reopen(conn, run)
     elif run.state is RunState.RUNNING:
         book.evaluate(conn, run, task_ids)
-    return task_ids
 
 
 def _mark(book: RunBook, conn: sqlite3.Connection, command: Mark) -> dict[str, Any]:

@@ -32,14 +32,12 @@ def consumers(conn: sqlite3.Connection, uris: set[str]) -> list[DagSpec]:
     return found
 
 
-def trigger_if_ready(
-    conn: sqlite3.Connection, book: RunBook, spec: DagSpec, now: datetime
-) -> str | None:
+def trigger_if_ready(conn: sqlite3.Connection, book: RunBook, spec: DagSpec, now: datetime) -> None:
     """Create a run of `spec` if each of its datasets was updated since its previous
-    dataset-triggered run; returns the new run's id."""
+    dataset-triggered run."""
     wanted = (spec.schedule or {}).get("datasets", []) if isinstance(spec.schedule, dict) else []
     if not wanted:
-        return None
+        return
     since = _consumed_up_to(conn, spec.dag_id)
     updates = []
     for uri in wanted:
@@ -49,7 +47,7 @@ def trigger_if_ready(
             (uri, since),
         ).fetchone()
         if row is None:
-            return None
+            return
         updates.append(
             dict(zip(("id", "uri", "dag_id", "run_id", "task_id", "ts"), row, strict=True))
         )
@@ -60,7 +58,6 @@ def trigger_if_ready(
         "UPDATE dag_runs SET triggered_by = ? WHERE dag_id = ? AND run_id = ?",
         (json.dumps(trigger), spec.dag_id, run_id),
     )
-    return run_id
 
 
 def _consumed_up_to(conn: sqlite3.Connection, dag_id: str) -> int:

@@ -27,16 +27,15 @@ _ORPHAN_GRACE = 2.0
 """Seconds an orphaned attempt gets between SIGTERM and SIGKILL."""
 
 
-def recover(conn: sqlite3.Connection, book: RunBook, hostname: str) -> int:
-    """Settle every attempt left live by a scheduler that died; returns how many. Runs of a
-    `dags test` or `dags backfill` process that died go on under this scheduler."""
+def recover(conn: sqlite3.Connection, book: RunBook, hostname: str) -> None:
+    """Settle every attempt left live by a scheduler that died. Runs of a `dags test` or
+    `dags backfill` process that died go on under this scheduler."""
     rows = conn.execute(
         "SELECT ti.dag_id, ti.run_id, ti.task_id, ti.state, ti.pid, ti.hostname, "
         "ti.start_date, r.runner_pid FROM task_instances ti JOIN dag_runs r "
         "ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id "
         "WHERE ti.state IN ('queued', 'running', 'restarting')"
     ).fetchall()
-    settled = 0
     for dag_id, run_id, task_id, state, pid, ti_host, start, runner_pid in rows:
         if runner_pid and _alive(runner_pid, None):
             continue  # a run that `dags test` or `dags backfill` still drives itself
@@ -47,7 +46,6 @@ def recover(conn: sqlite3.Connection, book: RunBook, hostname: str) -> int:
         ti = run.tis[task_id]
         if state == TaskState.QUEUED:
             attempts.requeue_lost(book, conn, run, ti)
-            settled += 1
             continue
         fate = "the process was already gone"
         if pid and ti_host == hostname and (_alive(pid, start) or group_exists(pid)):
@@ -68,8 +66,6 @@ def recover(conn: sqlite3.Connection, book: RunBook, hostname: str) -> int:
         )
         outcome = AttemptOutcome(TaskState.FAILED, cause)
         attempts.finished(book, conn, run, ti, outcome, book.clock())
-        settled += 1
-    return settled
 
 
 def _alive(pid: int, started: str | None) -> bool:

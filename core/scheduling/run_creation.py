@@ -46,14 +46,13 @@ class RunCreator:
         if self._timetables.pop(dag_id, None) is not None:
             self.timers.cancel(_job_id(dag_id))
 
-    def create_due(self, conn: sqlite3.Connection, spec: DagSpec, *, is_paused: bool) -> int:
-        """Create the runs of `spec` that are due now; returns how many."""
+    def create_due(self, conn: sqlite3.Connection, spec: DagSpec, *, is_paused: bool) -> None:
+        """Create the runs of `spec` that are due now."""
         table = self.timetable(spec)
         if isinstance(table, NullTimetable):
-            return 0
+            return
         now = self.clock()
         last = _last_scheduled(conn, spec.dag_id)
-        created = 0
         active = sum(
             1
             for r in self.book.runs.values()
@@ -75,14 +74,12 @@ class RunCreator:
                 info.logical_date,
                 data_interval=(info.interval.start, info.interval.end),
             )
-            created += 1
             active += 1
         upcoming = table.next_run(last, now=now, catchup=spec.catchup)
         conn.execute(
             "UPDATE dags SET next_run_at = ? WHERE dag_id = ?",
             (to_text(upcoming.run_after) if upcoming else None, spec.dag_id),
         )
-        return created
 
     def _wake_up_at_each_run(self, spec: DagSpec, table: Timetable) -> None:
         if isinstance(table, NullTimetable):

@@ -25,7 +25,8 @@ class TimetableTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3.x is
     then fires once (subject to the job's misfire_grace_time and coalesce settings).
 
     Args:
-        timetable: the DAG's timetable, e.g. `flowtui.scheduling.timetables.timetable(spec)`.
+        timetable: the DAG's timetable, as
+            `flowtui.scheduling.timetables.factory.timetable(spec)` builds it.
         catchup: passed to `Timetable.next_run`.
     """
 
