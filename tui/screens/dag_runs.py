@@ -48,6 +48,9 @@ class DagScreenData:
     """Oldest first."""
     cells: dict[str, dict[str, dict[str, Any]]]
     """run_id -> task_id -> task instance."""
+    task_ids: list[str]
+    """The grid's rows: the spec's tasks in order, then tasks the DAG no longer has that have
+    task instances in these runs (Airflow's removed)."""
     attempts_run_id: str | None = None
     attempts: list[dict[str, Any]] = field(default_factory=list)
     now: datetime = field(default_factory=utcnow)
@@ -123,7 +126,16 @@ class DagScreen(TaskActionsScreen):
         run_ids = [r["run_id"] for r in grid["runs"]]
         run_id = self._run_id if self._run_id in run_ids else (run_ids[-1] if run_ids else None)
         attempts = reads.attempts(conn, self.dag_id, run_id) if run_id else []
-        return DagScreenData(dag, spec, grid["runs"], grid["cells"], run_id, attempts, utcnow())
+        return DagScreenData(
+            dag,
+            spec,
+            grid["runs"],
+            grid["cells"],
+            _task_ids(spec, grid["cells"]),
+            run_id,
+            attempts,
+            utcnow(),
+        )
 
     def show(self, data: DagScreenData | None) -> None:
         if data is None:
@@ -139,44 +151,20 @@ class DagScreen(TaskActionsScreen):
         )
         self.data = data
         grid = self.run_grid
-        grid.set_data(self._grid_data(data))
+        visible = grid.runs_that_fit(
+            data.task_ids, grid.size.width or int(self.app.size.width * 0.6)
+        )
+        grid.set_data(_grid_data(data, visible))
         newest = data.runs[-1]["run_id"] if data.runs else None
         if newest is not None and not self._placed:
             self._placed = True
-            grid.select(newest, _first_to_fix(self._task_ids(data), data.cells[newest]))
+            grid.select(newest, _first_to_fix(data.task_ids, data.cells[newest]))
         elif newest is not None and was_on_newest and newest != self._run_id:
             grid.select(newest, None)  # follow new runs, as `tail -f` does
         self._refresh_panels()
-        if len(data.runs) == self._recent and self._visible_runs(data) > self._recent:
-            self._recent = self._visible_runs(data)
+        if len(data.runs) == self._recent and visible > self._recent:
+            self._recent = visible
             self.post_message(RefreshRequested())
-
-    def _task_ids(self, data: DagScreenData) -> list[str]:
-        """Spec order, then task instances of tasks the DAG no longer has (Airflow's removed)."""
-        task_ids = list(data.spec.tasks)
-        known = set(task_ids)
-        for cells in data.cells.values():
-            task_ids += [t for t in cells if t not in known]
-            known.update(cells)
-        return task_ids
-
-    def _visible_runs(self, data: DagScreenData) -> int:
-        width = self.run_grid.size.width or int(self.app.size.width * 0.6)
-        return self.run_grid.runs_that_fit(self._task_ids(data), width)
-
-    def _grid_data(self, data: DagScreenData) -> GridData:
-        task_ids = self._task_ids(data)
-        shown = data.runs[-self._visible_runs(data) :]
-        states = {
-            (run["run_id"], task_id): ti["state"]
-            for run in shown
-            for task_id, ti in data.cells[run["run_id"]].items()
-        }
-        durations = {
-            task_id: [data.cells[r["run_id"]].get(task_id, {}).get("duration") for r in data.runs]
-            for task_id in task_ids
-        }
-        return GridData(task_ids, shown, states, durations)
 
     def _refit(self) -> None:
         if self.data is not None:
@@ -259,6 +247,31 @@ class DagScreen(TaskActionsScreen):
     def action_pause(self) -> None:
         if self.data is not None:
             self.set_paused(self.dag_id, not self.data.dag["is_paused"])
+
+
+def _task_ids(spec: DagSpec, cells: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """`DagScreenData.task_ids` (live thread: this walks every cell read)."""
+    task_ids = list(spec.tasks)
+    known = set(task_ids)
+    for run_cells in cells.values():
+        task_ids += [t for t in run_cells if t not in known]
+        known.update(run_cells)
+    return task_ids
+
+
+def _grid_data(data: DagScreenData, visible: int) -> GridData:
+    """The grid's rows and the last `visible` runs; the sparklines get every run read."""
+    shown = data.runs[-visible:]
+    states = {
+        (run["run_id"], task_id): ti["state"]
+        for run in shown
+        for task_id, ti in data.cells[run["run_id"]].items()
+    }
+    durations = {
+        task_id: [data.cells[r["run_id"]].get(task_id, {}).get("duration") for r in data.runs]
+        for task_id in data.task_ids
+    }
+    return GridData(data.task_ids, shown, states, durations)
 
 
 def _first_to_fix(task_ids: list[str], cells: dict[str, dict[str, Any]]) -> str | None:
