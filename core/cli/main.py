@@ -6,7 +6,6 @@ Every error a user can cause ends as one `flowtui: error: ...` line on stderr, e
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -16,8 +15,6 @@ from flowtui.cli import crontab, dags, dashboard, logs, runs, scheduler, tasks, 
 from flowtui.cli.arguments import Handler, common_options
 from flowtui.config import load_settings
 from flowtui.errors import FlowtuiError
-
-logger = logging.getLogger("flowtui")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
