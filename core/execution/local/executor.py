@@ -145,8 +145,9 @@ class LocalExecutor:
             self._send(ParseJob(job, request))
         except OSError:
             with self._lock:
-                self._parses.pop(job, None)
-            raise
+                mine = self._parses.pop(job, None) is not None
+            if mine:  # else `_server_died` took it and calls `done`: it must not be called twice
+                raise
 
     def stop(self) -> None:
         """Stop the fork server; it kills any attempt still running (callers stop them first)."""
