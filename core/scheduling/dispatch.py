@@ -18,13 +18,20 @@ from flowtui.scheduling.run_book import RunBook, is_driven_elsewhere
 from flowtui.states import RunState, TaskState
 
 
-def start_queued_runs(book: RunBook, conn: sqlite3.Connection, paused: set[str]) -> int:
+def start_queued_runs(
+    book: RunBook, conn: sqlite3.Connection, paused: Callable[[], set[str]]
+) -> int:
     """Start queued runs, oldest logical date first, where their DAG's `max_active_runs` and
-    pause allow; returns how many started. A run another live process drives is left to it."""
+    `paused()` allow; returns how many started. A run another live process drives is left to
+    it. `paused` is called only when a run is queued."""
+    queued = [r for r in book.runs.values() if r.state is RunState.QUEUED]
+    if not queued:
+        return 0
+    held = paused()
     started = 0
     running = Counter(r.dag_id for r in book.runs.values() if r.state is RunState.RUNNING)
-    for run in sorted(book.runs.values(), key=lambda r: r.logical_date):
-        if run.state is not RunState.QUEUED or run.dag_id in paused:
+    for run in sorted(queued, key=lambda r: r.logical_date):
+        if run.dag_id in held:
             continue
         if is_driven_elsewhere(run.runner_pid):
             continue  # its `dags test`/`backfill` process drives it; once gone, we do

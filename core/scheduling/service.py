@@ -5,6 +5,7 @@ sits between two tasks: an attempt's exit event evaluates its downstream tasks a
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import queue
@@ -326,13 +327,14 @@ class Scheduler:
         hand ready tasks to the executor; again while runs keep starting (an ended run can
         make room for the next scheduled one, which may end at once)."""
         requests: list[AttemptRequest] = []
+        paused = functools.cache(functools.partial(self._paused, conn))  # nothing here pauses
         for _ in range(10_000):
             uris, self.book.dataset_updates = self.book.dataset_updates, set()
             if uris and self.home is not None:
                 self.home.datasets_updated(conn, uris)
             self._finish_touched(conn)
-            started = start_queued_runs(self.book, conn, self._paused(conn))
-            ready = self.dispatcher.take(self.book, lambda: self._paused(conn))
+            started = start_queued_runs(self.book, conn, paused)
+            ready = self.dispatcher.take(self.book, paused)
             requests += [self._queue(conn, run, ti) for run, ti in ready]
             if not started and not self.book.touched:
                 break

@@ -64,7 +64,17 @@ def test_queued_runs_start_oldest_first_within_max_active_runs(world: World) -> 
     for day in (3, 1, 2):
         world.create(ETL, f"manual__{day}", LOGICAL.replace(day=day))
     conn = world.conn
-    assert start_queued_runs(world.book, conn, paused={"etl"}) == 0
-    assert start_queued_runs(world.book, conn, paused=set()) == 1
+    assert start_queued_runs(world.book, conn, paused=lambda: {"etl"}) == 0
+    assert start_queued_runs(world.book, conn, paused=set) == 1
     running = [r.run_id for r in world.book.runs.values() if r.state is RunState.RUNNING]
     assert running == ["manual__1"]
+
+
+def test_pause_is_looked_up_only_when_a_run_is_queued(world: World) -> None:
+    """With no queued run, starting queued runs asks nothing of the store."""
+    world.start(ETL)
+
+    def paused() -> set[str]:
+        raise AssertionError("paused() called with no run queued")
+
+    assert start_queued_runs(world.book, world.conn, paused) == 0
