@@ -82,16 +82,17 @@ class DagLoader:
         """Import each file in its own child; results in `paths` order."""
         results: dict[int, FileResult] = {}
         finished = [threading.Event() for _ in paths]
+        slots = threading.BoundedSemaphore(_IN_FLIGHT)
         log = str(self.settings.logs_dir / "dag_processor.log")
         for index, path in enumerate(paths):
-            while sum(not done.is_set() for done in finished[:index]) >= _IN_FLIGHT:
-                next(done for done in finished[:index] if not done.is_set()).wait()
             request = ParseRequest(str(path), log, self.settings.dag_file_import_timeout)
 
             def done(exit: ParseExit, index: int = index, request: ParseRequest = request) -> None:
                 results[index] = self._result(request, exit)
                 finished[index].set()
+                slots.release()
 
+            slots.acquire()  # whichever parse ends first frees the slot
             try:
                 self.parser.parse_file(request, done)
             except OSError:  # the fork server is gone: this file cannot be imported now
