@@ -124,8 +124,7 @@ class DAG:
         self.fileloc: str | None = None
         self.task_dict: dict[str, DagTask] = {}
         """Tasks by id, in definition order."""
-        self.task_order: dict[str, int] = {}
-        """Task id -> definition position, filled by `validate`."""
+        self._task_order: dict[str, int] = {}
         for found in _captures:
             found.append(self)
 
@@ -176,6 +175,14 @@ class DAG:
     def leaves(self) -> list[DagTask]:
         """Tasks with no downstream."""
         return [t for t in self.task_dict.values() if not t.downstream_task_ids]
+
+    @property
+    def task_order(self) -> dict[str, int]:
+        """Task id -> definition position. Made by `validate`, so that a process forked from
+        one holding a large DAG does not walk all of it; made again if a task joined since."""
+        if len(self._task_order) != len(self.task_dict):
+            self._task_order = {task_id: i for i, task_id in enumerate(self.task_dict)}
+        return self._task_order
 
     def has_task(self, task_id: str) -> bool:
         """Whether the DAG has a task `task_id`."""
@@ -235,7 +242,7 @@ class DAG:
         cycle = self._find_cycle()
         if cycle:
             raise DagCycle(self.dag_id, cycle)
-        self.task_order = {task_id: i for i, task_id in enumerate(self.task_dict)}
+        self._task_order = {task_id: i for i, task_id in enumerate(self.task_dict)}
 
     def _find_cycle(self) -> list[str] | None:
         # Iterative depth-first search: a recursive one would overflow on long chains.

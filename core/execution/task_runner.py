@@ -174,8 +174,7 @@ def _mask_message(exc: BaseException, masker: Masker) -> None:
 def _upstream_ids(dag: DAG, task: BaseOperator) -> list[str]:
     """The task's direct upstream in definition order, without walking the whole DAG: an
     attempt forked from a process holding a 10,000-task DAG must not touch all of it."""
-    order = dag.task_order or {t: i for i, t in enumerate(dag.task_dict)}
-    return sorted(task.upstream_task_ids, key=order.__getitem__)
+    return sorted(task.upstream_task_ids, key=dag.task_order.__getitem__)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -15,7 +15,7 @@ from flowtui.spec import DagSpec, TaskSpec
 
 def dag_spec(dag: DAG, fileloc: str) -> DagSpec:
     """The plain-data description of `dag`, defined in `fileloc`."""
-    order = {task_id: i for i, task_id in enumerate(dag.task_dict)}
+    order = dag.task_order
     return DagSpec(
         dag_id=dag.dag_id,
         fileloc=fileloc,
