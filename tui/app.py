@@ -76,11 +76,10 @@ class Dashboard(App[int]):
 
     @on(LiveScreen.Shown)
     def _screen_shown(self, message: LiveScreen.Shown) -> None:
-        """Feed the screen that came on top from now on; hand it what it needs to know."""
+        """Feed the screen that came on top from now on; its header shows where it is."""
         screen = message.screen
         if screen is not self.screen:  # popped or covered since: the next `Shown` is newer
             return
-        screen.settings = self.settings
         header = screen.header_bar
         header.home = str(self.settings.home)
         header.dags_folder = f"{self.settings.dags_folder} ({self.settings.dags_folder_source})"

@@ -1,7 +1,7 @@
 """What every full screen of the dashboard shares: the header bar, the footer, and the live
 data contract — `load(conn)` runs on the live thread, `show(data)` on the UI thread. A screen
-says when it comes on top (`LiveScreen.Shown`); the App then feeds it and hands it the
-settings it needs. Both DAG screens trigger and pause a DAG through its helpers."""
+says when it comes on top (`LiveScreen.Shown`); the App then feeds it. Its settings are the
+App's; both DAG screens trigger and pause a DAG through its helpers."""
 
 from __future__ import annotations
 
@@ -32,10 +32,13 @@ class LiveScreen(Screen[None]):
             super().__init__()
             self.screen = screen
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.settings: Settings | None = None
-        """The home's settings (where logs are): set by the App before it feeds the screen."""
+    @property
+    def settings(self) -> Settings:
+        """The home's settings (where logs are): the dashboard App's."""
+        settings = getattr(self.app, "settings", None)
+        if not isinstance(settings, Settings):
+            raise TypeError(f"a LiveScreen needs an App with settings, not {self.app!r}")
+        return settings
 
     def load(self, conn: sqlite3.Connection) -> Any:
         """Read what this screen shows (live thread: no widget access here)."""

@@ -213,8 +213,6 @@ class TaskInstanceScreen(TaskActionsScreen):
         self, ti: dict[str, Any] | None, attempts: list[dict[str, Any]]
     ) -> list[AttemptLog]:
         settings = self.settings
-        if settings is None:  # the App sets it before it feeds the screen
-            return []
         latest = ti["try_number"] if ti else None
         found = []
         for attempt in attempts:
