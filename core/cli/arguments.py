@@ -47,16 +47,11 @@ def add_logical_date(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--logical-date", help="ISO date or datetime (default: now)")
 
 
-def date_argument(text: str | None, option: str = "logical date") -> datetime | None:
-    """A date or ISO datetime typed by the user (naive means UTC), or None."""
-    return None if text is None else required_date(text, option)
-
-
-def required_date(text: str, option: str) -> datetime:
-    """A date or ISO datetime typed by the user for `option` (naive means UTC)."""
+def date_argument(text: str | None) -> datetime | None:
+    """`--logical-date`: a date or ISO datetime (naive means UTC), or None."""
     from flowtui.commands.model import user_date
 
-    return user_date(text, option)
+    return None if text is None else user_date(text)
 
 
 def conf_argument(text: str | None) -> dict[str, Any] | None:

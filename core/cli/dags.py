@@ -15,7 +15,6 @@ from flowtui.cli.arguments import (
     add_output,
     conf_argument,
     date_argument,
-    required_date,
 )
 from flowtui.cli.home import open_store, parse_folder, send
 from flowtui.cli.output import print_json, print_table
@@ -156,13 +155,14 @@ def _early_executor(settings: Settings) -> LocalExecutor:
 
 def _backfill(args: argparse.Namespace, settings: Settings) -> int:
     from flowtui.cli.progress import BackfillProgress
+    from flowtui.commands.model import user_date
     from flowtui.errors import InvalidInput
     from flowtui.scheduling import backfill
     from flowtui.scheduling.active_run import RunKey
     from flowtui.scheduling.foreground import ForegroundRuns
     from flowtui.scheduling.timetables.factory import timetable
 
-    start, end = required_date(args.start, "--start"), required_date(args.end, "--end")
+    start, end = user_date(args.start, "--start"), user_date(args.end, "--end")
     if end < start:
         raise InvalidInput("--end", end.isoformat(), "it must not be before --start")
     report = backfill.BackfillReport()
