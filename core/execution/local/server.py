@@ -211,11 +211,12 @@ class ForkServer:
 
 
 def _import_for_parsing(*, with_croniter: bool) -> None:
-    """What importing a DAG file needs, imported once here rather than in every parse child:
-    validating a DAG (trigger rules) and, once there is more than one file to parse, its cron
-    schedule (croniter costs about 30 ms: worth it for a folder, not for one file)."""
+    """What a parse child needs beyond what an attempt does, imported once here rather than in
+    every child: checking a DAG's schedule (`flowtui.cron`), turning its DAGs into specs
+    (`serialization`) and, once there is more than one file to parse, croniter (about 30 ms:
+    worth it for a folder, not for one file)."""
     import flowtui.cron
-    import flowtui.loading.parse
+    import flowtui.loading.serialization
 
     if with_croniter:
         flowtui.cron.load_croniter()
