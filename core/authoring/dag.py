@@ -122,6 +122,8 @@ class DAG:
         self.dagrun_timeout = to_timedelta(dagrun_timeout, place, "dagrun_timeout")
         self.doc_md = doc_md
         self.fileloc: str | None = None
+        """The file that defined the DAG, set once it is imported. flowtui does not read it:
+        it is Airflow's attribute, for task code that finds files beside its DAG's."""
         self.task_dict: dict[str, DagTask] = {}
         """Tasks by id, in definition order."""
         self._task_order: dict[str, int] = {}
