@@ -10,6 +10,13 @@ class FlowtuiError(Exception):
     """Base of every error meant for the user; its message is one line."""
 
 
+def one_line(text: str | None, limit: int) -> str:
+    """`text` on one line (each run of spaces and newlines becomes one space), cut to `limit`
+    characters with an ellipsis; None gives ""."""
+    line = " ".join((text or "").split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 # --- authoring: raised while a DAG file is imported; the loader adds file and line ---
 
 

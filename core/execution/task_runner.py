@@ -19,7 +19,7 @@ from flowtui.authoring.context import TaskInstance, build_context
 from flowtui.authoring.exceptions import FailTask, SkipTask
 from flowtui.authoring.operators.bash import BashOperator
 from flowtui.authoring.xcom import RETURN_KEY
-from flowtui.errors import FlowtuiError, TaskCallableFailed, TaskNotFound
+from flowtui.errors import FlowtuiError, TaskCallableFailed, TaskNotFound, one_line
 from flowtui.execution import masking
 from flowtui.execution.base import AttemptInfo, AttemptOutcome
 from flowtui.execution.mask_filter import Masker
@@ -86,14 +86,14 @@ def _attempt(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance) 
         return skip_or_fail_outcome(exc, ti.pushed)
     except FlowtuiError as exc:
         traceback.print_exc()
-        return AttemptOutcome(TaskState.FAILED, _shorten(str(exc)), xcom=ti.pushed)
+        return AttemptOutcome(TaskState.FAILED, one_line(str(exc), _MAX_ERROR), xcom=ti.pushed)
     except SystemExit as exc:
         traceback.print_exc()
         cause = f"task called sys.exit({exc.code!r})"
         return AttemptOutcome(TaskState.FAILED, cause, xcom=ti.pushed)
     except Exception as exc:
         traceback.print_exc()
-        return AttemptOutcome(TaskState.FAILED, _one_line(exc), xcom=ti.pushed)
+        return AttemptOutcome(TaskState.FAILED, _error_line(exc), xcom=ti.pushed)
     return AttemptOutcome(TaskState.SUCCESS, xcom=ti.pushed, skip_task_ids=tuple(skip_task_ids))
 
 
@@ -107,7 +107,7 @@ def skip_or_fail_outcome(
         print(f"Skipping the task: {exc}" if str(exc) else "Skipping the task")
         return AttemptOutcome(TaskState.SKIPPED, xcom=xcom)
     traceback.print_exception(exc)
-    return AttemptOutcome(TaskState.FAILED, _one_line(exc), True, xcom)
+    return AttemptOutcome(TaskState.FAILED, _error_line(exc), True, xcom)
 
 
 def _push_result(task: BaseOperator, ti: TaskInstance, result: Any) -> None:
@@ -177,11 +177,8 @@ def _upstream_ids(dag: DAG, task: BaseOperator) -> list[str]:
     return sorted(task.upstream_task_ids, key=dag.task_order.__getitem__)
 
 
-def _one_line(exc: BaseException) -> str:
+def _error_line(exc: BaseException) -> str:
     message = str(exc)
-    return _shorten(f"{type(exc).__name__}: {message}" if message else type(exc).__name__)
-
-
-def _shorten(text: str) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= _MAX_ERROR else line[: _MAX_ERROR - 1] + "…"
+    return one_line(
+        f"{type(exc).__name__}: {message}" if message else type(exc).__name__, _MAX_ERROR
+    )
