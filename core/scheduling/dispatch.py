@@ -10,12 +10,15 @@ import itertools
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from flowtui.config import Settings
 from flowtui.execution.base import AttemptInfo, AttemptKey, AttemptRequest
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
 from flowtui.scheduling.run_book import RunBook, is_driven_elsewhere
 from flowtui.states import RunState, TaskState
+
+R = TypeVar("R")
 
 
 def start_queued_runs(
@@ -53,39 +56,42 @@ class Dispatcher:
         self._seq = itertools.count()
         self._active_by_dag: Counter[str] = Counter()
 
-    def take(self, book: RunBook, paused: Callable[[], set[str]]) -> list[tuple[ActiveRun, TI]]:
-        """The task instances to queue now; those of `paused()` DAGs or over their DAG's
-        `max_active_tasks` wait for a later call. `paused` is called only when there is
-        something to queue."""
+    def take(
+        self,
+        book: RunBook,
+        paused: Callable[[], set[str]],
+        queue: Callable[[ActiveRun, TI], R],
+    ) -> list[R]:
+        """Queue the task instances that may start now with `queue(run, ti)`, which moves each
+        to `queued` and starts its try, and return what it returned; those of `paused()` DAGs
+        or over their DAG's `max_active_tasks` wait for a later call. `paused` is called only
+        when there is something to queue."""
         while book.ready:
             run_key, task_id = book.ready.popleft()
             run = book.runs.get(run_key)
             if run is not None and task_id in run.spec.tasks:
                 weight = run.spec.tasks[task_id].priority_weight
                 heapq.heappush(self._heap, (-weight, next(self._seq), run_key, task_id))
-        chosen: list[tuple[ActiveRun, TI]] = []
+        queued: list[R] = []
         deferred = []
         held = paused() if self._heap else set()
-        taken: set[tuple[RunKey, str]] = set()
-        while self._heap and len(self.live) + len(chosen) < self.parallelism:
+        while self._heap and len(self.live) < self.parallelism:
             item = heapq.heappop(self._heap)
             run = book.runs.get(item[2])
-            if run is None or run.tis[item[3]].state is not TaskState.SCHEDULED:
+            if run is None:
                 continue
-            if (item[2], item[3]) in taken:
-                continue  # queued twice (cleared while it waited for a slot): one attempt only
-            taken.add((item[2], item[3]))
+            ti = run.tis[item[3]]
+            if ti.state is not TaskState.SCHEDULED:
+                continue  # moved on, or just queued from an earlier entry (cleared meanwhile)
             if run.dag_id in held or self._active_by_dag[run.dag_id] >= run.spec.max_active_tasks:
                 deferred.append(item)
                 continue
+            queued.append(queue(run, ti))
+            self.live.add(run.attempt_key(ti))
             self._active_by_dag[run.dag_id] += 1
-            chosen.append((run, run.tis[item[3]]))
         for item in deferred:
             heapq.heappush(self._heap, item)
-        return chosen
-
-    def launched(self, key: AttemptKey) -> None:
-        self.live.add(key)
+        return queued
 
     def ended(self, key: AttemptKey) -> bool:
         """Forget a live attempt; False if it was not one of ours."""

@@ -334,8 +334,9 @@ class Scheduler:
                 self.home.datasets_updated(conn, uris)
             self._finish_touched(conn)
             started = start_queued_runs(self.book, conn, paused)
-            ready = self.dispatcher.take(self.book, paused)
-            requests += [self._queue(conn, run, ti) for run, ti in ready]
+            requests += self.dispatcher.take(
+                self.book, paused, functools.partial(self._queue, conn)
+            )
             if not started and not self.book.touched:
                 break
         return requests
@@ -355,9 +356,7 @@ class Scheduler:
     def _queue(self, conn: sqlite3.Connection, run: ActiveRun, ti: TI) -> AttemptRequest:
         log = self.settings.attempt_log_path(run.dag_id, run.run_id, ti.task_id, ti.try_number + 1)
         attempts.queued(self.book, conn, run, ti, str(log), self._hostname)
-        request = attempt_request(conn, self.settings, run, ti, str(log), self._preload)
-        self.dispatcher.launched(request.key)
-        return request
+        return attempt_request(conn, self.settings, run, ti, str(log), self._preload)
 
     # --- stopping ---
 

@@ -5,6 +5,7 @@ most once. In process, on a real store."""
 from __future__ import annotations
 
 from flowtui.commands.model import Clear
+from flowtui.scheduling.active_run import TI, ActiveRun
 from flowtui.scheduling.dispatch import Dispatcher, start_queued_runs
 from flowtui.states import RunState
 from tests.engine.conftest import LOGICAL, World
@@ -16,10 +17,11 @@ FAN = dag("fan", *(task(f"t{i}", priority_weight=i) for i in range(6)), max_acti
 
 
 def _taken(dispatcher: Dispatcher, world: World, paused: set[str] | None = None) -> list[str]:
-    taken = dispatcher.take(world.book, lambda: paused or set())
-    for run, ti in taken:
-        dispatcher.launched(run.attempt_key(ti))
-    return [ti.task_id for _, ti in taken]
+    def queue(run: ActiveRun, ti: TI) -> str:
+        world.queue(run, ti.task_id)
+        return ti.task_id
+
+    return dispatcher.take(world.book, lambda: paused or set(), queue)
 
 
 def test_higher_priority_starts_first_within_max_active_tasks(world: World) -> None:
