@@ -105,24 +105,23 @@ def _errors(args: argparse.Namespace, settings: Settings) -> int:
 def _test(args: argparse.Namespace, settings: Settings) -> int:
     executor = _early_executor(settings)
     from flowtui.cli.progress import RunPrinter
-    from flowtui.clock import to_text, utcnow
     from flowtui.commands.model import Trigger
     from flowtui.scheduling.active_run import RunKey
     from flowtui.scheduling.foreground import ForegroundRuns
     from flowtui.states import RunState
 
-    logical = date_argument(args.logical_date) or utcnow()
+    date_argument(args.logical_date)  # a mistyped date fails before the DAG folder loads
     conf = conf_argument(args.conf)
     runs = ForegroundRuns(settings, "dags-test", executor)
     try:
         runs.open()
         runs.active_spec(args.dag_id)
-        # Testing the same logical date again replaces the earlier test run, as in Airflow.
+        # The run is test__<logical date>, so testing the same date again replaces the earlier
+        # test run, as in Airflow.
         trigger = Trigger(
             args.dag_id,
             conf=conf,
-            logical_date=to_text(logical),
-            run_id=f"test__{logical.isoformat()}",
+            logical_date=args.logical_date,
             run_type="test",
             runner_pid=os.getpid(),
             replace=True,

@@ -66,6 +66,17 @@ def test_runs_show_json_is_exactly_the_documented_shape(pipeline: Home) -> None:
     assert by_id == shown
 
 
+def test_dags_test_names_the_run_after_its_logical_date_and_replaces_it(pipeline: Home) -> None:
+    for _ in range(2):  # testing the same date again replaces the earlier test run
+        done = pipeline.run("dags", "test", "pipeline", "--logical-date", "2024-03-01T06:00+02:00")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines()[-1] == "run test__2024-03-01T06:00:00+02:00: success"
+    listed = json.loads(pipeline.run("runs", "list", "pipeline", "--output", "json").stdout)
+    assert [(r["run_id"], r["run_type"], r["logical_date"]) for r in listed] == [
+        ("test__2024-03-01T06:00:00+02:00", "test", "2024-03-01T04:00:00.000000+00:00")
+    ]
+
+
 def test_a_failed_run_exits_one(home: Home) -> None:
     home.write_dag(
         "fails.py",
