@@ -13,7 +13,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from flowtui.execution.base import AttemptOutcome
 from flowtui.execution.local.protocol import ParseJob, RunJob
+from flowtui.loading.parse import ImportProblem, ParseReport
+from flowtui.states import TaskState
 
 if TYPE_CHECKING:
     from flowtui.authoring.dag import DAG
@@ -49,10 +52,8 @@ def run_job(job: RunJob | ParseJob, result_fd: int, preloaded: dict[str, DAG] | 
 def _run_attempt(job: RunJob, preloaded: dict[str, DAG] | None) -> dict[str, Any]:
     """Run the attempt and return its outcome; a bash task never returns (bash replaces us)."""
     from flowtui.authoring.exceptions import FailTask, SkipTask
-    from flowtui.execution.base import AttemptOutcome
     from flowtui.execution.task_runner import bash_invocation, run_task, skip_or_fail_outcome
     from flowtui.loading.dag_file import describe_import_error, import_dag_file
-    from flowtui.states import TaskState
 
     request = job.request
     info = request.info
@@ -85,15 +86,15 @@ def _run_attempt(job: RunJob, preloaded: dict[str, DAG] | None) -> dict[str, Any
 
 def _report_start_failure(job: RunJob | ParseJob, result_fd: int, exc: BaseException) -> None:
     """The child failed before the job could run: say why, in the log and the result."""
-    message = f"the attempt could not start: {type(exc).__name__}: {exc}"
+    what = "the DAG file's import" if isinstance(job, ParseJob) else "the attempt"
+    message = f"{what} could not start: {type(exc).__name__}: {exc}"
     with contextlib.suppress(Exception):
         print(f"[flowtui] {message}", file=sys.stderr, flush=True)
-    result: dict[str, Any] = (
-        {"problem": [None, message]}
-        if isinstance(job, ParseJob)
-        else {"state": "failed", "cause": message}
-    )
     with contextlib.suppress(Exception):
+        if isinstance(job, ParseJob):
+            result = ParseReport(problem=ImportProblem(None, message)).to_json()
+        else:
+            result = AttemptOutcome(TaskState.FAILED, message).to_json()
         _write_result(result_fd, result)
 
 
