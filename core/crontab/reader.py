@@ -24,10 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flowtui.cron import check_fields
-
-NICKNAMES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
-"""cron's nicknames, written to the DAG as given (@reboot has no DAG equivalent)."""
+from flowtui.cron import PRESETS, check_fields
 
 START_DATE = (2024, 1, 1)
 """A fixed past date: with catchup=False the first run is simply the next cron time."""
@@ -186,10 +183,8 @@ def _split_schedule(line: str) -> tuple[str, str]:
                 "@reboot is not supported (a DAG has no 'at boot' schedule); keep it in cron or a "
                 "systemd unit, or make a DAG with schedule=None and trigger it"
             )
-        if nickname not in NICKNAMES:
-            raise _Untranslatable(
-                f"unknown nickname {nickname!r}; use one of {', '.join(NICKNAMES)}"
-            )
+        if nickname not in PRESETS:  # cron's nicknames are Airflow's presets
+            raise _Untranslatable(f"unknown nickname {nickname!r}; use one of {', '.join(PRESETS)}")
         if not rest:
             raise _Untranslatable(f"{nickname} has no command after it")
         return nickname, rest
