@@ -200,7 +200,7 @@ def _clear(book: RunBook, conn: sqlite3.Connection, command: Clear) -> dict[str,
         rows = reads.runs(conn, spec.dag_id)
     cleared: dict[str, list[str]] = {}
     for row in rows:
-        run = _active(book, conn, row)
+        run = _active(book, conn, row, spec)
         ids = [
             t
             for t in spec.tasks
@@ -281,8 +281,10 @@ def _mark(book: RunBook, conn: sqlite3.Connection, command: Mark) -> dict[str, A
     }
 
 
-def _active(book: RunBook, conn: sqlite3.Connection, row: dict[str, Any]) -> ActiveRun:
-    run = book.runs.get(RunKey(row["dag_id"], row["run_id"])) or book.load_run(conn, row)
+def _active(
+    book: RunBook, conn: sqlite3.Connection, row: dict[str, Any], spec: DagSpec | None = None
+) -> ActiveRun:
+    run = book.runs.get(RunKey(row["dag_id"], row["run_id"])) or book.load_run(conn, row, spec)
     if run is None:
         raise DagNotFound(row["dag_id"])
     return run

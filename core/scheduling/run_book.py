@@ -72,9 +72,12 @@ class RunBook:
             if not is_driven_elsewhere(row["runner_pid"]):
                 self.load_run(conn, row)
 
-    def load_run(self, conn: sqlite3.Connection, row: dict[str, Any]) -> ActiveRun | None:
-        """Bring a run (any state) into memory; None if its DAG is unknown to the store."""
-        spec = reads.dag_spec(conn, row["dag_id"])
+    def load_run(
+        self, conn: sqlite3.Connection, row: dict[str, Any], spec: DagSpec | None = None
+    ) -> ActiveRun | None:
+        """Bring a run (any state) into memory; None if its DAG is unknown to the store.
+        `spec`: the DAG's spec as the store has it, when the caller has read it already."""
+        spec = spec or reads.dag_spec(conn, row["dag_id"])
         if spec is None:
             return None
         rows = reads.task_instances(conn, row["dag_id"], row["run_id"])
@@ -91,20 +94,7 @@ class RunBook:
             for r in rows
         }
         retrying = [r for r in rows if r["state"] == TaskState.UP_FOR_RETRY and r["next_try_at"]]
-        run = ActiveRun(
-            row["dag_id"],
-            row["run_id"],
-            row["run_type"],
-            RunState(row["state"]),
-            row["logical_date"],
-            row["data_interval_start"],
-            row["data_interval_end"],
-            row["conf"],
-            spec,
-            tis,
-            runner_pid=row.get("runner_pid"),
-        )
-        run.counts.update(ti.state for ti in tis.values())
+        run = _active_run(row, spec, tis)
         self._sync_tasks(conn, run)
         self.runs[run.key] = run
         for ti in tis.values():
@@ -168,8 +158,9 @@ class RunBook:
         }
         writes.insert_run(conn, spec, row, ts=self.now(), actor=self.actor)
         self.changes.append(RunStateChanged(spec.dag_id, run_id, None, RunState.QUEUED))
-        run = self.load_run(conn, row)
-        assert run is not None  # its DAG was just read from the store
+        tis = {t: TI(t, TaskState.NONE, 0, task.retries) for t, task in spec.tasks.items()}
+        run = _active_run(row, spec, tis)
+        self.runs[run.key] = run
         return run
 
     def start_run(self, conn: sqlite3.Connection, run: ActiveRun) -> None:
@@ -335,6 +326,25 @@ class RunBook:
         ]
         if later:
             self.evaluate(conn, min(later, key=lambda r: r.logical_date), [task_id])
+
+
+def _active_run(row: dict[str, Any], spec: DagSpec, tis: dict[str, TI]) -> ActiveRun:
+    """The in-memory run of a `dag_runs` row and its task instances."""
+    run = ActiveRun(
+        row["dag_id"],
+        row["run_id"],
+        row["run_type"],
+        RunState(row["state"]),
+        row["logical_date"],
+        row["data_interval_start"],
+        row["data_interval_end"],
+        row["conf"],
+        spec,
+        tis,
+        runner_pid=row.get("runner_pid"),
+    )
+    run.counts.update(ti.state for ti in tis.values())
+    return run
 
 
 def is_driven_elsewhere(runner_pid: int | None) -> bool:
