@@ -16,6 +16,9 @@ class ConfigError(FlowtuiError):
         super().__init__(f"{path}: {message}")
 
 
+_SAMPLES = "bundled samples"
+"""`Settings.dags_folder_source` when no DAG folder is configured and the samples are used."""
+
 _DEFAULTS: dict[str, int | float] = {
     "parallelism": 32,
     "dag_file_import_timeout": 30.0,
@@ -34,6 +37,11 @@ class Settings:
     parallelism: int = 32
     dag_file_import_timeout: float = 30.0
     task_kill_grace_seconds: float = 5.0
+
+    @property
+    def uses_bundled_samples(self) -> bool:
+        """Whether the DAG folder is the samples inside the installed package (read only)."""
+        return self.dags_folder_source == _SAMPLES
 
     @property
     def db_path(self) -> Path:
@@ -83,7 +91,7 @@ def load_settings(
     elif Path("dags").is_dir():
         folder, source = Path("dags"), "./dags"
     else:
-        folder, source = _samples(), "bundled samples"
+        folder, source = _samples(), _SAMPLES
     numbers = {}
     for key, default in _DEFAULTS.items():
         value = config.get(key, default)

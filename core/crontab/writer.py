@@ -1,5 +1,5 @@
 """Writing one readable DAG file per crontab entry, and the `flowtui crontab import` command
-around it; reading the crontab is crontab.py's."""
+around it; reading the crontab is reader.py's."""
 
 from __future__ import annotations
 
@@ -170,7 +170,7 @@ def _read(source: str) -> tuple[str, str]:
 def _folder(into: str | None, settings: Settings) -> Path:
     if into is not None:
         return Path(into).expanduser()
-    if settings.dags_folder_source == "bundled samples":  # never write into the installed package
+    if settings.uses_bundled_samples:  # never write into the installed package
         raise NoDagFolder()
     return settings.dags_folder
 

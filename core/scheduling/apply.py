@@ -198,8 +198,15 @@ def _clear(book: RunBook, conn: sqlite3.Connection, command: Clear) -> dict[str,
         rows = [row]
     else:
         rows = reads.runs(conn, spec.dag_id)
+    failed = (
+        reads.task_ids_by_run(conn, spec.dag_id, FAILED_STATES, command.run_id)
+        if command.only_failed
+        else None
+    )
     cleared: dict[str, list[str]] = {}
     for row in rows:
+        if failed is not None and not chosen & failed.get(row["run_id"], set()):
+            continue  # nothing to clear: left as it is, not matched to the DAG as it is now
         run = _active(book, conn, row, spec)
         ids = [
             t

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +84,26 @@ def task_instances(conn: sqlite3.Connection, dag_id: str, run_id: str) -> list[d
         "SELECT * FROM task_instances WHERE dag_id = ? AND run_id = ? ORDER BY rowid",
         (dag_id, run_id),
     )
+
+
+def task_ids_by_run(
+    conn: sqlite3.Connection, dag_id: str, states: Iterable[str], run_id: str | None = None
+) -> dict[str, set[str]]:
+    """The ids of the DAG's task instances in one of `states`, by run id (only `run_id`'s
+    when given)."""
+    wanted = tuple(states)
+    sql = (
+        "SELECT run_id, task_id FROM task_instances WHERE dag_id = ? "
+        f"AND state IN ({', '.join('?' for _ in wanted)})"
+    )
+    params: tuple[str, ...] = (dag_id, *wanted)
+    if run_id is not None:
+        sql += " AND run_id = ?"
+        params += (run_id,)
+    found: dict[str, set[str]] = {}
+    for run, task_id in conn.execute(sql, params):
+        found.setdefault(run, set()).add(task_id)
+    return found
 
 
 def task_instance(

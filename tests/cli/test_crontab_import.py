@@ -216,6 +216,27 @@ def test_an_existing_file_is_refused_without_force(home: Home, tmp_path: Path) -
     assert (home.dags / "cron_02_often.py").exists()
 
 
+def test_without_a_dag_folder_nothing_is_written_into_the_samples(
+    home: Home, tmp_path: Path
+) -> None:
+    (tmp_path / "crontab").write_text("0 1 * * * echo hi\n")
+    elsewhere = tmp_path / "elsewhere"  # no dags/ in it: the bundled samples are the folder
+    elsewhere.mkdir()
+    env = {k: v for k, v in home.env.items() if k != "FLOWTUI_DAGS_FOLDER"}
+    done = subprocess.run(
+        [FLOWTUI, "crontab", "import", str(tmp_path / "crontab")],
+        env=env,
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.startswith("flowtui: error: no DAG folder is configured")
+    assert done.stderr.count("\n") == 1
+
+
 def test_an_unreadable_crontab_is_one_line(home: Home, tmp_path: Path) -> None:
     done = _import(home, str(tmp_path / "missing"))
     assert done.returncode == 1
