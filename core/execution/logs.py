@@ -1,24 +1,51 @@
-"""Task attempt log files: the scheduler's own lines appended to them, and following one as it
-grows. Where each one lives is `Settings.attempt_log_path`."""
+"""Log files: flowtui's own lines in them (`flowtui_line`, `append_line`), a process's output
+sent to one (`send_output_to`), and following one as it grows. Where each attempt's log lives
+is `Settings.attempt_log_path`."""
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+_APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+
+
+def flowtui_line(text: str) -> str:
+    """`text` as a line of flowtui's own in a log: `[flowtui] <local time> <text>`."""
+    return f"[flowtui] {time.strftime('%Y-%m-%d %H:%M:%S')} {text}"
 
 
 def append_line(path: str | Path, text: str) -> None:
     """Append one `[flowtui]` line to a log, e.g. why the scheduler killed the attempt."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = os.open(path, _APPEND, 0o600)
     except OSError:
         return  # the log folder is gone (deleted by hand); the store still has the cause
     try:
-        os.write(fd, f"[flowtui] {time.strftime('%Y-%m-%d %H:%M:%S')} {text}\n".encode())
+        os.write(fd, f"{flowtui_line(text)}\n".encode())
     finally:
         os.close(fd)
+
+
+def send_output_to(log: str) -> None:
+    """Read stdin from /dev/null and append stdout and stderr to `log` (its folders made if
+    missing), with fresh line-buffered sys.stdout and sys.stderr on them: whatever they were in
+    the process this one was forked from (a terminal, pytest's capture), print() now writes to
+    the log. The two fds opened to do so stay open; the caller closes what it does not keep."""
+    null = os.open(os.devnull, os.O_RDONLY)  # first: fd 0 itself if the parent closed it
+    try:
+        fd = os.open(log, _APPEND, 0o600)
+    except FileNotFoundError:  # an attempt's first log: its folders are made here, in the child
+        os.makedirs(os.path.dirname(log), mode=0o700, exist_ok=True)
+        fd = os.open(log, _APPEND, 0o600)
+    os.dup2(null, 0)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
 
 
 def follow(path: Path, is_finished: Callable[[], bool], poll: float = 0.1) -> Iterator[str]:

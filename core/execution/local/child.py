@@ -9,12 +9,12 @@ import json
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from flowtui.execution.base import AttemptOutcome
 from flowtui.execution.local.protocol import ParseJob, RunJob
+from flowtui.execution.logs import flowtui_line, send_output_to
 from flowtui.loading.parse import ImportProblem, ParseReport
 from flowtui.states import TaskState
 
@@ -58,8 +58,10 @@ def _run_attempt(job: RunJob, preloaded: dict[str, DAG] | None) -> dict[str, Any
     request = job.request
     info = request.info
     print(
-        f"[flowtui] {time.strftime('%Y-%m-%d %H:%M:%S')} {info.dag_id}.{info.task_id} "
-        f"run {info.run_id} attempt {info.try_number} of {info.max_tries + 1}, pid {os.getpid()}",
+        flowtui_line(
+            f"{info.dag_id}.{info.task_id} run {info.run_id} attempt {info.try_number} of "
+            f"{info.max_tries + 1}, pid {os.getpid()}"
+        ),
         flush=True,
     )
     try:
@@ -99,22 +101,9 @@ def _report_start_failure(job: RunJob | ParseJob, result_fd: int, exc: BaseExcep
 
 
 def _redirect_output(log: str, result_fd: int) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
-    try:
-        fd = os.open(log, flags, 0o600)
-    except FileNotFoundError:  # the attempt's first log: its folders are made here, in the child
-        os.makedirs(os.path.dirname(log), mode=0o700, exist_ok=True)
-        fd = os.open(log, flags, 0o600)
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
+    send_output_to(log)
     os.closerange(3, result_fd)  # every inherited fd but the result pipe
     os.closerange(result_fd + 1, 1 << 16)
-    # Fresh, line-buffered streams on the new fds: whatever sys.stdout was in the process we
-    # were forked from (a terminal, pytest's capture), print() now writes to the log.
-    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
 
 
 def _write_result(result_fd: int, result: dict[str, Any]) -> None:

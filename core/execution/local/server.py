@@ -28,6 +28,7 @@ from flowtui.execution.local.protocol import (
     decode_job,
     encode,
 )
+from flowtui.execution.logs import send_output_to
 from flowtui.execution.process_groups import signal_group
 from flowtui.loading.dag_file import import_dag_file
 
@@ -239,13 +240,7 @@ def _read_nonblocking(fd: int) -> bytes:
 def serve(job_fd: int, event_fd: int, dags_folder: str, log: str) -> NoReturn:
     """Become the fork server; never returns. Called in a freshly forked or spawned process."""
     keep = {job_fd, event_fd}
-    null = os.open(os.devnull, os.O_RDONLY)
-    out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(null, 0)
-    os.dup2(out, 1)
-    os.dup2(out, 2)
-    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    send_output_to(log)
     for fd in _open_fds():
         if fd > 2 and fd not in keep:
             with contextlib.suppress(OSError):  # the listing's own fd is already closed
