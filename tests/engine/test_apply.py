@@ -567,6 +567,26 @@ def test_clear_without_a_run_clears_every_run_that_has_a_match(world: CommandWor
     assert world.book.runs[RunKey("fan", "bad")].runner_pid == 5150
 
 
+def test_clear_without_a_run_leaves_the_runs_it_does_not_clear_as_they_were(
+    world: CommandWorld,
+) -> None:
+    """A task added to the DAG since its runs ended gets an instance only in the runs the
+    clear reopens; a run with nothing to clear is neither read into memory nor written."""
+    world.run_to_end("fan", "good")
+    world.run_to_end("fan", "bad", {"enrich": FAILED})
+    edges = [(up, t.task_id) for t in FAN.tasks.values() for up in t.upstream]
+    grown = dag("fan", *FAN.tasks.values(), task("publish"), edges=[*edges, ("load", "publish")])
+    writes.upsert_dag(world.conn, grown, to_text(NOW))
+    good_before = world.states("fan", "good")
+    events_before = len(reads.events(world.conn, dag_id="fan", run_id="good"))
+    result = world.apply(Clear("fan", only_failed=True))
+    assert result["cleared"] == {"bad": ["enrich", "load"]}
+    assert world.states("fan", "good") == good_before
+    assert world.run_row("fan", "good")["state"] == "success"
+    assert len(reads.events(world.conn, dag_id="fan", run_id="good")) == events_before
+    assert world.states("fan", "bad")["publish"] == "none"
+
+
 def test_clear_of_a_running_run_stops_live_attempts_and_reschedules_at_once(
     world: CommandWorld,
 ) -> None:
