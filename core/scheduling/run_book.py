@@ -67,9 +67,10 @@ class RunBook:
 
     def load_active(self, conn: sqlite3.Connection) -> None:
         """Load queued and running runs, but not those that a live `dags test` or
-        `dags backfill` process drives."""
+        `dags backfill` process drives, nor those in memory already (recovery's)."""
         for row in reads.active_runs(conn):
-            if not is_driven_elsewhere(row["runner_pid"]):
+            loaded = RunKey(row["dag_id"], row["run_id"]) in self.runs
+            if not loaded and not is_driven_elsewhere(row["runner_pid"]):
                 self.load_run(conn, row)
 
     def load_run(

@@ -16,7 +16,7 @@ import pytest
 from flowtui.clock import to_text
 from flowtui.commands.model import Clear, Mark
 from flowtui.execution.base import AttemptKey, AttemptOutcome
-from flowtui.scheduling import attempts
+from flowtui.scheduling import attempts, recovery
 from flowtui.scheduling.active_run import ActiveRun
 from flowtui.scheduling.changes import RunStateChanged, TaskStateChanged
 from flowtui.scheduling.effects import KillAttempt, RetryAt
@@ -784,6 +784,25 @@ def test_a_new_run_book_loads_the_active_runs(world: World) -> None:
     }
     assert again.counts[TaskState.NONE] == 2
     assert list(book.ready) == [(running.key, "extract")]
+
+
+def test_load_active_leaves_the_runs_recovery_loaded_as_they_are(world: World) -> None:
+    """A restarted scheduler recovers first, then loads the active runs: a run recovery
+    already brought in is not read again, so its ready task and retry timer come once."""
+    run = world.start(dag("pair", task("extract"), task("fetch", retries=1, retry_delay=60)))
+    world.take_ready()
+    world.queue(run, "extract")
+    world.queue(run, "fetch")
+    world.begin(run, "fetch")
+    book = RunBook(world.clock)
+    recovery.recover(world.conn, book, "another-host")
+    recovered = book.runs[run.key]
+    book.load_active(world.conn)
+    assert book.runs[run.key] is recovered
+    assert list(book.ready) == [(run.key, "extract")]
+    assert [e for e in book.effects if isinstance(e, RetryAt)] == [
+        RetryAt(run.attempt_key(run.tis["fetch"]), NOW + timedelta(seconds=60))
+    ]
 
 
 def test_load_run_is_none_for_a_dag_the_store_does_not_know(world: World) -> None:
