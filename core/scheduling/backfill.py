@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Any
 
 from flowtui.clock import to_text
 from flowtui.commands.model import Clear, Command, Trigger
@@ -48,8 +47,10 @@ def plan(
     `report`."""
     report.intervals = len(runs)
     commands: list[Command] = []
+    # One interval never gets two runs of any type (were there two, the older would count).
+    existing = {row["logical_date"]: row for row in reads.runs(conn, spec.dag_id)}
     for info in runs:
-        row = _run_at(conn, spec.dag_id, to_text(info.logical_date))
+        row = existing.get(to_text(info.logical_date))
         if row is None:
             commands.append(
                 Trigger(
@@ -75,11 +76,3 @@ def plan(
                 Clear(spec.dag_id, row["run_id"], only_failed=not reset, runner_pid=runner_pid)
             )
     return commands
-
-
-def _run_at(conn: sqlite3.Connection, dag_id: str, logical_date: str) -> dict[str, Any] | None:
-    """The DAG's run for this logical date, of any type: one interval never gets two."""
-    row = conn.execute(
-        "SELECT run_id FROM dag_runs WHERE dag_id = ? AND logical_date = ?", (dag_id, logical_date)
-    ).fetchone()
-    return None if row is None else reads.run(conn, dag_id, row[0])
