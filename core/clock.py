@@ -16,9 +16,7 @@ def utcnow() -> datetime:
 
 def to_text(moment: datetime) -> str:
     """The store's form of `moment`; naive datetimes are taken as UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    return in_utc(moment).isoformat(timespec="microseconds")
 
 
 def parse_datetime(text: str, naive_zone: tzinfo = UTC) -> datetime:
