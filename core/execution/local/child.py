@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from flowtui.execution.base import AttemptOutcome
-from flowtui.execution.local.protocol import ParseJob, RunJob
+from flowtui.execution.local.protocol import ParseJob, RunJob, write_all
 from flowtui.execution.logs import flowtui_line, send_output_to
 from flowtui.loading.parse import ImportProblem, ParseReport
 from flowtui.states import TaskState
@@ -107,7 +107,5 @@ def _redirect_output(log: str, result_fd: int) -> None:
 
 
 def _write_result(result_fd: int, result: dict[str, Any]) -> None:
-    data = json.dumps(result).encode()
-    while data:
-        data = data[os.write(result_fd, data) :]
+    write_all(result_fd, json.dumps(result).encode())
     os.close(result_fd)

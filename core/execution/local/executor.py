@@ -32,10 +32,12 @@ from flowtui.execution.local.protocol import (
     Job,
     JobExited,
     JobStarted,
+    LineBuffer,
     ParseJob,
     RunJob,
     decode_event,
     encode,
+    write_all,
 )
 from flowtui.execution.process_groups import signal_group
 from flowtui.loading.loader import DagLoader, FileResult
@@ -171,16 +173,13 @@ class LocalExecutor:
         with self._write_lock:
             if self._job_w is None:
                 raise OSError("the fork server is not running")
-            while data:
-                data = data[os.write(self._job_w, data) :]
+            write_all(self._job_w, data)
 
     def _read_events(self, fd: int) -> None:
         with os.fdopen(fd, "rb", buffering=0) as pipe:
-            buffer = b""
+            lines = LineBuffer()
             while chunk := pipe.read(1 << 16):
-                buffer += chunk
-                *lines, buffer = buffer.split(b"\n")
-                for line in lines:
+                for line in lines.feed(chunk):
                     self._event(decode_event(line))
         if not self._stopping:
             logger.error("the fork server (pid %s) died", self._server_pid)

@@ -1,6 +1,7 @@
 """What the local executor and its fork server say to each other over two pipes, one JSON
 object per line: jobs in (run an attempt, parse a DAG file, exit), events out (a job's child
 started, a job's child exited with the result it wrote). Jobs are numbered by the executor.
+Both ends write with `write_all` and cut what they read into lines with a `LineBuffer`.
 
 The messages are named tuples rather than dataclasses: several are made, written and read on
 the path between one task's end and the next one's start, where a frozen dataclass's slower
@@ -9,6 +10,7 @@ construction showed in the task-to-task latency."""
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, NamedTuple
 
 from flowtui.execution.base import AttemptRequest
@@ -109,3 +111,22 @@ def decode_event(line: bytes) -> JobEvent:
     if data.pop("ev") == "started":
         return JobStarted(**data)
     return JobExited(**data)
+
+
+class LineBuffer:
+    """Splits the bytes read from a pipe into whole lines, keeping a line's start until its
+    end arrives."""
+
+    def __init__(self) -> None:
+        self.pending = b""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The lines `data` completes, without their newlines."""
+        *lines, self.pending = (self.pending + data).split(b"\n")
+        return lines
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of `data` to `fd`, which may take it in parts (a full pipe)."""
+    while data:
+        data = data[os.write(fd, data) :]

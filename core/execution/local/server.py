@@ -23,10 +23,12 @@ from flowtui.execution.local.protocol import (
     Job,
     JobExited,
     JobStarted,
+    LineBuffer,
     ParseJob,
     RunJob,
     decode_job,
     encode,
+    write_all,
 )
 from flowtui.execution.logs import send_output_to
 from flowtui.execution.process_groups import signal_group
@@ -95,7 +97,7 @@ class ForkServer:
         self._parses = 0
 
     def serve(self) -> NoReturn:
-        buffer = b""
+        jobs = LineBuffer()
         warm = "jinja2" in sys.modules
         while True:
             timeout = self._timeout()
@@ -117,9 +119,7 @@ class ForkServer:
                 data = os.read(self.job_fd, 1 << 16)
                 if not data:
                     self._shutdown()
-                buffer += data
-                *lines, buffer = buffer.split(b"\n")
-                for line in lines:
+                for line in jobs.feed(data):
                     self._handle(decode_job(line))
 
     def _timeout(self) -> float | None:
@@ -194,9 +194,7 @@ class ForkServer:
                 signal_group(pid, signal.SIGKILL)
 
     def _send(self, event: JobStarted | JobExited) -> None:
-        data = encode(event)
-        while data:
-            data = data[os.write(self.event_fd, data) :]
+        write_all(self.event_fd, encode(event))
 
     def _shutdown(self) -> NoReturn:
         """The scheduler is gone or stopping: no attempt may outlive it unnoticed."""
