@@ -37,13 +37,14 @@ def _get(args: argparse.Namespace, settings: Settings) -> int:
 
     configure(settings.db_path)
     text: str = Variable.get(args.key)
-    if args.json:
-        try:
-            text = json.dumps(json.loads(text), indent=2)
-        except json.JSONDecodeError as exc:
-            raise VariableNotJson(args.key, exc.msg) from None
-    print(text)
-    return 0
+    if not args.json:
+        print(text)
+        return 0
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise VariableNotJson(args.key, exc.msg) from None
+    return print_json(value)
 
 
 def _set(args: argparse.Namespace, settings: Settings) -> int:

@@ -84,6 +84,8 @@ def test_json_values(home: Home) -> None:
     )
     assert run(home, "variables", "set", "cfg", '{"a": [1, 2]}', "--json").returncode == 0
     assert json.loads(run(home, "variables", "get", "cfg", "--json").stdout) == {"a": [1, 2]}
+    pretty = run(home, "variables", "get", "cfg", "--json").stdout
+    assert pretty == '{\n  "a": [\n    1,\n    2\n  ]\n}\n'
     run(home, "variables", "set", "plain", "text")
     done = run(home, "variables", "get", "plain", "--json")
     assert done.returncode == 1
