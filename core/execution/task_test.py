@@ -24,12 +24,11 @@ def run_task_test(
     from flowtui.authoring.baseoperator import as_operator
     from flowtui.authoring.exceptions import FailTask, SkipTask
     from flowtui.execution.task_runner import bash_invocation, run_task, skip_or_fail_outcome
-    from flowtui.loading.dag_file import import_dag_file
+    from flowtui.loading.dag_file import add_dags_folder_to_path, dags_by_id
 
     fileloc = _dag_file(settings, dag_id)
-    if str(settings.dags_folder) not in sys.path:
-        sys.path.insert(0, str(settings.dags_folder))
-    dags = {d.dag_id: d for d in import_dag_file(Path(fileloc))}
+    add_dags_folder_to_path(str(settings.dags_folder))
+    dags = dags_by_id(Path(fileloc))
     if dag_id not in dags:
         raise DagNotFound(dag_id, settings.dags_folder)
     dag = dags[dag_id]

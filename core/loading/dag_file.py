@@ -1,6 +1,7 @@
-"""Importing one DAG file into the DAG objects it defines, turning an import failure into the
-`ImportProblem` (line, one-line message) that the store keeps as an import error, and the
-parse a child of the fork server does for the loader (`parse_here`)."""
+"""Importing one DAG file into the DAG objects it defines (with the DAG folder on sys.path for
+its helpers), turning an import failure into the `ImportProblem` (line, one-line message) that
+the store keeps as an import error, and the parse a child of the fork server does for the
+loader (`parse_here`)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,18 @@ def import_dag_file(path: Path) -> list[DAG]:
         seen.add(dag.dag_id)
         dag.fileloc = str(path)
     return list(found)
+
+
+def dags_by_id(path: Path) -> dict[str, DAG]:
+    """`import_dag_file(path)`'s DAGs by id."""
+    return {dag.dag_id: dag for dag in import_dag_file(path)}
+
+
+def add_dags_folder_to_path(dags_folder: str) -> None:
+    """Put the DAG folder first on sys.path, so that DAG files import the helper modules beside
+    them, as in Airflow."""
+    if dags_folder not in sys.path:
+        sys.path.insert(0, dags_folder)
 
 
 def describe_import_error(exc: BaseException, path: Path) -> ImportProblem:

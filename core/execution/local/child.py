@@ -53,7 +53,7 @@ def _run_attempt(job: RunJob, preloaded: dict[str, DAG] | None) -> dict[str, Any
     """Run the attempt and return its outcome; a bash task never returns (bash replaces us)."""
     from flowtui.authoring.exceptions import FailTask, SkipTask
     from flowtui.execution.task_runner import bash_invocation, run_task, skip_or_fail_outcome
-    from flowtui.loading.dag_file import describe_import_error, import_dag_file
+    from flowtui.loading.dag_file import dags_by_id, describe_import_error
 
     request = job.request
     info = request.info
@@ -65,7 +65,7 @@ def _run_attempt(job: RunJob, preloaded: dict[str, DAG] | None) -> dict[str, Any
         flush=True,
     )
     try:
-        dags = preloaded or {d.dag_id: d for d in import_dag_file(Path(request.file))}
+        dags = preloaded or dags_by_id(Path(request.file))
         dag = dags[info.dag_id]
         if request.runs_bash:
             argv, env, cwd = bash_invocation(dag, info)

@@ -32,7 +32,7 @@ from flowtui.execution.local.protocol import (
 )
 from flowtui.execution.logs import send_output_to
 from flowtui.execution.process_groups import signal_group
-from flowtui.loading.dag_file import import_dag_file
+from flowtui.loading.dag_file import add_dags_folder_to_path, dags_by_id
 
 if TYPE_CHECKING:
     from flowtui.authoring.dag import DAG
@@ -87,8 +87,7 @@ class ForkServer:
         self.children: dict[int, _Child] = {}
         self.preloaded: dict[str, tuple[int, dict[str, DAG]]] = {}
         """file -> (mtime_ns, {dag_id: DAG}) imported here, inherited by every fork."""
-        if dags_folder not in sys.path:
-            sys.path.insert(0, dags_folder)  # DAG files import their helpers, as in Airflow
+        add_dags_folder_to_path(dags_folder)
         self.wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         os.set_blocking(wake_w, False)
         signal.set_wakeup_fd(wake_w)
@@ -162,7 +161,7 @@ class ForkServer:
         if cached and cached[0] == mtime:
             return
         try:
-            dags = {d.dag_id: d for d in import_dag_file(Path(file))}
+            dags = dags_by_id(Path(file))
         except BaseException:  # the child will import it again and report the error
             self.preloaded.pop(file, None)
             return
