@@ -1,6 +1,7 @@
-"""What every command group of the command line shares: how a command is added to the parser,
-the common options (`--home`, `--dags-folder`, `--output`, `--logical-date`), and reading the
-values a user types (dates, a JSON conf) into one-line errors when they are wrong."""
+"""What every command group of the command line shares: how a group and a command are added to
+the parser, the common options (`--home`, `--dags-folder`, `--output`, `--logical-date`,
+`--conf`), and reading the values a user types (dates, a JSON conf) into one-line errors when
+they are wrong."""
 
 from __future__ import annotations
 
@@ -31,6 +32,13 @@ def common_options() -> argparse.ArgumentParser:
     return common
 
 
+def add_group(top: Group, name: str, help_text: str) -> Group:
+    """`flowtui NAME COMMAND`: a group of commands, one of which must be given."""
+    return top.add_parser(name, help=help_text).add_subparsers(
+        title=f"{name} commands", metavar="COMMAND", required=True
+    )
+
+
 def add_command(
     group: Group, name: str, handler: Handler, help_text: str, common: argparse.ArgumentParser
 ) -> argparse.ArgumentParser:
@@ -45,6 +53,10 @@ def add_output(sub: argparse.ArgumentParser) -> None:
 
 def add_logical_date(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--logical-date", help="ISO date or datetime (default: now)")
+
+
+def add_conf(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--conf", help="run configuration as a JSON object")
 
 
 def date_argument(text: str | None) -> datetime | None:

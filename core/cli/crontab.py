@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from flowtui.cli.arguments import Group, add_command
+from flowtui.cli.arguments import Group, add_command, add_group
 from flowtui.config import Settings
 
 
 def register(top: Group, common: argparse.ArgumentParser) -> None:
-    crontab = top.add_parser("crontab", help="turn a crontab into DAGs").add_subparsers(
-        title="crontab commands", metavar="COMMAND", required=True
-    )
+    crontab = add_group(top, "crontab", "turn a crontab into DAGs")
     sub = add_command(crontab, "import", _import, "write a DAG file per crontab entry", common)
     sub.add_argument("file", nargs="?", default="-", help="crontab file, or - for stdin")
     sub.add_argument("--into", metavar="DIR", help="folder to write to (default: DAG folder)")

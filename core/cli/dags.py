@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from flowtui.cli.arguments import (
     Group,
     add_command,
+    add_conf,
+    add_group,
     add_logical_date,
     add_output,
     conf_argument,
@@ -25,9 +27,7 @@ if TYPE_CHECKING:
 
 
 def register(top: Group, common: argparse.ArgumentParser) -> None:
-    dags = top.add_parser("dags", help="list, test, trigger and pause DAGs").add_subparsers(
-        title="dags commands", metavar="COMMAND", required=True
-    )
+    dags = add_group(top, "dags", "list, test, trigger and pause DAGs")
     add_output(add_command(dags, "list", _list, "DAGs of the DAG folder", common))
     add_output(add_command(dags, "errors", _errors, "files that failed to load", common))
     sub = add_command(
@@ -35,11 +35,11 @@ def register(top: Group, common: argparse.ArgumentParser) -> None:
     )
     sub.add_argument("dag_id")
     add_logical_date(sub)
-    sub.add_argument("--conf", help="run configuration as a JSON object")
+    add_conf(sub)
     sub = add_command(dags, "trigger", _trigger, "start a run (the scheduler runs it)", common)
     sub.add_argument("dag_id")
     add_logical_date(sub)
-    sub.add_argument("--conf", help="run configuration as a JSON object")
+    add_conf(sub)
     sub = add_command(
         dags, "backfill", _backfill, "create and run the runs of a date range", common
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from flowtui.cli.arguments import Group, add_command, add_output
+from flowtui.cli.arguments import Group, add_command, add_group, add_output
 from flowtui.cli.home import check_dag, open_store
 from flowtui.cli.output import print_json, print_table
 from flowtui.config import Settings
@@ -14,9 +14,7 @@ _LIST_COLUMNS = ["run_id", "state", "run_type", "logical_date", "start_date", "e
 
 
 def register(top: Group, common: argparse.ArgumentParser) -> None:
-    runs = top.add_parser("runs", help="runs of a DAG").add_subparsers(
-        title="runs commands", metavar="COMMAND", required=True
-    )
+    runs = add_group(top, "runs", "runs of a DAG")
     sub = add_command(runs, "list", _list, "runs of a DAG, newest first", common)
     sub.add_argument("dag_id")
     add_output(sub)

@@ -6,15 +6,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from flowtui.cli.arguments import Group, add_command, add_logical_date, date_argument
+from flowtui.cli.arguments import Group, add_command, add_group, add_logical_date, date_argument
 from flowtui.cli.home import send
 from flowtui.config import Settings
 
 
 def register(top: Group, common: argparse.ArgumentParser) -> None:
-    tasks = top.add_parser("tasks", help="test, clear and mark tasks").add_subparsers(
-        title="tasks commands", metavar="COMMAND", required=True
-    )
+    tasks = add_group(top, "tasks", "test, clear and mark tasks")
     sub = add_command(tasks, "test", _test, "run one task here, recording nothing", common)
     sub.add_argument("dag_id")
     sub.add_argument("task_id")

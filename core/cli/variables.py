@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-from flowtui.cli.arguments import Group, add_command, add_output
+from flowtui.cli.arguments import Group, add_command, add_group, add_output
 from flowtui.cli.home import open_store, send
 from flowtui.cli.output import one_line, print_json, print_table
 from flowtui.config import Settings
@@ -16,8 +16,7 @@ from flowtui.errors import InvalidInput
 
 
 def register(top: Group, common: argparse.ArgumentParser) -> None:
-    group = top.add_parser("variables", help="get, set, list and delete variables")
-    verbs = group.add_subparsers(title="variables commands", metavar="COMMAND", required=True)
+    verbs = add_group(top, "variables", "get, set, list and delete variables")
     sub = add_command(verbs, "get", _get, "print a variable (FLOWTUI_VAR_<KEY> wins)", common)
     sub.add_argument("key")
     sub.add_argument("--json", action="store_true", help="parse it as JSON and pretty-print it")
