@@ -68,8 +68,13 @@ class Masker:
         return cut
 
 
+def maskable(value: str) -> bool:
+    """Whether `value` is long enough to be masked (see `MIN_LENGTH`)."""
+    return len(value) >= MIN_LENGTH
+
+
 def _forms(value: str) -> set[str]:
-    if len(value) < MIN_LENGTH:
+    if not maskable(value):
         return set()
     forms = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
     if value[:1] in "{[":

@@ -19,9 +19,10 @@ from flowtui.store.variables import ENV_PREFIX, is_secret_key, stored_secret_val
 
 
 def secret_values(db_path: Path | str, *environs: Mapping[str, str]) -> list[str]:
-    """Values of secret-looking variables: `FLOWTUI_VAR_*` in `environs`, then the store's."""
+    """Values of secret-looking variables, each once: `FLOWTUI_VAR_*` in `environs`, then the
+    store's."""
     values = [value for environ in environs for value in env_secret_values(environ)]
-    return values + stored_secret_values(db_path)
+    return list(dict.fromkeys(values + stored_secret_values(db_path)))
 
 
 def env_secret_values(environ: Mapping[str, str]) -> list[str]:
@@ -107,9 +108,10 @@ def filtered(
 ) -> tuple[list[str], dict[str, str]]:
     """(argv, env) that run `argv` under the masking filter when there are secret values;
     unchanged otherwise, so that bash is exec'd directly."""
-    if all(len(value) < mask_filter.MIN_LENGTH for value in values):
+    values = [value for value in values if mask_filter.maskable(value)]
+    if not values:
         return argv, env
     # -I -S: no site-packages and no user environment, so the filter starts in ~10 ms and
     # the task's PYTHON* variables cannot change it; the file runs as a plain script.
     command = [sys.executable, "-I", "-S", mask_filter.__file__, "--", *argv]
-    return command, {**env, mask_filter.SECRETS_ENV: json.dumps(list(values))}
+    return command, {**env, mask_filter.SECRETS_ENV: json.dumps(values)}

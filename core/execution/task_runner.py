@@ -145,28 +145,27 @@ def bash_invocation(dag: DAG, info: AttemptInfo) -> tuple[list[str], dict[str, s
         raise TypeError(f"task {info.task_id!r} is a {type(original).__name__}, not a bash task")
     task = copy.copy(original)
     ti = TaskInstance(info, task, _upstream_ids(dag, task))
-    masker = _masker(info)
     try:
         context = build_context(dag, task, info, ti)
         task.render_template_fields(context)
         argv, env, cwd = task.bash_invocation(context)
     except (FlowtuiError, SkipTask, FailTask) as exc:
-        _mask_message(exc, masker)
+        _mask_message(exc, info)
         raise
     except Exception as exc:
         failed = TaskCallableFailed(info.task_id, exc)
-        _mask_message(failed, masker)
+        _mask_message(failed, info)
         raise failed from exc
     finally:
         ti.close()
     # The environment bash gets may hold more FLOWTUI_VAR_ secrets than this process's.
-    values = [*masker.values, *masking.env_secret_values(env)]
-    argv, env = masking.filtered(argv, env, values)
+    argv, env = masking.filtered(argv, env, masking.secret_values(info.db_path, os.environ, env))
     return argv, env, cwd
 
 
-def _mask_message(exc: BaseException, masker: Masker) -> None:
+def _mask_message(exc: BaseException, info: AttemptInfo) -> None:
     """The message goes to the log and to the store: hide secrets in it."""
+    masker = _masker(info)
     if masker:
         exc.args = tuple(masker.mask(a) if isinstance(a, str) else a for a in exc.args)
 

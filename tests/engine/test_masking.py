@@ -250,3 +250,15 @@ def test_an_environment_secret_given_to_bash_only_is_masked(db: Path) -> None:
     argv, env, _cwd = bash_invocation(dag, _attempt(db, "b"))
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30, check=False)
     assert done.stdout == "***\n"
+
+
+def test_bash_is_given_each_secret_once_and_none_too_short_to_mask(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLOWTUI_VAR_API_TOKEN", "tok-abcdef")  # bash's env holds it too
+    monkeypatch.setenv("FLOWTUI_VAR_PIN_PASSWORD", "123")
+    Variable.set("db_password", "tok-abcdef")
+    with DAG("d") as dag:
+        BashOperator(task_id="b", bash_command="true", env={"A": "1"}, append_env=True)
+    _argv, env, _cwd = bash_invocation(dag, _attempt(db, "b"))
+    assert json.loads(env["FLOWTUI_MASK_SECRETS"]) == ["tok-abcdef"]
