@@ -156,15 +156,7 @@ class LocalExecutor:
         self._stopping = True
         with contextlib.suppress(OSError):  # not started, or the server is gone already
             self._send(ExitServer())
-        with self._write_lock:  # the reader thread may be forgetting a dead server meanwhile
-            job_w, self._job_w = self._job_w, None
-        if job_w is not None:
-            os.close(job_w)
-        if self._server_proc is not None:
-            self._server_proc.wait()
-        elif self._server_pid is not None:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(self._server_pid, 0)
+        self._release_server(wait=True)
         if self._reader is not None and self._reader is not threading.current_thread():
             self._reader.join(timeout=5)
 
@@ -222,25 +214,30 @@ class LocalExecutor:
             _finish_parse(done, ParseExit(None, None))
         for key in attempts.values():
             self._lost(key)
-        self._forget_server()
+        self._release_server(wait=False)
         self._deliver(ExecutorDied(f"the fork server (pid {self._server_pid}) died"))
 
     def _lost(self, key: AttemptKey) -> None:
         """The attempt went with the fork server: it ended as if killed, reporting nothing."""
         self._deliver(AttemptExited(key, utcnow(), -signal.SIGKILL, None))
 
-    def _forget_server(self) -> None:
-        """Close the dead server's pipe and reap it, so that `start` can begin afresh."""
+    def _release_server(self, *, wait: bool) -> None:
+        """Close the job pipe and reap the server: waiting for it to exit (`stop`), or only if
+        it is gone already (it died), so that `start` can begin afresh. `stop` and the reader
+        thread, seeing the server die, may both get here: the lock gives the pipe to one."""
         with self._write_lock:
-            if self._job_w is not None:
-                with contextlib.suppress(OSError):
-                    os.close(self._job_w)
-                self._job_w = None
+            job_w, self._job_w = self._job_w, None
+        if job_w is not None:
+            with contextlib.suppress(OSError):
+                os.close(job_w)
         if self._server_proc is not None:
-            self._server_proc.poll()
+            if wait:
+                self._server_proc.wait()
+            else:
+                self._server_proc.poll()
         elif self._server_pid is not None:
             with contextlib.suppress(ChildProcessError):
-                os.waitpid(self._server_pid, os.WNOHANG)
+                os.waitpid(self._server_pid, 0 if wait else os.WNOHANG)
 
     def _deliver(self, event: ExecutorEvent) -> None:
         try:

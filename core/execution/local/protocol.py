@@ -67,7 +67,6 @@ class JobStarted(NamedTuple):
 
 class JobExited(NamedTuple):
     job: int
-    pid: int
     at: float
     exit_code: int
     """< 0: the signal that killed the child."""

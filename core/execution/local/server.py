@@ -180,9 +180,7 @@ class ForkServer:
                 continue
             exit_code = os.waitstatus_to_exitcode(status)
             self._send(
-                JobExited(
-                    child.job, pid, time.time(), exit_code, child.take_result(), child.timed_out
-                )
+                JobExited(child.job, time.time(), exit_code, child.take_result(), child.timed_out)
             )
 
     def _expire(self) -> None:
