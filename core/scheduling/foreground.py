@@ -43,11 +43,10 @@ class ForegroundRuns:
         Raises:
             DagNotFound: the folder does not define it (any more).
         """
-        conn = self._store().conn
-        spec = reads.dag_spec(conn, dag_id)
-        if spec is None or dag_id not in {d["dag_id"] for d in reads.dags(conn)}:
+        found = reads.active_specs(self._store().conn, dag_id)
+        if not found:
             raise DagNotFound(dag_id, self.settings.dags_folder)
-        return spec
+        return found[0][0]
 
     def apply(self, commands: Iterable[Command]) -> list[dict[str, Any]]:
         """Create or clear the runs to drive, in one transaction."""

@@ -20,6 +20,7 @@ from flowtui.scheduling.messages import FilesChanged, Message
 from flowtui.scheduling.run_book import RunBook
 from flowtui.scheduling.run_creation import RunCreator
 from flowtui.scheduling.timers import Timers
+from flowtui.spec import DagSpec
 from flowtui.store import reads, writes
 
 logger = logging.getLogger(__name__)
@@ -53,8 +54,8 @@ class HomeDuties:
 
     def start(self, conn: sqlite3.Connection) -> None:
         """Create the runs that are due now, and from now on watch the DAG folder."""
-        for dag in reads.dags(conn):
-            self.plan(conn, dag["dag_id"])
+        for spec, is_paused in reads.active_specs(conn):
+            self._create_due(conn, spec, is_paused)
         self.watcher.start()
 
     def stop(self) -> None:
@@ -63,19 +64,19 @@ class HomeDuties:
     def plan(self, conn: sqlite3.Connection, dag_id: str) -> None:
         """Create the DAG's scheduled and dataset-triggered runs that are due (never fails
         the batch: an error is logged)."""
-        row = conn.execute(
-            "SELECT is_paused, is_active FROM dags WHERE dag_id = ?", (dag_id,)
-        ).fetchone()
-        spec = reads.dag_spec(conn, dag_id)
-        if row is None or spec is None or not row[1]:
+        found = reads.active_specs(conn, dag_id)
+        if not found:
             self.creator.forget(dag_id)
             return
+        self._create_due(conn, *found[0])
+
+    def _create_due(self, conn: sqlite3.Connection, spec: DagSpec, is_paused: bool) -> None:
         try:
-            self.creator.create_due(conn, spec, is_paused=bool(row[0]))
-            if not row[0]:
+            self.creator.create_due(conn, spec, is_paused=is_paused)
+            if not is_paused:
                 dataset_triggers.trigger_if_ready(conn, self.book, spec, self.clock())
         except Exception:
-            logger.exception("creating the scheduled runs of %s failed", dag_id)
+            logger.exception("creating the scheduled runs of %s failed", spec.dag_id)
 
     def datasets_updated(self, conn: sqlite3.Connection, uris: set[str]) -> None:
         """Runs of DAGs scheduled on datasets that tasks just updated."""

@@ -343,10 +343,14 @@ class Scheduler:
 
     def _finish_touched(self, conn: sqlite3.Connection) -> None:
         touched, self.book.touched = self.book.touched, set()
+        freed = set()  # DAGs where a slot of max_active_runs came free
         for run_key in touched:
             run = self.book.runs.get(run_key)
-            if run is not None and self.book.finish_if_done(conn, run) and self.home:
-                self.home.plan(conn, run.dag_id)  # a slot of max_active_runs came free
+            if run is not None and self.book.finish_if_done(conn, run):
+                freed.add(run.dag_id)
+        if self.home is not None:
+            for dag_id in freed:
+                self.home.plan(conn, dag_id)
 
     def _paused(self, conn: sqlite3.Connection) -> set[str]:
         if not self.watches_home:

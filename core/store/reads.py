@@ -45,6 +45,16 @@ def dag_spec(conn: sqlite3.Connection, dag_id: str) -> DagSpec | None:
     return DagSpec.from_dict(json.loads(row[0])) if row else None
 
 
+def active_specs(conn: sqlite3.Connection, dag_id: str | None = None) -> list[tuple[DagSpec, bool]]:
+    """The spec of each active DAG and whether it is paused, by dag_id; only `dag_id`'s (if
+    it is active) when given."""
+    where, params = ("AND dag_id = ?", (dag_id,)) if dag_id is not None else ("", ())
+    rows = conn.execute(
+        f"SELECT spec, is_paused FROM dags WHERE is_active = 1 {where} ORDER BY dag_id", params
+    )
+    return [(DagSpec.from_dict(json.loads(spec)), bool(paused)) for spec, paused in rows]
+
+
 def runs(conn: sqlite3.Connection, dag_id: str, limit: int | None = None) -> list[dict[str, Any]]:
     """Runs of a DAG, newest logical date first."""
     rows = _rows(
