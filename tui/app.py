@@ -112,12 +112,9 @@ class Dashboard(App[int]):
     def _command_requested(self, message: CommandRequested) -> None:
         self.send(message.command, message.summary)
 
+    @work(thread=True, group="commands")
     def send(self, command: Command, summary: str) -> None:
         """Send a command from a worker thread; the outcome comes back as a message."""
-        self._send(command, summary)
-
-    @work(thread=True, group="commands")
-    def _send(self, command: Command, summary: str) -> None:
         try:
             self.commands.send(command)
         except FlowtuiError as exc:
