@@ -9,15 +9,12 @@ import signal
 import sqlite3
 import time
 
-import psutil
-
-from flowtui.clock import parse_datetime
 from flowtui.execution.base import AttemptOutcome
-from flowtui.execution.logs import append_line
 from flowtui.execution.process_groups import group_exists, signal_group
 from flowtui.scheduling import attempts
 from flowtui.scheduling.active_run import RunKey
-from flowtui.scheduling.run_book import RunBook
+from flowtui.scheduling.effects import LogLine
+from flowtui.scheduling.run_book import RunBook, is_alive, is_driven_elsewhere
 from flowtui.states import TaskState
 from flowtui.store import reads, writes
 
@@ -37,7 +34,7 @@ def recover(conn: sqlite3.Connection, book: RunBook, hostname: str) -> None:
         "WHERE ti.state IN ('queued', 'running', 'restarting')"
     ).fetchall()
     for dag_id, run_id, task_id, state, pid, ti_host, start, runner_pid in rows:
-        if runner_pid and _alive(runner_pid, None):
+        if is_driven_elsewhere(runner_pid):
             continue  # a run that `dags test` or `dags backfill` still drives itself
         row = reads.run(conn, dag_id, run_id)
         run = book.runs.get(RunKey(dag_id, run_id)) or (book.load_run(conn, row) if row else None)
@@ -48,12 +45,12 @@ def recover(conn: sqlite3.Connection, book: RunBook, hostname: str) -> None:
             attempts.requeue_lost(book, conn, run, ti)
             continue
         fate = "the process was already gone"
-        if pid and ti_host == hostname and (_alive(pid, start) or group_exists(pid)):
+        if pid and ti_host == hostname and (is_alive(pid, start) or group_exists(pid)):
             _kill_group(pid)
             fate = f"its process group (pid {pid}) was still running and was killed"
         cause = f"the scheduler stopped unexpectedly while this attempt ran; {fate}"
         if ti.log_path:
-            append_line(ti.log_path, f"attempt {ti.try_number} ended: {cause}")
+            book.effects.append(LogLine(ti.log_path, f"attempt {ti.try_number} ended: {cause}"))
         writes.record_event(
             conn,
             "recovered",
@@ -66,18 +63,6 @@ def recover(conn: sqlite3.Connection, book: RunBook, hostname: str) -> None:
         )
         outcome = AttemptOutcome(TaskState.FAILED, cause)
         attempts.finished(book, conn, run, ti, outcome, book.clock())
-
-
-def _alive(pid: int, started: str | None) -> bool:
-    """Whether `pid` is the process we started (not a later process given the same PID)."""
-    try:
-        process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return False
-        created = process.create_time()
-    except psutil.Error:
-        return False
-    return started is None or created <= parse_datetime(started).timestamp() + 1.0
 
 
 def _kill_group(pid: int) -> None:

@@ -15,7 +15,6 @@ from typing import Any
 
 from flowtui.clock import Clock, parse_datetime, to_text
 from flowtui.execution.base import AttemptKey
-from flowtui.execution.process_groups import pid_alive
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
 from flowtui.scheduling.changes import Change, RunStateChanged, TaskStateChanged
 from flowtui.scheduling.effects import Effect, RetryAt
@@ -350,7 +349,22 @@ def _active_run(row: dict[str, Any], spec: DagSpec, tis: dict[str, TI]) -> Activ
 
 def is_driven_elsewhere(runner_pid: int | None) -> bool:
     """Whether another live process (a `dags test` or `dags backfill`) drives a run."""
-    return runner_pid is not None and runner_pid != os.getpid() and pid_alive(runner_pid)
+    return runner_pid is not None and runner_pid != os.getpid() and is_alive(runner_pid)
+
+
+def is_alive(pid: int, started: str | None = None) -> bool:
+    """Whether process `pid` runs (a zombie does not); with `started` (as stored), whether it
+    is the process that started then, not a later one given the same PID."""
+    import psutil  # here: it takes 30 ms to import, and most runs have no runner_pid
+
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        created = process.create_time()
+    except psutil.Error:
+        return False
+    return started is None or created <= parse_datetime(started).timestamp() + 1.0
 
 
 def _past_done(conn: sqlite3.Connection, run: ActiveRun, task_id: str) -> bool:

@@ -7,10 +7,12 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psutil
 import pytest
 
 from flowtui.clock import to_text
@@ -20,10 +22,11 @@ from flowtui.scheduling import attempts, recovery
 from flowtui.scheduling.active_run import ActiveRun
 from flowtui.scheduling.changes import RunStateChanged, TaskStateChanged
 from flowtui.scheduling.effects import KillAttempt, RetryAt
-from flowtui.scheduling.run_book import RunBook
+from flowtui.scheduling.run_book import RunBook, is_driven_elsewhere
 from flowtui.spec import DagSpec, TaskSpec
 from flowtui.states import RunState, TaskState
 from flowtui.store import reads, writes
+from tests.conftest import wait_until
 from tests.engine.conftest import LOGICAL, NOW, SUCCESS, World, at, pick
 from tests.engine.conftest import dag_spec as dag
 from tests.engine.conftest import task_spec as task
@@ -803,6 +806,22 @@ def test_load_active_leaves_the_runs_recovery_loaded_as_they_are(world: World) -
     assert [e for e in book.effects if isinstance(e, RetryAt)] == [
         RetryAt(run.attempt_key(run.tis["fetch"]), NOW + timedelta(seconds=60))
     ]
+
+
+def test_a_runner_that_ended_drives_nothing_even_before_it_is_reaped() -> None:
+    """A `dags test` process that has exited but that its parent has not reaped yet (a
+    zombie) no longer drives its runs: the scheduler takes them over."""
+    child = subprocess.Popen(["sleep", "0.1"])
+    try:
+        assert is_driven_elsewhere(child.pid)
+        wait_until(
+            lambda: psutil.Process(child.pid).status() == psutil.STATUS_ZOMBIE,
+            what="the child to exit",
+        )
+        assert not is_driven_elsewhere(child.pid)
+    finally:
+        child.wait()
+    assert not is_driven_elsewhere(child.pid)
 
 
 def test_load_run_is_none_for_a_dag_the_store_does_not_know(world: World) -> None:
