@@ -221,10 +221,10 @@ def build_context(dag: DAG, task: BaseOperator, info: AttemptFacts, ti: TaskInst
     end = _utc(info.data_interval_end) if info.data_interval_end else logical
     conf = dict(info.conf or {})
     dag_run = DagRun(info.dag_id, info.run_id, info.run_type, logical, start, end, conf)
-    if info.prev_success is not None:  # given by the scheduler: no store to open here
-        prev_start, prev_end = (_utc(d) if d else None for d in info.prev_success)
-    else:
-        prev_start, prev_end = _previous_success(ti.connection(), info.dag_id, logical)
+    previous = info.prev_success  # given by the scheduler: no store to open here
+    if previous is None:
+        previous = _previous_success(ti.connection(), info.dag_id, info.logical_date)
+    prev_start, prev_end = (_utc(d) if d else None for d in previous)
     ds = logical.strftime("%Y-%m-%d")
     return {
         "dag": dag,
@@ -258,25 +258,13 @@ def build_context(dag: DAG, task: BaseOperator, info: AttemptFacts, ti: TaskInst
 
 
 def _previous_success(
-    conn: sqlite3.Connection | None, dag_id: str, logical: datetime
-) -> tuple[datetime | None, datetime | None]:
+    conn: sqlite3.Connection | None, dag_id: str, logical_date: str
+) -> tuple[str | None, str | None]:
     if conn is None:
         return None, None
+    from flowtui.store.reads import previous_success  # here: seldom needed in an attempt
+
     try:
-        rows = conn.execute(
-            "SELECT logical_date, data_interval_start, data_interval_end FROM dag_runs "
-            "WHERE dag_id = ? AND state = 'success' ORDER BY logical_date DESC",
-            (dag_id,),
-        )
+        return previous_success(conn, dag_id, logical_date)
     except sqlite3.OperationalError:  # a store that was never migrated
         return None, None
-    # Compared as datetimes, not text, so that differently written offsets still order right.
-    for logical_text, start, end in rows:
-        earlier = _utc(logical_text)
-        if earlier < logical:
-            rows.close()
-            return (
-                _utc(start) if start else earlier,
-                _utc(end) if end else earlier,
-            )
-    return None, None

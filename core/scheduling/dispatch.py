@@ -17,6 +17,7 @@ from flowtui.execution.base import AttemptInfo, AttemptKey, AttemptRequest
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
 from flowtui.scheduling.run_book import RunBook, is_driven_elsewhere
 from flowtui.states import RunState, TaskState
+from flowtui.store import reads
 
 R = TypeVar("R")
 
@@ -138,10 +139,5 @@ def _prev_success(conn: sqlite3.Connection, run: ActiveRun) -> tuple[str | None,
     """Context's prev_data_interval_*_success, looked up here once per run so that the
     attempt's process never has to open the store for it."""
     if run.prev_success is None:
-        row = conn.execute(
-            "SELECT data_interval_start, data_interval_end FROM dag_runs WHERE dag_id = ? "
-            "AND state = 'success' AND logical_date < ? ORDER BY logical_date DESC LIMIT 1",
-            (run.dag_id, run.logical_date),
-        ).fetchone()
-        run.prev_success = (row[0], row[1]) if row else (None, None)
+        run.prev_success = reads.previous_success(conn, run.dag_id, run.logical_date)
     return run.prev_success

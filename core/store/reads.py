@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from flowtui.clock import parse_datetime
 from flowtui.spec import DagSpec
 
 
@@ -86,6 +87,25 @@ def active_runs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     for row in rows:
         row["conf"] = json.loads(row["conf"])
     return rows
+
+
+def previous_success(
+    conn: sqlite3.Connection, dag_id: str, logical_date: str
+) -> tuple[str | None, str | None]:
+    """Data interval (start, end) of the DAG's latest successful run before `logical_date`
+    (its logical date where it has none); (None, None) when there is none. Logical dates are
+    compared as datetimes, not text, so that differently written offsets still order right."""
+    before = parse_datetime(logical_date)
+    rows = conn.execute(
+        "SELECT logical_date, data_interval_start, data_interval_end FROM dag_runs "
+        "WHERE dag_id = ? AND state = 'success' ORDER BY logical_date DESC",
+        (dag_id,),
+    )
+    for logical, start, end in rows:
+        if parse_datetime(logical) < before:
+            rows.close()
+            return start or logical, end or logical
+    return None, None
 
 
 def task_instances(conn: sqlite3.Connection, dag_id: str, run_id: str) -> list[dict[str, Any]]:

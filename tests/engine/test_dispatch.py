@@ -4,9 +4,12 @@ most once. In process, on a real store."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flowtui.commands.model import Clear
+from flowtui.config import Settings
 from flowtui.scheduling.active_run import TI, ActiveRun
-from flowtui.scheduling.dispatch import Dispatcher, start_queued_runs
+from flowtui.scheduling.dispatch import Dispatcher, attempt_request, start_queued_runs
 from flowtui.states import RunState
 from tests.engine.conftest import LOGICAL, World
 from tests.engine.conftest import dag_spec as dag
@@ -80,3 +83,25 @@ def test_pause_is_looked_up_only_when_a_run_is_queued(world: World) -> None:
         raise AssertionError("paused() called with no run queued")
 
     assert start_queued_runs(world.book, world.conn, paused) == 0
+
+
+def test_an_attempt_gets_the_previous_success_by_date_not_by_text(
+    world: World, tmp_path: Path
+) -> None:
+    """prev_data_interval_*_success, looked up once per run for its attempts, is the data
+    interval of the latest earlier successful run, dates compared as datetimes whatever
+    offset they were written with, as the task's context compares them."""
+    run = world.create(ETL)
+    for run_id, logical, start in [
+        ("earlier", "2024-03-05T01:00:00+02:00", "2024-03-04T00:00:00+00:00"),  # 23:00 UTC
+        ("later", "2024-03-04T23:30:00-02:00", "2024-03-05T00:00:00+00:00"),  # 01:30 UTC
+    ]:
+        world.conn.execute(
+            "INSERT INTO dag_runs (dag_id, run_id, run_type, state, logical_date, "
+            "data_interval_start, data_interval_end) "
+            "VALUES ('etl', ?, 'manual', 'success', ?, ?, ?)",
+            (run_id, logical, start, logical),
+        )
+    settings = Settings(tmp_path, tmp_path, "flag")
+    request = attempt_request(world.conn, settings, run, run.tis["extract"], "/log", {})
+    assert request.info.prev_success == ("2024-03-04T00:00:00+00:00", "2024-03-05T01:00:00+02:00")
