@@ -13,11 +13,10 @@ from flowtui.commands.transport import CommandTarget, SocketClient
 from flowtui.config import Settings
 from flowtui.errors import FlowtuiError
 from flowtui.scheduling.apply import apply
-from flowtui.scheduling.effects import LogLine, RefreshSecretMarker
 from flowtui.scheduling.lock import SchedulerLock, holder_pid
+from flowtui.scheduling.plain_effects import carry_out
 from flowtui.scheduling.run_book import RunBook
 from flowtui.store import Store
-from flowtui.store.variables import refresh_marker
 
 
 def connect(settings: Settings, actor: str) -> CommandClient:
@@ -66,10 +65,5 @@ class Offline:
         finally:
             lock.release()
         for effect in book.effects:
-            if isinstance(effect, RefreshSecretMarker):
-                refresh_marker(self.settings.db_path)
-            elif isinstance(effect, LogLine):
-                from flowtui.execution.logs import append_line
-
-                append_line(effect.path, effect.text)
+            carry_out(effect, self.settings.db_path)  # stopping attempts is moot: none run
         return result

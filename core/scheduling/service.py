@@ -38,7 +38,7 @@ from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
 from flowtui.scheduling.apply import apply
 from flowtui.scheduling.changes import Listener
 from flowtui.scheduling.dispatch import Dispatcher, attempt_request, start_queued_runs
-from flowtui.scheduling.effects import KillAttempt, LogLine, RefreshSecretMarker, RetryAt
+from flowtui.scheduling.effects import KillAttempt, LogLine, RetryAt
 from flowtui.scheduling.messages import (
     CommandSent,
     EscalateDue,
@@ -50,11 +50,11 @@ from flowtui.scheduling.messages import (
     TimeoutDue,
 )
 from flowtui.scheduling.outcomes import outcome_of
+from flowtui.scheduling.plain_effects import carry_out
 from flowtui.scheduling.run_book import RunBook
 from flowtui.scheduling.timers import Timers
 from flowtui.states import RunState
 from flowtui.store import Store
-from flowtui.store.variables import refresh_marker
 
 if TYPE_CHECKING:
     from flowtui.scheduling.home import HomeDuties
@@ -304,6 +304,8 @@ class Scheduler:
     def _apply_effects(self) -> None:
         effects, self.book.effects = self.book.effects, []
         for effect in effects:
+            if carry_out(effect, self.settings.db_path):
+                continue
             match effect:
                 case KillAttempt(key, cause, log_path, pid):
                     if log_path:
@@ -315,10 +317,6 @@ class Scheduler:
                         signal_group(pid, signal.SIGTERM)
                 case RetryAt(failed, when):
                     self.timers.at(when, RetryDue(failed))
-                case LogLine(path, text):
-                    append_line(path, text)
-                case RefreshSecretMarker():
-                    refresh_marker(self.settings.db_path)
 
     # --- runs and slots ---
 
