@@ -17,9 +17,8 @@ from flowtui.store.schema import open_connection
 class Store:
     """One store file; safe to share between threads (each gets its own connection)."""
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.readonly = readonly
         self._local = threading.local()
         self.conn  # noqa: B018 -- open (and create or migrate) now, so errors surface at once
 
@@ -28,7 +27,7 @@ class Store:
         """This thread's connection, opened on first use."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = open_connection(self.path, readonly=self.readonly)
+            conn = open_connection(self.path)
             self._local.conn = conn
         return conn
 
