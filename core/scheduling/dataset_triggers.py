@@ -10,10 +10,13 @@ import sqlite3
 from datetime import datetime
 
 from flowtui.scheduling.run_book import RunBook
+from flowtui.scheduling.timetables.base import dataset_uris
 from flowtui.spec import DagSpec
 from flowtui.store import reads
 
 RUN_TYPE = "dataset_triggered"
+_UPDATE_COLUMNS = ("id", "uri", "dag_id", "run_id", "task_id", "ts")
+"""What `dag_runs.triggered_by` keeps of each update that triggered a run."""
 
 
 def consumers(conn: sqlite3.Connection, uris: set[str]) -> list[DagSpec]:
@@ -24,8 +27,7 @@ def consumers(conn: sqlite3.Connection, uris: set[str]) -> list[DagSpec]:
         "AND schedule LIKE '%datasets%'"
     )
     for dag_id, schedule in rows.fetchall():
-        wanted = set((json.loads(schedule) or {}).get("datasets", []))
-        if wanted & uris:
+        if uris.intersection(dataset_uris(json.loads(schedule)) or ()):
             spec = reads.dag_spec(conn, dag_id)
             if spec is not None:
                 found.append(spec)
@@ -35,22 +37,19 @@ def consumers(conn: sqlite3.Connection, uris: set[str]) -> list[DagSpec]:
 def trigger_if_ready(conn: sqlite3.Connection, book: RunBook, spec: DagSpec, now: datetime) -> None:
     """Create a run of `spec` if each of its datasets was updated since its previous
     dataset-triggered run."""
-    wanted = (spec.schedule or {}).get("datasets", []) if isinstance(spec.schedule, dict) else []
+    wanted = dataset_uris(spec.schedule)
     if not wanted:
         return
-    since = _consumed_up_to(conn, spec.dag_id)
-    updates = []
-    for uri in wanted:
-        row = conn.execute(
-            "SELECT id, uri, dag_id, run_id, task_id, ts FROM dataset_events "
-            "WHERE uri = ? AND id > ? ORDER BY id DESC LIMIT 1",
-            (uri, since),
-        ).fetchone()
-        if row is None:
-            return
-        updates.append(
-            dict(zip(("id", "uri", "dag_id", "run_id", "task_id", "ts"), row, strict=True))
-        )
+    marks = ", ".join("?" for _ in wanted)
+    rows = conn.execute(
+        "SELECT id, uri, dag_id, run_id, task_id, ts FROM dataset_events WHERE id IN "
+        f"(SELECT MAX(id) FROM dataset_events WHERE uri IN ({marks}) AND id > ? GROUP BY uri)",
+        (*wanted, _consumed_up_to(conn, spec.dag_id)),
+    )
+    latest = {row[1]: dict(zip(_UPDATE_COLUMNS, row, strict=True)) for row in rows}
+    if any(uri not in latest for uri in wanted):
+        return
+    updates = [latest[uri] for uri in wanted]
     run_id = f"{RUN_TYPE}__{now.isoformat()}"
     book.create_run(conn, spec, run_id, RUN_TYPE, now, data_interval=(now, now))
     trigger = {"up_to": max(u["id"] for u in updates), "updates": updates}

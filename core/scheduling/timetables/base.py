@@ -106,6 +106,13 @@ class DatasetTimetable(NullTimetable):
         return "when updated: " + ", ".join(self.uris)
 
 
+def dataset_uris(schedule: object) -> list[str] | None:
+    """The URIs a `{"datasets": [uri, ...]}` schedule waits for (a spec's schedule, or its
+    JSON read back); None for any other schedule."""
+    datasets = schedule.get("datasets") if isinstance(schedule, dict) else None
+    return [str(uri) for uri in datasets] if isinstance(datasets, list) else None
+
+
 class OnceTimetable(Timetable):
     """``@once``: a single run at start_date, whatever catchup says (as in Airflow)."""
 

@@ -14,6 +14,7 @@ from flowtui.scheduling.timetables.base import (
     NullTimetable,
     OnceTimetable,
     Timetable,
+    dataset_uris,
 )
 from flowtui.scheduling.timetables.interval import CronTimetable, DeltaTimetable
 from flowtui.spec import DagSpec
@@ -38,8 +39,9 @@ def timetable(spec: DagSpec) -> Timetable:
     seconds = schedule.get("timedelta") if isinstance(schedule, dict) else None
     if isinstance(seconds, int | float) and seconds > 0:
         return DeltaTimetable(timedelta(seconds=seconds), start, end)
-    if isinstance(schedule, dict) and isinstance(schedule.get("datasets"), list):
-        return DatasetTimetable([str(uri) for uri in schedule["datasets"]])
+    uris = dataset_uris(schedule)
+    if uris is not None:
+        return DatasetTimetable(uris)
     raise InvalidSchedule(
         spec.dag_id,
         schedule,
