@@ -30,9 +30,11 @@ class RetryDue:
 
 @dataclass(frozen=True)
 class TimeoutDue:
-    """The attempt's execution_timeout has passed."""
+    """The attempt's execution_timeout, `seconds`, has passed (carried here: a hot reload
+    may have taken the task out of the DAG since)."""
 
     attempt: AttemptKey
+    seconds: float
 
 
 @dataclass(frozen=True)

@@ -224,8 +224,8 @@ class Scheduler:
                     self.home.plan(conn, dag_id)
             case RetryDue(failed):
                 attempts.retry_due(self.book, conn, failed)
-            case TimeoutDue(key):
-                self._timeout(conn, key)
+            case TimeoutDue(key, seconds):
+                self._timeout(conn, key, seconds)
             case EscalateDue(key):
                 self._escalate(key)
             case FilesChanged(paths):
@@ -271,9 +271,10 @@ class Scheduler:
         run, ti = found
         if isinstance(event, AttemptStarted):
             attempts.started(self.book, conn, run, ti, event.pid, event.at)
-            timeout = run.spec.tasks[ti.task_id].execution_timeout
-            if timeout:
-                self.timers.at(event.at + timedelta(seconds=timeout), TimeoutDue(event.key))
+            task = run.spec.tasks.get(ti.task_id)  # None: a hot reload took it out of the DAG
+            if task is not None and task.execution_timeout:
+                limit = task.execution_timeout
+                self.timers.at(event.at + timedelta(seconds=limit), TimeoutDue(event.key, limit))
             return
         outcome = outcome_of(event, run.spec.tasks.get(ti.task_id), ti.kill_cause)
         if ti.log_path and outcome.cause and (event.outcome is None or ti.kill_cause):
@@ -283,13 +284,12 @@ class Scheduler:
 
     # --- timeouts and stopping attempts ---
 
-    def _timeout(self, conn: sqlite3.Connection, key: AttemptKey) -> None:
+    def _timeout(self, conn: sqlite3.Connection, key: AttemptKey, seconds: float) -> None:
         found = self.book.current(key) if key in self.dispatcher.live else None
         if found is None or found[1].kill_cause:
             return
         run, ti = found
-        limit = run.spec.tasks[ti.task_id].execution_timeout or 0
-        attempts.stop(self.book, conn, run, ti, f"execution_timeout of {limit:g} s exceeded")
+        attempts.stop(self.book, conn, run, ti, f"execution_timeout of {seconds:g} s exceeded")
 
     def _escalate(self, key: AttemptKey) -> None:
         found = self.book.current(key) if key in self.dispatcher.live else None
