@@ -138,6 +138,15 @@ class SchedulerAlreadyRunning(FlowtuiError):
         )
 
 
+class HomeBusy(FlowtuiError):
+    def __init__(self, home: object, pid: int | None, seconds: float) -> None:
+        who = f"pid {pid}" if pid else "another process"
+        super().__init__(
+            f"{home}: waited {seconds:g} s for a command applied without a scheduler "
+            f"({who}) to finish; try again when it is done, or stop {who} if it is stuck"
+        )
+
+
 class SchemaTooNew(FlowtuiError):
     def __init__(self, path: object, found: int, known: int) -> None:
         super().__init__(

@@ -1,6 +1,6 @@
 """How a command reaches whoever applies it: the scheduler in this process, a scheduler in
-another process (over its socket), or, with no scheduler running, the store directly under the
-scheduler lock."""
+another process (over its socket), or, with no scheduler running, the store directly in the
+home's offline turn (`lock.offline_turn`)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from flowtui.clock import utcnow
 from flowtui.commands.model import Command, CommandClient
 from flowtui.commands.transport import CommandTarget, SocketClient
 from flowtui.config import Settings
-from flowtui.errors import FlowtuiError
 from flowtui.scheduling.apply import apply
-from flowtui.scheduling.lock import SchedulerLock, holder_pid
+from flowtui.scheduling.lock import holder_pid, offline_turn
 from flowtui.scheduling.plain_effects import carry_out
 from flowtui.scheduling.run_book import RunBook
 from flowtui.store import Store
@@ -40,30 +39,29 @@ class InProcess:
 
 @dataclass
 class Offline:
-    """No scheduler runs: apply under the scheduler lock so that none starts meanwhile. What a
-    command asks of running attempts (stopping them) is moot then; its log lines and a
-    secret-marker refresh are carried out here."""
+    """No scheduler runs: apply in the home's offline turn, so that none starts meanwhile and
+    concurrent commands apply one after another. What a command asks of running attempts
+    (stopping them) is moot then; its log lines and a secret-marker refresh are carried out
+    here."""
 
     settings: Settings
     actor: str
 
     def send(self, command: Command) -> dict[str, Any]:
-        lock = SchedulerLock(self.settings.lock_path)
-        try:
-            lock.acquire()
-        except FlowtuiError:  # one started meanwhile
+        self.settings.ensure_home()
+        book = RunBook(utcnow, actor=self.actor)
+        with offline_turn(self.settings.lock_path) as no_scheduler:
+            result = self._apply(book, command) if no_scheduler else None
+        if result is None:  # a scheduler started before this command's turn
             return SocketClient(self.settings, self.actor).send(command)
-        try:
-            self.settings.ensure_home()
-            store = Store(self.settings.db_path)
-            book = RunBook(utcnow, actor=self.actor)
-            try:
-                with store.transaction() as conn:
-                    result = apply(book, conn, command, self.actor)
-            finally:
-                store.close()
-        finally:
-            lock.release()
         for effect in book.effects:
             carry_out(effect, self.settings.db_path)  # stopping attempts is moot: none run
         return result
+
+    def _apply(self, book: RunBook, command: Command) -> dict[str, Any]:
+        store = Store(self.settings.db_path)
+        try:
+            with store.transaction() as conn:
+                return apply(book, conn, command, self.actor)
+        finally:
+            store.close()
