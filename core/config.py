@@ -3,12 +3,14 @@ the DAG folder, resolved as DESIGN.md says (flag, environment, config file, ./da
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from flowtui.errors import FlowtuiError
+from flowtui.errors import FlowtuiError, HomeNotWritable, HomeOfAnotherUser
 
 
 class ConfigError(FlowtuiError):
@@ -24,6 +26,11 @@ _DEFAULTS: dict[str, int | float] = {
     "dag_file_import_timeout": 30.0,
     "task_kill_grace_seconds": 5.0,
 }
+_KEYS = frozenset({"dags_folder", *_DEFAULTS})
+"""The keys `flowtui.toml` may set; any other is warned about and ignored."""
+
+USER_UMASK_ENV = "FLOWTUI_USER_UMASK"
+"""The user's umask (octal text) from before `keep_files_private`, for task code to get back."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,8 @@ class Settings:
     parallelism: int = 32
     dag_file_import_timeout: float = 30.0
     task_kill_grace_seconds: float = 5.0
+    config_warnings: tuple[str, ...] = ()
+    """One line per problem in flowtui.toml that did not stop flowtui (an unknown key)."""
 
     @property
     def uses_bundled_samples(self) -> bool:
@@ -60,10 +69,81 @@ class Settings:
         return self.logs_dir / dag_id / run_id / task_id / f"attempt={try_number}.log"
 
     def ensure_home(self) -> None:
-        """Create the home and its logs folder, private to this user (0700)."""
+        """Create the home and its logs folder, private to this user (0700), or say in one line
+        why this user cannot keep state there (before any file is written, so nothing is left
+        half made).
+
+        Raises:
+            HomeOfAnotherUser: the home belongs to another user (its files would become ours).
+            HomeNotWritable: the home or its logs folder cannot be made or written.
+        """
         for folder in (self.home, self.logs_dir):
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.home.chmod(0o700)
+            make_private_folder(folder)
+            _check_writable(folder)
+
+
+def make_private_folder(path: Path) -> None:
+    """Create `path` and its missing parents 0700 whatever the umask, and take the group and
+    other bits off `path` if it has them (a home made by hand with mkdir is 0755).
+
+    Raises:
+        HomeOfAnotherUser: `path` belongs to another user (root would change it; nobody should).
+        HomeNotWritable: a folder cannot be made or changed (read-only file system, no right).
+    """
+    try:
+        missing = [folder for folder in (path, *path.parents) if not folder.exists()]
+        for folder in reversed(missing):
+            folder.mkdir(mode=0o700, exist_ok=True)
+            folder.chmod(0o700)  # mkdir's mode went through the umask
+        _check_owner(path)
+        mode = path.stat().st_mode
+        if mode & 0o077:
+            path.chmod(mode & 0o700)
+    except OSError as exc:
+        raise HomeNotWritable(path, _reason(exc)) from None
+
+
+def _check_owner(path: Path) -> None:
+    import pwd  # user names, only to say whose it is
+
+    def name(uid: int) -> str:
+        try:
+            return f"user {pwd.getpwuid(uid).pw_name}"
+        except KeyError:
+            return f"uid {uid}"
+
+    owner = path.stat().st_uid
+    if owner != os.geteuid():
+        raise HomeOfAnotherUser(path, name(owner), name(os.geteuid()))
+
+
+def _check_writable(folder: Path) -> None:
+    """Say now, naming the folder, what SQLite or a log file would otherwise fail on later."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        read_only = os.statvfs(folder).f_flag & os.ST_RDONLY
+        raise HomeNotWritable(folder, "read-only file system" if read_only else "permission denied")
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()
+
+
+def keep_files_private() -> None:
+    """Make every file and folder this process and its children create private to the user
+    (umask 077), whichever way they are opened (logging's FileHandler, SQLite's journal). The
+    user's own umask goes to FLOWTUI_USER_UMASK for `restore_user_umask`. Called once, first
+    thing, by the command line; a second call in one process keeps the first one's record."""
+    user = os.umask(0o077)
+    if user != 0o077 or USER_UMASK_ENV not in os.environ:
+        os.environ[USER_UMASK_ENV] = f"{user:03o}"
+
+
+def restore_user_umask() -> None:
+    """Give task code the user's umask back: what a task writes is the user's, not flowtui's,
+    and keeps the permissions the user would get running it by hand."""
+    # Without the variable (a test, a library use) the command line set no umask to undo.
+    with contextlib.suppress(KeyError, ValueError):
+        os.umask(int(os.environ[USER_UMASK_ENV], 8) & 0o777)
 
 
 def _samples() -> Path:
@@ -81,7 +161,8 @@ def load_settings(
         ConfigError: flowtui.toml is not valid TOML or holds a value of the wrong type.
     """
     home_path = resolve_home(home)
-    config = _read_config(home_path / "flowtui.toml")
+    config_path = home_path / "flowtui.toml"
+    config = _read_config(config_path)
     if dags_folder:
         folder, source = Path(dags_folder), "--dags-folder"
     elif os.environ.get("FLOWTUI_DAGS_FOLDER"):
@@ -96,7 +177,7 @@ def load_settings(
     for key, default in _DEFAULTS.items():
         value = config.get(key, default)
         if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-            raise ConfigError(home_path / "flowtui.toml", f"{key} must be a positive number")
+            raise ConfigError(config_path, f"{key} must be a positive number")
         numbers[key] = type(default)(value)
     return Settings(
         home=home_path,
@@ -105,6 +186,7 @@ def load_settings(
         parallelism=int(numbers["parallelism"]),
         dag_file_import_timeout=float(numbers["dag_file_import_timeout"]),
         task_kill_grace_seconds=float(numbers["task_kill_grace_seconds"]),
+        config_warnings=tuple(_unknown_key(config_path, key) for key in config if key not in _KEYS),
     )
 
 
@@ -116,10 +198,26 @@ def resolve_home(home: str | Path | None = None) -> Path:
 
 def _read_config(path: Path) -> dict[str, object]:
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except FileNotFoundError:
         return {}
+    except OSError as exc:
+        raise ConfigError(path, f"cannot be read ({_reason(exc)}); fix or delete it") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            path,
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            f"save it as UTF-8 (TOML files are UTF-8)",
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, f"not valid TOML ({exc}); fix or delete the file") from None
+
+
+def _unknown_key(path: Path, key: str) -> str:
+    close = difflib.get_close_matches(key, sorted(_KEYS), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"{path}: unknown key {key!r} is ignored; {hint}known keys: {', '.join(sorted(_KEYS))}"

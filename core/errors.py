@@ -297,3 +297,41 @@ class VariableNotJson(FlowtuiError):
         super().__init__(
             f"variable {key!r} does not hold JSON ({detail}); drop --json to print it as text"
         )
+
+
+# --- the home and its store (issue 9) ---
+
+
+class HomeNotUsable(FlowtuiError):
+    """The home, or a folder or file flowtui keeps in it, cannot hold this user's state."""
+
+
+class HomeNotWritable(HomeNotUsable):
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(
+            f"{path}: flowtui cannot write there ({reason}); make it writable by you, or use "
+            f"another home with --home DIR or FLOWTUI_HOME"
+        )
+
+
+class HomeOfAnotherUser(HomeNotUsable):
+    def __init__(self, path: object, owner: str, user: str) -> None:
+        super().__init__(
+            f"{path} belongs to {owner}, not to {user}; a flowtui home is private to one user: "
+            f"use a home of your own (--home DIR or FLOWTUI_HOME), or make it yours (chown -R)"
+        )
+
+
+class StoreDamaged(HomeNotUsable):
+    def __init__(self, path: object) -> None:
+        super().__init__(
+            f"not a flowtui store, or damaged: {path}; move it away or restore a backup"
+        )
+
+
+class StoreNotAccessible(HomeNotUsable):
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(
+            f"{path}: cannot open the store ({reason}); make it (and its -wal and -shm files) "
+            f"readable and writable by you, or use another home with --home DIR"
+        )

@@ -1,4 +1,5 @@
-"""`flowtui logs DAG RUN TASK`: print an attempt's log, or follow it while it runs."""
+"""`flowtui logs DAG RUN TASK`: print an attempt's log, or follow it while it runs; either way
+its bytes pass through in bounded pieces (a log of any size, in little memory)."""
 
 from __future__ import annotations
 
@@ -32,15 +33,20 @@ def _logs(args: argparse.Namespace, settings: Settings) -> int:
     with open_store(settings) as store:
         try_number = _try_number(store.conn, args)
         path = settings.attempt_log_path(*key, try_number)
-        if args.follow:
-            for chunk in follow(path, lambda: _finished(store.conn, key, try_number)):
-                sys.stdout.write(chunk)
-                sys.stdout.flush()
-            return 0
-    if not path.exists():
-        raise InvalidInput("log", str(path), "the attempt has not written a log yet")
-    sys.stdout.write(path.read_text(errors="replace"))
+        if not args.follow and not path.exists():
+            raise InvalidInput("log", str(path), "the attempt has not written a log yet")
+        finished = (lambda: _finished(store.conn, key, try_number)) if args.follow else _always
+        out = sys.stdout.buffer  # bytes as the task wrote them, like `cat`
+        for chunk in follow(path, finished):
+            out.write(chunk)
+            if args.follow:
+                out.flush()
     return 0
+
+
+def _always() -> bool:
+    """A log that is not followed counts as finished: it is printed up to its end once."""
+    return True
 
 
 def _try_number(conn: sqlite3.Connection, args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """Log files: flowtui's own lines in them (`flowtui_line`, `append_line`), a process's output
-sent to one (`send_output_to`), and following one as it grows. Where each attempt's log lives
-is `Settings.attempt_log_path`."""
+sent to one (`send_output_to`), and reading one in bounded pieces as it grows (`follow`). Every
+log and log folder flowtui makes is private (0600 and 0700) whatever the umask. Where each
+attempt's log lives is `Settings.attempt_log_path`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from flowtui.config import make_private_folder
+
 _APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+
+CHUNK = 1 << 16
+"""How much of a log `follow` reads at a time: a log of any size is printed in bounded memory."""
 
 
 def flowtui_line(text: str) -> str:
@@ -30,6 +36,13 @@ def append_line(path: str | Path, text: str) -> None:
         os.close(fd)
 
 
+def private_log(path: Path) -> Path:
+    """`path`, created empty and 0600 if missing, for a writer that opens it without a mode of
+    its own (logging's FileHandler)."""
+    os.close(os.open(path, _APPEND, 0o600))
+    return path
+
+
 def send_output_to(log: str) -> None:
     """Read stdin from /dev/null and append stdout and stderr to `log` (its folders made if
     missing), with fresh line-buffered sys.stdout and sys.stderr on them: whatever they were in
@@ -39,7 +52,7 @@ def send_output_to(log: str) -> None:
     try:
         fd = os.open(log, _APPEND, 0o600)
     except FileNotFoundError:  # an attempt's first log: its folders are made here, in the child
-        os.makedirs(os.path.dirname(log), mode=0o700, exist_ok=True)
+        make_private_folder(Path(log).parent)  # each level 0700, not only the last
         fd = os.open(log, _APPEND, 0o600)
     os.dup2(null, 0)
     os.dup2(fd, 1)
@@ -48,22 +61,22 @@ def send_output_to(log: str) -> None:
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
 
 
-def follow(path: Path, is_finished: Callable[[], bool], poll: float = 0.1) -> Iterator[str]:
-    """Yield the log's text as it grows, like `tail -f`, until `is_finished()` and the file
-    has nothing more to give."""
+def follow(path: Path, is_finished: Callable[[], bool], poll: float = 0.1) -> Iterator[bytes]:
+    """Yield the log's bytes, at most `CHUNK` at a time, as it grows, like `tail -f`, until
+    `is_finished()` and the file has nothing more to give (at once when it is finished
+    already: then this reads the file once to its end)."""
     while not path.exists():
         if is_finished():
             return
         time.sleep(poll)
-    with path.open("r", errors="replace") as file:
+    with path.open("rb") as file:
         while True:
-            chunk = file.read()
+            chunk = file.read(CHUNK)
             if chunk:
                 yield chunk
                 continue
             if is_finished():
-                rest = file.read()
-                if rest:
-                    yield rest
+                # Whatever was written before it finished; read in pieces too.
+                yield from iter(lambda: file.read(CHUNK), b"")
                 return
             time.sleep(poll)

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from flowtui.clock import to_text, utcnow
-from flowtui.config import Settings
+from flowtui.config import Settings, restore_user_umask
 from flowtui.errors import DagNotFound
 from flowtui.execution.base import AttemptInfo, bash_exit_outcome
 from flowtui.states import TaskState
@@ -47,6 +47,7 @@ def run_task_test(
         conf={},
         db_path=str(settings.db_path),
     )
+    restore_user_umask()  # the task's own files get the user's umask, not flowtui's 077
     if task.runs_bash:
         try:
             argv, env, cwd = bash_invocation(dag, info)

@@ -12,6 +12,7 @@ from flowtui.commands.model import CommandClient
 from flowtui.commands.transport import CommandServer
 from flowtui.config import Settings
 from flowtui.execution.local.executor import LocalExecutor
+from flowtui.execution.logs import private_log
 from flowtui.scheduling.changes import Listener
 from flowtui.scheduling.clients import InProcess
 from flowtui.scheduling.lock import SchedulerLock
@@ -112,7 +113,7 @@ class SchedulerHost:
 def log_to_file(settings: Settings) -> None:
     """Send flowtui's own log (not the tasks') to `<home>/logs/scheduler.log`."""
     settings.ensure_home()
-    handler = logging.FileHandler(settings.logs_dir / "scheduler.log")
+    handler = logging.FileHandler(private_log(settings.logs_dir / "scheduler.log"))
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("flowtui")
     root.addHandler(handler)

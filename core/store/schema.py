@@ -1,5 +1,6 @@
 """The SQLite schema of the store and its forward migrations; `open_connection` is the one way
-to get a connection (WAL, busy timeout, schema checked and migrated on open)."""
+to get a connection (WAL, busy timeout, schema checked and migrated on open, and a file that is
+not a flowtui store, or cannot be opened, refused in one line)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flowtui.errors import SchemaTooNew
+from flowtui.errors import FlowtuiError, SchemaTooNew, StoreDamaged, StoreNotAccessible
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
 SCHEMA_VERSION = 2
+
+_DAMAGED = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+_NOT_ACCESSIBLE = {3, 8, 14, 23}  # SQLITE_PERM, SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_AUTH
 
 
 def _create_v1(db: Database) -> None:
@@ -146,28 +150,62 @@ def open_connection(path: Path, *, readonly: bool = False) -> sqlite3.Connection
 
     Raises:
         SchemaTooNew: the file was written by a newer flowtui.
+        StoreDamaged: the file is not a flowtui store (garbage, another program's database)
+            or is corrupt.
+        StoreNotAccessible: the file (or its -wal or -shm) cannot be opened for this user.
     """
-    if readonly:
-        conn = sqlite3.connect(
-            f"file:{path}?mode=ro",
-            uri=True,
-            timeout=30.0,
-            isolation_level=None,
-            check_same_thread=False,
-        )
-        conn.execute("PRAGMA busy_timeout = 30000")
-        return conn
+    try:
+        return _open_readonly(path) if readonly else _open(path)
+    except sqlite3.DatabaseError as exc:
+        raise store_error(path, exc) or exc from None
+    except OSError as exc:
+        raise StoreNotAccessible(path, (exc.strerror or str(exc)).lower()) from None
+
+
+def store_error(path: Path, exc: sqlite3.DatabaseError) -> FlowtuiError | None:
+    """The one-line error for an SQLite error that says the file itself is the problem
+    (damaged, not a database, not ours to open); None for any other (a busy store, a full
+    disk), which its caller handles."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # an extended code's low byte is its kind
+    if code in _DAMAGED:
+        return StoreDamaged(path)
+    if code in _NOT_ACCESSIBLE:
+        return StoreNotAccessible(path, str(exc))
+    return None
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        f"file:{path}?mode=ro",
+        timeout=30.0,
+        isolation_level=None,
+        check_same_thread=False,
+        uri=True,
+    )
+    conn.execute("PRAGMA busy_timeout = 30000")
+    return conn
+
+
+def _open(path: Path) -> sqlite3.Connection:
     if not path.exists():
         # Create the file ourselves so it is 0600 from the first byte; SQLite gives the -wal
         # and -shm files the same mode.
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    elif not os.access(path, os.R_OK | os.W_OK):
+        # SQLite would open it read-only without a word and fail at the first write.
+        raise StoreNotAccessible(path, "permission denied")
     conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA busy_timeout = 30000")
-    conn.execute("PRAGMA journal_mode = WAL")
-    # NORMAL in WAL mode loses no committed transaction on a process crash, only on power loss.
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    _migrate(conn, path)
+    try:
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode loses no committed transaction on a process crash, only on power
+        # loss.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        _migrate(conn, path)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -184,6 +222,8 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         (version,) = conn.execute("PRAGMA user_version").fetchone()  # another process may have won
+        if version == 0 and conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():
+            raise StoreDamaged(path)  # another program's database: adding tables would harm it
         db = Database(conn)
         for step in range(version, SCHEMA_VERSION):
             _MIGRATIONS[step](db)
