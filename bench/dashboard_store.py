@@ -86,14 +86,19 @@ def write_dag_folder(folder: Path) -> None:
 
 
 def load_folder(flowtui: str, env: dict[str, str]) -> None:
-    """`flowtui dags list` once: creates the store and its dags rows from the real files."""
+    """`flowtui dags reserialize` once: creates the store and its dags rows from the real files."""
     done = subprocess.run(
-        [flowtui, "dags", "list"], env=env, capture_output=True, text=True, timeout=60, check=False
+        [flowtui, "dags", "reserialize"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     missing = [d for d in ALL_DAGS if d not in done.stdout]
     if done.returncode != 0 or missing:
         raise DashboardError(
-            f"`flowtui dags list` exited {done.returncode} without listing {missing}: "
+            f"`flowtui dags reserialize` exited {done.returncode} without listing {missing}: "
             f"{(done.stderr or done.stdout).strip()[-500:]}"
         )
 

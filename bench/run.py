@@ -236,7 +236,7 @@ def _environment(home: Path, dags_folder: Path) -> dict[str, str]:
 def _load_folder(common: list[str], env: dict[str, str], workload: Workload) -> None:
     try:
         done = subprocess.run(
-            [*common, "dags", "list"],
+            [*common, "dags", "reserialize"],
             env=env,
             capture_output=True,
             text=True,
@@ -244,10 +244,12 @@ def _load_folder(common: list[str], env: dict[str, str], workload: Workload) -> 
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise BrokenRun(f"`dags list` still running after {workload.timeout_s:g} s") from None
+        raise BrokenRun(
+            f"`dags reserialize` still running after {workload.timeout_s:g} s"
+        ) from None
     if done.returncode != 0 or workload.dag_id not in done.stdout:
         raise BrokenRun(
-            f"`dags list` exited {done.returncode} without listing {workload.dag_id}: "
+            f"`dags reserialize` exited {done.returncode} without listing {workload.dag_id}: "
             f"{(done.stderr or done.stdout).strip()[-500:]}"
         )
 

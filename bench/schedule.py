@@ -82,7 +82,7 @@ class Results:
     list_500_rss_mb: list[float] = field(default_factory=list)
     list_empty_s: list[float] = field(default_factory=list)
     list_parse_end_s: list[float] = field(default_factory=list)
-    """From the spawn of `dags list` to `dags.last_parsed` (taken when the parse ended)."""
+    """From the spawn of `dags reserialize` to `dags.last_parsed` (taken when the parse ended)."""
     scheduler_banner_s: float | None = None
     scheduler_dags_s: float | None = None
     """From the spawn of `flowtui scheduler` to 500 rows in `dags` (polled every 5 ms)."""
@@ -158,7 +158,7 @@ def _parser() -> argparse.ArgumentParser:
         "--interval", type=float, default=1.0, help="seconds between scheduled runs (default 1)"
     )
     parser.add_argument(
-        "--load-repeat", type=int, default=3, help="fresh-home `dags list` runs (default 3)"
+        "--load-repeat", type=int, default=3, help="fresh-home `dags reserialize` runs (default 3)"
     )
     parser.add_argument(
         "--catchup-runs",
@@ -265,8 +265,9 @@ def _lateness_figures(measured: list[Any], every: list[Any], interval_s: float, 
 def measure_load_and_reload(
     args: argparse.Namespace, root: Path, r: Results, parts: set[str]
 ) -> None:
-    """`dags list` on fresh homes (500 files, then an empty folder), then a fresh scheduler on
-    the 500 files: start-up until all are in the store, then (for "reload") the edits."""
+    """`dags reserialize` on fresh homes (500 files, then an empty folder), then a fresh
+    scheduler on the 500 files: start-up until all are in the store, then (for "reload") the
+    edits."""
     folder = root / "load-dags"
     folder.mkdir()
     for index in range(LOAD_FILES):
@@ -274,12 +275,12 @@ def measure_load_and_reload(
     empty = root / "empty-dags"
     empty.mkdir()
     if "load" in parts:
-        _log(f"load: `dags list` of {LOAD_FILES} files, {args.load_repeat} fresh homes")
+        _log(f"load: `dags reserialize` of {LOAD_FILES} files, {args.load_repeat} fresh homes")
         for number in range(args.load_repeat):
             _timed_list(args.flowtui, root, folder, f"list-500-{number}", r, LOAD_FILES)
             _timed_list(args.flowtui, root, empty, f"list-empty-{number}", r, 0)
         _log(
-            f"load: `dags list` median {statistics.median(r.list_500_s):.2f} s "
+            f"load: `dags reserialize` median {statistics.median(r.list_500_s):.2f} s "
             f"(empty folder {statistics.median(r.list_empty_s):.2f} s)"
         )
     home = fresh_home(root, "load-home")
@@ -302,12 +303,14 @@ def _timed_list(
 ) -> None:
     home = fresh_home(root, name)
     output = root / f"{name}.out"
-    argv = [flowtui, "--home", str(home), "--dags-folder", str(folder), "dags", "list"]
+    argv = [flowtui, "--home", str(home), "--dags-folder", str(folder), "dags", "reserialize"]
     measurement = run_measured(argv, environment(home, folder), output, STARTUP_TIMEOUT_S)
     spawned_at = time.time() - measurement.wall_s  # close enough: only used for parse end
     if measurement.timed_out or measurement.exit_code != 0:
         tail = " | ".join(output.read_text(errors="replace").strip().splitlines()[-5:])
-        raise BenchError(f"`dags list` of {folder.name} exited {measurement.exit_code}: {tail}")
+        raise BenchError(
+            f"`dags reserialize` of {folder.name} exited {measurement.exit_code}: {tail}"
+        )
     reader = StoreReader(home / "flowtui.db")
     try:
         row = reader.one("SELECT COUNT(*) FROM dags WHERE is_active = 1")
@@ -315,8 +318,8 @@ def _timed_list(
         loaded = int(row[0]) if row else 0
         if loaded != expected or (errors and errors[0]):
             raise BenchError(
-                f"`dags list` of {folder.name} stored {loaded} DAGs (expected {expected}) and "
-                f"{errors[0] if errors else '?'} import errors"
+                f"`dags reserialize` of {folder.name} stored {loaded} DAGs (expected "
+                f"{expected}) and {errors[0] if errors else '?'} import errors"
             )
         if expected:
             r.list_500_s.append(measurement.wall_s)
@@ -568,7 +571,7 @@ def _load_rows(r: Results) -> list[Row]:
         )
     rows.append(
         Row(
-            f"{LOAD_FILES} DAG files: `dags list`",
+            f"{LOAD_FILES} DAG files: `dags reserialize`",
             "n/a" if median is None else f"{median:.2f} s",
             f"≤ {TARGET_LOAD_S:g} s",
             _judge(median, TARGET_LOAD_S),

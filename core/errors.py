@@ -87,6 +87,16 @@ class DagNotFound(FlowtuiError):
         )
 
 
+class DagNotInStore(FlowtuiError):
+    def __init__(self, dag_id: str, home: object | None) -> None:
+        store = f"the store of {home}" if home else "the home's store"
+        super().__init__(
+            f"DAG {dag_id!r} not found in {store}: it has not run there; "
+            f"`flowtui dags list` shows the DAG folder's DAGs, `flowtui dags trigger {dag_id}` "
+            f"runs one"
+        )
+
+
 class TaskNotFound(FlowtuiError):
     def __init__(self, dag_id: str, task_id: str) -> None:
         super().__init__(
@@ -144,6 +154,15 @@ class HomeBusy(FlowtuiError):
         super().__init__(
             f"{home}: waited {seconds:g} s for a command applied without a scheduler "
             f"({who}) to finish; try again when it is done, or stop {who} if it is stuck"
+        )
+
+
+class DagDefinedElsewhere(FlowtuiError):
+    def __init__(self, dag_id: str, fileloc: str, home_fileloc: str, home: object) -> None:
+        super().__init__(
+            f"DAG {dag_id!r} of {fileloc} has the id of {home}'s DAG of {home_fileloc}, "
+            f"which this command must not replace; run it on a home of its own (--home DIR), "
+            f"or give the --dags-folder that holds {home_fileloc}"
         )
 
 

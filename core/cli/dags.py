@@ -1,5 +1,6 @@
-"""`flowtui dags ...`: list the DAGs and the files that failed to load, test a DAG in the
-foreground, trigger, pause and unpause one, and backfill a date range."""
+"""`flowtui dags ...`: list the DAGs and the files that failed to load (as the DAG folder
+defines them now; the store is left alone), store the folder as the home's DAGs, test a DAG in
+the foreground, trigger, pause and unpause one, and backfill a date range."""
 
 from __future__ import annotations
 
@@ -30,6 +31,13 @@ def register(top: Group, common: argparse.ArgumentParser) -> None:
     dags = add_group(top, "dags", "list, test, trigger and pause DAGs")
     add_output(add_command(dags, "list", _list, "DAGs of the DAG folder", common))
     add_output(add_command(dags, "errors", _errors, "files that failed to load", common))
+    add_command(
+        dags,
+        "reserialize",
+        _reserialize,
+        "store the DAG folder as the home's DAGs, as a starting scheduler does",
+        common,
+    )
     sub = add_command(
         dags, "test", _test, "one run in the foreground; exit 0 iff it succeeds", common
     )
@@ -61,44 +69,71 @@ def register(top: Group, common: argparse.ArgumentParser) -> None:
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     from flowtui.store import reads
 
-    parse_folder(settings)
+    found = parse_folder(settings)
     with open_store(settings) as store:
-        dags = reads.dags(store.conn)
-        errors = reads.import_errors(store.conn)
+        paused = {d["dag_id"] for d in reads.dags(store.conn, active_only=False) if d["is_paused"]}
     rows = [
         {
-            "dag_id": dag["dag_id"],
-            "fileloc": dag["fileloc"],
-            "is_paused": dag["is_paused"],
-            "schedule": dag["schedule"],
-            "tags": dag["tags"],
-            "description": dag["description"],
-            "tasks": list(dag["spec"].tasks),
+            "dag_id": spec.dag_id,
+            "fileloc": spec.fileloc,
+            "is_paused": spec.dag_id in paused,
+            "schedule": spec.schedule,
+            "tags": list(spec.tags),
+            "description": spec.description,
+            "tasks": list(spec.tasks),
         }
-        for dag in dags
+        for spec in found.dags.values()
     ]
     if args.output == "json":
         return print_json(rows)
     columns = ["dag_id", "schedule", "is_paused", "tasks", "fileloc"]
     print_table(rows, columns, {"tasks": lambda v: str(len(v))})
-    if errors:
-        print(f"\n{len(errors)} file(s) failed to load; see `flowtui dags errors`", file=sys.stderr)
+    if found.failed:
+        print(
+            f"\n{len(found.failed)} file(s) failed to load; see `flowtui dags errors`",
+            file=sys.stderr,
+        )
     return 0
 
 
 def _errors(args: argparse.Namespace, settings: Settings) -> int:
-    from flowtui.store import reads
-
-    parse_folder(settings)
-    with open_store(settings) as store:
-        errors = reads.import_errors(store.conn)
+    errors = [
+        {"filename": r.path, "line": r.error.line, "message": r.error.message}
+        for r in parse_folder(settings).failed
+        if r.error is not None
+    ]
     if args.output == "json":
-        return print_json([{k: e[k] for k in ("filename", "line", "message")} for e in errors])
+        return print_json(errors)
     for error in errors:
         where = f"{error['filename']}:{error['line']}" if error["line"] else error["filename"]
         print(f"{where}: {error['message']}")
     if not errors:
         print("no import errors")
+    return 0
+
+
+def _reserialize(args: argparse.Namespace, settings: Settings) -> int:
+    """Parse the folder and record it as the home's whole set of DAGs: those it no longer
+    defines become inactive. Only with no scheduler on the home, which keeps its own folder's
+    record; in the offline turn, so that none starts meanwhile."""
+    from flowtui.clock import to_text, utcnow
+    from flowtui.errors import SchedulerAlreadyRunning
+    from flowtui.execution.local.executor import parse_dag_folder
+    from flowtui.loading.record import record
+    from flowtui.scheduling.lock import holder_pid, offline_turn
+
+    settings.ensure_home()
+    results = parse_dag_folder(settings)
+    with offline_turn(settings.lock_path) as no_scheduler, open_store(settings) as store:
+        if not no_scheduler:
+            raise SchedulerAlreadyRunning(settings.home, holder_pid(settings.lock_path))
+        with store.transaction() as conn:
+            specs = record(conn, results, to_text(utcnow()))
+    failed = sum(r.error is not None for r in results)
+    names = f": {', '.join(sorted(specs))}" if specs else ""
+    print(f"stored {len(specs)} DAG(s) of {settings.dags_folder}{names}")
+    if failed:
+        print(f"{failed} file(s) failed to load; see `flowtui dags errors`", file=sys.stderr)
     return 0
 
 
@@ -114,8 +149,7 @@ def _test(args: argparse.Namespace, settings: Settings) -> int:
     conf = conf_argument(args.conf)
     runs = ForegroundRuns(settings, "dags-test", executor)
     try:
-        runs.open()
-        runs.active_spec(args.dag_id)
+        runs.open(args.dag_id)
         # The run is test__<logical date>, so testing the same date again replaces the earlier
         # test run, as in Airflow.
         trigger = Trigger(
@@ -167,8 +201,7 @@ def _backfill(args: argparse.Namespace, settings: Settings) -> int:
     report = backfill.BackfillReport()
     runs = ForegroundRuns(settings, "backfill")
     try:
-        runs.open()
-        spec = runs.active_spec(args.dag_id)
+        spec = runs.open(args.dag_id)
         assert runs.scheduler.store is not None  # open() opened it
         commands = backfill.plan(
             runs.scheduler.store.conn,

@@ -1,20 +1,24 @@
-"""The command line's ways into a home: opening its store (the home created first), loading the
-DAG folder into the store when no scheduler does it, sending a command to whoever applies it,
-and naming a DAG the store does not know."""
+"""The command line's ways into a home: opening its store (the home created first), parsing the
+DAG folder (to show it, storing nothing, or to store the one DAG a command names), sending a
+command to whoever applies it, and naming a DAG the store does not know."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flowtui.config import Settings
-from flowtui.errors import DagNotFound
+from flowtui.errors import DagNotInStore
 
 if TYPE_CHECKING:
     import sqlite3
+    from pathlib import Path
 
     from flowtui.commands.model import Command
+    from flowtui.loading.loader import FileResult
+    from flowtui.spec import DagSpec
     from flowtui.store import Store
 
 
@@ -31,20 +35,32 @@ def open_store(settings: Settings) -> Iterator[Store]:
         store.close()
 
 
-def parse_folder(settings: Settings) -> None:
-    """Load the DAG folder into the store (what `dags list` and `dags errors` show)."""
-    from flowtui.clock import to_text, utcnow
-    from flowtui.execution.local.executor import parse_dag_folder
-    from flowtui.loading.record import record
+@dataclass(frozen=True)
+class FolderParse:
+    """What the DAG folder defines now, as a parse of it found it."""
 
+    dags: dict[str, DagSpec]
+    """By dag_id, in dag_id order."""
+    failed: list[FileResult]
+    """The files that did not load (each with its `error`), in path order."""
+
+
+def parse_folder(settings: Settings) -> FolderParse:
+    """Parse the DAG folder and store nothing: what `dags list` and `dags errors` show is the
+    folder they were given, and the home's record of its scheduler's folder stays as it is."""
+    from flowtui.execution.local.executor import parse_dag_folder
+    from flowtui.loading.record import defined_dags
+
+    settings.ensure_home()  # the fork server logs under it
     results = parse_dag_folder(settings)
-    with open_store(settings) as store, store.transaction() as conn:
-        record(conn, results, to_text(utcnow()))
+    dags = defined_dags(results)  # turns a duplicate id into an error first
+    failed = sorted((r for r in results if r.error is not None), key=lambda r: r.path)
+    return FolderParse(dict(sorted(dags.items())), failed)
 
 
 def send(settings: Settings, command: Command, *, dag_id: str | None = None) -> dict[str, Any]:
-    """Send `command` to the home's scheduler (or apply it under its lock when none runs).
-    With `dag_id`, a DAG the store does not know yet is looked for in the folder first."""
+    """Send `command` to the home's scheduler (or apply it in the home's offline turn when none
+    runs). With `dag_id`, a DAG the store does not know yet is looked for in the folder first."""
     from flowtui.commands.model import default_actor
     from flowtui.scheduling.clients import connect
     from flowtui.scheduling.lock import holder_pid
@@ -54,14 +70,31 @@ def send(settings: Settings, command: Command, *, dag_id: str | None = None) -> 
         with open_store(settings) as store:
             known = knows_dag(store.conn, dag_id)
         if not known:
-            parse_folder(settings)
+            _register(settings, dag_id)
     return connect(settings, default_actor("cli")).send(command)
 
 
-def check_dag(conn: sqlite3.Connection, dag_id: str) -> None:
-    """Raise `DagNotFound` unless the store knows `dag_id`."""
+def _register(settings: Settings, dag_id: str) -> None:
+    """Store `dag_id` from the DAG folder, and only it, unless a scheduler started meanwhile
+    (it answers for its own folder). Nothing is stored when the folder does not define it: the
+    command then names the missing DAG."""
+    from flowtui.clock import to_text, utcnow
+    from flowtui.execution.local.executor import parse_dag_folder
+    from flowtui.loading.record import register
+    from flowtui.scheduling.lock import offline_turn
+
+    results = parse_dag_folder(settings)  # before the turn: parsing takes seconds
+    with offline_turn(settings.lock_path) as no_scheduler, open_store(settings) as store:
+        if no_scheduler:
+            with store.transaction() as conn:
+                register(conn, results, dag_id, settings, to_text(utcnow()))
+
+
+def check_dag(conn: sqlite3.Connection, dag_id: str, home: Path | None = None) -> None:
+    """Raise `DagNotInStore` unless the store (of `home`) knows `dag_id`: the DAG folder may
+    define a DAG the store has not seen, as `dags list` shows the folder, not the store."""
     if not knows_dag(conn, dag_id):
-        raise DagNotFound(dag_id)
+        raise DagNotInStore(dag_id, home)
 
 
 def knows_dag(conn: sqlite3.Connection, dag_id: str) -> bool:

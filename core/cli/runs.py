@@ -30,7 +30,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     from flowtui.store import reads
 
     with open_store(settings) as store:
-        check_dag(store.conn, args.dag_id)
+        check_dag(store.conn, args.dag_id, settings.home)
         rows = [{k: r[k] for k in _LIST_COLUMNS} for r in reads.runs(store.conn, args.dag_id)]
     if args.output == "json":
         return print_json(rows)
@@ -42,7 +42,7 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
     from flowtui.store import reads
 
     with open_store(settings) as store:
-        check_dag(store.conn, args.dag_id)
+        check_dag(store.conn, args.dag_id, settings.home)
         run = reads.run(store.conn, args.dag_id, args.run_id)
         if run is None:
             raise RunNotFound(args.dag_id, args.run_id)

@@ -64,7 +64,8 @@ def run_task_test(
 
 
 def _dag_file(settings: Settings, dag_id: str) -> str:
-    """The file defining `dag_id`: from the store when known, else by parsing the folder."""
+    """The file defining `dag_id`: from the store when it is a file of the DAG folder this
+    command was given (a home's scheduler may serve another), else by parsing the folder."""
     from flowtui.execution.local.executor import parse_dag_folder
     from flowtui.store import Store, reads
 
@@ -74,8 +75,9 @@ def _dag_file(settings: Settings, dag_id: str) -> str:
         row = reads.dag(store.conn, dag_id)
     finally:
         store.close()
-    if row is not None and row["is_active"] and Path(row["fileloc"]).exists():
-        return str(row["fileloc"])
+    fileloc = Path(row["fileloc"]) if row is not None and row["is_active"] else None
+    if fileloc and fileloc.is_relative_to(settings.dags_folder) and fileloc.exists():
+        return str(fileloc)
     for result in parse_dag_folder(settings):
         if any(s.dag_id == dag_id for s in result.specs):
             return result.path

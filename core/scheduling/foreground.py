@@ -10,10 +10,12 @@ import signal
 from collections.abc import Iterable
 from typing import Any
 
+from flowtui.clock import to_text
 from flowtui.commands.model import Command
 from flowtui.config import Settings
 from flowtui.errors import DagNotFound, RunNotFound
 from flowtui.execution.local.executor import LocalExecutor
+from flowtui.loading.record import register
 from flowtui.scheduling.active_run import RunKey
 from flowtui.scheduling.changes import Listener
 from flowtui.scheduling.service import Scheduler
@@ -33,20 +35,29 @@ class ForegroundRuns:
         """The process that drives the runs (`Trigger.runner_pid`, `Clear.runner_pid`)."""
         self.scheduler = Scheduler(settings, executor, executor, watches_home=False, actor=actor)
 
-    def open(self) -> None:
-        """Start the fork server and load the DAG folder into the store."""
-        self.scheduler.open()
-
-    def active_spec(self, dag_id: str) -> DagSpec:
-        """The DAG as the folder defines it now.
+    def open(self, dag_id: str) -> DagSpec:
+        """Start the fork server, parse the DAG folder and store `dag_id` as it defines it now,
+        and only that DAG: the home's record of the folder its scheduler serves stays as it
+        is, whatever folder this command was given (issue 9, point 7).
 
         Raises:
             DagNotFound: the folder does not define it (any more).
+            DagDefinedElsewhere: the home's scheduler has a DAG of that id from another file.
         """
-        found = reads.active_specs(self._store().conn, dag_id)
-        if not found:
+        scheduler = self.scheduler
+        self.settings.ensure_home()
+        if not scheduler.executor.is_started:
+            scheduler.executor.start()  # first: it forks while this process has one thread
+        results = scheduler.loader.parse_folder()
+        scheduler.store = Store(self.settings.db_path)
+        with scheduler.store.transaction() as conn:
+            spec = register(conn, results, dag_id, self.settings, to_text(scheduler.clock()))
+        if spec is None:
             raise DagNotFound(dag_id, self.settings.dags_folder)
-        return found[0][0]
+        # What Scheduler.open would set; it records the whole folder, which is the home
+        # scheduler's business, so this command opens the scheduler itself.
+        scheduler._preload = {r.path: r.preload for r in results}
+        return spec
 
     def apply(self, commands: Iterable[Command]) -> list[dict[str, Any]]:
         """Create or clear the runs to drive, in one transaction."""
@@ -85,8 +96,3 @@ class ForegroundRuns:
         if row is None:
             raise RunNotFound(*run)
         return RunState(row["state"])
-
-    def _store(self) -> Store:
-        if self.scheduler.store is None:
-            raise RuntimeError("open() first")
-        return self.scheduler.store
