@@ -10,6 +10,7 @@ import os
 import pty
 import select
 import shutil
+import signal
 import sqlite3
 import subprocess
 import tempfile
@@ -96,9 +97,19 @@ def _in_a_terminal(home: Path, as_nobody: bool) -> Done:
     finally:
         if process.poll() is None:
             process.kill()  # the dashboard took the screen: the home was not refused
+            _stop_scheduler(home)
         returncode = process.wait(timeout=20)
         os.close(main)
     return Done(returncode, "", written.decode(errors="replace").replace("\r\n", "\n"))
+
+
+def _stop_scheduler(home: Path) -> None:
+    """Stop the scheduler a dashboard that was not refused may have started on the home."""
+    from flowtui.scheduling.lock import holder_pid
+
+    pid = holder_pid(home / "scheduler.lock")
+    if pid:  # 0: held, its PID not written yet; never os.kill(0), our own process group
+        os.kill(pid, signal.SIGTERM)
 
 
 COMMANDS = {
@@ -278,3 +289,21 @@ def test_unknown_config_keys_are_warned_about_one_line_each(place: Path) -> None
         f"flowtui: warning: {config}: unknown key 'extra' is ignored; known keys: "
         f"dag_file_import_timeout, dags_folder, parallelism, task_kill_grace_seconds",
     ]
+
+
+@pytest.mark.parametrize("args", [["dags", "list"], ["runs", "list", "x"], ["scheduler"]])
+def test_a_store_damaged_past_its_first_page_is_one_line(place: Path, args: list[str]) -> None:
+    """The file opens (its header and schema are whole) and fails at the first query. (The
+    dashboard does not read the whole store before it starts: it reports this in the notice
+    that its scheduler could not start.)"""
+    home = place / "home"
+    made = _in_pipes(["dags", "list"])(home, False)
+    assert made.returncode == 0, made.stderr
+    db = home / "flowtui.db"
+    with db.open("r+b") as file:
+        file.seek(4096)  # page 1 holds the header and the schema; every table is after it
+        file.write(b"\xa5" * (db.stat().st_size - 4096))
+    stderr = assert_one_line(_in_pipes(args)(home, False))
+    assert stderr == (
+        f"{ERROR}not a flowtui store, or damaged: {db}; move it away or restore a backup\n"
+    )

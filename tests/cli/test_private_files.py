@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -157,3 +158,22 @@ def test_a_home_made_by_hand_becomes_private(home: Home, out: Path) -> None:
     (home.path / "logs").chmod(0o755)
     _run(home, out, 0o022, "dags", "list")
     assert _not_private(home.path) == []
+
+
+def test_a_flowtui_started_by_flowtui_keeps_the_users_umask_on_record(tmp_path: Path) -> None:
+    """The scheduler the dashboard starts runs the command line again, under umask 077: the
+    user's umask on record stays the one the first flowtui found."""
+    script = (
+        "import os\n"
+        "from flowtui.config import keep_files_private\n"
+        "os.umask(0o002)\n"
+        "keep_files_private()\n"
+        "first = os.environ['FLOWTUI_USER_UMASK']\n"
+        "keep_files_private()\n"
+        "print(first, os.environ['FLOWTUI_USER_UMASK'], oct(os.umask(0)))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "FLOWTUI_USER_UMASK"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["002", "002", "0o77"]
