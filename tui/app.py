@@ -1,11 +1,14 @@
 """The dashboard App: its screens, the keys that work everywhere, and the wiring of live
-updates (the live thread's `StateLoaded`, the embedded scheduler's `StoreChanged`, a screen's
-`RefreshRequested`) and of commands (a screen's `CommandRequested`, sent from a worker;
-the outcome comes back as `CommandDone` or `CommandFailed`)."""
+updates (the live thread's `StateLoaded`, a screen's `RefreshRequested`), of commands (a
+screen's `CommandRequested`, sent from a worker; the outcome comes back as `CommandDone` or
+`CommandFailed`) and of the home's scheduler, a process of its own: probed twice a second
+(`SchedulerSeen`, shown in the header), started in the background when none runs, and what
+quitting does to it."""
 
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,8 +16,15 @@ from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import Worker
 
-from flowtui.commands.model import Command, CommandClient
+from flowtui.commands.model import (
+    Command,
+    CommandClient,
+    SchedulerControl,
+    SchedulerState,
+    SchedulerStatus,
+)
 from flowtui.config import Settings
 from flowtui.errors import FlowtuiError
 from flowtui.tui.live import LiveFeed
@@ -23,13 +33,18 @@ from flowtui.tui.messages import (
     CommandFailed,
     CommandRequested,
     RefreshRequested,
+    SchedulerSeen,
     StateLoaded,
-    StoreChanged,
 )
 from flowtui.tui.screens.base import LiveScreen
-from flowtui.tui.screens.confirm import ConfirmDialog
 from flowtui.tui.screens.dags import DagsScreen
 from flowtui.tui.screens.help import HelpScreen
+from flowtui.tui.screens.quit import QuitChoice, QuitDialog
+
+logger = logging.getLogger(__name__)
+
+PROBE_INTERVAL = 0.5
+"""Seconds between two probes of the scheduler: the header notices one that died within 2 s."""
 
 
 class Dashboard(App[int]):
@@ -40,6 +55,9 @@ class Dashboard(App[int]):
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
         Binding("q", "quit_dashboard", "Quit"),
+        Binding("ctrl+q", "quit_dashboard", "Quit", show=False, priority=True),
+        Binding("ctrl+d", "detach", "Detach (quit, scheduler goes on)", show=False),
+        Binding("S", "start_scheduler", "Start scheduler"),
         Binding("question_mark", "help", "Help"),
     ]
 
@@ -47,23 +65,30 @@ class Dashboard(App[int]):
         self,
         settings: Settings,
         commands: CommandClient,
+        scheduler: SchedulerControl,
         *,
-        mode: str,
-        running_attempts: Any = None,
+        starts_scheduler: bool = False,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.commands = commands
-        self.mode = mode
-        """"embedded", "attached (pid N)" or "not running"."""
-        self.running_attempts = running_attempts
-        """With an embedded scheduler: a callable giving how many attempts it runs now."""
+        self.scheduler = scheduler
+        self.starts_scheduler = starts_scheduler
+        """Start a scheduler in the background at once if none runs (`flowtui` does)."""
         self.feed = LiveFeed(settings.db_path, self.post_message)
         self._counts: dict[str, int] = {}
+        self._seen: SchedulerStatus | SchedulerState = SchedulerState.STARTING
+        self._starter: Worker[None] | None = None
+        """The worker starting a scheduler, if one was asked for."""
 
     def on_mount(self) -> None:
         self.feed.start()
         self.push_screen(DagsScreen())
+        self.set_interval(PROBE_INTERVAL, self.probe_scheduler)
+        if self.starts_scheduler:
+            self.action_start_scheduler()
+        else:
+            self.probe_scheduler()
         # What exists after start-up (modules, styles, the first screen) lives as long as the
         # app: keep full collections from walking it again every few seconds (100+ ms pauses),
         # and make them rarer: the young generations still go at the usual pace, and
@@ -83,7 +108,7 @@ class Dashboard(App[int]):
         header = screen.header_bar
         header.home = str(self.settings.home)
         header.dags_folder = f"{self.settings.dags_folder} ({self.settings.dags_folder_source})"
-        header.scheduler = self.mode
+        header.scheduler = self._seen
         header.counts = self._counts
         self.feed.show(screen, screen.load)
 
@@ -97,11 +122,6 @@ class Dashboard(App[int]):
             screen.header_bar.counts = message.counts
             screen.show(message.data)
 
-    def store_changed(self) -> None:
-        """The store changed (thread-safe; the embedded scheduler's listener calls it)."""
-        self.post_message(StoreChanged())
-
-    @on(StoreChanged)
     @on(RefreshRequested)
     def _reread(self) -> None:
         self.feed.nudge()
@@ -161,18 +181,78 @@ class Dashboard(App[int]):
                 lambda node=node, action=action: self.run_action(action, node),
             )
 
+    def action_start_scheduler(self) -> None:
+        self._starter = self.start_scheduler()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`S` is offered only while no scheduler runs."""
+        if action == "start_scheduler":
+            return self._seen is SchedulerState.NOT_RUNNING
+        return True
+
     def action_quit_dashboard(self) -> None:
-        running = self.running_attempts() if self.running_attempts else 0
-        if not running:
-            self.exit(0)
+        if not isinstance(self.screen, QuitDialog):
+            self._quit_after_probe()
+
+    def action_detach(self) -> None:
+        """Quit and leave the scheduler running, even one this dashboard started."""
+        self.exit()
+
+    # --- the scheduler ---
+
+    @work(thread=True, exclusive=True, group="scheduler-probe")
+    def probe_scheduler(self) -> None:
+        self.post_message(SchedulerSeen(self.scheduler.probe()))
+
+    @work(thread=True, exclusive=True, group="scheduler-start")
+    def start_scheduler(self) -> None:
+        """Start one in the background unless one runs; the probes show how it goes."""
+        try:
+            self.scheduler.ensure_running()
+        except FlowtuiError as exc:
+            self.post_message(CommandFailed(str(exc)))
+        self.post_message(SchedulerSeen(self.scheduler.probe()))
+
+    @on(SchedulerSeen)
+    def _scheduler_seen(self, message: SchedulerSeen) -> None:
+        seen = message.seen
+        if seen is SchedulerState.NOT_RUNNING and self._starter and not self._starter.is_finished:
+            seen = SchedulerState.STARTING  # its process may not exist yet
+        if seen == self._seen:
             return
-        detail = (
-            f"{running} task attempt(s) are running in this dashboard's scheduler. "
-            f"Quitting stops them: each becomes failed, or up_for_retry if it has "
-            f"retries left, with the cause 'the scheduler stopped'. To keep tasks "
-            f"running, run `flowtui scheduler` separately and attach dashboards to it."
-        )
-        self.push_screen(
-            ConfirmDialog("Quit and stop the running tasks?", detail),
-            lambda yes: self.exit(0) if yes else None,
-        )
+        self._seen = seen
+        for screen in self.screen_stack:
+            if isinstance(screen, LiveScreen):
+                screen.header_bar.scheduler = seen
+        self.refresh_bindings()
+
+    @work(thread=True, exclusive=True, group="quit")
+    def _quit_after_probe(self) -> None:
+        """Ask the scheduler how many attempts it runs now (not as of the last probe)."""
+        seen = self.scheduler.probe()
+        self.call_from_thread(self._quit, seen)
+
+    def _quit(self, seen: SchedulerStatus | SchedulerState) -> None:
+        """With attempts running, ask; else stop the scheduler if this dashboard started it
+        (nothing is lost), and leave anyone else's alone."""
+        if isinstance(seen, SchedulerStatus) and seen.running_attempts:
+            self.push_screen(QuitDialog(seen.running_attempts, seen.pid), self._quit_chosen)
+        elif self.scheduler.started_here:
+            self._stop_scheduler_and_exit()
+        else:
+            self.exit()
+
+    def _quit_chosen(self, choice: QuitChoice | None) -> None:
+        if choice is QuitChoice.KEEP:
+            self.exit()
+        elif choice is QuitChoice.STOP:
+            self._stop_scheduler_and_exit()
+
+    @work(thread=True, exclusive=True, group="scheduler-stop")
+    def _stop_scheduler_and_exit(self) -> None:
+        self.post_message(SchedulerSeen(SchedulerState.STOPPING))
+        try:
+            self.scheduler.stop()
+        except FlowtuiError as exc:  # the command line says on exit what still runs
+            logger.warning("the dashboard could not stop the scheduler: %s", exc)
+        self.call_from_thread(self.exit)

@@ -1,7 +1,7 @@
 """App-wide messages. Up from the screens: run a command (`CommandRequested`), read the store
-again (`RefreshRequested`). Into the App from its threads: the store changed (the embedded
-scheduler's nudge), fresh data was read for a screen (the live thread), a command was carried
-out or refused (a command worker)."""
+again (`RefreshRequested`). Into the App from its threads: fresh data was read for a screen
+(the live thread), a command was carried out or refused (a command worker), the home's
+scheduler was probed (a probe worker)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from textual.message import Message
 
-from flowtui.commands.model import Command
+from flowtui.commands.model import Command, SchedulerState, SchedulerStatus
 
 
 class CommandRequested(Message):
@@ -25,13 +25,6 @@ class RefreshRequested(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, RefreshRequested)
-
-
-class StoreChanged(Message):
-    """The embedded scheduler committed state changes; a burst costs one re-read."""
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, StoreChanged)
 
 
 class StateLoaded(Message):
@@ -56,3 +49,14 @@ class CommandDone(Message):
     def __init__(self, summary: str) -> None:
         super().__init__()
         self.summary = summary
+
+
+class SchedulerSeen(Message):
+    """What the home's scheduler said when probed, or why it said nothing."""
+
+    def __init__(self, seen: SchedulerStatus | SchedulerState) -> None:
+        super().__init__()
+        self.seen = seen
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SchedulerSeen)

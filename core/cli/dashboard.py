@@ -1,43 +1,52 @@
-"""`flowtui` with no command: the dashboard. With the scheduler embedded in this process when
-nobody runs one on the home, else attached to the running one (its commands go over its socket;
-quitting never stops it). The one place that imports the dashboard, deferred, so that the other
-commands and the engine never load Textual."""
+"""`flowtui` with no command: the dashboard, attached to the home's scheduler, which runs as a
+process of its own (started in the background when none runs, so a hang-up kills only the
+dashboard). The one place that imports the dashboard, deferred, so that the other commands and
+the engine never load Textual."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
 
 from flowtui.config import Settings
+from flowtui.errors import FlowtuiError
+
+
+class NeedsTerminal(FlowtuiError):
+    def __init__(self) -> None:
+        super().__init__(
+            "the dashboard needs a terminal (stdin is not a tty); run `flowtui scheduler` for "
+            "the scheduler alone, or a command such as `flowtui dags list` (`flowtui --help`)"
+        )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from flowtui.commands.model import default_actor
-    from flowtui.errors import SchedulerAlreadyRunning
-    from flowtui.scheduling.host import SchedulerHost, log_to_file
-    from flowtui.scheduling.lock import holder_pid
+    if not sys.stdin.isatty():
+        raise NeedsTerminal
+    from flowtui.commands.model import SchedulerState, SchedulerStatus, default_actor
+    from flowtui.scheduling.background import BackgroundScheduler
+    from flowtui.scheduling.host import log_to_file
     from flowtui.tui.app import Dashboard
 
     log_to_file(settings)
-    actor = default_actor("dashboard")
-    host = SchedulerHost(settings)
-    try:
-        host.acquire()
-    except SchedulerAlreadyRunning:
-        from flowtui.commands.transport import SocketClient
-
-        mode = f"attached (pid {holder_pid(settings.lock_path)})"
-        return Dashboard(settings, SocketClient(settings, actor), mode=mode).run() or 0
-    host.start_executor()  # forks the fork server now, while this process has one thread
+    scheduler = BackgroundScheduler(settings)
     app = Dashboard(
-        settings, host.client(actor), mode="embedded", running_attempts=host.running_attempts
+        settings, scheduler.client(default_actor("dashboard")), scheduler, starts_scheduler=True
     )
-    host.add_listener(lambda _changes: app.store_changed())
-    host.serve_in_thread(
-        lambda exc: app.call_from_thread(
-            app.notify, f"the scheduler could not start: {exc}", severity="error", timeout=30
+    app.run()
+    seen = scheduler.probe()
+    if isinstance(seen, SchedulerStatus):
+        _say(
+            f"flowtui: the scheduler (pid {seen.pid}) goes on in the background with "
+            f"{seen.running_attempts} running task attempt(s); `flowtui scheduler stop` stops it"
         )
-    )
-    try:
-        return app.run() or 0
-    finally:
-        host.stop_thread()
+    elif seen is not SchedulerState.NOT_RUNNING:
+        _say(f"flowtui: the scheduler on {settings.home} is {seen} in the background")
+    return 0
+
+
+def _say(line: str) -> None:
+    """Print, unless the terminal has gone (the dashboard ended because it went away)."""
+    with contextlib.suppress(OSError):
+        print(line, flush=True)

@@ -1,12 +1,15 @@
 """The commands: value types for everything a user may ask of a home (trigger, clear, mark,
 pause, variables), their JSON wire form, and the client protocol a dashboard or the CLI sends
-them through. No engine imports: carrying them out is `flowtui.scheduling.apply`'s job."""
+them through; and what the home's scheduler says about itself (`SchedulerStatus`) with the
+protocol the dashboard starts and stops it through. No engine imports: carrying them out is
+`flowtui.scheduling.apply`'s job, running the scheduler `flowtui.scheduling.background`'s."""
 
 from __future__ import annotations
 
 import getpass
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from flowtui.clock import parse_datetime
@@ -138,3 +141,45 @@ class CommandClient(Protocol):
     """Something that carries a command to whoever applies it and returns its result."""
 
     def send(self, command: Command) -> dict[str, Any]: ...
+
+
+class SchedulerState(StrEnum):
+    """Why the home's scheduler gives no status: none runs, or it does not answer yet / any more."""
+
+    NOT_RUNNING = "not running"
+    STARTING = "starting"
+    """It holds the home's lock and loads the DAG folder before it answers commands."""
+    STOPPING = "stopping"
+    """It was sent SIGTERM and stops its attempts."""
+
+
+@dataclass(frozen=True)
+class SchedulerStatus:
+    """What the home's running scheduler says about itself (`flowtui scheduler status`)."""
+
+    pid: int
+    started_at: str
+    """ISO datetime, UTC."""
+    running_attempts: int
+    home: str
+    dags_folder: str
+
+
+class SchedulerControl(Protocol):
+    """The home's scheduler as a dashboard sees it: which one serves the home, starting one
+    when none does, stopping it. Each call may block (processes, sockets): call from a worker."""
+
+    @property
+    def started_here(self) -> bool:
+        """This process started the scheduler that runs now."""
+        ...
+
+    def probe(self) -> SchedulerStatus | SchedulerState: ...
+
+    def ensure_running(self) -> None:
+        """Start a scheduler in the background unless one runs, and wait until it answers."""
+        ...
+
+    def stop(self) -> int:
+        """Stop the home's scheduler (its attempts too), wait until it exited; its PID."""
+        ...

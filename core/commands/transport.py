@@ -1,6 +1,7 @@
 """Commands between processes: a running scheduler listens on a Unix socket in the abstract
 namespace (no file, no port; only processes of the same user are answered, checked with
-SO_PEERCRED), one JSON line in, one JSON line out."""
+SO_PEERCRED), one JSON line in, one JSON line out: a command, or the read-only status query
+(`{"query": "status"}`), which the server answers on its own thread, not the scheduler's loop."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ import socket
 import socketserver
 import struct
 import threading
+from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any, Protocol
 
-from flowtui.commands.model import Command, from_wire, to_wire
+from flowtui.commands.model import Command, SchedulerStatus, from_wire, to_wire
 from flowtui.config import Settings
 from flowtui.errors import CommandRejected, FlowtuiError
 
@@ -28,6 +31,9 @@ class CommandTarget(Protocol):
 
 logger = logging.getLogger(__name__)
 
+STATUS_TIMEOUT = 2.0
+"""Seconds a status query waits: it is answered at once, or the scheduler is stuck."""
+
 
 def socket_address(settings: Settings) -> str:
     """The scheduler's address for a home: abstract, so that its length never matters."""
@@ -36,9 +42,14 @@ def socket_address(settings: Settings) -> str:
 
 
 class CommandServer:
-    """Serves a `CommandTarget` to other processes of the same user."""
+    """Serves a `CommandTarget` and its status to other processes of the same user."""
 
-    def __init__(self, settings: Settings, scheduler: CommandTarget) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        scheduler: CommandTarget,
+        status: Callable[[], SchedulerStatus],
+    ) -> None:
         owner = self
 
         class Handler(socketserver.StreamRequestHandler):
@@ -46,6 +57,7 @@ class CommandServer:
                 owner._serve_one(self.request, self.rfile, self.wfile)
 
         self.scheduler = scheduler
+        self.status = status
         self._server = socketserver.ThreadingUnixStreamServer(socket_address(settings), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -69,7 +81,10 @@ class CommandServer:
             return
         try:
             request = json.loads(rfile.readline())
-            result = self.scheduler.call(from_wire(request), request.get("actor", "unknown"))
+            if request.get("query") == "status":
+                result = asdict(self.status())
+            else:
+                result = self.scheduler.call(from_wire(request), request.get("actor", "unknown"))
             reply: dict[str, Any] = {"ok": True, "result": result}
         except FlowtuiError as exc:
             reply = {"ok": False, "error": str(exc)}
@@ -80,15 +95,31 @@ class CommandServer:
 
 
 class SocketClient:
-    """Sends commands to the scheduler running on a home."""
+    """Sends commands (and the status query) to the scheduler running on a home."""
 
     def __init__(self, settings: Settings, actor: str) -> None:
         self.settings = settings
         self.actor = actor
 
     def send(self, command: Command) -> dict[str, Any]:
+        return self._exchange({**to_wire(command), "actor": self.actor}, timeout=60)
+
+    def status(self) -> SchedulerStatus:
+        """What the scheduler says about itself.
+
+        Raises:
+            CommandRejected: nothing answers on the home's socket (in time).
+        """
+        try:
+            return SchedulerStatus(**self._exchange({"query": "status"}, STATUS_TIMEOUT))
+        except (OSError, ValueError, TypeError) as exc:  # cut off, stuck, or garbled
+            raise CommandRejected(
+                f"the scheduler on {self.settings.home} gave no status: {exc}"
+            ) from None
+
+    def _exchange(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(60)
+            sock.settimeout(timeout)
             try:
                 sock.connect(socket_address(self.settings))
             except OSError:
@@ -96,7 +127,7 @@ class SocketClient:
                     f"the scheduler on {self.settings.home} holds its lock but does not answer "
                     f"commands; it may be starting up, try again in a moment"
                 ) from None
-            sock.sendall((json.dumps({**to_wire(command), "actor": self.actor}) + "\n").encode())
+            sock.sendall((json.dumps(request) + "\n").encode())
             reply = json.loads(sock.makefile("rb").readline() or b"{}")
         if not reply.get("ok"):
             raise CommandRejected(reply.get("error", "the scheduler gave no answer"))

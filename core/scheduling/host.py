@@ -1,20 +1,19 @@
 """A scheduler as a home runs it: the lock that makes it the home's only one, a local fork
-server, the scheduler, and the command server other processes send commands to.
-`flowtui scheduler` runs one in the foreground; the dashboard runs one on a thread."""
+server, the scheduler, and the command server other processes send commands (and the status
+query) to. `flowtui scheduler` runs one in the foreground; `scheduling/background` starts that
+command as a process of its own for the dashboard and `flowtui scheduler --detach`."""
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
+import os
 
-from flowtui.commands.model import CommandClient
+from flowtui.clock import to_text, utcnow
+from flowtui.commands.model import SchedulerStatus
 from flowtui.commands.transport import CommandServer
 from flowtui.config import Settings
 from flowtui.execution.local.executor import LocalExecutor
 from flowtui.execution.logs import private_log
-from flowtui.scheduling.changes import Listener
-from flowtui.scheduling.clients import InProcess
 from flowtui.scheduling.lock import SchedulerLock
 from flowtui.scheduling.service import Scheduler
 
@@ -30,8 +29,7 @@ class SchedulerHost:
         self.executor = LocalExecutor(settings)
         self.scheduler = Scheduler(settings, self.executor, self.executor)
         self._server: CommandServer | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
+        self._started_at = to_text(utcnow())
 
     def acquire(self) -> None:
         """Take the home's scheduler lock.
@@ -42,14 +40,10 @@ class SchedulerHost:
         self.settings.ensure_home()
         self.lock.acquire()
 
-    def start_executor(self) -> None:
-        """Start the fork server now, while this process has one thread (it forks)."""
-        self.executor.start()
-
     def start(self) -> None:
         """Load the DAG folder, take over the home's runs, then answer commands."""
         self.scheduler.start()
-        self._server = CommandServer(self.settings, self.scheduler)
+        self._server = CommandServer(self.settings, self.scheduler, self.status)
         self._server.start()
 
     def serve(self) -> None:
@@ -59,32 +53,6 @@ class SchedulerHost:
         finally:
             self._close()
 
-    def serve_in_thread(self, on_failure: Callable[[Exception], None]) -> None:
-        """`start` and `serve` on a thread of their own; `on_failure` hears why it could not
-        start (called on that thread)."""
-
-        def run() -> None:
-            try:
-                self.start()
-            except Exception as exc:
-                logger.exception("the embedded scheduler could not start")
-                self.abort()
-                on_failure(exc)
-                return
-            finally:
-                self._ready.set()
-            self.serve()
-
-        self._thread = threading.Thread(target=run, name="flowtui-scheduler", daemon=True)
-        self._thread.start()
-
-    def stop_thread(self) -> None:
-        """Stop the scheduler that `serve_in_thread` runs and wait for it."""
-        self._ready.wait(timeout=60)
-        self.scheduler.request_stop()
-        if self._thread is not None:
-            self._thread.join(timeout=self.settings.task_kill_grace_seconds + 10)
-
     def request_stop(self) -> None:
         self.scheduler.request_stop()
 
@@ -93,15 +61,15 @@ class SchedulerHost:
         self.executor.stop()
         self._close()
 
-    def client(self, actor: str) -> CommandClient:
-        """Commands to this scheduler, from this process."""
-        return InProcess(self.scheduler, actor)
-
-    def add_listener(self, listener: Listener) -> None:
-        self.scheduler.add_listener(listener)
-
-    def running_attempts(self) -> int:
-        return self.scheduler.running_attempts()
+    def status(self) -> SchedulerStatus:
+        """What `flowtui scheduler status` shows (called on the command server's threads)."""
+        return SchedulerStatus(
+            pid=os.getpid(),
+            started_at=self._started_at,
+            running_attempts=self.scheduler.running_attempts(),
+            home=str(self.settings.home),
+            dags_folder=str(self.settings.dags_folder),
+        )
 
     def _close(self) -> None:
         if self._server is not None:

@@ -1,9 +1,12 @@
 """End to end, as a user over SSH: the real `flowtui` in tmux at 100x30, driven with
 send-keys and read with capture-pane. A flaky task fails, is found and read from the
-keyboard, cleared with `c`, and reruns to success."""
+keyboard, cleared with `c`, and reruns to success; a dashboard attaches to a running
+scheduler; and an SSH drop (`tmux kill-session`) kills only the dashboard: the scheduler it
+started finishes the run, and the next `flowtui` attaches to it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -15,6 +18,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from flowtui.commands.model import SchedulerStatus
+from flowtui.scheduling.background import BackgroundScheduler, NoScheduler
+from flowtui.scheduling.lock import holder_pid
 from tests.conftest import FLOWTUI, Home, wait_until
 
 pytestmark = pytest.mark.tmux
@@ -44,11 +50,26 @@ SLOW = """
 """
 
 
+CHAIN = """
+    from datetime import datetime
+    from flowtui import DAG, BashOperator
+
+    with DAG("chain_e2e", start_date=datetime(2024, 1, 1)) as dag:
+        first = BashOperator(task_id="first", bash_command="sleep 5")
+        then = BashOperator(task_id="then", bash_command="echo then ran")
+        first >> then
+"""
+
+
 class Tmux:
     """One tmux session running a command; keys in, screen text out."""
 
     def __init__(self, name: str) -> None:
         self.name = name
+
+    def kill(self) -> None:
+        """What an SSH drop does to the session: its terminal goes away (SIGHUP)."""
+        subprocess.run(["tmux", "kill-session", "-t", self.name], check=True)
 
     def keys(self, *keys: str) -> None:
         for key in keys:
@@ -80,7 +101,8 @@ TmuxFactory = Callable[[], Tmux]
 
 @pytest.fixture
 def tmux_factory(home: Home) -> Iterator[TmuxFactory]:
-    """Starts `flowtui` on the home in a new 100x30 tmux session, each time it is called."""
+    """Starts `flowtui` on the home in a new 100x30 tmux session, each time it is called; the
+    scheduler a dashboard leaves in the background is stopped after the test."""
     if shutil.which("tmux") is None:
         if os.environ.get("CI"):
             pytest.fail("tmux is missing: .ci/run installs it")
@@ -104,7 +126,9 @@ def tmux_factory(home: Home) -> Iterator[TmuxFactory]:
 
     yield start
     for name in names:
-        subprocess.run(["tmux", "kill-session", "-t", name], check=False)
+        subprocess.run(["tmux", "kill-session", "-t", name], check=False, capture_output=True)
+    with contextlib.suppress(NoScheduler):
+        BackgroundScheduler(home.settings).stop()
 
 
 @pytest.fixture
@@ -144,7 +168,7 @@ def test_a_dashboard_attaches_to_a_running_scheduler(home: Home, tmux_factory: T
     try:
         assert home.run("dags", "trigger", "slow_e2e").returncode == 0
         screen = tmux_factory()
-        screen.wait_for(f"attached (pid {scheduler.pid})")
+        screen.wait_for(f"scheduler: pid {scheduler.pid}")
         screen.wait_for("slow_e2e")
         screen.keys("Enter")  # the DAG screen; the cursor is on the running task
         screen.wait_for("timeline")
@@ -158,9 +182,51 @@ def test_a_dashboard_attaches_to_a_running_scheduler(home: Home, tmux_factory: T
         cleared = [e for e in home.events(dag_id="slow_e2e") if e["kind"] == "command"]
         assert [json.loads(str(e["detail"]))["command"] for e in cleared] == ["trigger", "clear"]
         assert str(cleared[1]["actor"]).startswith("dashboard:")
-        screen.keys("q")
-        wait_until(lambda: "attached" not in screen.screen(), what="the dashboard to quit")
-        assert scheduler.poll() is None  # quitting an attached dashboard leaves it running
+        screen.keys("q")  # the task runs again: keep it running?
+        screen.wait_for("Keep running (enter)")
+        screen.keys("Enter")
+        screen.wait_for(f"the scheduler (pid {scheduler.pid}) goes on in the background")
+        assert scheduler.poll() is None
     finally:
         scheduler.terminate()
         scheduler.wait(timeout=20)
+
+
+def test_an_ssh_drop_leaves_the_run_going_and_the_next_flowtui_attaches(
+    home: Home, tmux_factory: TmuxFactory
+) -> None:
+    home.write_dag("chain.py", CHAIN)
+    first = tmux_factory()
+    first.wait_for("scheduler: pid")  # the dashboard started a scheduler in the background
+    first.wait_for("chain_e2e")
+    pid = holder_pid(home.settings.lock_path)
+    first.keys("t")
+    first.wait_for("Trigger a run of chain_e2e")
+    first.keys("Enter")
+    wait_until(
+        lambda: home.runs_show("chain_e2e")["tasks"]["first"]["state"] == "running",
+        what="the first task to run",
+    )
+    first.kill()
+    wait_until(
+        lambda: home.runs_show("chain_e2e")["state"] == "success",
+        timeout=30,
+        what="the run to finish without its dashboard",
+        seen=lambda: json.dumps(home.runs_show("chain_e2e")),
+    )
+    tasks = home.runs_show("chain_e2e")["tasks"]
+    assert tasks == {
+        "first": {"state": "success", "try_number": 1},
+        "then": {"state": "success", "try_number": 1},
+    }
+    status = BackgroundScheduler(home.settings).probe()
+    assert isinstance(status, SchedulerStatus)
+    assert status.pid == pid  # the same scheduler, now headless
+    second = tmux_factory()
+    second.wait_for(f"scheduler: pid {pid}")
+    second.wait_for("✔ success")  # the run, in the DAG list
+    second.keys("Enter")  # its grid: both tasks succeeded
+    screen = second.wait_for("timeline")
+    grid = [line for line in screen.splitlines() if line.lstrip().startswith(("first", "then"))]
+    assert len(grid) == 2, screen
+    assert all("✔" in line for line in grid), screen

@@ -1,5 +1,6 @@
 """Dashboard fixtures: the App built around a real store, with the scheduler either in another
-process (`flowtui scheduler`, the attached mode) or in a thread of the test (embedded)."""
+process (`flowtui scheduler`) or, for speed, in a thread of the test (`in_thread`); either way
+the App probes it and sends it commands over its real socket."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from flowtui.commands.transport import SocketClient
+from flowtui.commands.model import CommandClient
+from flowtui.config import Settings
+from flowtui.scheduling.background import BackgroundScheduler
 from flowtui.scheduling.host import SchedulerHost
 from flowtui.scheduling.service import Scheduler
 from flowtui.tui.app import Dashboard
@@ -44,31 +47,35 @@ async def settle(pilot: Pilot[Any]) -> None:
     await pilot.pause(0.1)
 
 
+def make_dashboard(settings: Settings, commands: CommandClient | None = None) -> Dashboard:
+    """The App as `flowtui` builds it, without starting a scheduler; `commands` replaces the
+    scheduler's socket (e.g. `clients.Offline` to apply commands with none running)."""
+    scheduler = BackgroundScheduler(settings)
+    return Dashboard(settings, commands or scheduler.client("dashboard:test"), scheduler)
+
+
 @pytest.fixture
 def attached(home: Home, scheduler: subprocess.Popen[str]) -> Dashboard:
     """A dashboard attached to a real `flowtui scheduler` process on `home`."""
-    client = SocketClient(home.settings, "dashboard:test")
-    return Dashboard(home.settings, client, mode=f"attached (pid {scheduler.pid})")
+    return make_dashboard(home.settings)
+
+
+def load_dags(home: Home) -> None:
+    """Store the home's DAG files as its scheduler would (`dags list` only reads them)."""
+    home.run("dags", "reserialize", check=True)
 
 
 @contextmanager
-def embedded(home: Home) -> Iterator[tuple[Dashboard, Scheduler]]:
-    """A dashboard with the scheduler running in a thread of this process, as `flowtui` does."""
-    settings = home.settings
-    host = SchedulerHost(settings)
+def in_thread(home: Home) -> Iterator[tuple[Dashboard, Scheduler]]:
+    """A dashboard attached to a scheduler that runs in a thread of this test (no process to
+    start). Never let the App stop it: its PID is the test's."""
+    host = SchedulerHost(home.settings)
     host.acquire()
     host.start()
-    app = Dashboard(
-        settings,
-        host.client("dashboard:test"),
-        mode="embedded",
-        running_attempts=host.running_attempts,
-    )
-    host.add_listener(lambda _changes: app.store_changed())
     thread = threading.Thread(target=host.serve, daemon=True)
     thread.start()
     try:
-        yield app, host.scheduler
+        yield make_dashboard(home.settings), host.scheduler
     finally:
         host.request_stop()
         thread.join(timeout=30)

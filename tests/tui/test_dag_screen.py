@@ -20,7 +20,7 @@ from flowtui.tui.screens.dag_runs import DagScreen
 from flowtui.tui.screens.dags import DagsScreen
 from flowtui.tui.screens.task_instance import TaskInstanceScreen
 from tests.conftest import Home
-from tests.tui.conftest import SIZE, embedded, settle, wait_for
+from tests.tui.conftest import SIZE, in_thread, settle, wait_for
 
 # A task that fails its first attempt in each run and succeeds when run again: with retries=1
 # it shows two attempts; with none, the run fails until someone retries it.
@@ -122,7 +122,7 @@ def _commands(home: Home) -> list[dict[str, Any]]:
 async def test_grid_starts_on_the_latest_failure_with_timeline_and_durations(
     home: Home, failed_run: str
 ) -> None:
-    with embedded(home) as (app, _scheduler):
+    with in_thread(home) as (app, _scheduler):
         async with app.run_test(size=SIZE) as pilot:
             screen = await _open_dag(pilot, app, home, failed_run)
             grid = screen.run_grid
@@ -181,7 +181,7 @@ async def test_r_retries_the_failed_task_and_the_screen_follows_by_itself(
 
 
 async def test_c_clears_with_the_downstream_toggle(home: Home, failed_run: str) -> None:
-    with embedded(home) as (app, _scheduler):
+    with in_thread(home) as (app, _scheduler):
         async with app.run_test(size=SIZE) as pilot:
             await _open_dag(pilot, app, home, failed_run)
             await pilot.press("c")
@@ -216,7 +216,7 @@ async def test_c_clears_with_the_downstream_toggle(home: Home, failed_run: str) 
 
 async def test_m_marks_success_then_t_triggers_and_p_pauses(home: Home, failed_run: str) -> None:
     seen: list[Any] = []
-    with embedded(home) as (app, _scheduler):
+    with in_thread(home) as (app, _scheduler):
         async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
             screen = await _open_dag(pilot, app, home, failed_run)
             await pilot.press("m", "s")
@@ -262,7 +262,7 @@ async def test_m_marks_success_then_t_triggers_and_p_pauses(home: Home, failed_r
 
 
 async def test_g_shows_the_graph_with_every_task_and_edge(home: Home, failed_run: str) -> None:
-    with embedded(home) as (app, _scheduler):
+    with in_thread(home) as (app, _scheduler):
         async with app.run_test(size=SIZE) as pilot:
             screen = await _open_dag(pilot, app, home, failed_run)
             await pilot.press("g")
@@ -309,7 +309,7 @@ def _has_edge(lines: list[str], source: str, target: str) -> bool:
 
 async def test_small_terminal_keys_in_footer_and_palette(home: Home, failed_run: str) -> None:
     """At 80x24 the grid, the details and the cursor fit; every key is in the palette."""
-    with embedded(home) as (app, _scheduler):
+    with in_thread(home) as (app, _scheduler):
         async with app.run_test(size=(80, 24)) as pilot:
             screen = await _open_dag(pilot, app, home, failed_run)
             assert screen.run_grid.selected() == (failed_run, "transform")
@@ -342,7 +342,7 @@ async def test_a_dataset_triggered_run_names_the_updates_that_triggered_it(home:
     """t on the producer: its task updates the dataset, which triggers a run of the consumer;
     the consumer's run details name the update (dataset, DAG and task)."""
     home.write_dag("data.py", DATASETS)
-    with embedded(home) as (app, _scheduler):
+    with in_thread(home) as (app, _scheduler):
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(
                 pilot,

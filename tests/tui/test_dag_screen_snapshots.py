@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from flowtui.commands.model import SchedulerState
 from flowtui.scheduling.clients import connect
 from flowtui.spec import DagSpec, TaskSpec
 from flowtui.store.schema import open_connection
@@ -19,6 +20,7 @@ from flowtui.tui.screens.dag_runs import DagScreen
 from flowtui.tui.screens.dags import DagsScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
 from tests.conftest import Home
+from tests.tui.conftest import make_dashboard
 
 pytest.importorskip("pytest_textual_snapshot")
 
@@ -123,7 +125,7 @@ def _write_task_instance(
 def _app(home: Home) -> Dashboard:
     _write_fixed_store(home)
     settings = home.settings
-    return Dashboard(settings, connect(settings, "dashboard:test"), mode="not running")
+    return make_dashboard(settings, connect(settings, "dashboard:test"))
 
 
 async def _open(pilot: Pilot[Any], *keys: str) -> None:
@@ -135,9 +137,7 @@ async def _open(pilot: Pilot[Any], *keys: str) -> None:
             break
         await pilot.pause(0.05)
     await pilot.press(*keys)
-    header = screen.header_bar
-    header.home, header.dags_folder = "~/.flowtui", "~/dags (fixed for the snapshot)"
-    await pilot.pause(0.2)
+    await _pin_header(pilot)
 
 
 def test_grid_at_80x24_starts_on_the_failed_task(home: Home, snap_compare: Any) -> None:
@@ -155,8 +155,13 @@ def test_graph_at_120x40(home: Home, snap_compare: Any) -> None:
 
 
 async def _pin_header(pilot: Pilot[Any]) -> None:
+    """Fixed paths, and the scheduler as probed (no scheduler runs), not as at start."""
     header = pilot.app.screen.query_one(HeaderBar)
     header.home, header.dags_folder = "~/.flowtui", "~/dags (fixed for the snapshot)"
+    for _ in range(100):
+        if header.scheduler is SchedulerState.NOT_RUNNING:
+            break
+        await pilot.pause(0.05)
     await pilot.pause(0.2)
 
 

@@ -1,11 +1,10 @@
 """The DAG list: live rows, filter, trigger with conf, pause, import-error banner, help,
-command palette, quit confirmation; every key action checked in the store and `events`; each
+command palette; every key action checked in the store and `events`; each
 schedule described as the DAG screen describes it."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from flowtui.tui.screens.dags import DagsScreen
 from flowtui.tui.screens.help import HelpScreen
 from flowtui.tui.screens.import_errors import ImportErrorsScreen
 from tests.conftest import Home, wait_until
-from tests.tui.conftest import SIZE, embedded, settle, wait_for
+from tests.tui.conftest import SIZE, in_thread, load_dags, make_dashboard, settle, wait_for
 
 TWO_DAGS = """
     from datetime import datetime
@@ -79,13 +78,12 @@ def _events(home: Home, kind: str) -> list[dict[str, object]]:
 
 def _offline(home: Home) -> Dashboard:
     """A dashboard with no scheduler: commands go to the store directly."""
-    return Dashboard(home.settings, connect(home.settings, "dashboard:test"), mode="not running")
+    return make_dashboard(home.settings, connect(home.settings, "dashboard:test"))
 
 
 async def test_dag_list_shows_every_dag_and_filters(home: Home) -> None:
     home.write_dag("two.py", TWO_DAGS)
-    home.run("dags", "list", check=True)
-    with embedded(home) as (app, _scheduler):
+    with in_thread(home) as (app, _scheduler):
         async with app.run_test(size=SIZE) as pilot:
             screen = await wait_for(
                 pilot,
@@ -134,7 +132,7 @@ async def test_t_triggers_with_validated_conf_and_p_pauses(
 async def test_import_errors_banner_opens_the_errors(home: Home) -> None:
     home.write_dag("two.py", TWO_DAGS)
     (home.dags / "broken.py").write_text("from flowtui import DAG\nraise ValueError('nope')\n")
-    with embedded(home) as (app, _scheduler):
+    with in_thread(home) as (app, _scheduler):
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: app.screen.query_one("#errors-banner").display)
             await pilot.press("e")
@@ -152,7 +150,7 @@ async def test_import_errors_banner_opens_the_errors(home: Home) -> None:
 
 async def test_help_lists_every_binding(home: Home) -> None:
     home.write_dag("two.py", TWO_DAGS)
-    with embedded(home) as (app, _scheduler):
+    with in_thread(home) as (app, _scheduler):
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("question_mark")
             assert isinstance(app.screen, HelpScreen)
@@ -172,7 +170,7 @@ async def test_help_lists_every_binding(home: Home) -> None:
 
 async def test_every_action_is_in_the_command_palette(home: Home) -> None:
     home.write_dag("two.py", TWO_DAGS)
-    with embedded(home) as (app, _scheduler):
+    with in_thread(home) as (app, _scheduler):
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: isinstance(app.screen, DagsScreen))
             titles = [c.title for c in app.get_system_commands(app.screen)]
@@ -180,39 +178,11 @@ async def test_every_action_is_in_the_command_palette(home: Home) -> None:
                 assert any(t.startswith(name) for t in titles), (name, titles)
 
 
-async def test_quit_with_running_tasks_asks_first(home: Home) -> None:
-    home.write_dag("two.py", TWO_DAGS)
-    with embedded(home) as (app, scheduler):
-        async with app.run_test(size=SIZE) as pilot:
-            await wait_for(
-                pilot, lambda: isinstance(app.screen, DagsScreen) and "beta" in _dag_ids(app.screen)
-            )
-            await pilot.press("down", "t", "enter")
-            await settle(pilot)
-            await wait_for(pilot, lambda: scheduler.running_attempts() == 1, what="sleepy")
-            await pilot.press("q")
-            assert "stops them" in str(app.screen.query_one(".dialog--detail").render())
-            await pilot.press("n")
-            assert app.is_running
-            await pilot.press("q", "y")
-            await pilot.pause(0.2)
-            assert not app.is_running
-
-
-def test_quitting_an_attached_dashboard_leaves_the_scheduler_running(
-    home: Home, scheduler: subprocess.Popen[str]
-) -> None:
-    assert scheduler.poll() is None
-    done = home.run("dags", "list")
-    assert done.returncode == 0
-    assert scheduler.poll() is None
-
-
 async def test_the_list_and_the_dag_screen_describe_each_schedule_alike(home: Home) -> None:
     """Cron strings and presets in words with the expression after them, a timedelta as a
     duration, datasets by name: the same text in the list and in the DAG screen's title."""
     home.write_dag("schedules.py", SCHEDULES)
-    home.run("dags", "list", check=True)  # the real loader fills the store; nothing runs
+    load_dags(home)
     app = _offline(home)
     async with app.run_test(size=SIZE) as pilot:
         screen: DagsScreen = await wait_for(
@@ -244,7 +214,7 @@ def _dag_screen(app: Dashboard) -> DagScreen | None:
 async def test_p_asks_the_app_for_the_command_and_the_app_sends_it(home: Home) -> None:
     """A screen posts `CommandRequested`; the App sends it from a worker and the DAG is paused."""
     home.write_dag("two.py", TWO_DAGS)
-    home.run("dags", "list", check=True)
+    load_dags(home)
     seen: list[Any] = []
     app = _offline(home)
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:

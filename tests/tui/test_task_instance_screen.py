@@ -15,7 +15,7 @@ from flowtui.store import reads
 from flowtui.tui.app import Dashboard
 from flowtui.tui.screens.task_instance import TaskInstanceScreen
 from tests.conftest import Home
-from tests.tui.conftest import SIZE, embedded, settle, wait_for
+from tests.tui.conftest import SIZE, in_thread, settle, wait_for
 
 FLAKY = """
     from datetime import datetime, timedelta
@@ -98,7 +98,7 @@ def _commands(home: Home) -> list[dict[str, Any]]:
 
 
 async def test_attempts_history_and_the_log_of_each_try(home: Home, flaky_run: str) -> None:
-    with embedded(home) as (app, _scheduler):
+    with in_thread(home) as (app, _scheduler):
         async with app.run_test(size=SIZE) as pilot:
             screen = await _open(pilot, flaky_run, "wobbly")
             await wait_for(pilot, lambda: screen.attempts_table.row_count == 2)
@@ -125,7 +125,7 @@ async def test_attempts_history_and_the_log_of_each_try(home: Home, flaky_run: s
 
 
 async def test_a_long_log_opens_at_its_end_and_l_focuses_it(home: Home, flaky_run: str) -> None:
-    with embedded(home) as (app, _scheduler):
+    with in_thread(home) as (app, _scheduler):
         async with app.run_test(size=SIZE) as pilot:
             screen = await _open(pilot, flaky_run, "chatty", focus_log=True)
             view = screen.log_view
@@ -149,7 +149,7 @@ async def test_a_long_log_opens_at_its_end_and_l_focuses_it(home: Home, flaky_ru
 
 
 async def test_c_clears_with_the_dialogs_toggles(home: Home, flaky_run: str) -> None:
-    with embedded(home) as (app, _scheduler):
+    with in_thread(home) as (app, _scheduler):
         async with app.run_test(size=SIZE) as pilot:
             await _open(pilot, flaky_run, "broken")
             await pilot.press("c")
@@ -171,7 +171,7 @@ async def test_c_clears_with_the_dialogs_toggles(home: Home, flaky_run: str) -> 
 
 
 async def test_r_retries_a_failed_task_and_the_new_try_shows(home: Home, flaky_run: str) -> None:
-    with embedded(home) as (app, _scheduler):
+    with in_thread(home) as (app, _scheduler):
         async with app.run_test(size=SIZE) as pilot:
             screen = await _open(pilot, flaky_run, "broken")
             await pilot.press("r")
@@ -203,7 +203,7 @@ async def test_m_s_marks_success_through_an_attached_scheduler(
 
 async def test_a_running_tasks_log_grows_on_screen(home: Home) -> None:
     home.write_dag("live.py", LIVE)
-    with embedded(home) as (app, _scheduler):
+    with in_thread(home) as (app, _scheduler):
         async with app.run_test(size=SIZE) as pilot:
             app.send(Trigger("live"), "triggered live")
             await settle(pilot)

@@ -17,7 +17,7 @@ from flowtui.store.variables import overview
 from flowtui.tui.app import Dashboard
 from flowtui.tui.screens.variables import VariableDialog, VariablesScreen
 from tests.conftest import Home
-from tests.tui.conftest import SIZE, settle, wait_for
+from tests.tui.conftest import SIZE, make_dashboard, settle, wait_for
 
 SECRET = "hunter22-s3cret"
 
@@ -30,7 +30,7 @@ def dashboard(home: Home, monkeypatch: pytest.MonkeyPatch) -> Dashboard:
     Variable.set("db_password", SECRET, description="warehouse")
     Variable.set("region", "eu-west-1")
     settings = home.settings
-    return Dashboard(settings, connect(settings, "dashboard:test"), mode="not running")
+    return make_dashboard(settings, connect(settings, "dashboard:test"))
 
 
 def _stored(home: Home) -> dict[str, tuple[str, str]]:
