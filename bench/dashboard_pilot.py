@@ -21,8 +21,8 @@ from textual import events
 from textual.pilot import Pilot
 
 from flowtui.clock import parse_datetime, to_text
-from flowtui.commands.transport import SocketClient
 from flowtui.config import Settings
+from flowtui.scheduling.background import BackgroundScheduler
 from flowtui.tui.app import Dashboard
 from flowtui.tui.messages import StateLoaded
 from flowtui.tui.screens.base import LiveScreen
@@ -170,7 +170,8 @@ async def wait_for(
 
 
 def _dashboard(settings: Settings) -> Dashboard:
-    return Dashboard(settings, SocketClient(settings, "bench"), mode="attached (bench)")
+    scheduler = BackgroundScheduler(settings)
+    return Dashboard(settings, scheduler.client("bench"), scheduler)
 
 
 async def measure_refresh_and_keys(

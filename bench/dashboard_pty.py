@@ -168,8 +168,9 @@ class PtyDashboard:
         os.write(self._master, keys)
 
     def quit(self, timeout: float = 15.0) -> QuitOutcome:
-        """Press q (and y if a confirmation appears); kill the process group if it does not
-        exit in time. Also kills whatever it left in its process group."""
+        """Press q (and s, stop all, if it asks about running tasks: the scheduler it started
+        stops with it); kill the process group if it does not exit in time. Also kills
+        whatever it left in its process group."""
         assert self.process is not None
         outcome = QuitOutcome(exit_code=None)
         with contextlib.suppress(OSError):
@@ -178,10 +179,10 @@ class PtyDashboard:
         while self.process.poll() is None and time.perf_counter() < deadline:
             time.sleep(0.02)
             self.drain()
-            if not outcome.confirmed and "Quit and stop" in self.text():
+            if not outcome.confirmed and "are running. Quit?" in self.text():
                 outcome.confirmed = True
                 with contextlib.suppress(OSError):
-                    self.press(b"y")
+                    self.press(b"s")
         if self.process.poll() is None:
             outcome.killed = True
             _kill_group(self.process.pid)

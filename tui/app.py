@@ -233,9 +233,12 @@ class Dashboard(App[int]):
         self.call_from_thread(self._quit, seen)
 
     def _quit(self, seen: SchedulerStatus | SchedulerState) -> None:
-        """With attempts running, ask; else stop the scheduler if this dashboard started it
-        (nothing is lost), and leave anyone else's alone."""
-        if isinstance(seen, SchedulerStatus) and seen.running_attempts:
+        """With attempts running, ask; with none, stop the scheduler if this dashboard started
+        it (nothing is lost), and leave anyone else's alone. One that does not answer (still
+        starting: it may be adopting attempts) is left running."""
+        if not isinstance(seen, SchedulerStatus):
+            self.exit()
+        elif seen.running_attempts:
             self.push_screen(QuitDialog(seen.running_attempts, seen.pid), self._quit_chosen)
         elif self.scheduler.started_here:
             self._stop_scheduler_and_exit()

@@ -43,7 +43,7 @@ class QuitDialog(ModalScreen[QuitChoice | None]):
             yield Static(
                 f"Keep running: the dashboard closes; the scheduler (pid {self.pid}) and its "
                 f"tasks go on in the background. The next `flowtui` attaches to it; "
-                f"`flowtui scheduler stop` stops it.\n"
+                f"`flowtui scheduler stop` stops it.\n\n"
                 f"Stop all: the scheduler stops its tasks (each becomes failed, or up_for_retry "
                 f"if it has retries left, with the cause 'the scheduler stopped') and exits.",
                 classes="dialog--detail",
