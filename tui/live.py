@@ -82,7 +82,7 @@ class LiveFeed:
                 seen = version
                 self._load(conn)
             except sqlite3.Error:
-                # e.g. the embedded scheduler has not created the tables yet: start afresh
+                # e.g. the scheduler just started has not created the tables yet: start afresh
                 logger.info("reading the store failed; retrying", exc_info=True)
                 if conn is not None:
                     conn.close()
