@@ -78,6 +78,12 @@ class AttemptRequest(NamedTuple):
     """The attempt execs bash and its exit code is the outcome (BashOperator)."""
     preload: bool = False
     """The DAG file imports quickly and starts no thread: a fork server may import it once."""
+    queued_at: str = ""
+    """When the scheduler queued this try (as stored): with the log path, it names the try's
+    ticket (`execution.ticket`), so that an earlier run with the same id is not mistaken for
+    it."""
+    kill_grace: float = 5.0
+    """Seconds between SIGTERM and SIGKILL for processes the task leaves behind."""
 
     @property
     def key(self) -> AttemptKey:
@@ -90,6 +96,8 @@ class AttemptRequest(NamedTuple):
             "log_path": self.log_path,
             "runs_bash": self.runs_bash,
             "preload": self.preload,
+            "queued_at": self.queued_at,
+            "kill_grace": self.kill_grace,
         }
 
     @classmethod
@@ -100,6 +108,8 @@ class AttemptRequest(NamedTuple):
             data["log_path"],
             bool(data["runs_bash"]),
             bool(data["preload"]),
+            data.get("queued_at", ""),
+            float(data.get("kill_grace", 5.0)),
         )
 
 

@@ -29,6 +29,8 @@ class TI:
     pid: int | None = None
     start_date: str | None = None
     log_path: str | None = None
+    queued_at: str | None = None
+    """When the current try was queued: with the log path it names the try's ticket."""
     kill_cause: str | None = None
     """Why the scheduler is stopping the live attempt (timeout, clear, mark); None otherwise."""
 

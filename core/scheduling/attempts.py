@@ -1,7 +1,6 @@
 """Transitions of a task instance's attempts: queued, started, finished (success, skipped,
-failed or up_for_retry, with its XComs and dataset updates), retried after a delay, stopped,
-and given back to the queue when a scheduler died before it started. Each goes through
-`RunBook.set_state` inside the caller's transaction."""
+failed or up_for_retry, with its XComs and dataset updates), retried after a delay, and
+stopped. Each goes through `RunBook.set_state` inside the caller's transaction."""
 
 from __future__ import annotations
 
@@ -27,6 +26,7 @@ def queued(
     ti.log_path = log_path
     ti.kill_cause = None
     now = book.now()
+    ti.queued_at = now
     writes.delete_xcom(conn, run.ti_key(ti.task_id))
     book.set_state(
         conn,
@@ -159,21 +159,6 @@ def _skip(book: RunBook, conn: sqlite3.Connection, run: ActiveRun, task_ids: Ite
             )
             below.extend(run.spec.tasks[task_id].downstream)
     book.evaluate(conn, run, below)
-
-
-def requeue_lost(book: RunBook, conn: sqlite3.Connection, run: ActiveRun, ti: TI) -> None:
-    """An attempt queued by a scheduler that died before it started: queue it again,
-    without counting the try."""
-    ti.try_number = max(0, ti.try_number - 1)
-    book.set_state(
-        conn,
-        run,
-        ti,
-        TaskState.SCHEDULED,
-        try_number=ti.try_number,
-        detail="queued by a scheduler that stopped before the attempt started",
-    )
-    book.ready.append((run.key, ti.task_id))
 
 
 def retry_due(book: RunBook, conn: sqlite3.Connection, failed: AttemptKey) -> None:

@@ -94,6 +94,12 @@ class Dispatcher:
             heapq.heappush(self._heap, item)
         return queued
 
+    def resume(self, key: AttemptKey) -> None:
+        """Count an attempt an earlier scheduler started (recovery hands it over again)."""
+        if key not in self.live:
+            self.live.add(key)
+            self._active_by_dag[key.dag_id] += 1
+
     def ended(self, key: AttemptKey) -> bool:
         """Forget a live attempt; False if it was not one of ours."""
         if key not in self.live:
@@ -132,6 +138,8 @@ def attempt_request(
         log_path,
         runs_bash=run.spec.tasks[ti.task_id].runs_bash,
         preload=preload.get(run.spec.fileloc, False),
+        queued_at=ti.queued_at or "",
+        kill_grace=settings.task_kill_grace_seconds,
     )
 
 

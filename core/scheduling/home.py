@@ -16,6 +16,7 @@ from flowtui.loading.loader import DagLoader, is_dag_file
 from flowtui.loading.record import record
 from flowtui.loading.watcher import DagFolderWatcher
 from flowtui.scheduling import dataset_triggers, recovery
+from flowtui.scheduling.active_run import TI, ActiveRun
 from flowtui.scheduling.messages import FilesChanged, Message
 from flowtui.scheduling.run_book import RunBook
 from flowtui.scheduling.run_creation import RunCreator
@@ -47,10 +48,12 @@ class HomeDuties:
             settings.dags_folder, lambda paths: post(FilesChanged(frozenset(paths)))
         )
 
-    def take_over(self, conn: sqlite3.Connection, hostname: str) -> None:
-        """Settle the attempts a killed scheduler left, then load every active run."""
-        recovery.recover(conn, self.book, hostname)
+    def take_over(self, conn: sqlite3.Connection, hostname: str) -> list[tuple[ActiveRun, TI]]:
+        """Load every active run; return the attempts an earlier scheduler left unfinished
+        (the caller resumes them)."""
+        resumed = recovery.unfinished_attempts(conn, self.book, hostname)
         self.book.load_active(conn)
+        return resumed
 
     def start(self, conn: sqlite3.Connection) -> None:
         """Create the runs that are due now, and from now on watch the DAG folder."""

@@ -90,6 +90,7 @@ class RunBook:
                 r["pid"],
                 r["start_date"],
                 r["log_path"],
+                r["queued_at"],
             )
             for r in rows
         }

@@ -53,7 +53,7 @@ from flowtui.scheduling.outcomes import outcome_of
 from flowtui.scheduling.plain_effects import carry_out
 from flowtui.scheduling.run_book import RunBook
 from flowtui.scheduling.timers import Timers
-from flowtui.states import RunState
+from flowtui.states import RunState, TaskState
 from flowtui.store import Store
 
 if TYPE_CHECKING:
@@ -96,6 +96,8 @@ class Scheduler:
         self._listeners: list[Listener] = []
         self._preload: dict[str, bool] = {}
         self._stopping = False
+        self.failure: str | None = None
+        """Why the scheduler stopped by itself (its process should exit non-zero)."""
         self._hostname = socket.gethostname()
         executor.listen(self._inbox.put)
 
@@ -128,12 +130,12 @@ class Scheduler:
                 self.settings, self.book, self.loader, self.timers, self.clock, self._inbox.put
             )
         with self._open_store().transaction() as conn:
-            if self.home is not None:
-                self.home.take_over(conn, self._hostname)
+            resumed = self.home.take_over(conn, self._hostname) if self.home is not None else []
             for run in self.book.runs.values():
                 if run.state is RunState.RUNNING:
                     self.book.evaluate(conn, run, list(run.tis))
-            requests = self._settle(conn)
+            requests = [self._resume(conn, run, ti) for run, ti in resumed]
+            requests += self._settle(conn)
         self._after_commit(requests, [])
         if self.home is not None:
             with self._open_store().transaction() as conn:
@@ -259,9 +261,9 @@ class Scheduler:
 
     def _executor_event(self, conn: sqlite3.Connection, event: ExecutorEvent) -> None:
         if isinstance(event, ExecutorDied):
-            logger.error("%s; starting a new one", event.reason)
-            if not self._stopping:
-                self.executor.start()
+            logger.error("the executor gave up: %s; the scheduler stops", event.reason)
+            self.failure = f"the executor gave up: {event.reason}"
+            self._stopping = True
             return
         if isinstance(event, AttemptExited) and not self.dispatcher.ended(event.key):
             return
@@ -271,6 +273,8 @@ class Scheduler:
         run, ti = found
         if isinstance(event, AttemptStarted):
             attempts.started(self.book, conn, run, ti, event.pid, event.at)
+            if ti.state is TaskState.RESTARTING and not ti.kill_cause:  # cleared, then adopted
+                attempts.stop(self.book, conn, run, ti, "cleared while running")
             task = run.spec.tasks.get(ti.task_id)  # None: a hot reload took it out of the DAG
             if task is not None and task.execution_timeout:
                 limit = task.execution_timeout
@@ -354,6 +358,12 @@ class Scheduler:
         if not self.watches_home:
             return set()  # `dags test` and backfill run a paused DAG too, as Airflow's do
         return {r[0] for r in conn.execute("SELECT dag_id FROM dags WHERE is_paused = 1")}
+
+    def _resume(self, conn: sqlite3.Connection, run: ActiveRun, ti: TI) -> AttemptRequest:
+        """The same try of an attempt an earlier scheduler left unfinished: its ticket makes
+        the executor adopt it, report how it ended, or start it if it never started."""
+        self.dispatcher.resume(run.attempt_key(ti))
+        return attempt_request(conn, self.settings, run, ti, ti.log_path or "", self._preload)
 
     def _queue(self, conn: sqlite3.Connection, run: ActiveRun, ti: TI) -> AttemptRequest:
         log = self.settings.attempt_log_path(run.dag_id, run.run_id, ti.task_id, ti.try_number + 1)

@@ -1,42 +1,174 @@
-"""The local executor on a real fork server: what becomes of an attempt handed to it once the
-server has died."""
+"""The local executor on a real fork server: a fork server that dies is replaced and the attempts
+it started are adopted; a try is never run twice; an adopted attempt's PID is checked before it
+is signalled; a child that cannot start says why."""
 
 from __future__ import annotations
 
 import os
 import queue
 import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from flowtui.execution.base import (
     AttemptExited,
     AttemptRequest,
-    ExecutorDied,
+    AttemptStarted,
     ExecutorEvent,
 )
 from flowtui.execution.local.executor import LocalExecutor
+from flowtui.execution.ticket import TicketState, start_ticks
 from flowtui.loading.parse import ParseExit, ParseRequest
 from flowtui.states import TaskState
-from tests.conftest import Home, attempt_info
+from tests.conftest import Home, attempt_info, wait_until
+
+SLEEPER = """
+    import time
+    from datetime import datetime
+    from flowtui import DAG, PythonOperator, BashOperator
+
+    def nap(dag_run):
+        time.sleep(float(dag_run.conf.get("seconds", 1.5)))
+        return "rested"
+
+    with DAG("d", start_date=datetime(2024, 1, 1), schedule=None):
+        PythonOperator(task_id="t", python_callable=nap)
+        BashOperator(task_id="b", bash_command="sleep 1.5; exit 3")
+"""
 
 
-def test_an_attempt_submitted_after_the_fork_server_died_is_reported_exited(home: Home) -> None:
-    events: queue.Queue[ExecutorEvent] = queue.Queue()
+class Events:
+    """An executor's events, collected on its thread."""
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue[ExecutorEvent] = queue.Queue()
+
+    def next(self, kind: type[Any], timeout: float = 20) -> Any:
+        event = self.queue.get(timeout=timeout)
+        assert isinstance(event, kind), event
+        return event
+
+
+@pytest.fixture
+def running(home: Home) -> Iterator[tuple[LocalExecutor, Events]]:
+    home.write_dag("d.py", SLEEPER)
+    events = Events()
     executor = LocalExecutor(home.settings)
-    executor.listen(events.put)
+    executor.listen(events.queue.put)
     executor.start()
+    yield executor, events
+    executor.stop()
+
+
+def _request(home: Home, task_id: str = "t", **changes: Any) -> AttemptRequest:
+    info = attempt_info(home.settings.db_path, "d", task_id, **changes)
+    log = home.settings.attempt_log_path("d", info.run_id, task_id, info.try_number)
+    return AttemptRequest(
+        info, str(home.dags / "d.py"), str(log), runs_bash=task_id == "b", queued_at="q1"
+    )
+
+
+def test_a_new_fork_server_replaces_one_that_died(
+    home: Home, running: tuple[LocalExecutor, Events]
+) -> None:
+    executor, events = running
+    first = executor._server_pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    wait_until(lambda: executor._server_pid != first, what="a new fork server")
+    request = _request(home, conf={"seconds": 0})
+    executor.submit(request)
+    events.next(AttemptStarted)
+    exited = events.next(AttemptExited)
+    assert exited.outcome is not None
+    assert (exited.outcome.state, exited.outcome.xcom) == (
+        TaskState.SUCCESS,
+        {"return_value": "rested"},
+    )
+
+
+@pytest.mark.parametrize("task_id", ["t", "b"])
+def test_attempts_outlive_their_fork_server_and_their_outcome_is_reported(
+    home: Home, running: tuple[LocalExecutor, Events], task_id: str
+) -> None:
+    """The OOM killer picks the fork server: the attempts it started run on, adopted through
+    their tickets, and their true outcome (a return value; bash's exit code) is reported."""
+    executor, events = running
+    request = _request(home, task_id)
+    executor.submit(request)
+    started = events.next(AttemptStarted)
+    assert executor._server_pid is not None
+    os.kill(executor._server_pid, signal.SIGKILL)
+    adopted = events.next(AttemptStarted)
+    assert adopted.pid == started.pid
+    exited = events.next(AttemptExited)
+    assert exited.key == request.key
+    assert exited.outcome is not None
+    if task_id == "t":
+        assert exited.outcome.state is TaskState.SUCCESS
+        assert dict(exited.outcome.xcom) == {"return_value": "rested"}
+    else:
+        assert (exited.outcome.state, exited.outcome.exit_code) == (TaskState.FAILED, 3)
+    assert events.queue.empty()
+
+
+def test_a_try_claimed_before_is_not_run_again(
+    home: Home, running: tuple[LocalExecutor, Events]
+) -> None:
+    """The same try handed over twice (a restarted scheduler resuming it) runs once: the
+    second is declined and reports the first one's outcome."""
+    executor, events = running
+    request = _request(home, conf={"seconds": 0})
+    executor.submit(request)
+    started = events.next(AttemptStarted)
+    first = events.next(AttemptExited)
+    executor.submit(request)
+    events.next(AttemptStarted)  # the second child's, before it declined
+    assert events.next(AttemptStarted).pid == started.pid  # the first one's, as recorded
+    again = events.next(AttemptExited)
+    assert again.outcome == first.outcome._replace(exit_code=0)
+    log = Path(request.log_path).read_text()
+    assert log.count("attempt 1 of 1") == 1
+
+
+def test_a_try_that_runs_is_adopted_not_started_again(
+    home: Home, running: tuple[LocalExecutor, Events]
+) -> None:
+    executor, events = running
+    request = _request(home)
+    executor.submit(request)
+    first = events.next(AttemptStarted)
+    executor.submit(request)
+    events.next(AttemptStarted)  # the second child's, before it declined
+    adopted = events.next(AttemptStarted)
+    assert adopted.pid == first.pid
+    exited = events.next(AttemptExited)
+    assert exited.outcome is not None
+    assert exited.outcome.state is TaskState.SUCCESS
+    assert Path(request.log_path).read_text().count("attempt 1 of 1") == 1
+
+
+def test_an_adopted_attempt_whose_pid_was_reused_is_never_signalled(
+    home: Home, running: tuple[LocalExecutor, Events]
+) -> None:
+    """After PID reuse, the ticket's start time no longer matches: the process is left alone."""
+    executor, _events = running
+    bystander = subprocess.Popen(["sleep", "30"])
     try:
-        assert executor._server_pid is not None
-        os.kill(executor._server_pid, signal.SIGKILL)
-        assert isinstance(events.get(timeout=20), ExecutorDied)
-        info = attempt_info(home.settings.db_path, "d", "t")
-        executor.submit(AttemptRequest(info, str(home.dags / "d.py"), str(home.path / "t.log")))
-        exited = events.get(timeout=5)
-        assert isinstance(exited, AttemptExited)
-        assert (exited.key, exited.exit_code, exited.outcome) == (info.key, -signal.SIGKILL, None)
-        assert events.empty()
-        assert executor.stop_attempt(info.key, force=True) is False
+        key = _request(home).key
+        ticks = start_ticks(bystander.pid)
+        assert ticks is not None
+        executor._adopted[key] = TicketState(True, bystander.pid, ticks - 1)
+        executor._pids[key] = bystander.pid
+        assert executor.stop_attempt(key, force=True) is False
+        assert bystander.poll() is None
     finally:
-        executor.stop()
+        bystander.kill()
+        bystander.wait()
 
 
 def test_a_child_that_cannot_start_says_which_job_could_not(home: Home) -> None:

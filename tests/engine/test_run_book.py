@@ -634,29 +634,26 @@ def test_stop_asks_for_a_kill_and_leaves_the_state_to_the_exit(world: World) -> 
 # --- recovery, results ---
 
 
-def test_requeue_lost_schedules_the_try_again_without_counting_it(world: World) -> None:
-    """A try queued by a scheduler that died before it started is scheduled again by the next
-    scheduler, and runs under the same try number."""
-    run = world.start(ETL)
+def test_recovery_hands_back_every_unfinished_try_of_this_machine(world: World) -> None:
+    """A restarted scheduler resumes the tries an earlier one left queued or running here, as
+    they are (same try number: their tickets decide); one recorded on another machine is
+    failed with the reason."""
+    run = world.start(dag("three", task("a"), task("b"), task("c", retries=1)))
     world.take_ready()
-    world.queue(run, "extract")
+    for task_id in ("a", "b", "c"):
+        world.queue(run, task_id)
+    world.begin(run, "b")
+    world.conn.execute("UPDATE task_instances SET hostname = 'elsewhere' WHERE task_id = 'c'")
     book = RunBook(world.clock)
-    book.load_active(world.conn)
-    again = book.runs[run.key]
-    assert again.tis["extract"].try_number == 1
-    attempts.requeue_lost(book, world.conn, again, again.tis["extract"])
-    assert pick(world.ti_row(again, "extract"), "state", "try_number") == {
-        "state": "scheduled",
-        "try_number": 0,
-    }
-    assert list(book.ready) == [(run.key, "extract")]
+    resumed = recovery.unfinished_attempts(world.conn, book, "host-1")
+    assert sorted((ti.task_id, ti.state, ti.try_number) for _, ti in resumed) == [
+        ("a", TaskState.QUEUED, 1),
+        ("b", TaskState.RUNNING, 1),
+    ]
+    assert book.runs[run.key].tis["c"].state is TaskState.UP_FOR_RETRY
     assert world.events(run, "task_state")[-1]["detail"] == (
-        "queued by a scheduler that stopped before the attempt started"
+        "it ran on elsewhere, not here: how it ended cannot be known"
     )
-    world.book = book
-    world.take_ready()
-    assert world.attempt(again, "extract") is TaskState.SUCCESS
-    assert world.attempt_rows(again, "extract") == [(1, "success")]
 
 
 def test_a_success_writes_its_xcom_and_a_new_try_starts_without(world: World) -> None:
@@ -794,11 +791,10 @@ def test_load_active_leaves_the_runs_recovery_loaded_as_they_are(world: World) -
     already brought in is not read again, so its ready task and retry timer come once."""
     run = world.start(dag("pair", task("extract"), task("fetch", retries=1, retry_delay=60)))
     world.take_ready()
-    world.queue(run, "extract")
     world.queue(run, "fetch")
     world.begin(run, "fetch")
     book = RunBook(world.clock)
-    recovery.recover(world.conn, book, "another-host")
+    recovery.unfinished_attempts(world.conn, book, "another-host")  # fetch ran elsewhere
     recovered = book.runs[run.key]
     book.load_active(world.conn)
     assert book.runs[run.key] is recovered

@@ -1,19 +1,17 @@
 """The long-running scheduler: commands from another process (trigger, clear with downstream,
-mark, pause) recorded in `events`; one scheduler per home; a scheduler killed with SIGKILL
-mid-run leaves no attempt `running` and no process alive after the next start."""
+mark, pause) recorded in `events`; one scheduler per home; stopping it stops its attempts.
+(A scheduler killed mid-run: test_durable_attempts.)"""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 from pathlib import Path
 
 import psutil
-import pytest
 
 from flowtui.store import reads
-from tests.conftest import FLOWTUI, Home, wait_until
+from tests.conftest import Home, wait_until
 
 SLOW_DAG = """
     from datetime import datetime, timedelta
@@ -109,61 +107,6 @@ def test_a_second_scheduler_refuses_and_names_the_first(
     assert done.stderr.startswith("flowtui: error: a scheduler already runs on")
     assert f"pid {scheduler.pid}" in done.stderr
     assert done.stderr.count("\n") == 1
-
-
-@pytest.mark.parametrize(
-    "kill_whole_group", [False, True], ids=["scheduler-only", "scheduler-and-fork-server"]
-)
-def test_scheduler_killed_mid_run_recovers_on_restart(
-    home: Home, tmp_path: Path, kill_whole_group: bool
-) -> None:
-    pid_file = tmp_path / "pid"
-    home.write_dag("slow.py", SLOW_DAG.format(pid_file=pid_file))
-    process = subprocess.Popen(
-        [FLOWTUI, "scheduler"],
-        env=home.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    assert process.stdout is not None
-    assert process.stdout.readline().startswith("flowtui scheduler:")
-    assert home.run("dags", "trigger", "slow").returncode == 0
-    run_id = _latest_run_id(home, "slow")
-    task_pid = _running_pid(home, pid_file)
-
-    if kill_whole_group:  # the fork server dies too: the attempt is orphaned, still running
-        os.killpg(process.pid, signal.SIGKILL)
-    else:  # the fork server sees its scheduler gone and stops the attempt
-        process.kill()
-    process.wait()
-    if kill_whole_group:
-        assert not _gone(task_pid)
-    assert home.task_state("slow", run_id, "work") == "running"
-
-    restarted = home.start("scheduler")
-    try:
-        assert restarted.stdout is not None
-        assert restarted.stdout.readline().startswith("flowtui scheduler:")
-        state = home.task_state("slow", run_id, "work")
-        assert state in ("up_for_retry", "scheduled", "queued", "running")
-        wait_until(lambda: _gone(task_pid), timeout=5, what="the orphaned attempt to be gone")
-        recovered = [
-            e for e in home.events(dag_id="slow", task_id="work") if e["kind"] == "recovered"
-        ]
-        assert len(recovered) == 1
-        expected = "was still running and was killed" if kill_whole_group else "already gone"
-        assert expected in recovered[0]["detail"]
-        log = next((home.path / "logs" / "slow").rglob("work/attempt=1.log"))
-        assert "the scheduler stopped unexpectedly" in log.read_text()
-        wait_until(
-            lambda: home.runs_show("slow", run_id)["tasks"]["work"]["try_number"] == 2,
-            what="the retry to start",
-        )
-    finally:
-        restarted.terminate()
-        restarted.wait(timeout=20)
 
 
 def test_stopping_the_scheduler_stops_its_attempts(home: Home, tmp_path: Path) -> None:

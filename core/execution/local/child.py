@@ -1,6 +1,8 @@
-"""What a child of the fork server does: lead a session of its own, send its output to a log,
-run one attempt (or parse one DAG file), and write its result as JSON to the pipe the server
-reads. Every function here runs in the child and ends it with `os._exit`."""
+"""What a child of the fork server does: lead a session of its own, claim the attempt's ticket
+(`execution.ticket`: a try runs once; a try claimed before is declined), send its output to a
+log, run one attempt (bash as its own child, waited for) or parse one DAG file, stop what the
+task left running, and record its outcome in the ticket and then in the pipe the server reads.
+Every function here runs in the child and ends it with `os._exit`."""
 
 from __future__ import annotations
 
@@ -12,9 +14,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from flowtui.execution.base import AttemptOutcome
+from flowtui.execution import leftovers, ticket
+from flowtui.execution.base import AttemptOutcome, AttemptRequest, bash_exit_outcome
 from flowtui.execution.local.protocol import ParseJob, RunJob, write_all
 from flowtui.execution.logs import flowtui_line, send_output_to
+from flowtui.execution.ticket import ticket_path
 from flowtui.loading.parse import ImportProblem, ParseReport
 from flowtui.states import TaskState
 
@@ -27,35 +31,62 @@ _START_FAILED = 70
 
 def run_job(job: RunJob | ParseJob, result_fd: int, preloaded: dict[str, DAG] | None) -> NoReturn:
     """Become the job's process: called right after the fork; never returns."""
+    claimed: int | None = None
     try:
         os.setsid()
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)  # the fork server ignores it; tasks do not
         signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's usual handler
-        log = job.log_path if isinstance(job, RunJob) else job.request.log
-        _redirect_output(log, result_fd)
         if isinstance(job, ParseJob):
             from flowtui.loading.dag_file import parse_here
 
+            _redirect_output(job.request.log, result_fd)
             _write_result(result_fd, parse_here(Path(job.request.path)).to_json())
-        else:
-            _write_result(result_fd, _run_attempt(job, preloaded))
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+            os._exit(0)
+        request = job.request
+        taken = ticket.claim(ticket_path(request.log_path), request.queued_at)
+        if isinstance(taken, ticket.Declined):  # this try ran, or runs, elsewhere
+            declined = {"declined": taken.state.to_json(), "conflict": taken.conflict}
+            _write_result(result_fd, declined)
+            os._exit(0)
+        claimed = taken
+        _redirect_output(request.log_path, result_fd, claimed)
+        leftovers.become_subreaper()
+        _restore_user_umask()
+        outcome = _run_attempt(request, preloaded)
+        leftovers.stop_leftovers(request.kill_grace)
+        _finish(claimed, result_fd, outcome)
     except BaseException as exc:
-        _report_start_failure(job, result_fd, exc)
+        _report_start_failure(job, result_fd, claimed, exc)
     finally:
         os._exit(_START_FAILED)
 
 
-def _run_attempt(job: RunJob, preloaded: dict[str, DAG] | None) -> dict[str, Any]:
-    """Run the attempt and return its outcome; a bash task never returns (bash replaces us)."""
+def _finish(claimed: int, result_fd: int, outcome: AttemptOutcome) -> NoReturn:
+    """Record the outcome in the ticket (durable: whoever watches may be gone), then report it
+    to the fork server, then end as the task's process ended (a bash task's exit code, or the
+    signal that killed it)."""
+    data = outcome.to_json()
+    ticket.record_outcome(claimed, data)
+    with contextlib.suppress(OSError):  # the fork server is gone: the ticket has it
+        _write_result(result_fd, data)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    code = outcome.exit_code or 0
+    if code < 0:
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    os._exit(code & 0xFF)
+
+
+def _run_attempt(request: AttemptRequest, preloaded: dict[str, DAG] | None) -> AttemptOutcome:
+    """Run the attempt and return its outcome; a bash task runs as a child of this process,
+    which waits for it (so that its exit code is recorded even if the fork server is gone)."""
     from flowtui.authoring.exceptions import FailTask, SkipTask
     from flowtui.execution.task_runner import bash_invocation, run_task, skip_or_fail_outcome
     from flowtui.loading.dag_file import dags_by_id, describe_import_error
 
-    request = job.request
     info = request.info
     print(
         flowtui_line(
@@ -69,25 +100,35 @@ def _run_attempt(job: RunJob, preloaded: dict[str, DAG] | None) -> dict[str, Any
         dag = dags[info.dag_id]
         if request.runs_bash:
             argv, env, cwd = bash_invocation(dag, info)
-            sys.stdout.flush()
-            if cwd:
-                os.chdir(cwd)
-            for signum in (signal.SIGINT, signal.SIGPIPE):  # ignored signals survive exec
-                signal.signal(signum, signal.SIG_DFL)
-            os.execvpe(argv[0], argv, env)
-        outcome = run_task(dag, info)
+            codes = getattr(dag.get_task(info.task_id), "skip_exit_codes", ())
+            return bash_exit_outcome(_run_bash(argv, env, cwd), codes)
+        return run_task(dag, info)
     except (SkipTask, FailTask) as exc:  # raised by a @task.bash function before bash starts
-        outcome = skip_or_fail_outcome(exc)
+        return skip_or_fail_outcome(exc)
     except BaseException as exc:
         problem = describe_import_error(exc, Path(request.file))
         where = f" (line {problem.line})" if problem.line else ""
         print(f"[flowtui] could not start the task{where}: {problem.message}", file=sys.stderr)
-        outcome = AttemptOutcome(TaskState.FAILED, problem.message)
-    return outcome.to_json()
+        return AttemptOutcome(TaskState.FAILED, problem.message)
 
 
-def _report_start_failure(job: RunJob | ParseJob, result_fd: int, exc: BaseException) -> None:
-    """The child failed before the job could run: say why, in the log and the result."""
+def _run_bash(argv: list[str], env: dict[str, str], cwd: str | None) -> int:
+    """Run bash and return how it ended (< 0: the signal that killed it). A SIGTERM sent to
+    the attempt's group stops bash; this process waits for it to record the outcome."""
+    sys.stdout.flush()
+    if cwd:
+        os.chdir(cwd)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    defaults = (signal.SIGINT, signal.SIGPIPE, signal.SIGTERM)  # ignored here, not in bash
+    pid = os.posix_spawnp(argv[0], argv, env, setsigdef=defaults)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def _report_start_failure(
+    job: RunJob | ParseJob, result_fd: int, claimed: int | None, exc: BaseException
+) -> None:
+    """The child failed before the job could run: say why, in the log, the ticket and the
+    result."""
     what = "the DAG file's import" if isinstance(job, ParseJob) else "the attempt"
     message = f"{what} could not start: {type(exc).__name__}: {exc}"
     with contextlib.suppress(Exception):
@@ -97,13 +138,28 @@ def _report_start_failure(job: RunJob | ParseJob, result_fd: int, exc: BaseExcep
             result = ParseReport(problem=ImportProblem(None, message)).to_json()
         else:
             result = AttemptOutcome(TaskState.FAILED, message).to_json()
+            if claimed is not None:
+                ticket.record_outcome(claimed, result)
         _write_result(result_fd, result)
 
 
-def _redirect_output(log: str, result_fd: int) -> None:
+def _redirect_output(log: str, *keep: int) -> None:
+    """Output to the log; every inherited fd closed but 0-2 and `keep`."""
     send_output_to(log)
-    os.closerange(3, result_fd)  # every inherited fd but the result pipe
-    os.closerange(result_fd + 1, 1 << 16)
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 16)
+
+
+def _restore_user_umask() -> None:
+    """flowtui makes its own files private (umask 077); the task's files get the umask of the
+    user who started flowtui, as they would from cron."""
+    mask = os.environ.get("FLOWTUI_USER_UMASK")
+    if mask:
+        with contextlib.suppress(ValueError):
+            os.umask(int(mask, 8))
 
 
 def _write_result(result_fd: int, result: dict[str, Any]) -> None:

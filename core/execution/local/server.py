@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from flowtui.execution import leftovers
 from flowtui.execution.local.child import run_job
 from flowtui.execution.local.protocol import (
     ExitServer,
@@ -32,6 +33,7 @@ from flowtui.execution.local.protocol import (
 )
 from flowtui.execution.logs import send_output_to
 from flowtui.execution.process_groups import signal_group
+from flowtui.execution.ticket import record_exit, ticket_path
 from flowtui.loading.dag_file import add_dags_folder_to_path, dags_by_id
 
 if TYPE_CHECKING:
@@ -46,6 +48,8 @@ class _Child:
     job: int
     result_fd: int
     """Read end of the child's result pipe; -1 once closed."""
+    ticket: str | None = None
+    """An attempt's ticket (`execution.ticket`), where its exit is written if nobody listens."""
     deadline: float | None = None
     timed_out: bool = False
     result: bytearray = field(default_factory=bytearray)
@@ -93,17 +97,24 @@ class ForkServer:
         signal.set_wakeup_fd(wake_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so the wakeup fd is written
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the scheduler's to handle
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a closed terminal is not our end
         self._parses = 0
+        self.orphaned = False
+        """The scheduler is gone: no new jobs; children run on and their exits go to their
+        tickets; the server exits after the last one."""
 
     def serve(self) -> NoReturn:
         jobs = LineBuffer()
         warm = "jinja2" in sys.modules
         while True:
+            if self.orphaned and not self.children:
+                os._exit(0)
             timeout = self._timeout()
             if not warm:
                 timeout = _IDLE_WARMUP if timeout is None else min(timeout, _IDLE_WARMUP)
             results = {c.result_fd: c for c in self.children.values() if c.result_fd >= 0}
-            ready, _, _ = select.select([self.job_fd, self.wake_r, *results], [], [], timeout)
+            jobs_fd = [] if self.orphaned else [self.job_fd]
+            ready, _, _ = select.select([*jobs_fd, self.wake_r, *results], [], [], timeout)
             for fd in ready:
                 if fd in results:
                     results[fd].drain()
@@ -114,12 +125,16 @@ class ForkServer:
                     pass
             self._reap()
             self._expire()
-            if self.job_fd in ready:
+            if not self.orphaned and self.job_fd in ready:
                 data = os.read(self.job_fd, 1 << 16)
                 if not data:
-                    self._shutdown()
+                    self._orphan()
                 for line in jobs.feed(data):
-                    self._handle(decode_job(line))
+                    job = decode_job(line)
+                    if not isinstance(job, ExitServer) and self._scheduler_gone():
+                        self._orphan()  # its jobs are a new scheduler's to start, or not
+                        break
+                    self._handle(job)
 
     def _timeout(self) -> float | None:
         deadlines = [c.deadline for c in self.children.values() if c.deadline is not None]
@@ -149,7 +164,8 @@ class ForkServer:
         os.set_blocking(result_r, False)
         timeout = job.request.timeout if isinstance(job, ParseJob) else None
         deadline = time.monotonic() + timeout if timeout else None
-        self.children[pid] = _Child(job.job, result_r, deadline)
+        path = ticket_path(job.log_path) if isinstance(job, RunJob) else None
+        self.children[pid] = _Child(job.job, result_r, path, deadline)
         self._send(JobStarted(job.job, pid, started))
 
     def _preload(self, file: str) -> None:
@@ -179,9 +195,10 @@ class ForkServer:
             if child is None:
                 continue
             exit_code = os.waitstatus_to_exitcode(status)
-            self._send(
-                JobExited(child.job, time.time(), exit_code, child.take_result(), child.timed_out)
-            )
+            result = child.take_result()
+            event = JobExited(child.job, time.time(), exit_code, result, child.timed_out)
+            if not self._send(event) and child.ticket is not None:
+                record_exit(child.ticket, exit_code)  # for the scheduler that adopts it
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -190,11 +207,30 @@ class ForkServer:
                 child.timed_out = True
                 signal_group(pid, signal.SIGKILL)
 
-    def _send(self, event: JobStarted | JobExited) -> None:
-        write_all(self.event_fd, encode(event))
+    def _send(self, event: JobStarted | JobExited) -> bool:
+        """Tell the scheduler; False when it is gone."""
+        if self.orphaned:
+            return False
+        try:
+            write_all(self.event_fd, encode(event))
+        except OSError:  # EPIPE: the scheduler died
+            self._orphan()
+            return False
+        return True
+
+    def _scheduler_gone(self) -> bool:
+        """Whether the scheduler closed its end of the job pipe (it died or stopped)."""
+        poller = select.poll()
+        poller.register(self.job_fd, select.POLLIN)
+        return any(flags & select.POLLHUP for _, flags in poller.poll(0))
+
+    def _orphan(self) -> None:
+        """The scheduler died: let the attempts run on (each records its outcome in its
+        ticket, and a new scheduler adopts it); stop taking jobs; exit after the last child."""
+        self.orphaned = True
 
     def _shutdown(self) -> NoReturn:
-        """The scheduler is gone or stopping: no attempt may outlive it unnoticed."""
+        """The scheduler is stopping (it stopped its attempts first): end what still runs."""
         for pid in list(self.children):
             signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + 3.0
@@ -241,6 +277,8 @@ def serve(job_fd: int, event_fd: int, dags_folder: str, log: str) -> NoReturn:
             with contextlib.suppress(OSError):  # the listing's own fd is already closed
                 os.close(fd)
     import flowtui.execution.task_runner  # noqa: F401 -- imported once here, inherited by every fork
+
+    leftovers.load()
 
     try:
         ForkServer(job_fd, event_fd, dags_folder).serve()

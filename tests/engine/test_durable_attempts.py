@@ -1,0 +1,334 @@
+"""Attempts outlive the processes that watch them, for real: a scheduler killed with SIGKILL
+(alone, or with its fork server) while a task runs; the task finishing while no scheduler is
+alive; the fork server killed alone; the window between the fork and the `running` write; a
+dead attempt's PID reused by an unrelated process. Each ends with the task's true outcome, each
+try run once, and nobody else's process touched."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from flowtui.store import reads
+from tests.conftest import FLOWTUI, Home, wait_until
+
+WORK_DAG = """
+    import time
+    from datetime import datetime, timedelta
+    from pathlib import Path
+    from flowtui import DAG, BashOperator, PythonOperator
+
+    def work():
+        with open({runs!r}, "a") as runs:
+            runs.write("ran\\n")
+        Path({pid_file!r}).write_text(str(__import__("os").getpid()))
+        time.sleep({seconds})
+        return {{"rows": 42}}
+
+    with DAG("durable", start_date=datetime(2024, 1, 1), schedule=None) as dag:
+        first = PythonOperator(task_id="work", python_callable=work, retries={retries},
+                               retry_delay=timedelta(seconds=0.2))
+        after = BashOperator(task_id="after", bash_command="echo after")
+        first >> after
+"""
+
+
+class Scheduler:
+    """A real `flowtui scheduler` in a session of its own (so its group can be killed)."""
+
+    def __init__(self, home: Home) -> None:
+        self.process = subprocess.Popen(
+            [FLOWTUI, "scheduler"],
+            env=home.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        assert line.startswith("flowtui scheduler:"), line
+
+    def fork_server(self) -> psutil.Process:
+        (server,) = psutil.Process(self.process.pid).children()
+        return server
+
+    def kill(self, *, whole_group: bool) -> None:
+        if whole_group:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        else:
+            self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def schedulers(home: Home) -> Iterator[list[Scheduler]]:
+    started: list[Scheduler] = []
+    yield started
+    for scheduler in started:
+        scheduler.stop()
+
+
+def _setup(home: Home, tmp_path: Path, seconds: float, retries: int = 0) -> tuple[Path, Path]:
+    runs, pid_file = tmp_path / "runs", tmp_path / "pid"
+    home.write_dag(
+        "durable.py",
+        WORK_DAG.format(runs=str(runs), pid_file=str(pid_file), seconds=seconds, retries=retries),
+    )
+    return runs, pid_file
+
+
+def _trigger(home: Home) -> str:
+    done = home.run("dags", "trigger", "durable")
+    assert done.returncode == 0, done.stderr
+    return _latest_run_id(home)
+
+
+def _task_pid(pid_file: Path) -> int:
+    pid: int = wait_until(
+        lambda: int(pid_file.read_text()) if pid_file.exists() and pid_file.read_text() else 0,
+        what="the task to start",
+    )
+    return pid
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _attempts(home: Home, run_id: str, task_id: str) -> list[tuple[int, str]]:
+    store = home.store()
+    try:
+        rows = store.conn.execute(
+            "SELECT try_number, state FROM attempts WHERE dag_id = 'durable' AND run_id = ? "
+            "AND task_id = ? ORDER BY try_number",
+            (run_id, task_id),
+        ).fetchall()
+    finally:
+        store.close()
+    return [(r[0], r[1]) for r in rows]
+
+
+def _xcom(home: Home, run_id: str) -> object:
+    store = home.store()
+    try:
+        row = store.conn.execute(
+            "SELECT value FROM xcom WHERE dag_id = 'durable' AND run_id = ? AND task_id = 'work'",
+            (run_id,),
+        ).fetchone()
+    finally:
+        store.close()
+    return None if row is None else row[0]
+
+
+def _wait_for_success(home: Home, run_id: str) -> None:
+    wait_until(
+        lambda: home.runs_show("durable", run_id)["state"] == "success",
+        timeout=30,
+        what="the run to succeed",
+        seen=lambda: str(home.runs_show("durable", run_id)),
+    )
+
+
+@pytest.mark.parametrize("whole_group", [False, True], ids=["scheduler", "scheduler-group"])
+def test_a_task_that_ends_while_no_scheduler_lives_keeps_its_outcome(
+    home: Home, tmp_path: Path, schedulers: list[Scheduler], whole_group: bool
+) -> None:
+    """SIGKILL of the scheduler during a 3 s task: the task runs on and succeeds with nobody
+    watching; the restarted scheduler records that success with its XCom and runs the
+    downstream task. The try ran once."""
+    runs, pid_file = _setup(home, tmp_path, seconds=3, retries=2)
+    schedulers.append(Scheduler(home))
+    run_id = _trigger(home)
+    task_pid = _task_pid(pid_file)
+    schedulers[0].kill(whole_group=whole_group)
+    assert not _gone(task_pid)
+    wait_until(lambda: _gone(task_pid), timeout=15, what="the task to finish unwatched")
+    assert home.task_state("durable", run_id, "work") == "running"
+
+    schedulers.append(Scheduler(home))
+    _wait_for_success(home, run_id)
+    assert _attempts(home, run_id, "work") == [(1, "success")]
+    assert _xcom(home, run_id) == '{"rows": 42}'
+    assert home.task_state("durable", run_id, "after") == "success"
+    assert runs.read_text() == "ran\n"
+
+
+def test_a_task_still_running_is_adopted_by_the_next_scheduler(
+    home: Home, tmp_path: Path, schedulers: list[Scheduler]
+) -> None:
+    """The restarted scheduler finds the attempt still running: it watches it (same PID, still
+    `running`, not killed, not queued again) and records its success when it ends."""
+    runs, pid_file = _setup(home, tmp_path, seconds=3)
+    schedulers.append(Scheduler(home))
+    run_id = _trigger(home)
+    task_pid = _task_pid(pid_file)
+    schedulers[0].kill(whole_group=True)
+    schedulers.append(Scheduler(home))
+    store = home.store()
+    try:
+        row = reads.task_instance(store.conn, "durable", run_id, "work")
+    finally:
+        store.close()
+    assert row is not None
+    assert (row["state"], row["pid"], row["try_number"]) == ("running", row["pid"], 1)
+    assert not _gone(task_pid)
+    _wait_for_success(home, run_id)
+    assert _attempts(home, run_id, "work") == [(1, "success")]
+    assert _xcom(home, run_id) == '{"rows": 42}'
+    assert runs.read_text() == "ran\n"
+
+
+def test_the_fork_server_killed_alone_loses_nothing(
+    home: Home, tmp_path: Path, schedulers: list[Scheduler]
+) -> None:
+    """The OOM killer picks the fork server: the running task goes on and succeeds, the
+    scheduler says so in its log and starts a new fork server, which runs the downstream."""
+    runs, pid_file = _setup(home, tmp_path, seconds=2)
+    scheduler = Scheduler(home)
+    schedulers.append(scheduler)
+    run_id = _trigger(home)
+    task_pid = _task_pid(pid_file)
+    server = scheduler.fork_server()
+    server.kill()
+    _wait_for_success(home, run_id)
+    assert not _gone(scheduler.process.pid)
+    assert _attempts(home, run_id, "work") == [(1, "success")]
+    assert runs.read_text() == "ran\n"
+    assert _gone(task_pid)
+    log = (home.path / "logs" / "scheduler.log").read_text()
+    assert f"the fork server (pid {server.pid}) died; started a new one" in log
+
+
+def test_an_attempt_caught_between_fork_and_running_runs_once(
+    home: Home, tmp_path: Path, schedulers: list[Scheduler]
+) -> None:
+    """The scheduler is frozen (SIGSTOP) the moment the attempt's process appears, before it
+    can record `running`, and killed with its fork server; the next scheduler neither loses
+    the attempt nor runs it a second time."""
+    runs, _ = _setup(home, tmp_path, seconds=1)
+    scheduler = Scheduler(home)
+    schedulers.append(scheduler)
+    server = scheduler.fork_server()
+    known = {c.pid for c in server.children()}
+    done = home.start("dags", "trigger", "durable")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if {c.pid for c in server.children()} - known:
+            break
+    os.kill(scheduler.process.pid, signal.SIGSTOP)
+    done.wait(timeout=30)
+    os.killpg(scheduler.process.pid, signal.SIGKILL)
+    scheduler.process.wait()
+    run_id = _latest_run_id(home)
+    schedulers.append(Scheduler(home))
+    _wait_for_success(home, run_id)
+    assert runs.read_text() == "ran\n"
+    assert _attempts(home, run_id, "work") == [(1, "success")]
+
+
+def _latest_run_id(home: Home) -> str:
+    store = home.store()
+    try:
+        run = reads.run(store.conn, "durable")
+    finally:
+        store.close()
+    assert run is not None
+    return str(run["run_id"])
+
+
+def test_a_reused_pid_is_never_signalled(
+    home: Home, tmp_path: Path, schedulers: list[Scheduler], request: pytest.FixtureRequest
+) -> None:
+    """An attempt dies with its scheduler and fork server (the OOM killer takes all three);
+    an unrelated process, leading its own group, gets the attempt's PID. The next scheduler
+    records the attempt as failed and retries it, and the unrelated process lives on.
+
+    Choosing a PID needs a PID namespace of our own: the test runs itself again inside one."""
+    if os.environ.get(_IN_PID_NAMESPACE) != "1":
+        _run_in_pid_namespace(request.node.nodeid)
+        return
+    runs, pid_file = _setup(home, tmp_path, seconds=30, retries=1)
+    scheduler = Scheduler(home)
+    schedulers.append(scheduler)
+    run_id = _trigger(home)
+    task_pid = _task_pid(pid_file)
+    scheduler.kill(whole_group=True)
+    os.killpg(task_pid, signal.SIGKILL)
+    wait_until(lambda: _gone(task_pid), what="the attempt to die")
+    bystander = _process_with_pid(task_pid)
+    try:
+        pid_file.unlink()
+        schedulers.append(Scheduler(home))
+        retry_pid = _task_pid(pid_file)
+        assert retry_pid != task_pid
+        assert bystander.poll() is None
+        assert _attempts(home, run_id, "work")[0] == (1, "failed")
+        assert runs.read_text() == "ran\nran\n"
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+_IN_PID_NAMESPACE = "FLOWTUI_TEST_IN_PID_NAMESPACE"
+_INIT = """
+import os, sys
+child = os.fork()
+if child == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+while True:  # PID 1 of the namespace: reap every orphan, so that its PID comes free
+    pid, status = os.wait()
+    if pid == child:
+        sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def _run_in_pid_namespace(node_id: str) -> None:
+    """Run one test again with pytest inside a new PID namespace (`unshare`, as root), under
+    an init that reaps orphans as a real one does."""
+    command = ["unshare", "--pid", "--fork", "--mount-proc"]
+    probe = subprocess.run([*command, "true"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot make a PID namespace here: {probe.stderr.decode().strip()}")
+    done = subprocess.run(
+        [*command, sys.executable, "-c", _INIT, sys.executable, "-m", "pytest", "-q", node_id],
+        env={**os.environ, _IN_PID_NAMESPACE: "1"},
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout, done.stdout
+
+
+def _process_with_pid(pid: int) -> subprocess.Popen[bytes]:
+    """Start `sleep` in a session of its own with exactly PID `pid` (reused), by setting the
+    namespace's last-PID counter just below it."""
+    last_pid = Path("/proc/sys/kernel/ns_last_pid")
+    for _ in range(50):
+        last_pid.write_text(str(pid - 1))
+        process = subprocess.Popen(["sleep", "60"], start_new_session=True)
+        if process.pid == pid:
+            return process
+        process.kill()
+        process.wait()
+    pytest.skip(f"could not get PID {pid} back (other processes took it)")
