@@ -131,11 +131,6 @@ def test_every_file_and_folder_of_a_home_is_private(ran: Home) -> None:
     assert _not_private(ran.path) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the attempt child restores FLOWTUI_USER_UMASK on the lead's branch (durable); "
-    "drop this mark when that lands",
-)
 def test_a_tasks_own_files_keep_the_users_umask(ran: Home, out: Path, umask: int) -> None:
     users = 0o666 & ~umask
     assert (_mode(out / "bash.txt"), _mode(out / "python.txt")) == (users, users)

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from flowtui.config import restore_user_umask
 from flowtui.execution import leftovers, ticket
 from flowtui.execution.base import AttemptOutcome, AttemptRequest, bash_exit_outcome
 from flowtui.execution.local.protocol import ParseJob, RunJob, write_all
@@ -53,7 +54,7 @@ def run_job(job: RunJob | ParseJob, result_fd: int, preloaded: dict[str, DAG] | 
         claimed = taken
         _redirect_output(request.log_path, result_fd, claimed)
         leftovers.become_subreaper()
-        _restore_user_umask()
+        restore_user_umask()  # flowtui's files are private; the task's are the user's
         outcome = _run_attempt(request, preloaded)
         leftovers.stop_leftovers(request.kill_grace)
         _finish(claimed, result_fd, outcome)
@@ -151,15 +152,6 @@ def _redirect_output(log: str, *keep: int) -> None:
         os.closerange(low, fd)
         low = fd + 1
     os.closerange(low, 1 << 16)
-
-
-def _restore_user_umask() -> None:
-    """flowtui makes its own files private (umask 077); the task's files get the umask of the
-    user who started flowtui, as they would from cron."""
-    mask = os.environ.get("FLOWTUI_USER_UMASK")
-    if mask:
-        with contextlib.suppress(ValueError):
-            os.umask(int(mask, 8))
 
 
 def _write_result(result_fd: int, result: dict[str, Any]) -> None:
