@@ -178,6 +178,16 @@ class CommandRejected(FlowtuiError):
     """A command (clear, mark, trigger...) cannot be carried out as asked."""
 
 
+class StoreUnavailable(CommandRejected):
+    """The scheduler could not write the command to the store (a full disk)."""
+
+    def __init__(self, path: object, cause: object) -> None:
+        super().__init__(
+            f"the scheduler could not write to {path}: {cause}; free some space and send "
+            f"the command again"
+        )
+
+
 # --- inside a task attempt: templates, XCom, variables ---
 
 

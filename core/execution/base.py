@@ -222,5 +222,7 @@ class Executor(Protocol):
         """Ask a live attempt's whole process group to stop (SIGTERM; SIGKILL with `force`).
         Returns False when the executor has no such attempt (it ended, or was never its)."""
 
-    def stop(self) -> None:
-        """Stop the executor; attempts still running are killed (callers stop them first)."""
+    def stop(self, *, leave_attempts: bool = False) -> None:
+        """Stop the executor; attempts still running are killed (callers stop them first),
+        or left running with `leave_attempts` (they are durable: a new scheduler adopts
+        them)."""

@@ -94,6 +94,12 @@ class Dispatcher:
             heapq.heappush(self._heap, item)
         return queued
 
+    def reset(self, live: set[AttemptKey]) -> None:
+        """Start again from the attempts in `live` (the executor's), with nothing queued."""
+        self.live = set(live)
+        self._heap.clear()
+        self._active_by_dag = Counter(key.dag_id for key in live)
+
     def resume(self, key: AttemptKey) -> None:
         """Count an attempt an earlier scheduler started (recovery hands it over again)."""
         if key not in self.live:

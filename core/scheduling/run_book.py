@@ -62,6 +62,16 @@ class RunBook:
     def now(self) -> str:
         return to_text(self.clock())
 
+    def reset(self) -> None:
+        """Forget everything in memory (a batch whose transaction failed changed it): the
+        caller loads the runs again from the store."""
+        self.runs.clear()
+        self.ready.clear()
+        self.effects.clear()
+        self.changes.clear()
+        self.touched.clear()
+        self.dataset_updates.clear()
+
     # --- loading ---
 
     def load_active(self, conn: sqlite3.Connection) -> None:

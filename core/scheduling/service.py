@@ -12,6 +12,7 @@ import queue
 import signal
 import socket
 import sqlite3
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from datetime import timedelta
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from flowtui.clock import Clock, to_text, utcnow
 from flowtui.commands.model import Command, SetPaused
 from flowtui.config import Settings
+from flowtui.errors import StoreUnavailable
 from flowtui.execution.base import (
     AttemptExited,
     AttemptKey,
@@ -54,12 +56,15 @@ from flowtui.scheduling.plain_effects import carry_out
 from flowtui.scheduling.run_book import RunBook
 from flowtui.scheduling.timers import Timers
 from flowtui.states import RunState, TaskState
-from flowtui.store import Store
+from flowtui.store import Store, is_disk_full
 
 if TYPE_CHECKING:
     from flowtui.scheduling.home import HomeDuties
 
 logger = logging.getLogger(__name__)
+
+_FULL_DISK_RETRY = 5.0
+"""Seconds between tries to write to a store whose disk is full."""
 
 
 class Scheduler:
@@ -98,6 +103,8 @@ class Scheduler:
         self._stopping = False
         self.failure: str | None = None
         """Why the scheduler stopped by itself (its process should exit non-zero)."""
+        self._leave_attempts = False
+        """Stop without stopping the attempts (a failure: the next scheduler adopts them)."""
         self._hostname = socket.gethostname()
         executor.listen(self._inbox.put)
 
@@ -191,6 +198,87 @@ class Scheduler:
     # --- the loop ---
 
     def _process(self, batch: list[Message]) -> None:
+        """Apply one batch; if the store cannot take it, wait until it can (see
+        `_store_failed`), or stop."""
+        live = set(self.dispatcher.live)
+        try:
+            self._apply_batch(batch)
+        except sqlite3.Error as exc:
+            self._store_failed(batch, live, exc)
+
+    def _store_failed(
+        self, batch: list[Message], live: set[AttemptKey], exc: sqlite3.Error
+    ) -> None:
+        """The batch's transaction failed and was rolled back. A full disk: commands in the
+        batch fail with the reason; the rest of the batch (attempt exits, timers) is kept in
+        memory and applied again, on the state reloaded from the store, once a write succeeds
+        (every few seconds). Any other store error, or a full disk for a foreground command:
+        the scheduler stops, leaving running attempts to the next one (they are durable), and
+        its process exits non-zero with the reason."""
+        kept: list[Message] = []
+        for message in batch:
+            self._hold(message, kept, exc)
+        if not is_disk_full(exc) or self.home is None:
+            self._fail(f"the store could not be written: {exc} ({self.settings.db_path})")
+            return
+        logger.error(
+            "the store could not be written: %s (%s); retrying every %g s, %d event(s) held",
+            exc,
+            self.settings.db_path,
+            _FULL_DISK_RETRY,
+            len(kept),
+        )
+        while not self._stopping:
+            deadline = time.monotonic() + _FULL_DISK_RETRY
+            while not self._stopping and (left := deadline - time.monotonic()) > 0:
+                try:
+                    self._hold(self._inbox.get(timeout=left), kept, exc)
+                except queue.Empty:
+                    break
+            if self._stopping:
+                self._leave_attempts = True  # their exits cannot be recorded now
+                return
+            self._reload(live)
+            try:
+                self._apply_batch(kept)
+            except sqlite3.Error as again:
+                if not is_disk_full(again):
+                    self._fail(f"the store could not be written: {again}")
+                    return
+                continue
+            logger.warning("the store takes writes again; %d held event(s) applied", len(kept))
+            return
+
+    def _hold(self, message: Message, kept: list[Message], exc: sqlite3.Error) -> None:
+        """While the store takes no writes: refuse a command with the reason, note a stop,
+        keep anything else for later."""
+        if isinstance(message, CommandSent):
+            if not message.reply.done():
+                message.reply.set_exception(StoreUnavailable(self.settings.db_path, exc))
+        elif isinstance(message, Stop):
+            self._stopping = True
+        else:
+            kept.append(message)
+
+    def _reload(self, live: set[AttemptKey]) -> None:
+        """Forget what a failed batch changed in memory: the runs come back from the store,
+        the live attempts are those handed to the executor before the batch."""
+        self.book.reset()
+        self.dispatcher.reset(live)
+        with self._open_store().transaction() as conn:
+            self.book.load_active(conn)
+            for run in self.book.runs.values():
+                if run.state is RunState.RUNNING:
+                    self.book.evaluate(conn, run, list(run.tis))
+
+    def _fail(self, reason: str) -> None:
+        """Stop by ourselves, attempts left running for the next scheduler to adopt."""
+        logger.error("%s; the scheduler stops", reason)
+        self.failure = reason
+        self._stopping = True
+        self._leave_attempts = True
+
+    def _apply_batch(self, batch: list[Message]) -> None:
         replies: list[tuple[Future[dict[str, Any]], dict[str, Any] | BaseException]] = []
         with self._open_store().transaction() as conn:
             for message in batch:
@@ -261,9 +349,7 @@ class Scheduler:
 
     def _executor_event(self, conn: sqlite3.Connection, event: ExecutorEvent) -> None:
         if isinstance(event, ExecutorDied):
-            logger.error("the executor gave up: %s; the scheduler stops", event.reason)
-            self.failure = f"the executor gave up: {event.reason}"
-            self._stopping = True
+            self._fail(f"the executor gave up: {event.reason}")
             return
         if isinstance(event, AttemptExited) and not self.dispatcher.ended(event.key):
             return
@@ -379,6 +465,10 @@ class Scheduler:
         self._stopping = True
         if self.home is not None:
             self.home.stop()
+        if self._leave_attempts:
+            self.timers.shutdown()
+            self.executor.stop(leave_attempts=True)
+            return
         if self.dispatcher.live and self.store is not None:
             with self.store.transaction() as conn:
                 for key in list(self.dispatcher.live):

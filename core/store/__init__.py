@@ -5,6 +5,7 @@ make, `variables` the variables and their secrecy. It knows nothing of how state
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -38,13 +39,22 @@ class Store:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk at COMMIT): the error that
+            # matters is the one being raised.
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def is_disk_full(exc: sqlite3.Error) -> bool:
+    """Whether SQLite failed for want of space ("database or disk is full"): something that
+    passes once space is freed."""
+    return getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL

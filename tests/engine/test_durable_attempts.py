@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 
 from flowtui.store import reads
 from tests.conftest import FLOWTUI, Home, wait_until
+from tests.namespaces import in_namespace, rerun_in_namespace
 
 WORK_DAG = """
     import time
@@ -262,8 +262,8 @@ def test_a_reused_pid_is_never_signalled(
     records the attempt as failed and retries it, and the unrelated process lives on.
 
     Choosing a PID needs a PID namespace of our own: the test runs itself again inside one."""
-    if os.environ.get(_IN_PID_NAMESPACE) != "1":
-        _run_in_pid_namespace(request.node.nodeid)
+    if not in_namespace():
+        rerun_in_namespace(request.node.nodeid, "--pid", "--fork", "--mount-proc")
         return
     runs, pid_file = _setup(home, tmp_path, seconds=30, retries=1)
     scheduler = Scheduler(home)
@@ -285,39 +285,6 @@ def test_a_reused_pid_is_never_signalled(
     finally:
         bystander.kill()
         bystander.wait()
-
-
-_IN_PID_NAMESPACE = "FLOWTUI_TEST_IN_PID_NAMESPACE"
-_INIT = """
-import os, sys
-child = os.fork()
-if child == 0:
-    os.execvp(sys.argv[1], sys.argv[1:])
-while True:  # PID 1 of the namespace: reap every orphan, so that its PID comes free
-    pid, status = os.wait()
-    if pid == child:
-        sys.exit(os.waitstatus_to_exitcode(status))
-"""
-
-
-def _run_in_pid_namespace(node_id: str) -> None:
-    """Run one test again with pytest inside a new PID namespace (`unshare`, as root), under
-    an init that reaps orphans as a real one does."""
-    command = ["unshare", "--pid", "--fork", "--mount-proc"]
-    probe = subprocess.run([*command, "true"], capture_output=True, check=False)
-    if probe.returncode != 0:
-        pytest.skip(f"cannot make a PID namespace here: {probe.stderr.decode().strip()}")
-    done = subprocess.run(
-        [*command, sys.executable, "-c", _INIT, sys.executable, "-m", "pytest", "-q", node_id],
-        env={**os.environ, _IN_PID_NAMESPACE: "1"},
-        cwd=Path(__file__).parents[2],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "1 passed" in done.stdout, done.stdout
 
 
 def _process_with_pid(pid: int) -> subprocess.Popen[bytes]:

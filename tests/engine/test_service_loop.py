@@ -52,7 +52,7 @@ class RecordingExecutor:
         self.stopped.append((key, force))
         return True
 
-    def stop(self) -> None:
+    def stop(self, *, leave_attempts: bool = False) -> None:
         pass
 
     def parse_file(self, request: ParseRequest, done: Callable[[ParseExit], None]) -> None:

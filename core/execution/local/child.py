@@ -69,7 +69,8 @@ def _finish(claimed: int, result_fd: int, outcome: AttemptOutcome) -> NoReturn:
     to the fork server, then end as the task's process ended (a bash task's exit code, or the
     signal that killed it)."""
     data = outcome.to_json()
-    ticket.record_outcome(claimed, data)
+    with contextlib.suppress(OSError):  # a full disk: the pipe still carries it
+        ticket.record_outcome(claimed, data)
     with contextlib.suppress(OSError):  # the fork server is gone: the ticket has it
         _write_result(result_fd, data)
     sys.stdout.flush()

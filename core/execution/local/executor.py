@@ -182,13 +182,15 @@ class LocalExecutor:
             if mine:  # else `_server_died` took it and calls `done`: it must not be called twice
                 raise
 
-    def stop(self) -> None:
-        """Stop the fork server; it kills any attempt still running (callers stop them first)."""
+    def stop(self, *, leave_attempts: bool = False) -> None:
+        """Stop the fork server; it kills any attempt still running (callers stop them first),
+        or, with `leave_attempts`, lets them run on for the next scheduler to adopt."""
         self._stopping = True
         with contextlib.suppress(OSError):  # not started, or the server is gone already
-            self._send(ExitServer())
-        with self._write_lock:
-            self._release_server(wait=True)
+            if not leave_attempts:
+                self._send(ExitServer())
+        with self._write_lock:  # a server left with attempts exits after the last one
+            self._release_server(wait=not leave_attempts)
         if self._reader is not None and self._reader is not threading.current_thread():
             self._reader.join(timeout=5)
 
