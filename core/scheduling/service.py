@@ -228,16 +228,7 @@ class Scheduler:
             _FULL_DISK_RETRY,
             len(kept),
         )
-        while not self._stopping:
-            deadline = time.monotonic() + _FULL_DISK_RETRY
-            while not self._stopping and (left := deadline - time.monotonic()) > 0:
-                try:
-                    self._hold(self._inbox.get(timeout=left), kept, exc)
-                except queue.Empty:
-                    break
-            if self._stopping:
-                self._leave_attempts = True  # their exits cannot be recorded now
-                return
+        while self._wait_for_space(kept, exc):
             self._reload(live)
             try:
                 self._apply_batch(kept)
@@ -248,6 +239,18 @@ class Scheduler:
                 continue
             logger.warning("the store takes writes again; %d held event(s) applied", len(kept))
             return
+
+    def _wait_for_space(self, kept: list[Message], exc: sqlite3.Error) -> bool:
+        """Hold what arrives for a while; False when a stop came meanwhile (the attempts are
+        then left running: their exits cannot be recorded now)."""
+        deadline = time.monotonic() + _FULL_DISK_RETRY
+        while not self._stopping and (left := deadline - time.monotonic()) > 0:
+            try:
+                self._hold(self._inbox.get(timeout=left), kept, exc)
+            except queue.Empty:
+                break
+        self._leave_attempts = self._stopping
+        return not self._stopping
 
     def _hold(self, message: Message, kept: list[Message], exc: sqlite3.Error) -> None:
         """While the store takes no writes: refuse a command with the reason, note a stop,
