@@ -53,7 +53,10 @@ def _scheduler(args: argparse.Namespace, settings: Settings) -> int:
         host.abort()
         raise
     print(f"flowtui scheduler: home {settings.home}, DAGs {settings.dags_folder}", flush=True)
-    host.serve()
+    failure = host.serve()
+    if failure:  # systemd's Restart=on-failure starts another, which adopts the attempts
+        print(f"flowtui: error: {failure}", file=sys.stderr)
+        return 1
     return 0
 
 

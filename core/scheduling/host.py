@@ -46,12 +46,14 @@ class SchedulerHost:
         self._server = CommandServer(self.settings, self.scheduler, self.status)
         self._server.start()
 
-    def serve(self) -> None:
-        """Run until `request_stop`; then stop the attempts, the server and the lock."""
+    def serve(self) -> str | None:
+        """Run until `request_stop`; then stop the attempts, the server and the lock. Returns
+        why the scheduler stopped by itself (its process then exits non-zero), or None."""
         try:
             self.scheduler.serve()
         finally:
             self._close()
+        return self.scheduler.failure
 
     def request_stop(self) -> None:
         self.scheduler.request_stop()

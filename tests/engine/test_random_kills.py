@@ -1,5 +1,5 @@
 """Dozens of random SIGKILLs (the scheduler, the scheduler with its process group, the fork
-server alone) while a 150-task DAG with a fan-out and retries runs. Afterwards: every task
+server alone) while a 142-task DAG with a fan-out and retries runs. Afterwards: every task
 instance is finished and succeeded, no two attempts of one instance overlapped (each attempt
 holds an flock while it runs), no try ran twice, every success the tasks saw is the one the
 store records and no other, the store passes `PRAGMA integrity_check`, and no process is left.
@@ -39,7 +39,7 @@ CHAOS = """
                 out.write(me + "\\n")
         with open(f"{{FOLDER}}/journal", "a") as out:
             out.write(f"start {{me}} {{os.getpid()}}\\n")
-        time.sleep(0.05 + (hash(me) % 20) / 100)
+        time.sleep(0.2 + (hash(me) % 40) / 100)
         failing = sum(map(ord, task.task_id)) % 5 == 0 and ti.try_number == 1
         with open(f"{{FOLDER}}/journal", "a") as out:
             out.write(f"end {{me}} {{'failed' if failing else 'success'}}\\n")
@@ -118,15 +118,19 @@ def test_random_kills_lose_nothing_and_run_nothing_twice(home: Home, tmp_path: P
         time.sleep(0.1)
     kills = 0
     while kills < KILLS and _run_state(home) != "success":
-        time.sleep(chance.uniform(0.1, 0.8))
+        time.sleep(chance.uniform(0.1, 0.5))
         how = chance.choice(["scheduler", "group", "fork-server"])
         kills += 1
         if _kill(scheduler, how):
             scheduler = Scheduler(home)
+    assert kills >= 20, f"only {kills} kills before the run ended: make the tasks longer"
     deadline = time.monotonic() + 120
     while _run_state(home) != "success" and time.monotonic() < deadline:
         assert scheduler.alive(), "the scheduler exited by itself"
         time.sleep(0.2)
+    while home.run("scheduler", "status").returncode != 0:  # up, its signals handled
+        assert scheduler.alive(), "the scheduler exited by itself"
+        time.sleep(0.1)
     scheduler.process.terminate()
     assert scheduler.process.wait(timeout=60) == 0
 
@@ -142,8 +146,8 @@ def test_random_kills_lose_nothing_and_run_nothing_twice(home: Home, tmp_path: P
     finally:
         store.close()
     assert integrity == "ok"
-    assert len(states) == 152
-    assert {s for s in states.values()} == {"success"}, f"seed {seed}: {states}"
+    assert len(states) == 142
+    assert set(states.values()) == {"success"}, f"seed {seed}: {states}"
     assert _run_state(home) == "success"
 
     overlaps = tmp_path / "overlaps"
@@ -151,7 +155,8 @@ def test_random_kills_lose_nothing_and_run_nothing_twice(home: Home, tmp_path: P
     journal = (tmp_path / "journal").read_text().splitlines()
     starts = [tuple(line.split()[1:3]) for line in journal if line.startswith("start ")]
     assert len(starts) == len(set(starts)), f"seed {seed}: a try ran twice"
-    ended = {tuple(line.split()[1:3]): line.split()[3] for line in journal if line.startswith("end")}
+    ends = [line.split() for line in journal if line.startswith("end ")]
+    ended = {(fields[1], fields[2]): fields[3] for fields in ends}
     recorded = {(task, str(try_number)): state for task, try_number, state in attempts}
     successes = {key for key, state in ended.items() if state == "success"}
     assert {key for key, state in recorded.items() if state == "success"} == successes, seed
