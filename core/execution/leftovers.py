@@ -74,12 +74,23 @@ def _children() -> list[int]:
     except OSError:
         return pids
     for tid in threads:
-        try:
-            with open(f"/proc/self/task/{tid}/children", "rb") as file:
-                pids.extend(int(p) for p in file.read().split())
-        except OSError:
-            continue
+        pids.extend(int(p) for p in _read(f"/proc/self/task/{tid}/children").split())
     return pids
+
+
+def _read(path: str) -> bytes:
+    """A small /proc file's bytes (b"" if it is gone), with plain os calls: this runs at the
+    end of every attempt."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return b""
+    try:
+        return os.read(fd, 1 << 16)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
 
 
 def _split(pids: list[int], group: int) -> tuple[list[int], list[int]]:

@@ -68,11 +68,12 @@ def _finish(claimed: int, result_fd: int, outcome: AttemptOutcome) -> NoReturn:
     """Record the outcome in the ticket (durable: whoever watches may be gone), then report it
     to the fork server, then end as the task's process ended (a bash task's exit code, or the
     signal that killed it)."""
-    data = outcome.to_json()
+    data = json.dumps(outcome.to_json()).encode()
     with contextlib.suppress(OSError):  # a full disk: the pipe still carries it
         ticket.record_outcome(claimed, data)
     with contextlib.suppress(OSError):  # the fork server is gone: the ticket has it
-        _write_result(result_fd, data)
+        write_all(result_fd, data)
+        os.close(result_fd)
     sys.stdout.flush()
     sys.stderr.flush()
     code = outcome.exit_code or 0
@@ -141,7 +142,7 @@ def _report_start_failure(
         else:
             result = AttemptOutcome(TaskState.FAILED, message).to_json()
             if claimed is not None:
-                ticket.record_outcome(claimed, result)
+                ticket.record_outcome(claimed, json.dumps(result).encode())
         _write_result(result_fd, result)
 
 
