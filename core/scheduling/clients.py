@@ -1,6 +1,5 @@
-"""How a command reaches whoever applies it: the scheduler in this process, a scheduler in
-another process (over its socket), or, with no scheduler running, the store directly in the
-home's offline turn (`lock.offline_turn`)."""
+"""How a command reaches whoever applies it: the home's scheduler (over its socket), or, with
+no scheduler running, the store directly in the home's offline turn (`lock.offline_turn`)."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ from typing import Any
 
 from flowtui.clock import utcnow
 from flowtui.commands.model import Command, CommandClient
-from flowtui.commands.transport import CommandTarget, SocketClient
+from flowtui.commands.transport import SocketClient
 from flowtui.config import Settings
 from flowtui.scheduling.apply import apply
 from flowtui.scheduling.lock import holder_pid, offline_turn
@@ -24,17 +23,6 @@ def connect(settings: Settings, actor: str) -> CommandClient:
     if holder_pid(settings.lock_path) is not None:
         return SocketClient(settings, actor)
     return Offline(settings, actor)
-
-
-@dataclass
-class InProcess:
-    """Commands for the scheduler that runs in this process (the dashboard's embedded one)."""
-
-    target: CommandTarget
-    actor: str
-
-    def send(self, command: Command) -> dict[str, Any]:
-        return self.target.call(command, self.actor)
 
 
 @dataclass

@@ -10,7 +10,6 @@ import signal
 from collections.abc import Iterable
 from typing import Any
 
-from flowtui.clock import to_text
 from flowtui.commands.model import Command
 from flowtui.config import Settings
 from flowtui.errors import DagNotFound, RunNotFound
@@ -44,19 +43,15 @@ class ForegroundRuns:
             DagNotFound: the folder does not define it (any more).
             DagDefinedElsewhere: the home's scheduler has a DAG of that id from another file.
         """
-        scheduler = self.scheduler
-        self.settings.ensure_home()
-        if not scheduler.executor.is_started:
-            scheduler.executor.start()  # first: it forks while this process has one thread
-        results = scheduler.loader.parse_folder()
-        scheduler.store = Store(self.settings.db_path)
-        with scheduler.store.transaction() as conn:
-            spec = register(conn, results, dag_id, self.settings, to_text(scheduler.clock()))
+        found: list[DagSpec | None] = []
+        self.scheduler.open(
+            lambda conn, results, now: found.append(
+                register(conn, results, dag_id, self.settings, now)
+            )
+        )
+        spec = found[0]
         if spec is None:
             raise DagNotFound(dag_id, self.settings.dags_folder)
-        # What Scheduler.open would set; it records the whole folder, which is the home
-        # scheduler's business, so this command opens the scheduler itself.
-        scheduler._preload = {r.path: r.preload for r in results}
         return spec
 
     def apply(self, commands: Iterable[Command]) -> list[dict[str, Any]]:

@@ -33,7 +33,7 @@ from flowtui.execution.base import (
 )
 from flowtui.execution.logs import append_line
 from flowtui.execution.process_groups import signal_group
-from flowtui.loading.loader import DagLoader, FileParser
+from flowtui.loading.loader import DagLoader, FileParser, FileResult
 from flowtui.loading.record import record
 from flowtui.scheduling import attempts
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
@@ -62,6 +62,9 @@ if TYPE_CHECKING:
     from flowtui.scheduling.home import HomeDuties
 
 logger = logging.getLogger(__name__)
+
+Recorder = Callable[[sqlite3.Connection, list[FileResult], str], object]
+"""Stores the results of parsing the DAG folder (`loading.record.record` by default)."""
 
 _FULL_DISK_RETRY = 5.0
 """Seconds between tries to write to a store whose disk is full."""
@@ -110,16 +113,18 @@ class Scheduler:
 
     # --- life cycle ---
 
-    def open(self) -> None:
+    def open(self, recorder: Recorder | None = None) -> None:
         """Start the executor (first: a fork server forks while this process has one thread),
-        open the store and load the DAG files into it."""
+        open the store, parse the DAG folder and store what it defines with
+        `recorder(conn, results, now)`: by default the whole folder, as the home's scheduler
+        does; a foreground command stores only the DAG it runs."""
         self.settings.ensure_home()
         if not self.executor.is_started:
             self.executor.start()
         self.store = Store(self.settings.db_path)
         results = self.loader.parse_folder()
         with self.store.transaction() as conn:
-            record(conn, results, to_text(self.clock()))
+            (recorder or record)(conn, results, to_text(self.clock()))
         self._preload = {r.path: r.preload for r in results}
 
     def start(self) -> None:
