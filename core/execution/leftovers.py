@@ -39,6 +39,10 @@ def become_subreaper() -> None:
 def stop_leftovers(grace: float) -> None:
     """Stop the processes left in this process's group; say so in the log (stderr)."""
     me = os.getpid()
+    try:
+        os.waitpid(-1, os.WNOHANG)  # one syscall; reaps a child that has ended, if any
+    except ChildProcessError:
+        return  # no child at all (the usual case): the task left nothing behind
     _reap()
     left, others = _split(_children(), me)
     if others:

@@ -3,8 +3,8 @@ attempt's life durable, whatever happens to the processes that watch it.
 
 The attempt's process claims the ticket before it runs anything: it takes an exclusive
 `flock` on it, which the kernel keeps until the process (and whatever inherited the open file)
-is gone, and appends a `start` record (its PID, its start time in clock ticks, and the
-`queued_at` stamp of the try it runs). When it knows its outcome it appends an `outcome`
+is gone, and appends a `start` record (its PID, the time, and the `queued_at` stamp of the try
+it runs). When it knows its outcome it appends an `outcome`
 record before it reports anywhere else. A fork server that reaps an attempt while nobody
 listens appends an `exit` record. So, from the ticket alone:
 
@@ -41,11 +41,9 @@ class TicketState(NamedTuple):
     """A process holds the ticket's lock: the attempt (or something it started) still runs."""
     pid: int | None = None
     """The attempt's first process (it leads its own session and process group)."""
-    start_ticks: int | None = None
-    """The process's start time in clock ticks after boot (`/proc/<pid>/stat`): with the
-    PID, it names the process even after the PID is reused."""
     started_at: float | None = None
-    """Epoch seconds."""
+    """Epoch seconds, just after the process started: with the PID, it tells the attempt's
+    process from a later one given the same PID (`is_same_process`)."""
     outcome: dict[str, Any] | None = None
     """The outcome the attempt recorded (`AttemptOutcome.to_json`)."""
     exit_code: int | None = None
@@ -72,10 +70,16 @@ def claim(path: str, queued_at: str) -> int | Declined:
     """Claim the try queued at `queued_at`: the locked ticket's fd (keep it open while the
     attempt runs; it is close-on-exec, so a program the attempt execs does not hold it), or
     `Declined`. Records from another incarnation (an earlier run with this id) are discarded."""
-    try:
-        fd = os.open(path, _OPEN, 0o600)
+    try:  # the usual case, a new try: its ticket is new, and there is nothing to read
+        fd = os.open(path, _OPEN | os.O_EXCL, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # nobody else can have it yet
+        return _start(fd, queued_at)
     except FileNotFoundError:  # the attempt's first file: its log folder is made here
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(path, _OPEN | os.O_EXCL, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return _start(fd, queued_at)
+    except FileExistsError:
         fd = os.open(path, _OPEN, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -92,13 +96,16 @@ def claim(path: str, queued_at: str) -> int | Declined:
     if any("start" in r for r in records):
         os.close(fd)
         return Declined(_state(records, queued_at, held=False))
-    # Written by hand rather than with json.dumps: this runs in every attempt, first thing
-    # after the fork, where a first json.dumps costs more than the rest of the claim.
-    pid = os.getpid()
-    ticks = start_ticks(pid)
+    return _start(fd, queued_at)
+
+
+def _start(fd: int, queued_at: str) -> int:
+    """Write the `start` record on a ticket this process holds. By hand rather than with
+    json.dumps: this runs in every attempt, first thing after the fork, where a first
+    json.dumps costs more than the rest of the claim."""
     line = (
-        f'{{"queued_at": {encode_basestring(queued_at)}, "start": {pid}, '
-        f'"ticks": {"null" if ticks is None else ticks}, "at": {time.time()!r}}}\n'
+        f'{{"queued_at": {encode_basestring(queued_at)}, "start": {os.getpid()}, '
+        f'"at": {time.time()!r}}}\n'
     )
     os.write(fd, line.encode())
     return fd
@@ -150,28 +157,29 @@ def wait_released(path: str) -> None:
         os.close(fd)
 
 
-def start_ticks(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot, or None if there is no such
-    process. Field 22 of `/proc/<pid>/stat`, read after the command name (which may hold
-    spaces and parentheses); with plain os calls, which cost least in a fresh fork."""
+def is_same_process(pid: int, started_at: float | None) -> bool | None:
+    """True: `pid` is the process that started at `started_at` (epoch seconds, taken just
+    after its start) or one started before; False: a process started later has the PID now
+    (reused); None: no process has that PID. A second of tolerance covers clock ticks and
+    the boot time's rounding; a PID reused within a second of its attempt's start would be
+    missed, and PIDs are handed out in order through tens of thousands."""
     try:
-        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            data = file.read()
     except OSError:
         return None
-    try:
-        data = os.read(fd, 4096)
-    finally:
-        os.close(fd)
-    return int(data[data.rindex(b")") + 2 :].split()[19])
+    if started_at is None:
+        return True
+    ticks = int(data[data.rindex(b")") + 2 :].split()[19])
+    return _boot_time() + ticks / os.sysconf("SC_CLK_TCK") <= started_at + 1.0
 
 
-def is_same_process(pid: int, ticks: int | None) -> bool | None:
-    """True: `pid` is still the process that started at `ticks`; False: the PID now names
-    another process (reused); None: no process has that PID."""
-    now = start_ticks(pid)
-    if now is None:
-        return None
-    return ticks is None or now == ticks
+def _boot_time() -> float:
+    with open("/proc/stat", "rb") as file:
+        for line in file:
+            if line.startswith(b"btime "):
+                return float(line.split()[1])
+    return 0.0
 
 
 def _append(fd: int, record: dict[str, Any]) -> None:
@@ -192,15 +200,15 @@ def _read(fd: int) -> list[dict[str, Any]]:
 def _state(records: list[dict[str, Any]], queued_at: str, *, held: bool) -> TicketState:
     if not records or records[0].get("queued_at") != queued_at:
         return TicketState(held)
-    pid = ticks = at = outcome = code = None
+    pid = at = outcome = code = None
     for record in records:
         if "start" in record:
-            pid, ticks, at = record["start"], record.get("ticks"), record.get("at")
+            pid, at = record["start"], record.get("at")
         elif "outcome" in record:
             outcome = record["outcome"]
         elif "exit" in record:
             code = record["exit"]
-    return TicketState(held, pid, ticks, at, outcome, code)
+    return TicketState(held, pid, at, outcome, code)
 
 
 def _conflict(records: list[dict[str, Any]]) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from flowtui.execution.base import (
@@ -21,7 +22,7 @@ from flowtui.execution.base import (
     ExecutorEvent,
 )
 from flowtui.execution.local.executor import LocalExecutor
-from flowtui.execution.ticket import TicketState, start_ticks
+from flowtui.execution.ticket import TicketState
 from flowtui.loading.parse import ParseExit, ParseRequest
 from flowtui.states import TaskState
 from tests.conftest import Home, attempt_info, wait_until
@@ -160,9 +161,8 @@ def test_an_adopted_attempt_whose_pid_was_reused_is_never_signalled(
     bystander = subprocess.Popen(["sleep", "30"])
     try:
         key = _request(home).key
-        ticks = start_ticks(bystander.pid)
-        assert ticks is not None
-        executor._adopted[key] = TicketState(True, bystander.pid, ticks - 1)
+        started = psutil.Process(bystander.pid).create_time() - 10  # the attempt's, earlier
+        executor._adopted[key] = TicketState(True, bystander.pid, started)
         executor._pids[key] = bystander.pid
         assert executor.stop_attempt(key, force=True) is False
         assert bystander.poll() is None

@@ -165,7 +165,7 @@ class LocalExecutor:
                     return False
                 self._stop_when_started[key] = signum  # forked, not reported yet
                 return True
-        if adopted is not None and is_same_process(pid, adopted.start_ticks) is False:
+        if adopted is not None and is_same_process(pid, adopted.started_at) is False:
             logger.warning("not signalling pid %s: it is no longer attempt %s", pid, key)
             return False  # the PID was reused: never signal someone else's process
         return signal_group(pid, signum)
