@@ -4,10 +4,12 @@ is signalled; a child that cannot start says why."""
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from flowtui.execution.base import (
     AttemptExited,
     AttemptRequest,
     AttemptStarted,
+    ExecutorDied,
     ExecutorEvent,
 )
 from flowtui.execution.local.executor import LocalExecutor
@@ -201,3 +204,52 @@ def test_a_child_that_cannot_start_says_which_job_could_not(home: Home) -> None:
     assert parse.report.problem.message.startswith(
         "the DAG file's import could not start: NotADirectoryError: "
     )
+
+
+def test_a_parse_cut_short_by_the_fork_servers_death_is_parsed_again(
+    home: Home, running: tuple[LocalExecutor, Events]
+) -> None:
+    """A DAG file being parsed when the fork server dies is not an import error: the parse
+    goes to the new server."""
+    executor, _events = running
+    slow = home.write_dag(
+        "slow_import.py",
+        """
+        import time
+        from datetime import datetime
+        from flowtui import DAG, EmptyOperator
+
+        time.sleep(1.0)
+        with DAG("slow_import", start_date=datetime(2024, 1, 1), schedule=None):
+            EmptyOperator(task_id="t")
+        """,
+    )
+    parsed: queue.Queue[ParseExit] = queue.Queue()
+    executor.parse_file(ParseRequest(str(slow), str(home.path / "parse.log"), 30), parsed.put)
+    time.sleep(0.3)  # the child imports the file
+    assert executor._server_pid is not None
+    os.kill(executor._server_pid, signal.SIGKILL)
+    done = parsed.get(timeout=30)
+    assert done.report is not None
+    assert done.report.problem is None
+    assert [spec.dag_id for spec in done.report.specs] == ["slow_import"]
+
+
+def test_a_fork_server_that_keeps_dying_is_given_up(
+    home: Home, running: tuple[LocalExecutor, Events]
+) -> None:
+    """Six deaths within a minute: no seventh server; the executor reports its own end, which
+    stops the scheduler (its process exits 1)."""
+    executor, events = running
+    for _ in range(6):
+        server = executor._server_pid
+        assert server is not None
+        os.kill(server, signal.SIGKILL)
+        wait_until(functools.partial(_replaced_or_given_up, executor, server), what="a new one")
+    died = events.next(ExecutorDied)
+    assert "died 6 times within 60 s; not starting another" in died.reason
+    assert executor.is_started is False
+
+
+def _replaced_or_given_up(executor: LocalExecutor, server: int) -> bool:
+    return executor._server_pid != server or executor._job_w is None
