@@ -18,8 +18,10 @@ def register(top: Group, common: argparse.ArgumentParser) -> None:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from flowtui.config import restore_user_umask
     from flowtui.crontab.writer import import_crontab
 
+    restore_user_umask()  # DAG files are the user's, not private to flowtui like its home
     return import_crontab(
         args.file, args.into, settings, skip_invalid=args.skip_invalid, force=args.force
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import textwrap
 from datetime import datetime, timedelta
@@ -91,6 +92,13 @@ def test_each_entry_becomes_a_dag_that_loads(home: Home, imported: Path) -> None
     }
     errors = home.run("dags", "errors", "--output", "json", "--dags-folder", str(imported))
     assert json.loads(errors.stdout) == []
+
+
+def test_written_dag_files_get_the_users_umask(imported: Path) -> None:
+    """flowtui keeps its own files private; the DAG files it writes are the user's."""
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {p.stat().st_mode & 0o777 for p in imported.glob("*.py")} == {0o666 & ~umask}
 
 
 @pytest.mark.parametrize("dag_id", sorted(EXPECTED))
