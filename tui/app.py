@@ -106,6 +106,8 @@ class Dashboard(App[int]):
         if screen is not self.screen:  # popped or covered since: the next `Shown` is newer
             return
         header = screen.header_bar
+        if header is None:
+            return
         header.home = str(self.settings.home)
         header.dags_folder = f"{self.settings.dags_folder} ({self.settings.dags_folder_source})"
         header.scheduler = self._seen
@@ -119,7 +121,10 @@ class Dashboard(App[int]):
         self._counts = message.counts
         screen = self.screen
         if message.target is screen and isinstance(screen, LiveScreen):
-            screen.header_bar.counts = message.counts
+            header = screen.header_bar
+            if header is None:
+                return  # the app is quitting
+            header.counts = message.counts
             screen.show(message.data)
 
     @on(RefreshRequested)
@@ -222,8 +227,9 @@ class Dashboard(App[int]):
             return
         self._seen = seen
         for screen in self.screen_stack:
-            if isinstance(screen, LiveScreen):
-                screen.header_bar.scheduler = seen
+            header = screen.header_bar if isinstance(screen, LiveScreen) else None
+            if header is not None:
+                header.scheduler = seen
         self.refresh_bindings()
 
     @work(thread=True, exclusive=True, group="quit")

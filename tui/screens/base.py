@@ -49,8 +49,10 @@ class LiveScreen(Screen[None]):
         raise NotImplementedError
 
     @property
-    def header_bar(self) -> HeaderBar:
-        return self.query_one(HeaderBar)
+    def header_bar(self) -> HeaderBar | None:
+        """The screen's header; None while the screen is being torn down (the app quitting),
+        when its widgets are gone but messages for it may still arrive."""
+        return next(iter(self.query(HeaderBar)), None)
 
     def on_screen_resume(self) -> None:
         self.post_message(self.Shown(self))
