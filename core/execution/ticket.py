@@ -43,7 +43,7 @@ class TicketState(NamedTuple):
     """The attempt's first process (it leads its own session and process group)."""
     started_at: float | None = None
     """Epoch seconds, just after the process started: with the PID, it tells the attempt's
-    process from a later one given the same PID (`is_same_process`)."""
+    process from a later one given the same PID (`process_groups.is_same_process`)."""
     outcome: dict[str, Any] | None = None
     """The outcome the attempt recorded (`AttemptOutcome.to_json`)."""
     exit_code: int | None = None
@@ -155,31 +155,6 @@ def wait_released(path: str) -> None:
         fcntl.flock(fd, fcntl.LOCK_SH)
     finally:
         os.close(fd)
-
-
-def is_same_process(pid: int, started_at: float | None) -> bool | None:
-    """True: `pid` is the process that started at `started_at` (epoch seconds, taken just
-    after its start) or one started before; False: a process started later has the PID now
-    (reused); None: no process has that PID. A second of tolerance covers clock ticks and
-    the boot time's rounding; a PID reused within a second of its attempt's start would be
-    missed, and PIDs are handed out in order through tens of thousands."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as file:
-            data = file.read()
-    except OSError:
-        return None
-    if started_at is None:
-        return True
-    ticks = int(data[data.rindex(b")") + 2 :].split()[19])
-    return _boot_time() + ticks / os.sysconf("SC_CLK_TCK") <= started_at + 1.0
-
-
-def _boot_time() -> float:
-    with open("/proc/stat", "rb") as file:
-        for line in file:
-            if line.startswith(b"btime "):
-                return float(line.split()[1])
-    return 0.0
 
 
 def _append(fd: int, record: dict[str, Any]) -> None:

@@ -184,7 +184,8 @@ def stop(book: RunBook, conn: sqlite3.Connection, run: ActiveRun, ti: TI, cause:
         task_id=ti.task_id,
         detail=cause,
     )
-    book.effects.append(KillAttempt(run.attempt_key(ti), cause, ti.log_path, ti.pid))
+    key = run.attempt_key(ti)
+    book.effects.append(KillAttempt(key, cause, ti.log_path, ti.pid, ti.start_date))
 
 
 def retry_delay(task: TaskSpec, try_number: int) -> float:

@@ -11,8 +11,9 @@ from flowtui.commands.model import Command, CommandClient
 from flowtui.commands.transport import SocketClient
 from flowtui.config import Settings
 from flowtui.scheduling.apply import apply
+from flowtui.scheduling.effects import KillAttempt
 from flowtui.scheduling.lock import holder_pid, offline_turn
-from flowtui.scheduling.plain_effects import carry_out
+from flowtui.scheduling.plain_effects import carry_out, stop_unwatched
 from flowtui.scheduling.run_book import RunBook
 from flowtui.store import Store
 
@@ -28,9 +29,10 @@ def connect(settings: Settings, actor: str) -> CommandClient:
 @dataclass
 class Offline:
     """No scheduler runs: apply in the home's offline turn, so that none starts meanwhile and
-    concurrent commands apply one after another. What a command asks of running attempts
-    (stopping them) is moot then; its log lines and a secret-marker refresh are carried out
-    here."""
+    concurrent commands apply one after another. Attempts may still run (their scheduler
+    died; they outlive it): one the command stops gets SIGTERM here, and the scheduler that
+    adopts it records its end (and kills it if it ignored the SIGTERM). Log lines and a
+    secret-marker refresh are carried out here too."""
 
     settings: Settings
     actor: str
@@ -43,7 +45,10 @@ class Offline:
         if result is None:  # a scheduler started before this command's turn
             return SocketClient(self.settings, self.actor).send(command)
         for effect in book.effects:
-            carry_out(effect, self.settings.db_path)  # stopping attempts is moot: none run
+            if isinstance(effect, KillAttempt):
+                stop_unwatched(effect)
+            else:
+                carry_out(effect, self.settings.db_path)
         return result
 
     def _apply(self, book: RunBook, command: Command) -> dict[str, Any]:

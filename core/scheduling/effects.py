@@ -19,7 +19,9 @@ class KillAttempt:
     log_path: str | None
     pid: int | None
     """The attempt's process group, for an attempt this scheduler's executor did not start
-    (one a `dags test` process runs)."""
+    (one a `dags test` process runs, or one running while no scheduler does)."""
+    started: str | None = None
+    """When it started (as stored): a PID reused since is not signalled."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ import functools
 import logging
 import os
 import queue
-import signal
 import socket
 import sqlite3
 import time
@@ -32,7 +31,6 @@ from flowtui.execution.base import (
     ExecutorEvent,
 )
 from flowtui.execution.logs import append_line
-from flowtui.execution.process_groups import signal_group
 from flowtui.loading.loader import DagLoader, FileParser, FileResult
 from flowtui.loading.record import record
 from flowtui.scheduling import attempts
@@ -52,7 +50,7 @@ from flowtui.scheduling.messages import (
     TimeoutDue,
 )
 from flowtui.scheduling.outcomes import outcome_of
-from flowtui.scheduling.plain_effects import carry_out
+from flowtui.scheduling.plain_effects import carry_out, stop_unwatched
 from flowtui.scheduling.run_book import RunBook
 from flowtui.scheduling.timers import Timers
 from flowtui.states import RunState, TaskState
@@ -405,14 +403,15 @@ class Scheduler:
             if carry_out(effect, self.settings.db_path):
                 continue
             match effect:
-                case KillAttempt(key, cause, log_path, pid):
-                    if log_path:
-                        append_line(log_path, f"stopping the attempt: {cause}; sending SIGTERM")
+                case KillAttempt(key, cause, log_path):
                     if self.executor.stop_attempt(key, force=False):
+                        if log_path:
+                            text = f"stopping the attempt: {cause}; sending SIGTERM"
+                            append_line(log_path, text)
                         grace = timedelta(seconds=self.settings.task_kill_grace_seconds)
                         self.timers.at(self.clock() + grace, EscalateDue(key))
-                    elif pid is not None:  # an attempt another process runs (`dags test`)
-                        signal_group(pid, signal.SIGTERM)
+                    else:  # an attempt another process runs (`dags test`)
+                        stop_unwatched(effect)
                 case RetryAt(failed, when):
                     self.timers.at(when, RetryDue(failed))
 

@@ -29,6 +29,8 @@ from flowtui.states import TaskState
 from flowtui.store import Store, reads, writes
 
 NOW = datetime(2024, 3, 5, 6, 0, tzinfo=UTC)
+STARTED = "2024-03-05T06:00:00.000000+00:00"
+"""NOW as the store keeps it: when an attempt begun in a test started."""
 """Where every test's clock starts."""
 LOGICAL = datetime(2024, 3, 5, tzinfo=UTC)
 SUCCESS = AttemptOutcome(TaskState.SUCCESS, exit_code=0)

@@ -49,8 +49,8 @@ from flowtui.scheduling.effects import KillAttempt, RefreshSecretMarker
 from flowtui.scheduling.run_book import RunBook
 from flowtui.states import RunState, TaskState
 from flowtui.store import Store, reads, variables, writes
+from tests.engine.conftest import STARTED, open_copy, pick
 from tests.engine.conftest import dag_spec as dag
-from tests.engine.conftest import open_copy, pick
 from tests.engine.conftest import task_spec as task
 
 NOW = datetime(2024, 3, 5, 6, 0, tzinfo=UTC)
@@ -613,11 +613,13 @@ def test_clear_of_a_running_run_stops_live_attempts_and_reschedules_at_once(
             "cleared while running",
             "/logs/fan/r1/clean/attempt=1.log",
             4343,
+            STARTED,
         ),
         KillAttempt(
             AttemptKey("fan", "r1", "enrich", 1),
             "cleared while running",
             "/logs/fan/r1/enrich/attempt=1.log",
+            None,
             None,
         ),
     ]

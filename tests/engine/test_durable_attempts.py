@@ -299,3 +299,41 @@ def _process_with_pid(pid: int) -> subprocess.Popen[bytes]:
         process.kill()
         process.wait()
     pytest.skip(f"could not get PID {pid} back (other processes took it)")
+
+
+CLEARED_DAG = """
+    import time
+    from datetime import datetime
+    from pathlib import Path
+    from flowtui import DAG, PythonOperator
+
+    def work(ti):
+        Path({pid_file!r}).write_text(str(__import__("os").getpid()))
+        if ti.try_number == 1:
+            time.sleep(60)
+
+    with DAG("durable", start_date=datetime(2024, 1, 1), schedule=None):
+        PythonOperator(task_id="work", python_callable=work)
+"""
+
+
+def test_a_task_cleared_while_no_scheduler_watches_is_stopped_and_run_again(
+    home: Home, tmp_path: Path, schedulers: list[Scheduler]
+) -> None:
+    """A task is cleared (offline) while its attempt runs with no scheduler alive: the clear
+    stops the attempt (its PID checked against its start), and the next scheduler records
+    that try as failed and runs the task again."""
+    pid_file = tmp_path / "pid"
+    home.write_dag("durable.py", CLEARED_DAG.format(pid_file=str(pid_file)))
+    schedulers.append(Scheduler(home))
+    run_id = _trigger(home)
+    first = _task_pid(pid_file)
+    schedulers[0].kill(whole_group=True)
+    cleared = home.run("tasks", "clear", "durable", "--run", run_id, "--task", "^work$")
+    assert cleared.returncode == 0, cleared.stderr
+    assert home.task_state("durable", run_id, "work") == "restarting"
+    wait_until(lambda: _gone(first), what="the cleared attempt to be stopped")
+    pid_file.unlink()
+    schedulers.append(Scheduler(home))
+    _wait_for_success(home, run_id)
+    assert _attempts(home, run_id, "work") == [(1, "failed"), (2, "success")]

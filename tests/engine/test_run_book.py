@@ -27,7 +27,7 @@ from flowtui.spec import DagSpec, TaskSpec
 from flowtui.states import RunState, TaskState
 from flowtui.store import reads, writes
 from tests.conftest import wait_until
-from tests.engine.conftest import LOGICAL, NOW, SUCCESS, World, at, pick
+from tests.engine.conftest import LOGICAL, NOW, STARTED, SUCCESS, World, at, pick
 from tests.engine.conftest import dag_spec as dag
 from tests.engine.conftest import task_spec as task
 
@@ -558,7 +558,7 @@ def test_clearing_a_running_task_stops_it_and_runs_it_again(world: World) -> Non
     assert world.states(run)["extract"] == "restarting"
     log = "/logs/etl/manual__1/extract/attempt=1.log"
     key = AttemptKey("etl", "manual__1", "extract", 1)
-    assert world.book.effects == [KillAttempt(key, "cleared while running", log, 4242)]
+    assert world.book.effects == [KillAttempt(key, "cleared while running", log, 4242, STARTED)]
     (kill,) = world.events(run, "kill")
     assert pick(kill, "task_id", "actor", "detail") == {
         "task_id": "extract",
@@ -601,6 +601,7 @@ def test_a_mark_of_a_running_task_sticks_when_its_attempt_exits(
         f"marked {mark} while running",
         "/logs/etl/manual__1/extract/attempt=1.log",
         4242,
+        STARTED,
     )
     world.book.effects.clear()
     assert world.end(run, "extract", KILLED) is TaskState(mark)

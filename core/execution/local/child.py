@@ -38,6 +38,7 @@ def run_job(job: RunJob | ParseJob, result_fd: int, preloaded: dict[str, DAG] | 
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGHUP, signal.SIG_DFL)  # the fork server ignores it; tasks do not
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a stop ends the task
         signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's usual handler
         if isinstance(job, ParseJob):
             from flowtui.loading.dag_file import parse_here

@@ -40,14 +40,8 @@ from flowtui.execution.local.protocol import (
     encode,
     write_all,
 )
-from flowtui.execution.process_groups import signal_group
-from flowtui.execution.ticket import (
-    TicketState,
-    inspect,
-    is_same_process,
-    ticket_path,
-    wait_released,
-)
+from flowtui.execution.process_groups import is_same_process, signal_group
+from flowtui.execution.ticket import TicketState, inspect, ticket_path, wait_released
 from flowtui.loading.loader import DagLoader, FileResult
 from flowtui.loading.parse import ParseExit, ParseReport, ParseRequest
 from flowtui.states import TaskState

@@ -98,6 +98,9 @@ class ForkServer:
         signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so the wakeup fd is written
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the scheduler's to handle
         signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a closed terminal is not our end
+        # A handler the scheduler's process installed before forking us is not ours (nor our
+        # children's: a task's SIGTERM would call it instead of ending the task).
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         self._parses = 0
         self.orphaned = False
         """The scheduler is gone: no new jobs; children run on and their exits go to their
