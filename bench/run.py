@@ -4,7 +4,10 @@ this machine charges for a bare interpreter start, a fork and a commit), measure
 run before and after the workloads. See bench/README.md.
 
     .venv/bin/python bench/run.py [--quick] [--only W1,W2] [--repeat N] [--w4-repeat N]
-                                  [--json FILE]
+                                  [--json FILE] [--update-baseline]
+
+It exits 1 when a workload breaks, when the floors cannot be measured, or when a figure is more
+than 25% worse than the stored baseline (`baseline.py`, ratios to the floors).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import baseline
 from floors import (
     AFTER,
     BEFORE,
@@ -31,6 +35,7 @@ from floors import (
 )
 from measure import Measurement, run_measured
 from report import (
+    Results,
     WorkloadResult,
     as_json,
     figures_table,
@@ -43,7 +48,7 @@ from store_figures import BrokenRun, checked_latencies_ms
 BENCH = Path(__file__).resolve().parent
 DEFAULT_REPEAT = 5
 QUICK_REPEAT = 3
-QUICK_WORKLOADS = "W0,W1,W2,W3"
+QUICK_WORKLOADS = "W0,W1,W2,W3,W4_1k"
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,33 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nBROKEN: {', '.join(broken)}: no figures from them (see above)")
     if floors.error:
         print(f"\nBROKEN: floors: {floors.error}; no ratios")
-    return 1 if broken or floors.error else 0
+    return 1 if broken or floors.error or _against_baseline(args, results, floors) else 0
+
+
+def _against_baseline(args: argparse.Namespace, results: Results, floors: Floors) -> bool:
+    """Compare with the stored baseline, or store this run as it; True on a regression."""
+    figures = baseline.comparable(results, floors)
+    if args.update_baseline:
+        commit = _git("rev-parse", "--short", "HEAD")
+        baseline.save(figures, commit)
+        print(
+            f"\nbaseline: {len(figures)} figures of this run ({commit}) added to "
+            f"{baseline.BASELINE.name} (the median of its last {baseline.KEPT} runs)"
+        )
+        return False
+    regressed = baseline.regressions(figures, baseline.load())
+    if regressed:
+        print("\nREGRESSED against bench/baseline.json (ratios to the floors):")
+        for line in regressed:
+            print(f"  {line}")
+    else:
+        print(f"\nno figure more than {baseline.TOLERANCE:g}x its baseline (bench/baseline.json)")
+    return bool(regressed)
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=BENCH, capture_output=True, text=True, check=False)
+    return done.stdout.strip() or "unknown"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -124,6 +155,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--w4-repeat", type=int, default=1, help="runs per W4 size (default 1)")
     parser.add_argument("--json", type=Path, help="also write the raw figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep each run's home directory")
+    parser.add_argument(
+        "--update-baseline",
+        action="store_true",
+        help="store this run's figures (ratios to the floors) as bench/baseline.json",
+    )
     parser.add_argument(
         "--flowtui",
         default=str(Path(sys.executable).with_name("flowtui")),
