@@ -195,7 +195,8 @@ class AttemptExited(NamedTuple):
 
 
 class ExecutorDied(NamedTuple):
-    """The executor is gone; every attempt it had running was reported exited first."""
+    """The executor gave up (its fork server keeps dying): the scheduler stops. The attempts
+    it had are not reported: they run on, durable, for the next scheduler to adopt."""
 
     reason: str
 

@@ -360,8 +360,9 @@ class LocalExecutor:
         logger.error(reason)
         for _request, done in parses.values():
             _finish_parse(done, ParseExit(None, None))
-        for request in attempts.values():
-            self._lost(request.key)
+        # The attempts are not lost: they run on in their own sessions, and the scheduler that
+        # comes next adopts them (or starts those that never started) through their tickets.
+        logger.error("%d attempt(s) left for the next scheduler to adopt", len(attempts))
         self._deliver(ExecutorDied(reason))
 
     def _lost(self, key: AttemptKey) -> None:
