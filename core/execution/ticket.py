@@ -70,16 +70,10 @@ def claim(path: str, queued_at: str) -> int | Declined:
     """Claim the try queued at `queued_at`: the locked ticket's fd (keep it open while the
     attempt runs; it is close-on-exec, so a program the attempt execs does not hold it), or
     `Declined`. Records from another incarnation (an earlier run with this id) are discarded."""
-    try:  # the usual case, a new try: its ticket is new, and there is nothing to read
-        fd = os.open(path, _OPEN | os.O_EXCL, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # nobody else can have it yet
-        return _start(fd, queued_at)
+    try:
+        fd = os.open(path, _OPEN, 0o600)
     except FileNotFoundError:  # the attempt's first file: its log folder is made here
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        fd = os.open(path, _OPEN | os.O_EXCL, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return _start(fd, queued_at)
-    except FileExistsError:
         fd = os.open(path, _OPEN, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
