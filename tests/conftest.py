@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from flowtui.authoring import variables as variables_module
@@ -103,6 +104,16 @@ class Home:
             store.close()
         return None if row is None else str(row["state"])
 
+    def latest_run_id(self, dag_id: str) -> str:
+        """The run id of the DAG's latest run (by logical date); fails if it has none."""
+        store = self.store()
+        try:
+            run = reads.run(store.conn, dag_id)
+        finally:
+            store.close()
+        assert run is not None, f"{dag_id} has no run"
+        return str(run["run_id"])
+
     def events(self, **where: str) -> list[dict[str, Any]]:
         store = self.store()
         try:
@@ -182,3 +193,11 @@ def scheduler(home: Home) -> Iterator[subprocess.Popen[str]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def has_exited(pid: int) -> bool:
+    """Whether process `pid` has ended: gone, or a zombie nobody has reaped yet."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True

@@ -11,13 +11,12 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 
 from flowtui.scheduling.background import BackgroundScheduler, NoScheduler
 from flowtui.scheduling.lock import holder_pid
 from flowtui.store import reads
-from tests.conftest import Home, wait_until
+from tests.conftest import Home, has_exited, wait_until
 
 SLEEPER = """
     from datetime import datetime
@@ -78,8 +77,8 @@ def test_stop_stops_the_tasks_and_waits_for_the_scheduler(home: Home, detached: 
     done = home.run("scheduler", "stop")
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"flowtui scheduler: pid {detached} on {home.path} stopped\n"
-    assert _has_exited(detached)  # before stop returned
-    assert _has_exited(nap)
+    assert has_exited(detached)  # before stop returned
+    assert has_exited(nap)
     assert home.runs_show("sleeper")["tasks"]["nap"]["state"] == "up_for_retry"
 
 
@@ -118,14 +117,6 @@ def test_the_dashboard_without_a_terminal_refuses_in_one_line(home: Home) -> Non
     assert done.stderr.count("\n") == 1
     assert "\x1b" not in done.stderr
     assert holder_pid(home.settings.lock_path) is None  # and started no scheduler
-
-
-def _has_exited(pid: int) -> bool:
-    """Gone, or a zombie its new parent (init) has not reaped yet."""
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 def _nap_pid(home: Home) -> int | None:

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from flowtui.store import reads
-from tests.conftest import FLOWTUI, Home, wait_until
+from tests.conftest import FLOWTUI, Home, has_exited, wait_until
 from tests.namespaces import in_namespace, rerun_in_namespace
 
 WORK_DAG = """
@@ -95,7 +95,7 @@ def _setup(home: Home, tmp_path: Path, seconds: float, retries: int = 0) -> tupl
 def _trigger(home: Home) -> str:
     done = home.run("dags", "trigger", "durable")
     assert done.returncode == 0, done.stderr
-    return _latest_run_id(home)
+    return home.latest_run_id("durable")
 
 
 def _task_pid(pid_file: Path) -> int:
@@ -104,13 +104,6 @@ def _task_pid(pid_file: Path) -> int:
         what="the task to start",
     )
     return pid
-
-
-def _gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 def _attempts(home: Home, run_id: str, task_id: str) -> list[tuple[int, str]]:
@@ -159,8 +152,8 @@ def test_a_task_that_ends_while_no_scheduler_lives_keeps_its_outcome(
     run_id = _trigger(home)
     task_pid = _task_pid(pid_file)
     schedulers[0].kill(whole_group=whole_group)
-    assert not _gone(task_pid)
-    wait_until(lambda: _gone(task_pid), timeout=15, what="the task to finish unwatched")
+    assert not has_exited(task_pid)
+    wait_until(lambda: has_exited(task_pid), timeout=15, what="the task to finish unwatched")
     assert home.task_state("durable", run_id, "work") == "running"
 
     schedulers.append(Scheduler(home))
@@ -189,7 +182,7 @@ def test_a_task_still_running_is_adopted_by_the_next_scheduler(
         store.close()
     assert row is not None
     assert (row["state"], row["pid"], row["try_number"]) == ("running", row["pid"], 1)
-    assert not _gone(task_pid)
+    assert not has_exited(task_pid)
     _wait_for_success(home, run_id)
     assert _attempts(home, run_id, "work") == [(1, "success")]
     assert _xcom(home, run_id) == '{"rows": 42}'
@@ -209,10 +202,10 @@ def test_the_fork_server_killed_alone_loses_nothing(
     server = scheduler.fork_server()
     server.kill()
     _wait_for_success(home, run_id)
-    assert not _gone(scheduler.process.pid)
+    assert not has_exited(scheduler.process.pid)
     assert _attempts(home, run_id, "work") == [(1, "success")]
     assert runs.read_text() == "ran\n"
-    assert _gone(task_pid)
+    assert has_exited(task_pid)
     log = (home.path / "logs" / "scheduler.log").read_text()
     assert f"the fork server (pid {server.pid}) died; started a new one" in log
 
@@ -237,21 +230,11 @@ def test_an_attempt_caught_between_fork_and_running_runs_once(
     done.wait(timeout=30)
     os.killpg(scheduler.process.pid, signal.SIGKILL)
     scheduler.process.wait()
-    run_id = _latest_run_id(home)
+    run_id = home.latest_run_id("durable")
     schedulers.append(Scheduler(home))
     _wait_for_success(home, run_id)
     assert runs.read_text() == "ran\n"
     assert _attempts(home, run_id, "work") == [(1, "success")]
-
-
-def _latest_run_id(home: Home) -> str:
-    store = home.store()
-    try:
-        run = reads.run(store.conn, "durable")
-    finally:
-        store.close()
-    assert run is not None
-    return str(run["run_id"])
 
 
 def test_a_reused_pid_is_never_signalled(
@@ -272,7 +255,7 @@ def test_a_reused_pid_is_never_signalled(
     task_pid = _task_pid(pid_file)
     scheduler.kill(whole_group=True)
     os.killpg(task_pid, signal.SIGKILL)
-    wait_until(lambda: _gone(task_pid), what="the attempt to die")
+    wait_until(lambda: has_exited(task_pid), what="the attempt to die")
     bystander = _process_with_pid(task_pid)
     try:
         pid_file.unlink()
@@ -332,7 +315,7 @@ def test_a_task_cleared_while_no_scheduler_watches_is_stopped_and_run_again(
     cleared = home.run("tasks", "clear", "durable", "--run", run_id, "--task", "^work$")
     assert cleared.returncode == 0, cleared.stderr
     assert home.task_state("durable", run_id, "work") == "restarting"
-    wait_until(lambda: _gone(first), what="the cleared attempt to be stopped")
+    wait_until(lambda: has_exited(first), what="the cleared attempt to be stopped")
     pid_file.unlink()
     schedulers.append(Scheduler(home))
     _wait_for_success(home, run_id)

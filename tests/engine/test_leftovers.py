@@ -9,9 +9,7 @@ import os
 import signal
 from pathlib import Path
 
-import psutil
-
-from tests.conftest import Home
+from tests.conftest import Home, has_exited
 
 LEAVER = """
     import subprocess
@@ -44,13 +42,6 @@ def _pid(folder: Path, name: str) -> int:
     return int((folder / name).read_text())
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
 def _log(home: Home, task_id: str) -> str:
     (log,) = (home.path / "logs" / "leaver").rglob(f"{task_id}/attempt=1.log")
     return log.read_text()
@@ -66,18 +57,18 @@ def test_processes_a_task_leaves_in_its_group_are_stopped_and_named(
 
     for task_id in ("background", "popen"):
         pid = _pid(tmp_path, task_id)
-        assert not _alive(pid), task_id
+        assert has_exited(pid), task_id
         log = _log(home, task_id)
         assert f"the task left 1 process(es) running: {pid} " in log  # its name may lag exec
         assert "they have stopped" in log
 
     stubborn = _pid(tmp_path, "stubborn")
-    assert not _alive(stubborn)
+    assert has_exited(stubborn)
     assert "still running 0.5 s after SIGTERM, killed with SIGKILL" in _log(home, "stubborn")
 
     daemon = _pid(tmp_path, "daemon")
     try:
-        assert _alive(daemon)
+        assert not has_exited(daemon)
         left = f"left running (each started a session of its own): {daemon} "
         assert left in _log(home, "daemon")
     finally:

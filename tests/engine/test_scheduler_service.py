@@ -8,10 +8,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-import psutil
-
-from flowtui.store import reads
-from tests.conftest import Home, wait_until
+from tests.conftest import Home, has_exited, wait_until
 
 SLOW_DAG = """
     from datetime import datetime, timedelta
@@ -25,14 +22,6 @@ SLOW_DAG = """
 """
 
 
-def _latest_run_id(home: Home, dag_id: str) -> str:
-    store = home.store()
-    run = reads.run(store.conn, dag_id)
-    store.close()
-    assert run is not None
-    return str(run["run_id"])
-
-
 def _running_pid(home: Home, pid_file: Path, previous: int | None = None) -> int:
     def read() -> int | None:
         if not pid_file.exists() or not pid_file.read_text().strip():
@@ -44,14 +33,6 @@ def _running_pid(home: Home, pid_file: Path, previous: int | None = None) -> int
     return pid
 
 
-def _gone(pid: int) -> bool:
-    """True once `pid` has exited (a zombie nobody reaped counts as gone)."""
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
-
-
 def test_commands_reach_a_running_scheduler(home: Home, tmp_path: Path) -> None:
     pid_file = tmp_path / "pid"
     home.write_dag("slow.py", SLOW_DAG.format(pid_file=pid_file))
@@ -60,7 +41,7 @@ def test_commands_reach_a_running_scheduler(home: Home, tmp_path: Path) -> None:
     assert process.stdout.readline().startswith("flowtui scheduler:")
     try:
         assert home.run("dags", "trigger", "slow").returncode == 0
-        run_id = _latest_run_id(home, "slow")
+        run_id = home.latest_run_id("slow")
         first = _running_pid(home, pid_file)
 
         done = home.run(
@@ -69,7 +50,7 @@ def test_commands_reach_a_running_scheduler(home: Home, tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         assert "work, after" in done.stdout
         second = _running_pid(home, pid_file, previous=first)
-        wait_until(lambda: _gone(first), what="the cleared attempt to die")
+        wait_until(lambda: has_exited(first), what="the cleared attempt to die")
         assert home.runs_show("slow", run_id)["tasks"]["work"]["try_number"] == 2
 
         assert home.run("tasks", "mark", "slow", run_id, "work", "success").returncode == 0
@@ -77,7 +58,7 @@ def test_commands_reach_a_running_scheduler(home: Home, tmp_path: Path) -> None:
             lambda: home.task_state("slow", run_id, "after") == "success",
             what="downstream of the marked task to run",
         )
-        wait_until(lambda: _gone(second), what="the marked attempt to die")
+        wait_until(lambda: has_exited(second), what="the marked attempt to die")
         assert home.runs_show("slow", run_id)["state"] == "success"
 
         assert home.run("dags", "pause", "slow").returncode == 0
@@ -116,11 +97,11 @@ def test_stopping_the_scheduler_stops_its_attempts(home: Home, tmp_path: Path) -
     assert process.stdout is not None
     assert process.stdout.readline().startswith("flowtui scheduler:")
     assert home.run("dags", "trigger", "slow").returncode == 0
-    run_id = _latest_run_id(home, "slow")
+    run_id = home.latest_run_id("slow")
     task_pid = _running_pid(home, pid_file)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) == 0
-    assert _gone(task_pid)
+    assert has_exited(task_pid)
     assert home.task_state("slow", run_id, "work") == "up_for_retry"
     causes = [e["detail"] for e in home.events(dag_id="slow", task_id="work") if e["detail"]]
     assert any("the scheduler stopped" in str(c) for c in causes)
