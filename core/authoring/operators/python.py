@@ -47,6 +47,13 @@ class PythonOperator(BaseOperator):
     """
 
     template_fields: ClassVar[Sequence[str]] = ("templates_dict", "op_args", "op_kwargs")
+    __slots__ = (
+        "op_args",
+        "op_kwargs",
+        "python_callable",
+        "show_return_value_in_logs",
+        "templates_dict",
+    )
 
     def __init__(
         self,
