@@ -2,23 +2,50 @@
 authoring API for DAG files (from `flowtui.authoring`); the engine lives in the packages beside
 it, one per role: loading, scheduling, execution, commands, store, cli, crontab, and the
 dashboard in `flowtui.tui`. The modules at this level are the vocabulary they share: states,
-errors, clock, config, spec, cron."""
+errors, clock, config, spec, cron.
+
+The authoring names load on first use (PEP 562): a DAG file's `from flowtui import DAG` gets
+them as before, while the command line and the engine, which import `flowtui.<role>` and never
+a DAG's classes, do not pay for them at start-up."""
 
 from __future__ import annotations
 
-from flowtui.authoring.baseoperator import BaseOperator, chain
-from flowtui.authoring.dag import DAG
-from flowtui.authoring.datasets import Dataset
-from flowtui.authoring.exceptions import FailTask, SkipTask
-from flowtui.authoring.operators import (
-    BashOperator,
-    BranchPythonOperator,
-    EmptyOperator,
-    PythonOperator,
-    ShortCircuitOperator,
-)
-from flowtui.authoring.taskflow import XComArg, dag, task
-from flowtui.authoring.variables import Variable
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flowtui.authoring.baseoperator import BaseOperator, chain
+    from flowtui.authoring.dag import DAG
+    from flowtui.authoring.datasets import Dataset
+    from flowtui.authoring.exceptions import FailTask, SkipTask
+    from flowtui.authoring.operators import (
+        BashOperator,
+        BranchPythonOperator,
+        EmptyOperator,
+        PythonOperator,
+        ShortCircuitOperator,
+    )
+    from flowtui.authoring.taskflow import XComArg, dag, task
+    from flowtui.authoring.variables import Variable
+
+_HOMES = {
+    "BaseOperator": "flowtui.authoring.baseoperator",
+    "chain": "flowtui.authoring.baseoperator",
+    "DAG": "flowtui.authoring.dag",
+    "Dataset": "flowtui.authoring.datasets",
+    "FailTask": "flowtui.authoring.exceptions",
+    "SkipTask": "flowtui.authoring.exceptions",
+    "BashOperator": "flowtui.authoring.operators",
+    "BranchPythonOperator": "flowtui.authoring.operators",
+    "EmptyOperator": "flowtui.authoring.operators",
+    "PythonOperator": "flowtui.authoring.operators",
+    "ShortCircuitOperator": "flowtui.authoring.operators",
+    "XComArg": "flowtui.authoring.taskflow",
+    "dag": "flowtui.authoring.taskflow",
+    "task": "flowtui.authoring.taskflow",
+    "Variable": "flowtui.authoring.variables",
+}
+"""Each authoring name and the module that defines it."""
 
 __all__ = [
     "DAG",
@@ -37,3 +64,17 @@ __all__ = [
     "dag",
     "task",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import an authoring name on first use and keep it here, so the next lookup is direct."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'flowtui' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

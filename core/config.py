@@ -4,9 +4,7 @@ the DAG folder, resolved as DESIGN.md says (flag, environment, config file, ./da
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,6 +195,7 @@ def resolve_home(home: str | Path | None = None) -> Path:
 
 
 def _read_config(path: Path) -> dict[str, object]:
+    """The config file's table; {} when there is none (then tomllib is never imported)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -211,6 +210,8 @@ def _read_config(path: Path) -> dict[str, object]:
             f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
             f"save it as UTF-8 (TOML files are UTF-8)",
         ) from None
+    import tomllib  # only when a config file exists: most homes have none
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -218,6 +219,8 @@ def _read_config(path: Path) -> dict[str, object]:
 
 
 def _unknown_key(path: Path, key: str) -> str:
+    import difflib  # only for a config file with a mistyped key
+
     close = difflib.get_close_matches(key, sorted(_KEYS), n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return f"{path}: unknown key {key!r} is ignored; {hint}known keys: {', '.join(sorted(_KEYS))}"

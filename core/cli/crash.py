@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-import traceback
 from pathlib import Path
 
 from flowtui.config import make_private_folder, resolve_home
@@ -20,6 +19,8 @@ _NAME = "flowtui-crash.log"
 def save_traceback(home: str | None) -> str:
     """Append the exception being handled to the crash log; returns the words that tell the
     user where it went ("traceback in PATH"), or why it went nowhere."""
+    import traceback  # only once something went wrong
+
     text = f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(sys.argv)}\n"
     text += traceback.format_exc()
     tried = []

@@ -11,7 +11,6 @@ from flowtui.cli.arguments import Group, add_command
 from flowtui.cli.home import check_dag, open_store
 from flowtui.config import Settings
 from flowtui.errors import InvalidInput, TaskInstanceNotFound
-from flowtui.states import FINISHED, TaskState
 
 if TYPE_CHECKING:
     import sqlite3
@@ -67,6 +66,7 @@ def _try_number(conn: sqlite3.Connection, args: argparse.Namespace) -> int:
 
 def _finished(conn: sqlite3.Connection, key: tuple[str, str, str], try_number: int) -> bool:
     """Whether attempt `try_number` of the task instance `key` will write no more."""
+    from flowtui.states import FINISHED, TaskState
     from flowtui.store import reads
 
     row = reads.task_instance(conn, *key)

@@ -5,7 +5,6 @@ one that serves the home, whoever started it."""
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -40,6 +39,8 @@ def register(top: Group, common: argparse.ArgumentParser) -> None:
 def _scheduler(args: argparse.Namespace, settings: Settings) -> int:
     if args.detach:
         return _detach(settings)
+    import signal
+
     from flowtui.scheduling.host import SchedulerHost, log_to_file
 
     log_to_file(settings)
