@@ -3,6 +3,7 @@ template, so that importing flowtui stays cheap; which fields are templated is t
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Mapping
 from datetime import datetime
@@ -53,6 +54,23 @@ def render(value: Any, context: Mapping[str, Any], *, task_id: str = "?", field:
     if isinstance(value, dict):
         return {k: render(v, context, task_id=task_id, field=field) for k, v in value.items()}
     return value
+
+
+def prepare(value: Any) -> bool:
+    """Compile the templates in `value` (recursing as `render` does) so that a process forked
+    after this renders them without compiling; returns whether there were any. A template
+    that does not compile is left for `render` to report."""
+    if isinstance(value, str):
+        if not is_template(value):
+            return False
+        with contextlib.suppress(Exception):
+            _compile(value)
+        return True
+    if isinstance(value, list | tuple | set | frozenset):
+        return any([prepare(item) for item in value])
+    if isinstance(value, dict):
+        return any([prepare(item) for item in value.values()])
+    return False
 
 
 def _render_string(source: str, context: Mapping[str, Any], task_id: str, field: str) -> str:

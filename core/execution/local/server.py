@@ -39,9 +39,6 @@ from flowtui.loading.dag_file import add_dags_folder_to_path, dags_by_id
 if TYPE_CHECKING:
     from flowtui.authoring.dag import DAG
 
-_IDLE_WARMUP = 0.2
-"""Seconds of quiet after which the server imports what templated tasks need."""
-
 
 @dataclass
 class _Child:
@@ -108,21 +105,16 @@ class ForkServer:
 
     def serve(self) -> NoReturn:
         jobs = LineBuffer()
-        warm = "jinja2" in sys.modules
         while True:
             if self.orphaned and not self.children:
                 os._exit(0)
             timeout = self._timeout()
-            if not warm:
-                timeout = _IDLE_WARMUP if timeout is None else min(timeout, _IDLE_WARMUP)
             results = {c.result_fd: c for c in self.children.values() if c.result_fd >= 0}
             jobs_fd = [] if self.orphaned else [self.job_fd]
             ready, _, _ = select.select([*jobs_fd, self.wake_r, *results], [], [], timeout)
             for fd in ready:
                 if fd in results:
                     results[fd].drain()
-            if not ready and not warm:
-                warm = _warm_up()
             if self.wake_r in ready:
                 while _read_nonblocking(self.wake_r):
                     pass
@@ -184,6 +176,7 @@ class ForkServer:
         except BaseException:  # the child will import it again and report the error
             self.preloaded.pop(file, None)
             return
+        _prepare_templates(dags)
         self.preloaded[file] = (mtime, dags)
 
     def _reap(self) -> None:
@@ -257,11 +250,17 @@ def _import_for_parsing(*, with_croniter: bool) -> None:
         flowtui.cron.load_croniter()
 
 
-def _warm_up() -> bool:
-    """Import jinja2 once, here, so that forks render templates without paying 50 ms each."""
-    import jinja2  # noqa: F401
+def _prepare_templates(dags: dict[str, DAG]) -> None:
+    """Compile the templates of the DAGs' tasks once, here (importing jinja2 only if there are
+    any), so that each attempt renders them without importing or compiling: a DAG without
+    templates keeps jinja2 out of the server, whose every fork is then cheaper."""
+    from flowtui.authoring.templating import prepare
 
-    return True
+    for dag in dags.values():
+        for task in dag.task_dict.values():
+            for name in getattr(task, "template_fields", ()):
+                with contextlib.suppress(Exception):  # a property that fails: the child says so
+                    prepare(getattr(task, name, None))
 
 
 def _read_nonblocking(fd: int) -> bytes:
