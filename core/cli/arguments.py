@@ -6,8 +6,7 @@ they are wrong."""
 from __future__ import annotations
 
 import argparse
-import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from flowtui.config import Settings
@@ -18,6 +17,28 @@ if TYPE_CHECKING:
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 Group = Any  # argparse's _SubParsersAction, which the standard library does not export
+Commands = Callable[[Group, argparse.ArgumentParser], None]
+"""Adds a group's commands to it (the group, the common options)."""
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An `ArgumentParser` whose content can be added when it is first used to parse: a group's
+    commands are made only when the command line names the group, so that one command does not
+    pay for building every other command's parser (about half of which is argparse looking
+    for translations of its own words). Its subparsers are of this class too."""
+
+    _fill: Callable[[], None] | None = None
+
+    def fill_on_use(self, fill: Callable[[], None]) -> None:
+        self._fill = fill
+
+    def parse_known_args(  # type: ignore[override]  # typeshed's overloads; same signature
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self._fill is not None:
+            fill, self._fill = self._fill, None
+            fill()
+        return super().parse_known_args(args, namespace)
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -32,11 +53,18 @@ def common_options() -> argparse.ArgumentParser:
     return common
 
 
-def add_group(top: Group, name: str, help_text: str) -> Group:
-    """`flowtui NAME COMMAND`: a group of commands, one of which must be given."""
-    return top.add_parser(name, help=help_text).add_subparsers(
-        title=f"{name} commands", metavar="COMMAND", required=True
-    )
+def add_group(
+    top: Group, name: str, help_text: str, commands: Commands, common: argparse.ArgumentParser
+) -> None:
+    """`flowtui NAME COMMAND`: a group of commands, one of which must be given. `commands` adds
+    them once the command line names the group (`top` is a `CommandParser`'s subparsers)."""
+    parser: CommandParser = top.add_parser(name, help=help_text)
+
+    def fill() -> None:
+        group = parser.add_subparsers(title=f"{name} commands", metavar="COMMAND", required=True)
+        commands(group, common)
+
+    parser.fill_on_use(fill)
 
 
 def add_command(
@@ -70,6 +98,8 @@ def conf_argument(text: str | None) -> dict[str, Any] | None:
     """`--conf`: a JSON object, or None."""
     if text is None:
         return None
+    import json
+
     try:
         conf = json.loads(text)
     except json.JSONDecodeError as exc:

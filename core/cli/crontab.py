@@ -9,7 +9,11 @@ from flowtui.config import Settings
 
 
 def register(top: Group, common: argparse.ArgumentParser) -> None:
-    crontab = add_group(top, "crontab", "turn a crontab into DAGs")
+    add_group(top, "crontab", "turn a crontab into DAGs", _commands, common)
+
+
+def _commands(crontab: Group, common: argparse.ArgumentParser) -> None:
+    """`flowtui crontab COMMAND`'s parsers; made only when the command line names the group."""
     sub = add_command(crontab, "import", _import, "write a DAG file per crontab entry", common)
     sub.add_argument("file", nargs="?", default="-", help="crontab file, or - for stdin")
     sub.add_argument("--into", metavar="DIR", help="folder to write to (default: DAG folder)")

@@ -28,7 +28,11 @@ if TYPE_CHECKING:
 
 
 def register(top: Group, common: argparse.ArgumentParser) -> None:
-    dags = add_group(top, "dags", "list, test, trigger and pause DAGs")
+    add_group(top, "dags", "list, test, trigger and pause DAGs", _commands, common)
+
+
+def _commands(dags: Group, common: argparse.ArgumentParser) -> None:
+    """`flowtui dags COMMAND`'s parsers; made only when the command line names the group."""
     add_output(add_command(dags, "list", _list, "DAGs of the DAG folder", common))
     add_output(add_command(dags, "errors", _errors, "files that failed to load", common))
     add_command(

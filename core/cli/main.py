@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from flowtui.cli import crontab, dags, dashboard, logs, runs, scheduler, tasks, variables
-from flowtui.cli.arguments import Handler, common_options
+from flowtui.cli.arguments import CommandParser, Handler, common_options
 from flowtui.cli.crash import save_traceback
 from flowtui.config import Settings, keep_files_private, load_settings
 from flowtui.errors import FlowtuiError
@@ -69,9 +69,9 @@ def _store_problem(exc: Exception, settings: Settings | None) -> FlowtuiError | 
     return store_error(settings.db_path, exc)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> CommandParser:
     common = common_options()
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="flowtui",
         parents=[common],
         description="Airflow-style DAGs on one machine. Without a command: the dashboard.",

@@ -10,13 +10,15 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from flowtui.config import Settings
 from flowtui.scheduling.active_run import RunKey
-from flowtui.scheduling.backfill import BackfillReport
 from flowtui.scheduling.changes import Change, RunStateChanged, TaskStateChanged
 from flowtui.states import RUN_FINISHED, RunState, TaskState
+
+if TYPE_CHECKING:
+    from flowtui.scheduling.backfill import BackfillReport
 
 
 class RunPrinter:

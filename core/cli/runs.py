@@ -14,7 +14,11 @@ _LIST_COLUMNS = ["run_id", "state", "run_type", "logical_date", "start_date", "e
 
 
 def register(top: Group, common: argparse.ArgumentParser) -> None:
-    runs = add_group(top, "runs", "runs of a DAG")
+    add_group(top, "runs", "runs of a DAG", _commands, common)
+
+
+def _commands(runs: Group, common: argparse.ArgumentParser) -> None:
+    """`flowtui runs COMMAND`'s parsers; made only when the command line names the group."""
     sub = add_command(runs, "list", _list, "runs of a DAG, newest first", common)
     sub.add_argument("dag_id")
     add_output(sub)

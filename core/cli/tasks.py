@@ -12,7 +12,11 @@ from flowtui.config import Settings
 
 
 def register(top: Group, common: argparse.ArgumentParser) -> None:
-    tasks = add_group(top, "tasks", "test, clear and mark tasks")
+    add_group(top, "tasks", "test, clear and mark tasks", _commands, common)
+
+
+def _commands(tasks: Group, common: argparse.ArgumentParser) -> None:
+    """`flowtui tasks COMMAND`'s parsers; made only when the command line names the group."""
     sub = add_command(tasks, "test", _test, "run one task here, recording nothing", common)
     sub.add_argument("dag_id")
     sub.add_argument("task_id")

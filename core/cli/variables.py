@@ -16,7 +16,11 @@ from flowtui.errors import InvalidInput
 
 
 def register(top: Group, common: argparse.ArgumentParser) -> None:
-    verbs = add_group(top, "variables", "get, set, list and delete variables")
+    add_group(top, "variables", "get, set, list and delete variables", _commands, common)
+
+
+def _commands(verbs: Group, common: argparse.ArgumentParser) -> None:
+    """`flowtui variables COMMAND`'s parsers; made only when the command line names the group."""
     sub = add_command(verbs, "get", _get, "print a variable (FLOWTUI_VAR_<KEY> wins)", common)
     sub.add_argument("key")
     sub.add_argument("--json", action="store_true", help="parse it as JSON and pretty-print it")

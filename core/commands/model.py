@@ -6,7 +6,6 @@ protocol the dashboard starts and stops it through. No engine imports: carrying 
 
 from __future__ import annotations
 
-import getpass
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -130,6 +129,8 @@ def user_date(text: str, what: str = "logical date") -> datetime:
 
 def default_actor(via: str) -> str:
     """Who is acting, for the audit trail: the interface and the OS user."""
+    import getpass  # only for the audit trail of a command that is sent
+
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
