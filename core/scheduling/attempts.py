@@ -27,7 +27,8 @@ def queued(
     ti.kill_cause = None
     now = book.now()
     ti.queued_at = now
-    writes.delete_xcom(conn, run.ti_key(ti.task_id))
+    if ti.try_number > 1:  # a first try has none: a replaced run's went with it
+        writes.delete_xcom(conn, run.ti_key(ti.task_id))
     book.set_state(
         conn,
         run,

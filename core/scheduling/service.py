@@ -422,7 +422,13 @@ class Scheduler:
         hand ready tasks to the executor; again while runs keep starting (an ended run can
         make room for the next scheduled one, which may end at once)."""
         requests: list[AttemptRequest] = []
-        paused = functools.cache(functools.partial(self._paused, conn))  # nothing here pauses
+        looked: list[set[str]] = []  # looked up once, if at all: nothing here pauses
+
+        def paused() -> set[str]:
+            if not looked:
+                looked.append(self._paused(conn))
+            return looked[0]
+
         for _ in range(10_000):
             uris, self.book.dataset_updates = self.book.dataset_updates, set()
             if uris and self.home is not None:

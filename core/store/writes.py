@@ -4,6 +4,7 @@ state changes only through `set_task_state` / `set_run_state`, which append the 
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
@@ -43,17 +44,21 @@ def set_task_state(
 ) -> None:
     """Move task instance `key` = (dag_id, run_id, task_id) from `old` to `new`, with `fields`;
     the event names `attempt`, the try it concerns."""
-    unknown = fields.keys() - _TI_COLUMNS
-    if unknown:
-        raise TypeError(f"not task_instances columns: {sorted(unknown)}")
-    sets = "".join(f", {name} = ?" for name in fields)
-    conn.execute(
-        f"UPDATE task_instances SET state = ?{sets} "
-        f"WHERE dag_id = ? AND run_id = ? AND task_id = ?",
-        (new, *fields.values(), *key),
-    )
+    conn.execute(_ti_update(tuple(fields)), (new, *fields.values(), *key))
     if old != new or detail:
         _event(conn, ts, "task_state", actor, *key, attempt, old, new, detail)
+
+
+@functools.cache
+def _ti_update(names: tuple[str, ...]) -> str:
+    """The UPDATE of a task instance's state and the columns `names` (a handful of
+    combinations, each built once: this runs several times per attempt)."""
+    unknown = set(names) - _TI_COLUMNS
+    if unknown:
+        raise TypeError(f"not task_instances columns: {sorted(unknown)}")
+    sets = "".join(f", {name} = ?" for name in names)
+    where = "WHERE dag_id = ? AND run_id = ? AND task_id = ?"
+    return f"UPDATE task_instances SET state = ?{sets} {where}"
 
 
 def set_run_state(
