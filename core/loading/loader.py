@@ -16,11 +16,6 @@ from flowtui.spec import DagSpec
 
 _IN_FLIGHT = 4
 """Files imported at once: enough to hide each child's start-up, few enough for 2 cores."""
-_PRELOAD_SECONDS = 5.0
-"""A file that imports faster than this and starts no thread is imported once in the fork
-server, so attempts inherit it instead of importing it again. The bound is loose on purpose:
-the import blocks the fork server once per version of the file, where without it every
-attempt pays it (a 10,000-task DAG takes 0.5 s on a quiet machine, twice that on a busy one)."""
 
 
 class FileParser(Protocol):
@@ -44,7 +39,10 @@ class FileResult:
     specs: list[DagSpec] = field(default_factory=list)
     error: ImportProblem | None = None
     preload: bool = False
-    """Import it once in the fork server (see `_PRELOAD_SECONDS`)."""
+    """Import it once in the fork server, so that attempts inherit it rather than import it
+    again: every file whose import starts no thread (a thread does not survive a fork), however
+    long the import takes. The import blocks the fork server once per version of the file;
+    without it, every attempt would pay it (a 10,000-task DAG takes 0.5-1 s to import)."""
 
 
 def discover(folder: Path) -> list[Path]:
@@ -136,5 +134,5 @@ class DagLoader:
         return FileResult(
             request.path,
             specs=list(report.specs),
-            preload=report.seconds < _PRELOAD_SECONDS and not report.starts_threads,
+            preload=not report.starts_threads,
         )

@@ -76,3 +76,27 @@ def test_operators_take_attributes_of_their_own(home: Home) -> None:
     done = home.run("tasks", "test", "custom", "greet")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "hello ada from greet, ops" in done.stdout
+
+
+def test_a_slow_dag_file_is_imported_once_in_the_fork_server(home: Home) -> None:
+    # 5.1 s: slower than the bound that used to send such files to every attempt again.
+    home.write_dag(
+        "slow.py",
+        """
+        import os, time
+        from flowtui import DAG, PythonOperator
+
+        IMPORTED_BY = os.getpid()
+        time.sleep(5.1)
+
+        def inherited():
+            assert os.getpid() != IMPORTED_BY, "the attempt imported its DAG file itself"
+
+        with DAG("slow", schedule=None) as dag:
+            first = PythonOperator(task_id="first", python_callable=inherited)
+            second = PythonOperator(task_id="second", python_callable=inherited)
+            first >> second
+    """,
+    )
+    done = home.run("dags", "test", "slow", timeout=90)
+    assert done.returncode == 0, done.stdout + done.stderr
