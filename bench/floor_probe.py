@@ -1,6 +1,7 @@
 """The child process that measures the fork and SQLite floors for `floors.py`. It runs with the
 interpreter flowtui runs with, imports flowtui and its scheduler modules first (so that a fork
-copies a process of the size the scheduler's is), and prints one JSON object:
+copies a process of the size the scheduler's is), and prints one JSON object (each fork's
+child hands a JSON result back over a pipe, as an attempt does):
 
     {"fork_us": [...], "fork_cpu_us": [...], "commit_us": [...]}
 
@@ -55,12 +56,26 @@ def fork_samples(forks: int, batch: int) -> tuple[list[float], list[float]]:
 
 
 def _fork_once() -> float:
+    """One fork whose child hands back a JSON result over a pipe, as an attempt does."""
     start = time.perf_counter()
+    read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
+        os.close(read_end)
+        os.write(write_end, json.dumps(_RESULT).encode())
         os._exit(0)
+    os.close(write_end)
+    data = b""
+    while chunk := os.read(read_end, 4096):
+        data += chunk
+    os.close(read_end)
+    json.loads(data)
     os.waitpid(pid, 0)
     return (time.perf_counter() - start) * 1e6
+
+
+_RESULT = {"state": "success", "cause": None, "xcom": {}, "exit_code": 0}
+"""What a no-op attempt hands back."""
 
 
 def _cpu_s() -> float:

@@ -99,7 +99,11 @@ def _new_floors() -> dict[str, Floor]:
         Floor("python_start", "ms", 'wall time of `python -c "import flowtui"`'),
         Floor("python_start_cpu", "ms", 'CPU time of `python -c "import flowtui"`'),
         Floor("import_rss", "MB", 'peak RSS of `python -c "import flowtui"` (its VmHWM)'),
-        Floor("fork", "us", "fork + child _exit + waitpid, from a process with flowtui imported"),
+        Floor(
+            "fork",
+            "us",
+            "fork + JSON result over a pipe + child _exit + waitpid, flowtui imported",
+        ),
         Floor("fork_cpu", "us", "CPU of one such fork, parent and child"),
         Floor("sqlite_commit", "us", "BEGIN IMMEDIATE; INSERT; COMMIT, WAL, synchronous=NORMAL"),
     )

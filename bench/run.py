@@ -35,6 +35,7 @@ from floors import (
 )
 from measure import Measurement, run_measured
 from report import (
+    LUIGI_W1,
     Results,
     WorkloadResult,
     as_json,
@@ -92,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         for workload in chosen:
             runs = args.w4_repeat if workload.is_heavy else repeat
             results[workload.name] = run_workload(workload, runs, args.flowtui, args.keep)
+        if args.luigi_python and "W1" in results:
+            results[LUIGI_W1] = run_luigi_w1(args.luigi_python, repeat)
         floor_bench.measure(floors, "after", AFTER)
+    _remove_homes()
     print()
     print(floors_table(floors))
     print()
@@ -159,6 +163,11 @@ def _parser() -> argparse.ArgumentParser:
         "--update-baseline",
         action="store_true",
         help="store this run's figures (ratios to the floors) as bench/baseline.json",
+    )
+    parser.add_argument(
+        "--luigi-python",
+        help="an interpreter that has Luigi: with W1, also time Luigi's W1 "
+        "(bench/peers/luigi_w1.py), the peer the start-up target is relative to",
     )
     parser.add_argument(
         "--flowtui",
@@ -258,8 +267,44 @@ def run_once(workload: Workload, flowtui: str, keep: bool) -> tuple[Measurement,
     except BrokenRun as exc:
         raise BrokenRun(f"{exc} (home kept in {root})") from None
     if not keep:
-        shutil.rmtree(root)
+        _finished_homes.append(root)
     return measurement, latencies
+
+
+_finished_homes: list[Path] = []
+"""Homes of finished runs, removed only after the last workload: thousands of files deleted
+between two runs slow the next run's file creation on some file systems (ext4 without a
+journal skips recently deleted inodes one by one), which a server that keeps its logs never
+sees."""
+
+
+def _remove_homes() -> None:
+    for root in _finished_homes:
+        shutil.rmtree(root, ignore_errors=True)
+    _finished_homes.clear()
+
+
+def run_luigi_w1(python: str, repeat: int) -> WorkloadResult:
+    """Time Luigi's W1 (a chain of 20 no-op tasks, whole process) `repeat` times."""
+    result = WorkloadResult(LUIGI_W1, "luigi_w1", 20)
+    script = BENCH / "peers" / "luigi_w1.py"
+    with tempfile.TemporaryDirectory(prefix="flowtui-bench-luigi-") as folder:
+        output = Path(folder) / "luigi.out"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LUIGI")}
+        for number in range(1, repeat + 1):
+            measurement = run_measured([python, str(script)], env, output, 60.0)
+            if measurement.exit_code != 0 or measurement.timed_out:
+                tail = output.read_text(errors="replace").strip()[-300:]
+                result.error = f"`{python} {script.name}` exited {measurement.exit_code}: {tail}"
+                print(f"{LUIGI_W1} run {number}/{repeat}: BROKEN: {result.error}", flush=True)
+                break
+            result.measurements.append(measurement)
+            print(
+                f"{LUIGI_W1} run {number}/{repeat}: {measurement.wall_s:.3f} s wall, "
+                f"{measurement.cpu_s:.3f} s CPU",
+                flush=True,
+            )
+    return result
 
 
 def _environment(home: Path, dags_folder: Path) -> dict[str, str]:
