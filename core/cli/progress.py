@@ -9,7 +9,6 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from flowtui.config import Settings
@@ -27,8 +26,11 @@ class RunPrinter:
 
     def __init__(self, settings: Settings, run: RunKey, out: TextIO) -> None:
         self.settings, self.run, self.out = settings, run, out
-        self._tails: dict[str, tuple[Path, int]] = {}
+        self._tails: dict[str, tuple[str, int]] = {}
         """task id -> (log of its live attempt, bytes printed so far)."""
+        self._second = -1
+        self._clock_text = ""
+        """The time of day printed with a change, made once per second (not once a change)."""
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._thread = threading.Thread(
@@ -53,11 +55,21 @@ class RunPrinter:
             self.out.flush()
 
     def on_changes(self, changes: list[Change]) -> None:
+        """Print the run's task state changes; the tail thread flushes them (within 0.05 s)
+        and `write` does at the end, so a batch costs no write of its own to the terminal."""
+        run_id = self.run.run_id
+        mine = [c for c in changes if isinstance(c, TaskStateChanged) and c.run_id == run_id]
+        if not mine:
+            return
+        second = int(time.time())
+        if second != self._second:
+            self._second, self._clock_text = (
+                second,
+                time.strftime("%H:%M:%S", time.localtime(second)),
+            )
         with self._lock, self._output():
-            for change in changes:
-                if isinstance(change, TaskStateChanged) and change.run_id == self.run.run_id:
-                    self._print_change(change)
-            self.out.flush()
+            for change in mine:
+                self._print_change(change)
 
     @contextlib.contextmanager
     def _output(self) -> Iterator[None]:
@@ -75,11 +87,11 @@ class RunPrinter:
         self.width = max(self.width, len(task_id))
         detail = f"  ({change.detail})" if change.detail else ""
         self.out.write(
-            f"{time.strftime('%H:%M:%S')} {task_id:<{self.width}} "
-            f"{change.old} -> {change.new}{detail}\n"
+            f"{self._clock_text} {task_id:<{self.width}} {change.old} -> {change.new}{detail}\n"
         )
         if change.new is TaskState.QUEUED:
-            path = self.settings.attempt_log_path(*self.run, task_id, change.try_number)
+            dag_id, run_id = self.run
+            path = self.settings.attempt_log_file(dag_id, run_id, task_id, change.try_number)
             self._tails[task_id] = (path, 0)
 
     def _tail_loop(self) -> None:
@@ -93,7 +105,7 @@ class RunPrinter:
         """Print the complete lines added to a live attempt's log since the last look."""
         path, offset = self._tails[task_id]
         try:
-            with path.open("rb") as file:
+            with open(path, "rb") as file:
                 file.seek(offset)
                 data = file.read()
         except OSError:
