@@ -5,8 +5,9 @@ sits below all of them and imports nothing of flowtui."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 
@@ -34,6 +35,11 @@ class TaskSpec:
     outlets: tuple[str, ...] = ()
     """URIs of the datasets the task updates when it succeeds."""
     doc_md: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields by name, in definition order (what `dataclasses.asdict` gives: every
+        value is immutable, so none is copied)."""
+        return {name: getattr(self, name) for name in _TASK_FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TaskSpec:
@@ -67,7 +73,14 @@ class DagSpec:
     doc_md: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """What `dataclasses.asdict` gives, written out: asdict deep-copies every value of
+        every task (0.40 s for the 10,000-task W4 DAG); this copies only the two values that
+        may be mutable, the schedule and the params (29 ms)."""
+        data = {name: getattr(self, name) for name in _DAG_FIELDS}
+        data["tasks"] = {task_id: task.to_dict() for task_id, task in self.tasks.items()}
+        data["schedule"] = copy.deepcopy(self.schedule)
+        data["params"] = copy.deepcopy(self.params)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DagSpec:
@@ -94,3 +107,7 @@ class DagSpec:
                     found.add(other)
                     todo.append(other)
         return [t for t in self.tasks if t in found]
+
+
+_TASK_FIELDS = tuple(f.name for f in fields(TaskSpec))
+_DAG_FIELDS = tuple(f.name for f in fields(DagSpec))
