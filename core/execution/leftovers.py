@@ -9,22 +9,28 @@ Standard library only: this runs in every attempt's process."""
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from flowtui.execution.logs import flowtui_line
+
+if TYPE_CHECKING:
+    import ctypes
 
 _PR_SET_CHILD_SUBREAPER = 36
 _libc: ctypes.CDLL | None = None
 
 
 def load() -> None:
-    """Open libc once (in the fork server, so that its children need not)."""
+    """Import ctypes and open libc once (in the fork server, so that its children need not;
+    a process that only imports this module, the command line, pays for neither)."""
     global _libc
     if _libc is None:
+        import ctypes
+
         with contextlib.suppress(OSError):
             _libc = ctypes.CDLL(None, use_errno=True)
 

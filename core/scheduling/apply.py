@@ -11,7 +11,7 @@ import re
 import sqlite3
 from typing import Any
 
-from flowtui.clock import to_text
+from flowtui.clock import in_utc, to_text
 from flowtui.commands.model import (
     Clear,
     Command,
@@ -125,6 +125,8 @@ def _trigger(book: RunBook, conn: sqlite3.Connection, command: Trigger) -> dict[
     if command.data_interval_start and command.data_interval_end:
         start = user_date(command.data_interval_start, "data interval start")
         end = user_date(command.data_interval_end, "data interval end")
+    elif spec.schedule is None:  # what NullTimetable infers, without importing the timetables
+        start = end = in_utc(logical)
     else:
         from flowtui.scheduling.timetables.factory import timetable
 
