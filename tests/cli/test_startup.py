@@ -49,5 +49,6 @@ def test_dags_test_of_an_unscheduled_dag_loads_no_timetable_or_ctypes(home: Home
         [sys.executable, "-c", script], env=home.env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "run test__" in done.stdout and ": success" in done.stdout
+    assert "run test__" in done.stdout
+    assert ": success" in done.stdout
     assert done.stdout.splitlines()[-1] == "loaded: "
