@@ -1,17 +1,18 @@
 """What a transition of the run book asks of the world beyond the store, carried out by the
 scheduler service once the transaction that made it has committed: stopping an attempt, a
-retry timer, a line in an attempt's log, refreshing the secret-variables marker."""
+retry timer, a line in an attempt's log, refreshing the secret-variables marker. Named tuples:
+making one costs ~0.13 ms at start-up, a frozen dataclass ~1 ms. Nothing compares effects of
+two kinds (as tuples, equal values would be equal)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from flowtui.execution.base import AttemptKey
 
 
-@dataclass(frozen=True)
-class KillAttempt:
+class KillAttempt(NamedTuple):
     """Stop a live attempt; its exit is then recorded with `cause`."""
 
     attempt: AttemptKey
@@ -24,24 +25,21 @@ class KillAttempt:
     """When it started (as stored): a PID reused since is not signalled."""
 
 
-@dataclass(frozen=True)
-class RetryAt:
+class RetryAt(NamedTuple):
     """`attempt` failed and its task instance waits to retry: schedule it at `when`."""
 
     attempt: AttemptKey
     when: datetime
 
 
-@dataclass(frozen=True)
-class LogLine:
+class LogLine(NamedTuple):
     """Append a `[flowtui]` line to an attempt's log."""
 
     path: str
     text: str
 
 
-@dataclass(frozen=True)
-class RefreshSecretMarker:
+class RefreshSecretMarker(NamedTuple):
     """A variable was deleted: the secret-variables marker may have to go."""
 
 

@@ -1,19 +1,19 @@
 """What arrives in the scheduler's inbox: executor events, commands, timers that came due,
 changed DAG files, and the request to stop. The loop handles them in batches, one store
-transaction per batch."""
+transaction per batch. Named tuples, as the executor's events are: making one costs ~0.13 ms
+at start-up, a frozen dataclass ~1 ms. Nothing compares messages of two kinds (as tuples,
+equal values would be equal)."""
 
 from __future__ import annotations
 
 from concurrent.futures import Future
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from flowtui.commands.model import Command
 from flowtui.execution.base import AttemptKey, ExecutorEvent
 
 
-@dataclass(frozen=True)
-class CommandSent:
+class CommandSent(NamedTuple):
     """A command to apply; its result or error goes back through `reply`."""
 
     command: Command
@@ -21,15 +21,13 @@ class CommandSent:
     reply: Future[dict[str, Any]]
 
 
-@dataclass(frozen=True)
-class RetryDue:
+class RetryDue(NamedTuple):
     """The retry delay after `attempt` failed has passed."""
 
     attempt: AttemptKey
 
 
-@dataclass(frozen=True)
-class TimeoutDue:
+class TimeoutDue(NamedTuple):
     """The attempt's execution_timeout, `seconds`, has passed (carried here: a hot reload
     may have taken the task out of the DAG since)."""
 
@@ -37,27 +35,23 @@ class TimeoutDue:
     seconds: float
 
 
-@dataclass(frozen=True)
-class EscalateDue:
+class EscalateDue(NamedTuple):
     """The attempt got SIGTERM a grace period ago: SIGKILL it if it still runs."""
 
     attempt: AttemptKey
 
 
-@dataclass(frozen=True)
-class ScheduleDue:
+class ScheduleDue(NamedTuple):
     """A DAG's timetable says a run may be due."""
 
     dag_id: str
 
 
-@dataclass(frozen=True)
-class FilesChanged:
+class FilesChanged(NamedTuple):
     paths: frozenset[str]
 
 
-@dataclass(frozen=True)
-class Stop:
+class Stop(NamedTuple):
     pass
 
 
