@@ -26,20 +26,34 @@ from flowtui.states import TaskState
 if TYPE_CHECKING:
     from flowtui.authoring.dag import DAG
 
-_START_FAILED = 70
+START_FAILED = 70
 """Exit code of a child that failed before it could report a result."""
 
 
-def run_job(job: RunJob | ParseJob, result_fd: int, preloaded: dict[str, DAG] | None) -> NoReturn:
-    """Become the job's process: called right after the fork; never returns."""
+def become_attempt_process() -> None:
+    """What every child does first, before its job matters: lead a session (and process group)
+    of its own, and take signals as a task expects them."""
+    os.setsid()
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)  # the fork server ignores it; tasks do not
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a stop ends the task
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's usual handler
+
+
+def run_job(
+    job: RunJob | ParseJob,
+    result_fd: int,
+    preloaded: dict[str, DAG] | None,
+    *,
+    prepared: bool = False,
+) -> NoReturn:
+    """Become the job's process: called right after the fork (or, `prepared`, in a spare that
+    did `become_attempt_process` before its job came); never returns."""
     claimed: int | None = None
     try:
-        os.setsid()
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGHUP, signal.SIG_DFL)  # the fork server ignores it; tasks do not
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a stop ends the task
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's usual handler
+        if not prepared:
+            become_attempt_process()
         if isinstance(job, ParseJob):
             from flowtui.loading.dag_file import parse_here
 
@@ -62,7 +76,7 @@ def run_job(job: RunJob | ParseJob, result_fd: int, preloaded: dict[str, DAG] | 
     except BaseException as exc:
         _report_start_failure(job, result_fd, claimed, exc)
     finally:
-        os._exit(_START_FAILED)
+        os._exit(START_FAILED)
 
 
 def _finish(claimed: int, result_fd: int, outcome: AttemptOutcome) -> NoReturn:

@@ -31,6 +31,7 @@ from flowtui.execution.local.protocol import (
     encode,
     write_all,
 )
+from flowtui.execution.local.spare import SPARE_IDLE, Spare, prepare_rehearsal
 from flowtui.execution.logs import send_output_to
 from flowtui.execution.process_groups import signal_group
 from flowtui.execution.ticket import record_exit, ticket_path
@@ -88,6 +89,10 @@ class ForkServer:
         self.children: dict[int, _Child] = {}
         self.preloaded: dict[str, tuple[int, dict[str, DAG]]] = {}
         """file -> (mtime_ns, {dag_id: DAG}) imported here, inherited by every fork."""
+        self._generation = 0
+        """Counts changes to `preloaded`: a spare forked before the last one is stale."""
+        self.spare: Spare | None = None
+        """The next attempt's process, forked ahead (`spare`), while attempts keep coming."""
         add_dags_folder_to_path(dags_folder)
         self.wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         os.set_blocking(wake_w, False)
@@ -120,19 +125,27 @@ class ForkServer:
                     pass
             self._reap()
             self._expire()
+            if self.spare is not None and not self.spare.is_fresh(self._generation):
+                self._retire_spare()
             if not self.orphaned and self.job_fd in ready:
                 data = os.read(self.job_fd, 1 << 16)
                 if not data:
                     self._orphan()
+                ran = False
                 for line in jobs.feed(data):
                     job = decode_job(line)
                     if not isinstance(job, ExitServer) and self._scheduler_gone():
                         self._orphan()  # its jobs are a new scheduler's to start, or not
                         break
                     self._handle(job)
+                    ran = ran or isinstance(job, RunJob)
+                if ran and self.spare is None and not self.orphaned and self._has_idle_cpu():
+                    self.spare = Spare.fork(self._generation, self.preloaded)
 
     def _timeout(self) -> float | None:
         deadlines = [c.deadline for c in self.children.values() if c.deadline is not None]
+        if self.spare is not None:
+            deadlines.append(self.spare.forked + SPARE_IDLE)
         return max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
 
     def _handle(self, job: Job) -> None:
@@ -144,6 +157,16 @@ class ForkServer:
             self._parses += 1
             _import_for_parsing(with_croniter=self._parses > 1)
         started = time.time()
+        handed = self._hand_to_spare(job) if isinstance(job, RunJob) else None
+        pid, result_r = handed or self._fork(job)
+        timeout = job.request.timeout if isinstance(job, ParseJob) else None
+        deadline = time.monotonic() + timeout if timeout else None
+        path = ticket_path(job.log_path) if isinstance(job, RunJob) else None
+        self.children[pid] = _Child(job.job, result_r, path, deadline)
+        self._send(JobStarted(job.job, pid, started))
+
+    def _fork(self, job: RunJob | ParseJob) -> tuple[int, int]:
+        """Fork the job's process; its PID and the read end of its result pipe."""
         sys.stdout.flush()
         sys.stderr.flush()
         # Objects alive now are never collected in the child: keeping the collector off them
@@ -157,11 +180,28 @@ class ForkServer:
             run_job(job, result_w, cached[1] if cached else None)
         os.close(result_w)
         os.set_blocking(result_r, False)
-        timeout = job.request.timeout if isinstance(job, ParseJob) else None
-        deadline = time.monotonic() + timeout if timeout else None
-        path = ticket_path(job.log_path) if isinstance(job, RunJob) else None
-        self.children[pid] = _Child(job.job, result_r, path, deadline)
-        self._send(JobStarted(job.job, pid, started))
+        return pid, result_r
+
+    def _hand_to_spare(self, job: RunJob) -> tuple[int, int] | None:
+        """Give the attempt to the spare, if there is one that holds the current DAGs."""
+        spare, self.spare = self.spare, None
+        if spare is None:
+            return None
+        if spare.is_fresh(self._generation) and spare.hand_off(job):
+            return spare.pid, spare.result_r
+        spare.retire()
+        return None
+
+    def _has_idle_cpu(self) -> bool:
+        """Whether a processor is likely idle while the attempts run: a spare, and its
+        rehearsal, then cost the next attempt nothing; with every processor running one, it
+        would only add to their work."""
+        return len(self.children) < len(os.sched_getaffinity(0))
+
+    def _retire_spare(self) -> None:
+        if self.spare is not None:
+            self.spare.retire()
+            self.spare = None
 
     def _preload(self, file: str) -> None:
         try:
@@ -171,6 +211,7 @@ class ForkServer:
         cached = self.preloaded.get(file)
         if cached and cached[0] == mtime:
             return
+        self._generation += 1
         try:
             dags = dags_by_id(Path(file))
         except BaseException:  # the child will import it again and report the error
@@ -180,7 +221,7 @@ class ForkServer:
         self.preloaded[file] = (mtime, dags)
 
     def _reap(self) -> None:
-        while self.children:
+        while True:  # a retired spare too, which is no job's child
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
@@ -224,9 +265,11 @@ class ForkServer:
         """The scheduler died: let the attempts run on (each records its outcome in its
         ticket, and a new scheduler adopts it); stop taking jobs; exit after the last child."""
         self.orphaned = True
+        self._retire_spare()
 
     def _shutdown(self) -> NoReturn:
         """The scheduler is stopping (it stopped its attempts first): end what still runs."""
+        self._retire_spare()
         for pid in list(self.children):
             signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + 3.0
@@ -281,6 +324,7 @@ def serve(job_fd: int, event_fd: int, dags_folder: str, log: str) -> NoReturn:
     import flowtui.execution.task_runner  # noqa: F401 -- imported once here, inherited by every fork
 
     leftovers.load()
+    prepare_rehearsal()
 
     try:
         ForkServer(job_fd, event_fd, dags_folder).serve()
