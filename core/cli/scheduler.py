@@ -88,7 +88,7 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     seen = BackgroundScheduler(settings).probe()
     if args.output == "json":
         if isinstance(seen, SchedulerStatus):
-            return print_json({"state": "running", **vars(seen)})
+            return print_json({"state": "running", **seen._asdict()})
         print_json({"state": str(seen), "home": str(settings.home)})
         return 1
     if isinstance(seen, SchedulerStatus):

@@ -2,21 +2,22 @@
 pause, variables), their JSON wire form, and the client protocol a dashboard or the CLI sends
 them through; and what the home's scheduler says about itself (`SchedulerStatus`) with the
 protocol the dashboard starts and stops it through. No engine imports: carrying them out is
-`flowtui.scheduling.apply`'s job, running the scheduler `flowtui.scheduling.background`'s."""
+`flowtui.scheduling.apply`'s job, running the scheduler `flowtui.scheduling.background`'s.
+Named tuples, not frozen dataclasses: making one costs ~0.13 ms at start-up instead of ~1 ms, and
+`dags test` imports them all. Nothing compares commands of two kinds (as tuples, equal values
+would be equal); `_replace` and `_asdict` stand for `dataclasses.replace` and `asdict`."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from flowtui.clock import parse_datetime
 from flowtui.errors import CommandRejected, InvalidInput
 
 
-@dataclass(frozen=True)
-class Trigger:
+class Trigger(NamedTuple):
     """Create a run of a DAG now (it starts when the scheduler has room for it)."""
 
     dag_id: str
@@ -38,8 +39,7 @@ class Trigger:
     or if its foreground process died; never one whose attempts may still run."""
 
 
-@dataclass(frozen=True)
-class Clear:
+class Clear(NamedTuple):
     """Reset task instances so that they run again; run_id None means every run."""
 
     dag_id: str
@@ -53,8 +53,7 @@ class Clear:
     scheduler does."""
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(NamedTuple):
     """Set a task instance to success or failed by hand."""
 
     dag_id: str
@@ -63,16 +62,14 @@ class Mark:
     state: str
 
 
-@dataclass(frozen=True)
-class SetPaused:
+class SetPaused(NamedTuple):
     """Pause (no new runs or tasks start) or unpause a DAG."""
 
     dag_id: str
     is_paused: bool
 
 
-@dataclass(frozen=True)
-class SetVariable:
+class SetVariable(NamedTuple):
     """Store a variable; a None description keeps the one it had."""
 
     key: str
@@ -80,8 +77,7 @@ class SetVariable:
     description: str | None = None
 
 
-@dataclass(frozen=True)
-class DeleteVariable:
+class DeleteVariable(NamedTuple):
     """Remove a variable from the store."""
 
     key: str
@@ -100,7 +96,7 @@ _KINDS: dict[str, type[Command]] = {
 
 def to_wire(command: Command) -> dict[str, Any]:
     name = next(k for k, v in _KINDS.items() if isinstance(command, v))
-    return {"command": name, "args": asdict(command)}
+    return {"command": name, "args": command._asdict()}
 
 
 def from_wire(data: dict[str, Any]) -> Command:
@@ -154,8 +150,7 @@ class SchedulerState(StrEnum):
     """It was sent SIGTERM and stops its attempts."""
 
 
-@dataclass(frozen=True)
-class SchedulerStatus:
+class SchedulerStatus(NamedTuple):
     """What the home's running scheduler says about itself (`flowtui scheduler status`)."""
 
     pid: int

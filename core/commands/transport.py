@@ -15,7 +15,6 @@ import socketserver
 import struct
 import threading
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any, Protocol
 
 from flowtui.commands.model import Command, SchedulerStatus, from_wire, to_wire
@@ -82,7 +81,7 @@ class CommandServer:
         try:
             request = json.loads(rfile.readline())
             if request.get("query") == "status":
-                result = asdict(self.status())
+                result = self.status()._asdict()
             else:
                 result = self.scheduler.call(from_wire(request), request.get("actor", "unknown"))
             reply: dict[str, Any] = {"ok": True, "result": result}

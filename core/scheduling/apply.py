@@ -4,7 +4,6 @@ inside a store transaction, and recorded in `events` with who sent it."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -102,7 +101,7 @@ def _apply(book: RunBook, conn: sqlite3.Connection, command: Command, actor: str
 def _shown(command: Command) -> Command:
     """The command as the audit trail keeps it: a secret variable's value masked."""
     if isinstance(command, SetVariable) and variables.is_secret_key(command.key):
-        return dataclasses.replace(command, value=variables.MASK)
+        return command._replace(value=variables.MASK)
     return command
 
 

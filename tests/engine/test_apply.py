@@ -5,7 +5,6 @@ and each misuse's one-line error, after which nothing has changed."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sqlite3
@@ -756,7 +755,7 @@ def test_set_variable_masks_a_secret_value_in_the_audit(world: CommandWorld, key
     assert variables.read(world.conn, key) == "hunter2"
     detail = world.last_command()["detail"]
     assert "hunter2" not in detail
-    assert json.loads(detail) == to_wire(dataclasses.replace(command, value="***"))
+    assert json.loads(detail) == to_wire(command._replace(value="***"))
     assert variables.marker_path(world.store.path).exists()
 
 
