@@ -5,7 +5,6 @@ so that a transition needs no query."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from flowtui.execution.base import AttemptKey
@@ -18,44 +17,125 @@ class RunKey(NamedTuple):
     run_id: str
 
 
-@dataclass
-class TI:
+class _Record:
+    """What `@dataclass` would generate for these mutable records, written once: a dataclass
+    costs ~1 ms at import to compile its methods; these have slots, so no dict per instance
+    (a TI per task of every active run)."""
+
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, _Record)
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq is
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__qualname__}({args})"
+
+
+class TI(_Record):
     """The scheduler's copy of one task instance."""
 
-    task_id: str
-    state: TaskState
-    try_number: int
-    max_tries: int
-    pid: int | None = None
-    start_date: str | None = None
-    log_path: str | None = None
-    queued_at: str | None = None
-    """When the current try was queued: with the log path it names the try's ticket."""
-    kill_cause: str | None = None
-    """Why the scheduler is stopping the live attempt (timeout, clear, mark); None otherwise."""
+    __slots__ = _fields = (
+        "task_id",
+        "state",
+        "try_number",
+        "max_tries",
+        "pid",
+        "start_date",
+        "log_path",
+        "queued_at",
+        "kill_cause",
+    )
+
+    def __init__(
+        self,
+        task_id: str,
+        state: TaskState,
+        try_number: int,
+        max_tries: int,
+        pid: int | None = None,
+        start_date: str | None = None,
+        log_path: str | None = None,
+        queued_at: str | None = None,
+        kill_cause: str | None = None,
+    ) -> None:
+        self.task_id = task_id
+        self.state = state
+        self.try_number = try_number
+        self.max_tries = max_tries
+        self.pid = pid
+        self.start_date = start_date
+        self.log_path = log_path
+        self.queued_at = queued_at
+        """When the current try was queued: with the log path it names the try's ticket."""
+        self.kill_cause = kill_cause
+        """Why the scheduler is stopping the live attempt (timeout, clear, mark); None
+        otherwise."""
 
 
-@dataclass
-class ActiveRun:
+class ActiveRun(_Record):
     """A run that is queued or running, with its task instances and their state counts."""
 
-    dag_id: str
-    run_id: str
-    run_type: str
-    state: RunState
-    logical_date: str
-    data_interval_start: str | None
-    data_interval_end: str | None
-    conf: dict[str, Any]
-    spec: DagSpec
-    tis: dict[str, TI]
-    counts: Counter[TaskState] = field(default_factory=Counter)
-    prev_success: tuple[str | None, str | None] | None = None
-    """Data interval of the DAG's latest earlier successful run, looked up once per run."""
-    runner_pid: int | None = None
-    """For a run of `dags test` or `dags backfill`: the process that drives it."""
-    waiting_on_past: set[str] = field(default_factory=set)
-    """Tasks held by depends_on_past until the previous run's instance succeeds."""
+    __slots__ = _fields = (
+        "dag_id",
+        "run_id",
+        "run_type",
+        "state",
+        "logical_date",
+        "data_interval_start",
+        "data_interval_end",
+        "conf",
+        "spec",
+        "tis",
+        "counts",
+        "prev_success",
+        "runner_pid",
+        "waiting_on_past",
+    )
+
+    def __init__(
+        self,
+        dag_id: str,
+        run_id: str,
+        run_type: str,
+        state: RunState,
+        logical_date: str,
+        data_interval_start: str | None,
+        data_interval_end: str | None,
+        conf: dict[str, Any],
+        spec: DagSpec,
+        tis: dict[str, TI],
+        counts: Counter[TaskState] | None = None,
+        prev_success: tuple[str | None, str | None] | None = None,
+        runner_pid: int | None = None,
+        waiting_on_past: set[str] | None = None,
+    ) -> None:
+        self.dag_id = dag_id
+        self.run_id = run_id
+        self.run_type = run_type
+        self.state = state
+        self.logical_date = logical_date
+        self.data_interval_start = data_interval_start
+        self.data_interval_end = data_interval_end
+        self.conf = conf
+        self.spec = spec
+        self.tis = tis
+        self.counts: Counter[TaskState] = Counter() if counts is None else counts
+        self.prev_success = prev_success
+        """Data interval of the DAG's latest earlier successful run, looked up once per run."""
+        self.runner_pid = runner_pid
+        """For a run of `dags test` or `dags backfill`: the process that drives it."""
+        self.waiting_on_past: set[str] = set() if waiting_on_past is None else waiting_on_past
+        """Tasks held by depends_on_past until the previous run's instance succeeds."""
 
     @property
     def key(self) -> RunKey:
