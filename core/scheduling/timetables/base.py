@@ -12,22 +12,20 @@ without intervals (none, datasets, @once); `interval.py` the cron and timedelta 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from flowtui.clock import in_utc
 
 
-@dataclass(frozen=True)
-class DataInterval:
+class DataInterval(NamedTuple):
     """The span of data a run covers, [start, end); aware UTC datetimes."""
 
     start: datetime
     end: datetime
 
 
-@dataclass(frozen=True)
-class RunInfo:
+class RunInfo(NamedTuple):
     """One run a timetable asks for: its logical date, data interval and earliest start."""
 
     logical_date: datetime
