@@ -465,9 +465,9 @@ class Scheduler:
         return attempt_request(conn, self.settings, run, ti, ti.log_path or "", self._preload)
 
     def _queue(self, conn: sqlite3.Connection, run: ActiveRun, ti: TI) -> AttemptRequest:
-        log = self.settings.attempt_log_path(run.dag_id, run.run_id, ti.task_id, ti.try_number + 1)
-        attempts.queued(self.book, conn, run, ti, str(log), self._hostname)
-        return attempt_request(conn, self.settings, run, ti, str(log), self._preload)
+        log = self.settings.attempt_log_file(run.dag_id, run.run_id, ti.task_id, ti.try_number + 1)
+        attempts.queued(self.book, conn, run, ti, log, self._hostname)
+        return attempt_request(conn, self.settings, run, ti, log, self._preload)
 
     # --- stopping ---
 
