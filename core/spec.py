@@ -1,18 +1,20 @@
 """Plain-data descriptions of DAGs and tasks: what the loader sends from the child that imported
 a DAG file to the store and the scheduler, which never import user code themselves, and what
 the dashboard draws. The shared contract between loading, store, scheduling and dashboard, so it
-sits below all of them and imports nothing of flowtui."""
+sits below all of them and imports nothing of flowtui.
+
+Named tuples, not frozen dataclasses: making the two classes costs ~0.3 ms at start-up instead
+of ~2.5 ms, and making a value is cheaper too (one per task of every DAG parsed). Nothing
+compares a spec with another tuple; `_replace` stands for `dataclasses.replace`."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 
-@dataclass(frozen=True)
-class TaskSpec:
+class TaskSpec(NamedTuple):
     """What the scheduler needs to know of one task; durations are in seconds."""
 
     task_id: str
@@ -37,9 +39,9 @@ class TaskSpec:
     doc_md: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields by name, in definition order (what `dataclasses.asdict` gives: every
+        """The fields by name, in definition order (what `dataclasses.asdict` gave: every
         value is immutable, so none is copied)."""
-        return {name: getattr(self, name) for name in _TASK_FIELDS}
+        return dict(zip(self._fields, self, strict=True))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TaskSpec:
@@ -51,32 +53,76 @@ class TaskSpec:
         return cls(**data)
 
 
-@dataclass(frozen=True)
-class DagSpec:
-    """What the scheduler needs to know of one DAG; `tasks` keeps definition order."""
-
+class _DagFields(NamedTuple):
     dag_id: str
     fileloc: str
-    tasks: dict[str, TaskSpec] = field(default_factory=dict)
-    schedule: Any = None
+    tasks: dict[str, TaskSpec]
+    schedule: Any
     """None, a preset or cron string, or {"timedelta": seconds}, or {"datasets": [uri, ...]}."""
-    start_date: str | None = None
-    end_date: str | None = None
-    timezone: str = "UTC"
-    catchup: bool = False
-    max_active_runs: int = 1
-    max_active_tasks: int = 16
-    dagrun_timeout: float | None = None
-    description: str = ""
-    tags: tuple[str, ...] = ()
-    params: dict[str, Any] = field(default_factory=dict)
-    doc_md: str | None = None
+    start_date: str | None
+    end_date: str | None
+    timezone: str
+    catchup: bool
+    max_active_runs: int
+    max_active_tasks: int
+    dagrun_timeout: float | None
+    description: str
+    tags: tuple[str, ...]
+    params: dict[str, Any]
+    doc_md: str | None
+
+
+class DagSpec(_DagFields):
+    """What the scheduler needs to know of one DAG; `tasks` keeps definition order. Its
+    `__new__` gives the defaults, a new dict each for `tasks` and `params` (a named tuple's
+    own defaults would be one dict shared by every spec)."""
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        dag_id: str,
+        fileloc: str,
+        tasks: dict[str, TaskSpec] | None = None,
+        schedule: Any = None,
+        start_date: str | None = None,
+        end_date: str | None = None,
+        timezone: str = "UTC",
+        catchup: bool = False,
+        max_active_runs: int = 1,
+        max_active_tasks: int = 16,
+        dagrun_timeout: float | None = None,
+        description: str = "",
+        tags: tuple[str, ...] = (),
+        params: dict[str, Any] | None = None,
+        doc_md: str | None = None,
+    ) -> DagSpec:
+        return tuple.__new__(
+            cls,
+            (
+                dag_id,
+                fileloc,
+                {} if tasks is None else tasks,
+                schedule,
+                start_date,
+                end_date,
+                timezone,
+                catchup,
+                max_active_runs,
+                max_active_tasks,
+                dagrun_timeout,
+                description,
+                tags,
+                {} if params is None else params,
+                doc_md,
+            ),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        """What `dataclasses.asdict` gives, written out: asdict deep-copies every value of
+        """What `dataclasses.asdict` gave, written out: asdict deep-copies every value of
         every task (0.40 s for the 10,000-task W4 DAG); this copies only the two values that
         may be mutable, the schedule and the params (29 ms)."""
-        data = {name: getattr(self, name) for name in _DAG_FIELDS}
+        data = dict(zip(self._fields, self, strict=True))
         data["tasks"] = {task_id: task.to_dict() for task_id, task in self.tasks.items()}
         data["schedule"] = copy.deepcopy(self.schedule)
         data["params"] = copy.deepcopy(self.params)
@@ -107,7 +153,3 @@ class DagSpec:
                     found.add(other)
                     todo.append(other)
         return [t for t in self.tasks if t in found]
-
-
-_TASK_FIELDS = tuple(f.name for f in fields(TaskSpec))
-_DAG_FIELDS = tuple(f.name for f in fields(DagSpec))

@@ -5,7 +5,6 @@ the scheduler service would. No executor, no child process."""
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import sqlite3
 from collections import defaultdict
@@ -64,9 +63,7 @@ def dag_spec(
         down[before].append(after)
         up[after].append(before)
     specs = {
-        t.task_id: dataclasses.replace(
-            t, upstream=tuple(up[t.task_id]), downstream=tuple(down[t.task_id])
-        )
+        t.task_id: t._replace(upstream=tuple(up[t.task_id]), downstream=tuple(down[t.task_id]))
         for t in tasks
     }
     return DagSpec(dag_id, f"/dags/{dag_id}.py", specs, **fields)

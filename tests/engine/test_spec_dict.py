@@ -1,10 +1,14 @@
-"""`DagSpec.to_dict`, written out by hand for speed, gives what `dataclasses.asdict` gave."""
+"""`DagSpec.to_dict`, written out by hand for speed, gives what `dataclasses.asdict` gave when
+the specs were frozen dataclasses: every field in definition order, every value copied deeply.
+And the specs, named tuples now, behave as those dataclasses did."""
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import json
+import pickle
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +17,54 @@ from flowtui.loading.dag_file import parse_here
 from flowtui.spec import DagSpec, TaskSpec
 
 SAMPLES = sorted(Path(flowtui.sample_dags.__file__).parent.glob("*.py"))
+
+TASK_FIELDS = (
+    "task_id",
+    "operator",
+    "upstream",
+    "downstream",
+    "trigger_rule",
+    "retries",
+    "retry_delay",
+    "retry_exponential_backoff",
+    "max_retry_delay",
+    "execution_timeout",
+    "depends_on_past",
+    "pool",
+    "priority_weight",
+    "runs_bash",
+    "skip_exit_codes",
+    "outlets",
+    "doc_md",
+)
+DAG_FIELDS = (
+    "dag_id",
+    "fileloc",
+    "tasks",
+    "schedule",
+    "start_date",
+    "end_date",
+    "timezone",
+    "catchup",
+    "max_active_runs",
+    "max_active_tasks",
+    "dagrun_timeout",
+    "description",
+    "tags",
+    "params",
+    "doc_md",
+)
+"""The dataclasses' fields, in their order (the order of the stored JSON's keys)."""
+
+
+def _asdict(spec: DagSpec) -> dict[str, Any]:
+    """What `dataclasses.asdict` gave: the fields in order, tasks as dicts, all deep copies."""
+    data = {name: copy.deepcopy(getattr(spec, name)) for name in DAG_FIELDS}
+    data["tasks"] = {
+        task_id: {name: copy.deepcopy(getattr(task, name)) for name in TASK_FIELDS}
+        for task_id, task in spec.tasks.items()
+    }
+    return data
 
 
 def _every_field_set() -> DagSpec:
@@ -56,7 +108,7 @@ def _every_field_set() -> DagSpec:
 
 def _check(spec: DagSpec) -> None:
     data = spec.to_dict()
-    expected = dataclasses.asdict(spec)
+    expected = _asdict(spec)
     assert data == expected
     assert json.dumps(data) == json.dumps(expected)  # the same keys in the same order
     assert DagSpec.from_dict(data) == spec
@@ -83,3 +135,61 @@ def test_the_sample_dags_give_what_asdict_gives(path: Path) -> None:
     assert report.problem is None
     for spec in report.specs:
         _check(spec)
+
+
+def test_the_fields_and_defaults_are_the_dataclasses_ones() -> None:
+    assert TaskSpec._fields == TASK_FIELDS
+    assert DagSpec._fields == DAG_FIELDS
+    task = TaskSpec("t", "EmptyOperator")
+    assert (task.upstream, task.trigger_rule, task.retries, task.retry_delay) == (
+        (),
+        "all_success",
+        0,
+        300.0,
+    )
+    assert (task.pool, task.priority_weight, task.doc_md) == ("default_pool", 1, None)
+    dag = DagSpec("d", "/dags/d.py")
+    assert (dag.tasks, dag.schedule, dag.timezone, dag.catchup, dag.tags, dag.params) == (
+        {},
+        None,
+        "UTC",
+        False,
+        (),
+        {},
+    )
+    assert (dag.max_active_runs, dag.max_active_tasks, dag.description) == (1, 16, "")
+
+
+def test_each_spec_gets_its_own_tasks_and_params() -> None:
+    one, two = DagSpec("one", "/dags/one.py"), DagSpec("two", "/dags/two.py")
+    one.tasks["t"] = TaskSpec("t", "EmptyOperator")
+    one.params["n"] = 1
+    assert two.tasks == {} and two.params == {}  # noqa: PT018  # one check: both stay empty
+    assert DagSpec("three", "/dags/three.py").tasks == {}
+
+
+def test_specs_compare_hash_and_print_as_the_dataclasses_did() -> None:
+    spec = _every_field_set()
+    assert spec == DagSpec.from_dict(spec.to_dict())
+    assert spec != spec._replace(catchup=False)
+    task = spec.tasks["t"]
+    assert hash(task) == hash(TaskSpec.from_dict(task.to_dict()))
+    with pytest.raises(TypeError):
+        hash(spec)  # its tasks and params are dicts, as with the frozen dataclass
+    with pytest.raises(AttributeError):
+        spec.catchup = False  # type: ignore[misc]
+    assert repr(TaskSpec("t", "EmptyOperator")).startswith(
+        "TaskSpec(task_id='t', operator='EmptyOperator', upstream=(), downstream=(),"
+    )
+    assert repr(DagSpec("d", "f")) == (
+        "DagSpec(dag_id='d', fileloc='f', tasks={}, schedule=None, start_date=None, "
+        "end_date=None, timezone='UTC', catchup=False, max_active_runs=1, max_active_tasks=16, "
+        "dagrun_timeout=None, description='', tags=(), params={}, doc_md=None)"
+    )
+
+
+def test_a_spec_survives_copy_and_pickle() -> None:
+    spec = _every_field_set()
+    assert copy.deepcopy(spec) == spec
+    assert pickle.loads(pickle.dumps(spec)) == spec
+    assert type(copy.copy(spec)) is DagSpec
