@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 from flowtui.errors import FlowtuiError, HomeNotWritable, HomeOfAnotherUser
@@ -32,19 +30,88 @@ USER_UMASK_ENV = "FLOWTUI_USER_UMASK"
 """The user's umask (octal text) from before `keep_files_private`, for task code to get back."""
 
 
-@dataclass(frozen=True)
 class Settings:
-    """Everything a command needs to know about where it works; built once by the CLI."""
+    """Everything a command needs to know about where it works; built once by the CLI.
+
+    What a frozen dataclass would be, written out: every command imports this module, and a
+    dataclass costs ~1 ms at import to compile its methods. Immutable; equality, hash and repr
+    over the fields, in order."""
+
+    __slots__ = (
+        "_logs_text",
+        "config_warnings",
+        "dag_file_import_timeout",
+        "dags_folder",
+        "dags_folder_source",
+        "home",
+        "parallelism",
+        "task_kill_grace_seconds",
+    )
+    _FIELDS = (
+        "home",
+        "dags_folder",
+        "dags_folder_source",
+        "parallelism",
+        "dag_file_import_timeout",
+        "task_kill_grace_seconds",
+        "config_warnings",
+    )
 
     home: Path
     dags_folder: Path
     dags_folder_source: str
     """Where dags_folder came from: flag, env, config, ./dags or samples (shown in the header)."""
-    parallelism: int = 32
-    dag_file_import_timeout: float = 30.0
-    task_kill_grace_seconds: float = 5.0
-    config_warnings: tuple[str, ...] = ()
+    parallelism: int
+    dag_file_import_timeout: float
+    task_kill_grace_seconds: float
+    config_warnings: tuple[str, ...]
     """One line per problem in flowtui.toml that did not stop flowtui (an unknown key)."""
+    _logs_text: str
+
+    def __init__(
+        self,
+        home: Path,
+        dags_folder: Path,
+        dags_folder_source: str,
+        parallelism: int = 32,
+        dag_file_import_timeout: float = 30.0,
+        task_kill_grace_seconds: float = 5.0,
+        config_warnings: tuple[str, ...] = (),
+    ) -> None:
+        set_field = object.__setattr__
+        set_field(self, "home", home)
+        set_field(self, "dags_folder", dags_folder)
+        set_field(self, "dags_folder_source", dags_folder_source)
+        set_field(self, "parallelism", parallelism)
+        set_field(self, "dag_file_import_timeout", dag_file_import_timeout)
+        set_field(self, "task_kill_grace_seconds", task_kill_grace_seconds)
+        set_field(self, "config_warnings", config_warnings)
+        set_field(self, "_logs_text", str(home / "logs"))  # for attempt_log_file
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Settings)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
+        return f"{type(self).__qualname__}({args})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __reduce__(self) -> tuple[type[Settings], tuple[object, ...]]:
+        return (type(self), self._values())  # copy and pickle call __init__ (no __setattr__)
 
     @property
     def uses_bundled_samples(self) -> bool:
@@ -62,10 +129,6 @@ class Settings:
     @property
     def lock_path(self) -> Path:
         return self.home / "scheduler.lock"
-
-    @cached_property
-    def _logs_text(self) -> str:
-        return str(self.logs_dir)
 
     def attempt_log_path(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> Path:
         """`logs/<dag_id>/<run_id>/<task_id>/attempt=<n>.log` under the home (DESIGN.md)."""

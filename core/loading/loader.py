@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -31,18 +30,46 @@ class FileParser(Protocol):
         """
 
 
-@dataclass
 class FileResult:
-    """What importing one DAG file gave."""
+    """What importing one DAG file gave. Written out rather than a dataclass (a dataclass costs
+    ~1 ms at import to compile its methods): the same fields, defaults, equality and repr;
+    mutable (`record.py` turns a DAG id another file defines into the file's `error`)."""
 
-    path: str
-    specs: list[DagSpec] = field(default_factory=list)
-    error: ImportProblem | None = None
-    preload: bool = False
-    """Import it once in the fork server, so that attempts inherit it rather than import it
-    again: every file whose import starts no thread (a thread does not survive a fork), however
-    long the import takes. The import blocks the fork server once per version of the file;
-    without it, every attempt would pay it (a 10,000-task DAG takes 0.5-1 s to import)."""
+    __slots__ = ("error", "path", "preload", "specs")
+
+    def __init__(
+        self,
+        path: str,
+        specs: list[DagSpec] | None = None,
+        error: ImportProblem | None = None,
+        preload: bool = False,
+    ) -> None:
+        self.path = path
+        self.specs: list[DagSpec] = [] if specs is None else specs
+        self.error = error
+        self.preload = preload
+        """Import it once in the fork server, so that attempts inherit it rather than import
+        it again: every file whose import starts no thread (a thread does not survive a fork),
+        however long the import takes. The import blocks the fork server once per version of
+        the file; without it, every attempt would pay it (a 10,000-task DAG takes 0.5-1 s to
+        import)."""
+
+    def _values(self) -> tuple[object, ...]:
+        return (self.path, self.specs, self.error, self.preload)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, FileResult)
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq is
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__qualname__}(path={self.path!r}, specs={self.specs!r}, "
+            f"error={self.error!r}, preload={self.preload!r})"
+        )
 
 
 def discover(folder: Path) -> list[Path]:

@@ -1,26 +1,27 @@
 """One DAG file parsed for the loader in a child process of its own, as plain data: what the
 loader asks (`ParseRequest`), what the child reports (`ParseReport`, written by
 `dag_file.parse_here`), and how the process ended (`ParseExit`). Which process runs the parse
-is the fork server's business."""
+is the fork server's business.
+
+Named tuples, not frozen dataclasses: making one costs ~0.13 ms at start-up instead of ~1 ms,
+and every command that loads DAG files imports them. Nothing compares values of two kinds (as
+tuples, equal values would be equal)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from flowtui.spec import DagSpec
 
 
-@dataclass(frozen=True)
-class ImportProblem:
+class ImportProblem(NamedTuple):
     """Why a DAG file did not load: the line of the file, when known, and one line for people."""
 
     line: int | None
     message: str
 
 
-@dataclass(frozen=True)
-class ParseRequest:
+class ParseRequest(NamedTuple):
     """Import the DAG file at `path` in a child; its output goes to `log`; it is killed after
     `timeout` seconds."""
 
@@ -29,8 +30,7 @@ class ParseRequest:
     timeout: float
 
 
-@dataclass(frozen=True)
-class ParseReport:
+class ParseReport(NamedTuple):
     """What the child found: the file's DAGs, or why it did not load."""
 
     specs: tuple[DagSpec, ...] = ()
@@ -60,8 +60,7 @@ class ParseReport:
         )
 
 
-@dataclass(frozen=True)
-class ParseExit:
+class ParseExit(NamedTuple):
     """How a parse ended: the child's report (None if it wrote none) and its exit."""
 
     report: ParseReport | None

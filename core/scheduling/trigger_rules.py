@@ -33,8 +33,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from flowtui.states import FINISHED, TaskState, TriggerRule, parse_trigger_rule
 
@@ -52,10 +52,7 @@ class Decision(StrEnum):
     """The task becomes `upstream_failed` now."""
 
 
-@dataclass(frozen=True)
-class UpstreamCounts:
-    """How many of a task's direct upstream task instances are in each finished state."""
-
+class _Counts(NamedTuple):
     success: int
     skipped: int
     failed: int
@@ -66,12 +63,32 @@ class UpstreamCounts:
     total: int
     """All direct upstream, finished or not."""
 
-    def __post_init__(self) -> None:
-        finished = self.success + self.skipped + self.failed + self.upstream_failed + self.removed
-        if min(self.success, self.skipped, self.failed, self.upstream_failed, self.removed) < 0:
+
+class UpstreamCounts(_Counts):
+    """How many of a task's direct upstream task instances are in each finished state.
+
+    A named tuple checked when made, not a frozen dataclass: making the class costs ~0.13 ms
+    at start-up instead of ~1 ms (`dags test` imports it), and making a value is cheaper too
+    (the scheduler makes one per evaluation). Nothing compares it with another tuple."""
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        success: int,
+        skipped: int,
+        failed: int,
+        upstream_failed: int,
+        removed: int,
+        done: int,
+        total: int,
+    ) -> UpstreamCounts:
+        self = tuple.__new__(cls, (success, skipped, failed, upstream_failed, removed, done, total))
+        if min(success, skipped, failed, upstream_failed, removed) < 0:
             raise ValueError(f"negative upstream count in {self!r}")
-        if self.done != finished or self.done > self.total:
+        if done != success + skipped + failed + upstream_failed + removed or done > total:
             raise ValueError(f"inconsistent upstream counts {self!r}")
+        return self
 
     @classmethod
     def from_states(cls, states: Iterable[TaskState | str]) -> UpstreamCounts:
