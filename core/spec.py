@@ -9,7 +9,6 @@ compares a spec with another tuple; `_replace` stands for `dataclasses.replace`.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from typing import Any, Literal, NamedTuple
 
@@ -124,8 +123,8 @@ class DagSpec(_DagFields):
         may be mutable, the schedule and the params (29 ms)."""
         data = dict(zip(self._fields, self, strict=True))
         data["tasks"] = {task_id: task.to_dict() for task_id, task in self.tasks.items()}
-        data["schedule"] = copy.deepcopy(self.schedule)
-        data["params"] = copy.deepcopy(self.params)
+        data["schedule"] = _deep_copy(self.schedule)
+        data["params"] = _deep_copy(self.params)
         return data
 
     @classmethod
@@ -153,3 +152,15 @@ class DagSpec(_DagFields):
                     found.add(other)
                     todo.append(other)
         return [t for t in self.tasks if t in found]
+
+
+def _deep_copy(value: Any) -> Any:
+    """`copy.deepcopy(value)`, importing `copy` only for a value that needs it: most DAGs have
+    no params and a schedule of None or a string, and `dags test` need not import it."""
+    if value is None or type(value) is str:
+        return value  # what deepcopy gives for them
+    if type(value) is dict and not value:
+        return {}
+    import copy
+
+    return copy.deepcopy(value)

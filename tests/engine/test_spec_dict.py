@@ -193,3 +193,12 @@ def test_a_spec_survives_copy_and_pickle() -> None:
     assert copy.deepcopy(spec) == spec
     assert pickle.loads(pickle.dumps(spec)) == spec
     assert type(copy.copy(spec)) is DagSpec
+
+
+def test_to_dict_copies_even_empty_params() -> None:
+    spec = DagSpec("bare", "/dags/bare.py")
+    data = spec.to_dict()
+    assert data["params"] == {}
+    assert data["params"] is not spec.params
+    data["params"]["n"] = 1
+    assert spec.params == {}
