@@ -175,9 +175,9 @@ def make_private_folder(path: Path) -> None:
 
 
 def _check_owner(path: Path) -> None:
-    import pwd  # user names, only to say whose it is
-
     def name(uid: int) -> str:
+        import pwd  # user names, only to say whose it is (every command checks the owner)
+
         try:
             return f"user {pwd.getpwuid(uid).pw_name}"
         except KeyError:

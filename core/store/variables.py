@@ -25,7 +25,8 @@ MASK = "***"
 ENV_PREFIX = "FLOWTUI_VAR_"
 """`FLOWTUI_VAR_<KEY>` in the environment overrides variable `key` of the store."""
 
-_KEY = re.compile(r"[A-Za-z0-9_.\-]{1,250}")
+_KEY = r"[A-Za-z0-9_.\-]{1,250}"
+"""A usable key; compiled (and cached by `re`) on the first check, not at import (0.25 ms)."""
 
 
 def is_secret_key(key: str) -> bool:
@@ -45,7 +46,7 @@ def check_key(key: str) -> str:
     Raises:
         InvalidInput: empty, too long, or other characters than letters, digits, `_.-`.
     """
-    if not _KEY.fullmatch(key):
+    if not re.fullmatch(_KEY, key):
         raise InvalidInput("variable key", key, "use 1 to 250 letters, digits, '_', '.' or '-'")
     return key
 
