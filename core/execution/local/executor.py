@@ -11,11 +11,11 @@ import itertools
 import logging
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from flowtui.clock import from_epoch, utcnow
 from flowtui.config import Settings
@@ -46,6 +46,9 @@ from flowtui.loading.loader import DagLoader, FileResult
 from flowtui.loading.parse import ParseExit, ParseReport, ParseRequest
 from flowtui.states import TaskState
 
+if TYPE_CHECKING:
+    from subprocess import Popen
+
 logger = logging.getLogger(__name__)
 
 _SERVER = "flowtui.execution.local.server"
@@ -74,7 +77,7 @@ class LocalExecutor:
         self._write_lock = threading.Lock()
         self._reader: threading.Thread | None = None
         self._server_pid: int | None = None
-        self._server_proc: subprocess.Popen[bytes] | None = None
+        self._server_proc: Popen[bytes] | None = None
         self._stopping = False
         self._jobs = itertools.count(1)
         self._attempts: dict[int, AttemptRequest] = {}
@@ -119,6 +122,8 @@ class LocalExecutor:
                 importlib.import_module(_SERVER).serve(job_r, event_w, folder, log)
             self._server_pid = pid
         else:
+            import subprocess  # here: a server spawned rather than forked is the rare case
+
             self._server_proc = subprocess.Popen(
                 [sys.executable, "-m", _SERVER, str(job_r), str(event_w), folder, log],
                 pass_fds=(job_r, event_w),
