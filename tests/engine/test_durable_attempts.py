@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -224,12 +224,23 @@ def test_an_attempt_caught_between_fork_and_running_runs_once(
     done = home.start("dags", "trigger", "durable")
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if {c.pid for c in server.children()} - known:
+        new = {c.pid for c in server.children()} - known
+        if not new:
+            continue
+        os.kill(scheduler.process.pid, signal.SIGSTOP)
+        # A new child may be a DAG-file parse rather than the attempt: only the attempt claims
+        # a ticket (which it does on its own, the scheduler frozen); else thaw and look again.
+        if _wait_for(lambda: list(home.path.glob("logs/durable/*/work/attempt=1.ticket")), 2.0):
             break
-    os.kill(scheduler.process.pid, signal.SIGSTOP)
-    done.wait(timeout=30)
+        known |= new
+        os.kill(scheduler.process.pid, signal.SIGCONT)
+    else:
+        pytest.fail("the attempt's process never appeared")
+    # Killed frozen: the scheduler may not even have answered the trigger, whose command then
+    # ends on the closed connection.
     os.killpg(scheduler.process.pid, signal.SIGKILL)
     scheduler.process.wait()
+    done.wait(timeout=30)
     run_id = home.latest_run_id("durable")
     schedulers.append(Scheduler(home))
     _wait_for_success(home, run_id)
@@ -268,6 +279,16 @@ def test_a_reused_pid_is_never_signalled(
     finally:
         bystander.kill()
         bystander.wait()
+
+
+def _wait_for(predicate: Callable[[], object], seconds: float) -> bool:
+    """Whether `predicate` turns true within `seconds` (unlike `wait_until`, not a failure)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def _process_with_pid(pid: int) -> subprocess.Popen[bytes]:
