@@ -72,6 +72,21 @@ def _started(events: queue.Queue[ExecutorEvent]) -> AttemptStarted:
             return event
 
 
+def _spare_after_first_attempt(
+    home: Home, local: LocalExecutor, events: queue.Queue[ExecutorEvent]
+) -> psutil.Process:
+    """Run try 1 of "version" (alone: a processor idles) and return the spare forked after it."""
+    local.submit(_request(home, "version", 1))
+    first = _exited(events)
+    assert first.outcome is not None
+    assert first.outcome.xcom == {"return_value": 1}
+    spares: list[psutil.Process] = wait_until(
+        lambda: _children(local), what="a spare after the first attempt"
+    )
+    assert len(spares) == 1
+    return spares[0]
+
+
 def _children(executor: LocalExecutor) -> list[psutil.Process]:
     assert executor._server_pid is not None
     return psutil.Process(executor._server_pid).children()
@@ -81,10 +96,7 @@ def test_the_next_attempt_runs_in_the_spare_forked_ahead(
     home: Home, executor: tuple[LocalExecutor, queue.Queue[ExecutorEvent]]
 ) -> None:
     local, events = executor
-    local.submit(_request(home, "version", 1))
-    assert _exited(events).outcome is not None
-    spares = wait_until(lambda: _children(local), what="a spare after the first attempt")
-    (spare,) = spares
+    spare = _spare_after_first_attempt(home, local, events)
     local.submit(_request(home, "version", 2))
     ended = _exited(events)
     assert ended.outcome is not None
@@ -99,9 +111,7 @@ def test_a_spare_never_runs_a_dag_file_s_old_version(
     home: Home, executor: tuple[LocalExecutor, queue.Queue[ExecutorEvent]]
 ) -> None:
     local, events = executor
-    local.submit(_request(home, "version", 1))
-    assert _exited(events).outcome is not None
-    wait_until(lambda: _children(local), what="a spare holding version 1")
+    _spare_after_first_attempt(home, local, events)  # it holds version 1
     path = home.write_dag("d.py", DAG.format(version=2))
     os.utime(path, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))  # a new mtime for sure
     local.submit(_request(home, "version", 2))
@@ -114,9 +124,7 @@ def test_a_spare_that_gets_no_job_is_retired(
     home: Home, executor: tuple[LocalExecutor, queue.Queue[ExecutorEvent]]
 ) -> None:
     local, events = executor
-    local.submit(_request(home, "version", 1))
-    assert _exited(events).outcome is not None
-    (spare,) = wait_until(lambda: _children(local), what="a spare")
+    spare = _spare_after_first_attempt(home, local, events)
     time.sleep(SPARE_IDLE)
     wait_until(lambda: has_exited(spare.pid), timeout=5, what="the idle spare retired")
     assert _children(local) == []
@@ -130,9 +138,7 @@ def test_an_attempt_in_a_spare_is_stopped_and_recognised_by_its_start(
     home: Home, executor: tuple[LocalExecutor, queue.Queue[ExecutorEvent]]
 ) -> None:
     local, events = executor
-    local.submit(_request(home, "version", 1))
-    assert _exited(events).outcome is not None
-    wait_until(lambda: _children(local), what="a spare")
+    _spare_after_first_attempt(home, local, events)
     request = _request(home, "nap", 2)
     local.submit(request)
     started = _started(events)
@@ -151,9 +157,7 @@ def test_a_spare_does_not_outlive_a_killed_fork_server(
     home: Home, executor: tuple[LocalExecutor, queue.Queue[ExecutorEvent]]
 ) -> None:
     local, events = executor
-    local.submit(_request(home, "version", 1))
-    assert _exited(events).outcome is not None
-    (spare,) = wait_until(lambda: _children(local), what="a spare")
+    spare = _spare_after_first_attempt(home, local, events)
     assert local._server_pid is not None
     os.kill(local._server_pid, signal.SIGKILL)
     wait_until(lambda: has_exited(spare.pid), timeout=5, what="the spare gone with its server")
