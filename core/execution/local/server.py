@@ -93,6 +93,8 @@ class ForkServer:
         """Counts changes to `preloaded`: a spare forked before the last one is stale."""
         self.spare: Spare | None = None
         """The next attempt's process, forked ahead (`spare`), while attempts keep coming."""
+        self._processors = len(os.sched_getaffinity(0))
+        """Processors this server may use: a spare is made only while one would idle."""
         add_dags_folder_to_path(dags_folder)
         self.wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         os.set_blocking(wake_w, False)
@@ -196,7 +198,7 @@ class ForkServer:
         """Whether a processor is likely idle while the attempts run: a spare, and its
         rehearsal, then cost the next attempt nothing; with every processor running one, it
         would only add to their work."""
-        return len(self.children) < len(os.sched_getaffinity(0))
+        return len(self.children) < self._processors
 
     def _retire_spare(self) -> None:
         if self.spare is not None:
