@@ -9,6 +9,7 @@ import queue
 import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psutil
 import pytest
@@ -161,3 +162,42 @@ def test_a_spare_does_not_outlive_a_killed_fork_server(
     assert local._server_pid is not None
     os.kill(local._server_pid, signal.SIGKILL)
     wait_until(lambda: has_exited(spare.pid), timeout=5, what="the spare gone with its server")
+
+
+PIDS_CGROUPS = Path("/sys/fs/cgroup/pids")
+
+
+@pytest.fixture
+def pids_cgroup() -> Iterator[Path]:
+    """A cgroup (v1 pids controller) of our own, removed afterwards; skipped where there is
+    none to make (not root, or a machine without that controller)."""
+    group = PIDS_CGROUPS / f"flowtui-test-{os.getpid()}"
+    try:
+        group.mkdir()
+    except OSError as exc:
+        pytest.skip(f"no pids cgroup can be made here ({exc.strerror})")
+    yield group
+    for pid in (group / "cgroup.procs").read_text().split():  # back to where the test runs
+        (PIDS_CGROUPS / "cgroup.procs").write_text(pid)
+    group.rmdir()
+
+
+def test_a_spare_that_cannot_be_forked_is_only_missed(
+    home: Home,
+    executor: tuple[LocalExecutor, queue.Queue[ExecutorEvent]],
+    pids_cgroup: Path,
+) -> None:
+    """No process left for a spare (fork fails with EAGAIN): the server goes on without one,
+    rather than dying on it and being replaced."""
+    local, events = executor
+    server = local._server_pid
+    assert server is not None
+    (pids_cgroup / "cgroup.procs").write_text(str(server))
+    (pids_cgroup / "pids.max").write_text("2")  # the server and one attempt: no spare
+    for try_number in (1, 2, 3):
+        local.submit(_request(home, "version", try_number))
+        ended = _exited(events)
+        assert ended.outcome is not None
+        assert ended.outcome.state is TaskState.SUCCESS
+    assert local._server_pid == server, "the fork server died and was replaced"
+    assert int((pids_cgroup / "pids.events").read_text().split()[1]) > 0, "no fork was refused"

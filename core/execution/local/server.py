@@ -142,7 +142,8 @@ class ForkServer:
                     self._handle(job)
                     ran = ran or isinstance(job, RunJob)
                 if ran and self.spare is None and not self.orphaned and self._has_idle_cpu():
-                    self.spare = Spare.fork(self._generation, self.preloaded)
+                    with contextlib.suppress(OSError):  # no process to spare (EAGAIN): none
+                        self.spare = Spare.fork(self._generation, self.preloaded)
 
     def _timeout(self) -> float | None:
         deadlines = [c.deadline for c in self.children.values() if c.deadline is not None]
