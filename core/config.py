@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from flowtui.errors import FlowtuiError, HomeNotWritable, HomeOfAnotherUser
+from flowtui.records import FrozenRecord
 
 
 class ConfigError(FlowtuiError):
@@ -30,7 +31,7 @@ USER_UMASK_ENV = "FLOWTUI_USER_UMASK"
 """The user's umask (octal text) from before `keep_files_private`, for task code to get back."""
 
 
-class Settings:
+class Settings(FrozenRecord):
     """Everything a command needs to know about where it works; built once by the CLI.
 
     What a frozen dataclass would be, written out: every command imports this module, and a
@@ -47,7 +48,7 @@ class Settings:
         "parallelism",
         "task_kill_grace_seconds",
     )
-    _FIELDS = (
+    _fields = (
         "home",
         "dags_folder",
         "dags_folder_source",
@@ -87,31 +88,6 @@ class Settings:
         set_field(self, "task_kill_grace_seconds", task_kill_grace_seconds)
         set_field(self, "config_warnings", config_warnings)
         set_field(self, "_logs_text", str(home / "logs"))  # for attempt_log_file
-
-    def _values(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self._FIELDS)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, Settings)
-        return self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
-        return f"{type(self).__qualname__}({args})"
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}")
-
-    def __reduce__(self) -> tuple[type[Settings], tuple[object, ...]]:
-        return (type(self), self._values())  # copy and pickle call __init__ (no __setattr__)
 
     @property
     def uses_bundled_samples(self) -> bool:

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from flowtui.config import Settings
 from flowtui.loading.parse import ImportProblem, ParseExit, ParseRequest
+from flowtui.records import Record
 from flowtui.spec import DagSpec
 
 _IN_FLIGHT = 4
@@ -30,12 +31,13 @@ class FileParser(Protocol):
         """
 
 
-class FileResult:
+class FileResult(Record):
     """What importing one DAG file gave. Written out rather than a dataclass (a dataclass costs
     ~1 ms at import to compile its methods): the same fields, defaults, equality and repr;
     mutable (`record.py` turns a DAG id another file defines into the file's `error`)."""
 
     __slots__ = ("error", "path", "preload", "specs")
+    _fields = ("path", "specs", "error", "preload")
 
     def __init__(
         self,
@@ -53,23 +55,6 @@ class FileResult:
         however long the import takes. The import blocks the fork server once per version of
         the file; without it, every attempt would pay it (a 10,000-task DAG takes 0.5-1 s to
         import)."""
-
-    def _values(self) -> tuple[object, ...]:
-        return (self.path, self.specs, self.error, self.preload)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, FileResult)
-        return self._values() == other._values()
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq is
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__qualname__}(path={self.path!r}, specs={self.specs!r}, "
-            f"error={self.error!r}, preload={self.preload!r})"
-        )
 
 
 def discover(folder: Path) -> list[Path]:

@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any, NamedTuple
 
 from flowtui.execution.base import AttemptKey
+from flowtui.records import Record
 from flowtui.spec import DagSpec
 from flowtui.states import FAILED_STATES, UNFINISHED, RunState, TaskState
 
@@ -17,31 +18,7 @@ class RunKey(NamedTuple):
     run_id: str
 
 
-class _Record:
-    """What `@dataclass` would generate for these mutable records, written once: a dataclass
-    costs ~1 ms at import to compile its methods; these have slots, so no dict per instance
-    (a TI per task of every active run)."""
-
-    __slots__ = ()
-    _fields: tuple[str, ...] = ()
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self._fields)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, _Record)
-        return self._values() == other._values()
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq is
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
-        return f"{type(self).__qualname__}({args})"
-
-
-class TI(_Record):
+class TI(Record):
     """The scheduler's copy of one task instance."""
 
     __slots__ = _fields = (
@@ -82,7 +59,7 @@ class TI(_Record):
         otherwise."""
 
 
-class ActiveRun(_Record):
+class ActiveRun(Record):
     """A run that is queued or running, with its task instances and their state counts."""
 
     __slots__ = _fields = (
