@@ -56,21 +56,20 @@ def render(value: Any, context: Mapping[str, Any], *, task_id: str = "?", field:
     return value
 
 
-def prepare(value: Any) -> bool:
+def prepare(value: Any) -> None:
     """Compile the templates in `value` (recursing as `render` does) so that a process forked
-    after this renders them without compiling; returns whether there were any. A template
-    that does not compile is left for `render` to report."""
+    after this renders them without compiling. A template that does not compile is left for
+    `render` to report."""
     if isinstance(value, str):
-        if not is_template(value):
-            return False
-        with contextlib.suppress(Exception):
-            _compile(value)
-        return True
-    if isinstance(value, list | tuple | set | frozenset):
-        return any([prepare(item) for item in value])
-    if isinstance(value, dict):
-        return any([prepare(item) for item in value.values()])
-    return False
+        if is_template(value):
+            with contextlib.suppress(Exception):
+                _compile(value)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            prepare(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            prepare(item)
 
 
 def _render_string(source: str, context: Mapping[str, Any], task_id: str, field: str) -> str:
