@@ -234,12 +234,16 @@ def run_workload(workload: Workload, repeat: int, flowtui: str, keep: bool) -> W
             break
         result.measurements.append(measurement)
         result.latencies_ms.extend(latencies)
-        print(
-            f"{workload.name} run {number}/{repeat}: {measurement.wall_s:.3f} s wall, "
-            f"{measurement.cpu_s:.3f} s CPU",
-            flush=True,
-        )
+        _print_run(workload.name, number, repeat, measurement)
     return result
+
+
+def _print_run(name: str, number: int, repeat: int, measurement: Measurement) -> None:
+    print(
+        f"{name} run {number}/{repeat}: {measurement.wall_s:.3f} s wall, "
+        f"{measurement.cpu_s:.3f} s CPU",
+        flush=True,
+    )
 
 
 def run_once(workload: Workload, flowtui: str, keep: bool) -> tuple[Measurement, list[float]]:
@@ -299,11 +303,7 @@ def run_luigi_w1(python: str, repeat: int) -> WorkloadResult:
                 print(f"{LUIGI_W1} run {number}/{repeat}: BROKEN: {result.error}", flush=True)
                 break
             result.measurements.append(measurement)
-            print(
-                f"{LUIGI_W1} run {number}/{repeat}: {measurement.wall_s:.3f} s wall, "
-                f"{measurement.cpu_s:.3f} s CPU",
-                flush=True,
-            )
+            _print_run(LUIGI_W1, number, repeat, measurement)
     return result
 
 
