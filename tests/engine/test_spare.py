@@ -143,9 +143,14 @@ def test_an_attempt_in_a_spare_is_stopped_and_recognised_by_its_start(
     request = _request(home, "nap", 2)
     local.submit(request)
     started = _started(events)
-    state = wait_until(
-        lambda: ticket.inspect(ticket.ticket_path(request.log_path), "q2"), what="the claim"
-    )
+    path = ticket.ticket_path(request.log_path)
+
+    def start_record() -> ticket.TicketState | None:
+        # The claim locks the ticket, then writes the start record: wait for the record.
+        state = ticket.inspect(path, "q2")
+        return state if state is not None and state.pid is not None else None
+
+    state = wait_until(start_record, what="the claim's start record")
     assert state.pid == started.pid
     assert is_same_process(started.pid, state.started_at) is True
     assert is_same_process(started.pid, started.at.timestamp()) is True
