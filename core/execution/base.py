@@ -15,7 +15,10 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
+from flowtui.loading.parse import Preload
 from flowtui.states import TaskState
+
+_PRELOADS: dict[object, Preload] = {"server": "server", "template": "template"}
 
 
 class AttemptKey(NamedTuple):
@@ -76,8 +79,8 @@ class AttemptRequest(NamedTuple):
     """Where the attempt's stdout and stderr go."""
     runs_bash: bool = False
     """The attempt execs bash and its exit code is the outcome (BashOperator)."""
-    preload: bool = False
-    """The DAG file imports quickly and starts no thread: a fork server may import it once."""
+    preload: Preload = ""
+    """Where the DAG file is imported before the attempt forks (see `Preload`)."""
     queued_at: str = ""
     """When the scheduler queued this try (as stored): with the log path, it names the try's
     ticket (`execution.ticket`), so that an earlier run with the same id is not mistaken for
@@ -107,7 +110,7 @@ class AttemptRequest(NamedTuple):
             data["file"],
             data["log_path"],
             bool(data["runs_bash"]),
-            bool(data["preload"]),
+            _PRELOADS.get(data["preload"], ""),
             data.get("queued_at", ""),
             float(data.get("kill_grace", 5.0)),
         )

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Protocol
 
 from flowtui.config import Settings
-from flowtui.loading.parse import ImportProblem, ParseExit, ParseRequest
+from flowtui.loading.parse import ImportProblem, ParseExit, ParseRequest, Preload
 from flowtui.records import Record
 from flowtui.spec import DagSpec
 
@@ -44,17 +44,17 @@ class FileResult(Record):
         path: str,
         specs: list[DagSpec] | None = None,
         error: ImportProblem | None = None,
-        preload: bool = False,
+        preload: Preload = "",
     ) -> None:
         self.path = path
         self.specs: list[DagSpec] = [] if specs is None else specs
         self.error = error
         self.preload = preload
-        """Import it once in the fork server, so that attempts inherit it rather than import
-        it again: every file whose import starts no thread (a thread does not survive a fork),
-        however long the import takes. The import blocks the fork server once per version of
-        the file; without it, every attempt would pay it (a 10,000-task DAG takes 0.5-1 s to
-        import)."""
+        """Where the file is imported once, so that its attempts inherit it rather than import
+        it again, however long the import takes (a 10,000-task DAG takes 0.5-1 s): in the fork
+        server ("server") when its import starts no thread (a thread does not survive a fork,
+        and a lock it held stays held in every child), else in a template process of its own
+        ("template"); "" for a file that failed to import."""
 
 
 def discover(folder: Path) -> list[Path]:
@@ -146,5 +146,5 @@ class DagLoader:
         return FileResult(
             request.path,
             specs=list(report.specs),
-            preload=not report.starts_threads,
+            preload="template" if report.starts_threads else "server",
         )

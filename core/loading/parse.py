@@ -9,9 +9,20 @@ tuples, equal values would be equal)."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from flowtui.spec import DagSpec
+
+Preload = Literal["", "server", "template"]
+"""Where a DAG file's modules are imported before its attempts fork from them (the local
+executor's hint; another executor may ignore it):
+
+- "server": in the fork server itself, once per version of the file (its import starts no
+  thread);
+- "template": in a child of the fork server that imports only that file and forks its attempts
+  (its import starts threads, which must never run in the fork server);
+- "": in each attempt (the file failed to import, or the attempt is being started again after
+  a fork server died)."""
 
 
 class ImportProblem(NamedTuple):

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from flowtui.config import Settings
 from flowtui.execution.base import AttemptInfo, AttemptKey, AttemptRequest
+from flowtui.loading.parse import Preload
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
 from flowtui.scheduling.run_book import RunBook, is_driven_elsewhere
 from flowtui.states import RunState, TaskState
@@ -121,7 +122,7 @@ def attempt_request(
     run: ActiveRun,
     ti: TI,
     log_path: str,
-    preload: Mapping[str, bool],
+    preload: Mapping[str, Preload],
 ) -> AttemptRequest:
     """What the executor gets for the queued try of `ti`."""
     info = AttemptInfo(
@@ -143,7 +144,7 @@ def attempt_request(
         run.spec.fileloc,
         log_path,
         runs_bash=run.spec.tasks[ti.task_id].runs_bash,
-        preload=preload.get(run.spec.fileloc, False),
+        preload=preload.get(run.spec.fileloc, ""),
         queued_at=ti.queued_at or "",
         kill_grace=settings.task_kill_grace_seconds,
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 from flowtui.clock import Clock, to_text
 from flowtui.config import Settings
 from flowtui.loading.loader import DagLoader, is_dag_file
+from flowtui.loading.parse import Preload
 from flowtui.loading.record import record
 from flowtui.loading.watcher import DagFolderWatcher
 from flowtui.scheduling import dataset_triggers, recovery
@@ -86,9 +87,9 @@ class HomeDuties:
         for spec in dataset_triggers.consumers(conn, uris):
             dataset_triggers.trigger_if_ready(conn, self.book, spec, self.clock())
 
-    def reload(self, conn: sqlite3.Connection, paths: frozenset[str]) -> dict[str, bool]:
+    def reload(self, conn: sqlite3.Connection, paths: frozenset[str]) -> dict[str, Preload]:
         """Parse the changed DAG files; active runs go on with the new definitions. Returns
-        which of the files may be preloaded in the fork server."""
+        where each file is to be imported before its attempts fork (`Preload`)."""
         folder = self.settings.dags_folder
         present = sorted(Path(p) for p in paths if is_dag_file(Path(p), folder))
         gone = sorted(p for p in paths if Path(p) not in present)

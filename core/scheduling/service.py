@@ -32,6 +32,7 @@ from flowtui.execution.base import (
 )
 from flowtui.execution.logs import append_line
 from flowtui.loading.loader import DagLoader, FileParser, FileResult
+from flowtui.loading.parse import Preload
 from flowtui.loading.record import record
 from flowtui.scheduling import attempts
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
@@ -100,7 +101,7 @@ class Scheduler:
         self._inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self.timers: Timers[Message] = Timers(self._inbox.put, clock)
         self._listeners: list[Listener] = []
-        self._preload: dict[str, bool] = {}
+        self._preload: dict[str, Preload] = {}
         self._stopping = False
         self.failure: str | None = None
         """Why the scheduler stopped by itself (its process should exit non-zero)."""

@@ -55,7 +55,7 @@ def _request(home: Home, task_id: str, try_number: int) -> AttemptRequest:
     info = attempt_info(home.settings.db_path, "d", task_id, try_number=try_number, max_tries=9)
     log = home.settings.attempt_log_path("d", info.run_id, task_id, try_number)
     return AttemptRequest(
-        info, str(home.dags / "d.py"), str(log), preload=True, queued_at=f"q{try_number}"
+        info, str(home.dags / "d.py"), str(log), preload="server", queued_at=f"q{try_number}"
     )
 
 

@@ -23,14 +23,14 @@ from flowtui.store.variables import VariableRow
 
 def test_a_file_result_has_the_defaults_and_a_list_of_its_own() -> None:
     one, two = FileResult("/dags/a.py"), FileResult("/dags/b.py")
-    assert (one.specs, one.error, one.preload) == ([], None, False)
+    assert (one.specs, one.error, one.preload) == ([], None, "")
     one.specs.append(DagSpec("d", "/dags/a.py"))
     assert two.specs == []
 
 
 def test_a_file_result_is_mutable_compared_by_fields_and_unhashable() -> None:
-    result = FileResult("/dags/a.py", [DagSpec("d", "/dags/a.py")], preload=True)
-    same = FileResult("/dags/a.py", specs=[DagSpec("d", "/dags/a.py")], preload=True)
+    result = FileResult("/dags/a.py", [DagSpec("d", "/dags/a.py")], preload="server")
+    same = FileResult("/dags/a.py", specs=[DagSpec("d", "/dags/a.py")], preload="server")
     assert result == same
     result.error = ImportProblem(None, "taken")
     assert result != same
@@ -45,7 +45,7 @@ def test_a_file_result_prints_as_the_dataclass_did() -> None:
     result = FileResult("/dags/a.py", error=ImportProblem(3, "SyntaxError: x"))
     assert repr(result) == (
         "FileResult(path='/dags/a.py', specs=[], "
-        "error=ImportProblem(line=3, message='SyntaxError: x'), preload=False)"
+        "error=ImportProblem(line=3, message='SyntaxError: x'), preload='')"
     )
 
 
@@ -70,7 +70,8 @@ def test_settings_have_the_defaults_and_compare_by_fields() -> None:
     assert repr(settings) == (
         "Settings(home=PosixPath('/h'), dags_folder=PosixPath('/d'), dags_folder_source='flag', "
         "parallelism=32, dag_file_import_timeout=30.0, task_kill_grace_seconds=5.0, "
-        "config_warnings=())"
+        "config_warnings=(), smtp=SmtpSettings(host='', port=25, starttls=False, ssl=False, "
+        "user='', password_env='', mail_from='flowtui@localhost', timeout=10.0), webhooks=())"
     )
 
 

@@ -280,7 +280,7 @@ class LocalExecutor:
             self._adopted.pop(request.key, None)
             self._pids.pop(request.key, None)
         if state is None:  # its claimer died before it started anything: start it now
-            self.submit(request._replace(preload=False))
+            self.submit(request._replace(preload=""))
             return
         if state.outcome is None and state.exit_code is None:
             state = _await_exit_record(path, request.queued_at, state)
@@ -344,7 +344,7 @@ class LocalExecutor:
             with self._lock:
                 self._pids.pop(request.key, None)
             if state is None:
-                self.submit(request._replace(preload=False))  # never started anything
+                self.submit(request._replace(preload=""))  # never started anything
             elif state.held:
                 self._adopt(request, state)
             else:

@@ -1,5 +1,5 @@
 """What the local executor and its fork server say to each other over two pipes, one JSON
-object per line: jobs in (run an attempt, parse a DAG file, exit), events out (a job's child
+object per line: jobs in (run an attempt, parse a DAG file, drain, exit), events out (a job's child
 started, a job's child exited with the result it wrote). Jobs are numbered by the executor.
 Both ends write with `write_all` and cut what they read into lines with a `LineBuffer`.
 
@@ -14,7 +14,7 @@ import os
 from typing import Any, NamedTuple
 
 from flowtui.execution.base import AttemptRequest
-from flowtui.loading.parse import ParseRequest
+from flowtui.loading.parse import ParseRequest, Preload
 
 
 class RunJob(NamedTuple):
@@ -38,8 +38,9 @@ class RunJob(NamedTuple):
         return str(self.payload["file"])
 
     @property
-    def preload(self) -> bool:
-        return bool(self.payload["preload"])
+    def preload(self) -> Preload:
+        preload: Preload = self.payload["preload"]
+        return preload
 
     @property
     def log_path(self) -> str:
@@ -55,7 +56,11 @@ class ExitServer(NamedTuple):
     """Stop: kill what still runs and exit."""
 
 
-Job = RunJob | ParseJob | ExitServer
+class DrainServer(NamedTuple):
+    """Take no more attempts; exit after the last one (said to a template, `template`)."""
+
+
+Job = RunJob | ParseJob | ExitServer | DrainServer
 
 
 class JobStarted(NamedTuple):
@@ -89,6 +94,8 @@ def encode(message: Job | JobEvent) -> bytes:
             data["timeout"] = request.timeout
         case ExitServer():
             data = {"op": "exit"}
+        case DrainServer():
+            data = {"op": "drain"}
         case JobStarted():
             data = {"ev": "started", **message._asdict()}
         case JobExited():
@@ -102,6 +109,8 @@ def decode_job(line: bytes) -> Job:
         return RunJob(data["job"], data["request"])
     if data["op"] == "parse":
         return ParseJob(data["job"], ParseRequest(data["path"], data["log"], data["timeout"]))
+    if data["op"] == "drain":
+        return DrainServer()
     return ExitServer()
 
 

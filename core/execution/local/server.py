@@ -7,12 +7,14 @@ it runs and when it is reaped."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import os
 import select
 import signal
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from flowtui.execution import leftovers
 from flowtui.execution.local.child import run_job
 from flowtui.execution.local.protocol import (
+    DrainServer,
     ExitServer,
     Job,
     JobExited,
@@ -32,9 +35,10 @@ from flowtui.execution.local.protocol import (
     write_all,
 )
 from flowtui.execution.local.spare import SPARE_IDLE, Spare, prepare_rehearsal
+from flowtui.execution.local.template import Template
 from flowtui.execution.logs import send_output_to
 from flowtui.execution.process_groups import signal_group
-from flowtui.execution.ticket import record_exit, ticket_path
+from flowtui.execution.ticket import inspect, record_exit, ticket_path
 from flowtui.loading.dag_file import add_dags_folder_to_path, dags_by_id
 
 if TYPE_CHECKING:
@@ -82,11 +86,19 @@ class _Child:
 
 
 class ForkServer:
-    """The fork server's state: its pipes, live children and preloaded DAG modules."""
+    """The fork server's state: its pipes, live children and preloaded DAG modules. A template
+    (`template`) is one too, serving one DAG file's attempts."""
 
-    def __init__(self, job_fd: int, event_fd: int, dags_folder: str) -> None:
+    def __init__(
+        self, job_fd: int, event_fd: int, dags_folder: str, *, is_template: bool = False
+    ) -> None:
         self.job_fd, self.event_fd = job_fd, event_fd
+        self.dags_folder = dags_folder
+        self.is_template = is_template
         self.children: dict[int, _Child] = {}
+        self.templates: dict[int, Template] = {}
+        """Templates by PID: children that each import a DAG file whose import starts threads
+        and fork its attempts."""
         self.preloaded: dict[str, tuple[int, dict[str, DAG]]] = {}
         """file -> (mtime_ns, {dag_id: DAG}) imported here, inherited by every fork."""
         self._generation = 0
@@ -109,24 +121,33 @@ class ForkServer:
         self.orphaned = False
         """The scheduler is gone: no new jobs; children run on and their exits go to their
         tickets; the server exits after the last one."""
+        self.draining = False
+        """(A template) no new attempts; it exits after the last one."""
+        self.stopping = False
+        """Told to exit: what still runs is being stopped."""
 
     def serve(self) -> NoReturn:
         jobs = LineBuffer()
         while True:
-            if self.orphaned and not self.children:
+            if (self.orphaned or self.draining) and not self.children and not self.templates:
                 os._exit(0)
             timeout = self._timeout()
             results = {c.result_fd: c for c in self.children.values() if c.result_fd >= 0}
+            templates = {t.event_r: t for t in self.templates.values() if t.event_r >= 0}
             jobs_fd = [] if self.orphaned else [self.job_fd]
-            ready, _, _ = select.select([*jobs_fd, self.wake_r, *results], [], [], timeout)
+            readable = [*jobs_fd, self.wake_r, *results, *templates]
+            ready, _, _ = select.select(readable, [], [], timeout)
             for fd in ready:
                 if fd in results:
                     results[fd].drain()
+                elif fd in templates:
+                    self._forward(templates[fd])
             if self.wake_r in ready:
                 while _read_nonblocking(self.wake_r):
                     pass
             self._reap()
             self._expire()
+            self._drain_idle_templates()
             if self.spare is not None and not self.spare.is_fresh(self._generation):
                 self._retire_spare()
             if not self.orphaned and self.job_fd in ready:
@@ -139,8 +160,7 @@ class ForkServer:
                     if not isinstance(job, ExitServer) and self._scheduler_gone():
                         self._orphan()  # its jobs are a new scheduler's to start, or not
                         break
-                    self._handle(job)
-                    ran = ran or isinstance(job, RunJob)
+                    ran = self._handle(job) or ran
                 if ran and self.spare is None and not self.orphaned and self._has_idle_cpu():
                     with contextlib.suppress(OSError):  # no process to spare (EAGAIN): none
                         self.spare = Spare.fork(self._generation, self.preloaded)
@@ -149,13 +169,21 @@ class ForkServer:
         deadlines = [c.deadline for c in self.children.values() if c.deadline is not None]
         if self.spare is not None:
             deadlines.append(self.spare.forked + SPARE_IDLE)
+        deadlines.extend(t for t in map(Template.idle_until, self.templates.values()) if t)
         return max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
 
-    def _handle(self, job: Job) -> None:
+    def _handle(self, job: Job) -> bool:
+        """Start the job; whether it forked an attempt here (then a spare may follow)."""
         if isinstance(job, ExitServer):
             self._shutdown()
-        if isinstance(job, RunJob) and job.preload:
-            self._preload(job.file)
+        if isinstance(job, DrainServer):
+            self.draining = True
+            return False
+        if isinstance(job, RunJob) and not self.is_template:
+            if job.preload == "server":
+                self._preload(job.file)
+            elif job.preload == "template" and self._to_template(job):
+                return False
         if isinstance(job, ParseJob):
             self._parses += 1
             _import_for_parsing(with_croniter=self._parses > 1)
@@ -167,6 +195,7 @@ class ForkServer:
         path = ticket_path(job.log_path) if isinstance(job, RunJob) else None
         self.children[pid] = _Child(job.job, result_r, path, deadline)
         self._send(JobStarted(job.job, pid, started))
+        return isinstance(job, RunJob)
 
     def _fork(self, job: RunJob | ParseJob) -> tuple[int, int]:
         """Fork the job's process; its PID and the read end of its result pipe."""
@@ -198,8 +227,83 @@ class ForkServer:
     def _has_idle_cpu(self) -> bool:
         """Whether a processor is likely idle while the attempts run: a spare, and its
         rehearsal, then cost the next attempt nothing; with every processor running one, it
-        would only add to their work."""
-        return len(self.children) < self._processors
+        would only add to their work. A template makes no spare."""
+        return not self.is_template and len(self.children) < self._processors
+
+    # --- templates: DAG files whose import starts threads ---
+
+    def _to_template(self, job: RunJob) -> bool:
+        """Hand the attempt to its file's template, forked first if the file has none for its
+        current version; False if that failed (the attempt then imports the file itself)."""
+        try:
+            mtime = os.stat(job.file).st_mtime_ns
+        except OSError:
+            return False
+        template = None
+        for candidate in self.templates.values():
+            if candidate.file != job.file or candidate.draining:
+                continue
+            if candidate.is_current(mtime):
+                template = candidate
+            else:
+                candidate.drain()  # an older version of the file: it ends with its attempts
+        if template is None:
+            become = functools.partial(self._become_template, job.file)
+            try:
+                template = Template.fork(job.file, mtime, become)
+            except OSError:  # no process to fork (EAGAIN)
+                return False
+            self.templates[template.pid] = template
+        return template.send(job)
+
+    def _become_template(self, file: str, job_fd: int, event_fd: int) -> NoReturn:
+        """In a freshly forked template: drop what is the fork server's, import `file`, and
+        serve its attempts."""
+        signal.set_wakeup_fd(-1)
+        for fd in _open_fds():
+            if fd > 2 and fd not in (job_fd, event_fd):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        template = ForkServer(job_fd, event_fd, self.dags_folder, is_template=True)
+        template._preload(file)
+        # Forking a process that has threads is what a template is for (Python 3.12 warns).
+        warnings.filterwarnings("ignore", ".*fork", DeprecationWarning)
+        template.serve()
+
+    def _forward(self, template: Template) -> None:
+        """Pass what the template said on to the scheduler."""
+        for event, job in template.read_events():
+            if not self._send(event) and isinstance(event, JobExited) and job is not None:
+                record_exit(ticket_path(job.log_path), event.exit_code)
+
+    def _drain_idle_templates(self) -> None:
+        now = time.monotonic()
+        for template in self.templates.values():
+            idle_until = template.idle_until()
+            if idle_until is not None and now >= idle_until:
+                template.drain()
+
+    def _template_ended(self, template: Template, exit_code: int) -> None:
+        """A template exited: after its last attempt, or it died with attempts it had not
+        reported. Those are started here if they never started, else adopted by the executor
+        through their tickets (a declined job says how)."""
+        self._forward(template)  # what it wrote before it ended
+        template.detach()
+        if not template.jobs or self.orphaned or self.stopping:
+            return
+        print(
+            f"[flowtui] the process that imported {template.file} (pid {template.pid}) ended "
+            f"({exit_code}) with {len(template.jobs)} attempt(s) unreported",
+            file=sys.stderr,
+            flush=True,
+        )
+        for job in template.jobs.values():
+            state = inspect(ticket_path(job.log_path), str(job.payload["queued_at"]))
+            if state is None:  # it never started: start it here, importing the file itself
+                self._handle(RunJob(job.job, {**job.payload, "preload": ""}))
+            else:
+                result = {"declined": state.to_json(), "conflict": None}
+                self._send(JobExited(job.job, time.time(), 0, result))
 
     def _retire_spare(self) -> None:
         if self.spare is not None:
@@ -231,6 +335,10 @@ class ForkServer:
                 return
             if pid == 0:
                 return
+            template = self.templates.pop(pid, None)
+            if template is not None:
+                self._template_ended(template, os.waitstatus_to_exitcode(status))
+                continue
             child = self.children.pop(pid, None)
             if child is None:
                 continue
@@ -269,10 +377,15 @@ class ForkServer:
         ticket, and a new scheduler adopts it); stop taking jobs; exit after the last child."""
         self.orphaned = True
         self._retire_spare()
+        for template in self.templates.values():
+            template.detach()
 
     def _shutdown(self) -> NoReturn:
         """The scheduler is stopping (it stopped its attempts first): end what still runs."""
+        self.stopping = True
         self._retire_spare()
+        for template in self.templates.values():
+            template.stop()  # it ends its attempts as this server does
         for pid in list(self.children):
             signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + 3.0
@@ -281,6 +394,9 @@ class ForkServer:
             self._reap()
         for pid in list(self.children):
             signal_group(pid, signal.SIGKILL)
+        while self.templates and time.monotonic() < deadline + 0.5:
+            time.sleep(0.02)
+            self._reap()
         os._exit(0)
 
 

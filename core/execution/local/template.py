@@ -1,0 +1,166 @@
+"""A template: a child of the fork server that imports one DAG file whose import starts threads,
+and forks that file's attempts from what it imported.
+
+Such a file must never be imported in the fork server: a fork copies only the forking thread,
+so the server's every child would lack the file's threads and could inherit a lock one of them
+held, taken forever. Importing it again in every attempt instead costs its import time per
+attempt. A template pays it once per version of the file, and only it carries the risk: it is
+a fork server of its own (the same code, serving only this file's attempts), and the fork
+server forwards its events to the scheduler unchanged. Its attempts lack the threads the
+import started, as an Airflow task forked after its DAG file was parsed does.
+
+The fork server's side is `Template`. A template whose file changed, or that got no attempt
+for `TEMPLATE_IDLE` seconds, is drained: it takes no more attempts and exits after its last
+one. When the scheduler is gone, the fork server closes the template's job pipe, and the
+template is orphaned as the fork server is: its attempts run on and record their exits in
+their tickets."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import NoReturn
+
+from flowtui.execution.local.protocol import (
+    DrainServer,
+    ExitServer,
+    JobEvent,
+    JobExited,
+    LineBuffer,
+    RunJob,
+    decode_event,
+    encode,
+    write_all,
+)
+
+TEMPLATE_IDLE = 60.0
+"""Seconds a template with no attempt waits for one before it is drained: a file run now and
+then keeps no process (and none of the threads its import started) between runs."""
+
+
+class Template:
+    """The fork server's side of one template."""
+
+    __slots__ = (
+        "_lines",
+        "draining",
+        "event_r",
+        "file",
+        "idle_since",
+        "job_w",
+        "jobs",
+        "mtime",
+        "pid",
+    )
+
+    def __init__(self, file: str, mtime: int, pid: int, job_w: int, event_r: int) -> None:
+        self.file, self.mtime, self.pid = file, mtime, pid
+        self.job_w = job_w
+        """Where its jobs are written; -1 once closed."""
+        self.event_r = event_r
+        """Read end of its event pipe (non-blocking); -1 once closed."""
+        self.draining = False
+        self.jobs: dict[int, RunJob] = {}
+        """Attempts handed to it whose exit it has not reported yet."""
+        self.idle_since: float | None = time.monotonic()
+        """`time.monotonic()` when its last attempt ended; None while it has one."""
+        self._lines = LineBuffer()
+
+    @classmethod
+    def fork(cls, file: str, mtime: int, become: Callable[[int, int], NoReturn]) -> Template:
+        """Fork a template for version `mtime` of `file`; in the child, `become(job_r,
+        event_w)` imports it and serves (it never returns)."""
+        sys.stdout.flush()
+        sys.stderr.flush()
+        gc.freeze()  # as for every fork: the child never collects what is alive now
+        job_r, job_w = os.pipe()
+        event_r, event_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(job_w)
+                os.close(event_r)
+                become(job_r, event_w)
+            finally:
+                os._exit(1)
+        os.close(job_r)
+        os.close(event_w)
+        os.set_blocking(event_r, False)
+        return cls(file, mtime, pid, job_w, event_r)
+
+    def is_current(self, mtime: int) -> bool:
+        """Whether it may take an attempt of the file's version `mtime`."""
+        return not self.draining and self.job_w >= 0 and self.mtime == mtime
+
+    def send(self, job: RunJob) -> bool:
+        """Hand it an attempt; False if it is gone (start the attempt some other way then)."""
+        if not self._write(encode(job)):
+            return False
+        self.jobs[job.job] = job
+        self.idle_since = None
+        return True
+
+    def read_events(self) -> list[tuple[JobEvent, RunJob | None]]:
+        """The events it wrote since the last call, each with its attempt (that it no longer
+        runs once it exited); closes the pipe at its end."""
+        events: list[tuple[JobEvent, RunJob | None]] = []
+        while self.event_r >= 0:
+            try:
+                chunk = os.read(self.event_r, 1 << 16)
+            except BlockingIOError:
+                break
+            if not chunk:
+                self._close_events()
+                break
+            for line in self._lines.feed(chunk):
+                event = decode_event(line)
+                if isinstance(event, JobExited):
+                    events.append((event, self.jobs.pop(event.job, None)))
+                    if not self.jobs:
+                        self.idle_since = time.monotonic()
+                else:
+                    events.append((event, self.jobs.get(event.job)))
+        return events
+
+    def idle_until(self) -> float | None:
+        """When it is to be drained for want of attempts (monotonic); None while it has one,
+        or once it drains."""
+        if self.draining or self.idle_since is None:
+            return None
+        return self.idle_since + TEMPLATE_IDLE
+
+    def drain(self) -> None:
+        """No more attempts: it exits after its last one."""
+        self.draining = True
+        self._write(encode(DrainServer()))
+
+    def stop(self) -> None:
+        """Stop its attempts and exit (the fork server is stopping)."""
+        self._write(encode(ExitServer()))
+
+    def detach(self) -> None:
+        """The scheduler is gone: no more jobs, and no events are read (it records its
+        attempts' exits in their tickets)."""
+        if self.job_w >= 0:
+            os.close(self.job_w)
+            self.job_w = -1
+        self._close_events()
+
+    def _write(self, data: bytes) -> bool:
+        if self.job_w < 0:
+            return False
+        try:
+            write_all(self.job_w, data)
+        except OSError:  # EPIPE: it died
+            return False
+        return True
+
+    def _close_events(self) -> None:
+        if self.event_r >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.event_r)
+            self.event_r = -1
