@@ -5,13 +5,14 @@ the plain-data spec the scheduler works from is `flowtui.loading.serialization`'
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
 
 from flowtui.authoring import dag_context
 from flowtui.authoring.arguments import (
+    callbacks,
     check_id,
     check_trigger_rule,
     check_whole_number,
@@ -88,6 +89,8 @@ class DAG:
         max_active_tasks: int = 16,
         dagrun_timeout: timedelta | float | None = None,
         doc_md: str | None = None,
+        on_success_callback: Callable[..., Any] | list[Callable[..., Any]] | None = None,
+        on_failure_callback: Callable[..., Any] | list[Callable[..., Any]] | None = None,
         *,
         schedule_interval: Any = None,
     ) -> None:
@@ -121,6 +124,10 @@ class DAG:
         self.max_active_tasks = check_whole_number(max_active_tasks, place, "max_active_tasks", 1)
         self.dagrun_timeout = to_timedelta(dagrun_timeout, place, "dagrun_timeout")
         self.doc_md = doc_md
+        self.on_success_callback = callbacks(on_success_callback, place, "on_success_callback")
+        """Called with a run's context when it succeeds (in a process of its own)."""
+        self.on_failure_callback = callbacks(on_failure_callback, place, "on_failure_callback")
+        """Called with a run's context when it fails (`context["reason"]` says why)."""
         self.fileloc: str | None = None
         """The file that defined the DAG, set once it is imported. flowtui does not read it:
         it is Airflow's attribute, for task code that finds files beside its DAG's."""

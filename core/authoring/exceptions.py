@@ -14,3 +14,9 @@ class FailTask(Exception):
 
 AirflowSkipException = SkipTask
 AirflowFailException = FailTask
+
+
+class TaskFailed(Exception):
+    """What a failure or retry callback finds in `context["exception"]`: the attempt's failure,
+    its message the one-line cause the scheduler recorded (the callback runs in a process of
+    its own, after the attempt's ended)."""

@@ -44,7 +44,7 @@ def run_task(dag: DAG, info: AttemptInfo) -> AttemptOutcome:
     sys.stdout / sys.stderr and in the outcome's `cause` (see `flowtui.execution.masking`).
     """
     variables.configure(info.db_path)
-    masker = _masker(info)
+    masker = secrets_masker(info)
     with masking.masked_output(masker):
         outcome = _run_copy(dag, info)
     if masker and outcome.cause:
@@ -52,7 +52,7 @@ def run_task(dag: DAG, info: AttemptInfo) -> AttemptOutcome:
     return outcome
 
 
-def _masker(info: AttemptInfo) -> Masker:
+def secrets_masker(info: AttemptInfo) -> Masker:
     """The attempt's secrets, read once: one stat when the store holds none (most runs)."""
     return Masker(masking.secret_values(info.db_path, os.environ))
 
@@ -64,7 +64,7 @@ def _run_copy(dag: DAG, info: AttemptInfo) -> AttemptOutcome:
     except TaskNotFound as exc:
         print(exc, file=sys.stderr)
         return AttemptOutcome(TaskState.FAILED, str(exc))
-    ti = TaskInstance(info, task, _upstream_ids(dag, task))
+    ti = TaskInstance(info, task, upstream_ids(dag, task))
     try:
         return _attempt(dag, task, info, ti)
     finally:
@@ -93,7 +93,7 @@ def _attempt(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance) 
         return AttemptOutcome(TaskState.FAILED, cause, xcom=ti.pushed)
     except Exception as exc:
         traceback.print_exc()
-        return AttemptOutcome(TaskState.FAILED, _error_line(exc), xcom=ti.pushed)
+        return AttemptOutcome(TaskState.FAILED, error_line(exc), xcom=ti.pushed)
     return AttemptOutcome(TaskState.SUCCESS, xcom=ti.pushed, skip_task_ids=tuple(skip_task_ids))
 
 
@@ -107,7 +107,7 @@ def skip_or_fail_outcome(
         print(f"Skipping the task: {exc}" if str(exc) else "Skipping the task")
         return AttemptOutcome(TaskState.SKIPPED, xcom=xcom)
     traceback.print_exception(exc)
-    return AttemptOutcome(TaskState.FAILED, _error_line(exc), True, xcom)
+    return AttemptOutcome(TaskState.FAILED, error_line(exc), True, xcom)
 
 
 def _push_result(task: BaseOperator, ti: TaskInstance, result: Any) -> None:
@@ -144,7 +144,7 @@ def bash_invocation(dag: DAG, info: AttemptInfo) -> tuple[list[str], dict[str, s
     if not isinstance(original, BashOperator):
         raise TypeError(f"task {info.task_id!r} is a {type(original).__name__}, not a bash task")
     task = copy.copy(original)
-    ti = TaskInstance(info, task, _upstream_ids(dag, task))
+    ti = TaskInstance(info, task, upstream_ids(dag, task))
     try:
         context = build_context(dag, task, info, ti)
         task.render_template_fields(context)
@@ -165,18 +165,18 @@ def bash_invocation(dag: DAG, info: AttemptInfo) -> tuple[list[str], dict[str, s
 
 def _mask_message(exc: BaseException, info: AttemptInfo) -> None:
     """The message goes to the log and to the store: hide secrets in it."""
-    masker = _masker(info)
+    masker = secrets_masker(info)
     if masker:
         exc.args = tuple(masker.mask(a) if isinstance(a, str) else a for a in exc.args)
 
 
-def _upstream_ids(dag: DAG, task: BaseOperator) -> list[str]:
+def upstream_ids(dag: DAG, task: BaseOperator) -> list[str]:
     """The task's direct upstream in definition order, without walking the whole DAG: an
     attempt forked from a process holding a 10,000-task DAG must not touch all of it."""
     return sorted(task.upstream_task_ids, key=dag.task_order.__getitem__)
 
 
-def _error_line(exc: BaseException) -> str:
+def error_line(exc: BaseException) -> str:
     message = str(exc)
     return one_line(
         f"{type(exc).__name__}: {message}" if message else type(exc).__name__, _MAX_ERROR

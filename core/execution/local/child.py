@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from flowtui.config import restore_user_umask
 from flowtui.execution import leftovers, ticket
 from flowtui.execution.base import AttemptOutcome, AttemptRequest, bash_exit_outcome
-from flowtui.execution.local.protocol import ParseJob, RunJob, write_all
+from flowtui.execution.callbacks import CallbackReport
+from flowtui.execution.local.protocol import CallbackJob, ParseJob, RunJob, write_all
 from flowtui.execution.logs import flowtui_line, send_output_to
 from flowtui.execution.ticket import ticket_path
 from flowtui.loading.parse import ImportProblem, ParseReport
@@ -42,7 +43,7 @@ def become_attempt_process() -> None:
 
 
 def run_job(
-    job: RunJob | ParseJob,
+    job: RunJob | ParseJob | CallbackJob,
     result_fd: int,
     preloaded: dict[str, DAG] | None,
     *,
@@ -59,6 +60,10 @@ def run_job(
 
             _redirect_output(job.request.log, result_fd)
             _write_result(result_fd, parse_here(Path(job.request.path)).to_json())
+            os._exit(0)
+        if isinstance(job, CallbackJob):
+            _redirect_output(job.log_path, result_fd)
+            _write_result(result_fd, _run_callbacks(job, preloaded).to_json())
             os._exit(0)
         request = job.request
         taken = ticket.claim(ticket_path(request.log_path), request.queued_at)
@@ -130,6 +135,21 @@ def _run_attempt(request: AttemptRequest, preloaded: dict[str, DAG] | None) -> A
         return AttemptOutcome(TaskState.FAILED, problem.message)
 
 
+def _run_callbacks(job: CallbackJob, preloaded: dict[str, DAG] | None) -> CallbackReport:
+    from flowtui.execution.callback_runner import run_callbacks
+    from flowtui.loading.dag_file import dags_by_id, describe_import_error
+
+    request = job.request
+    try:
+        dag = (preloaded or dags_by_id(Path(request.file)))[request.info.dag_id]
+    except BaseException as exc:
+        problem = describe_import_error(exc, Path(request.file))
+        message = f"{request.name} could not run: {problem.message}"
+        print(flowtui_line(message), file=sys.stderr, flush=True)
+        return CallbackReport(errors=(message,))
+    return run_callbacks(dag, request)
+
+
 def _run_bash(argv: list[str], env: dict[str, str], cwd: str | None) -> int:
     """Run bash and return how it ended (< 0: the signal that killed it). A SIGTERM sent to
     the attempt's group stops bash; this process waits for it to record the outcome."""
@@ -143,17 +163,19 @@ def _run_bash(argv: list[str], env: dict[str, str], cwd: str | None) -> int:
 
 
 def _report_start_failure(
-    job: RunJob | ParseJob, result_fd: int, claimed: int | None, exc: BaseException
+    job: RunJob | ParseJob | CallbackJob, result_fd: int, claimed: int | None, exc: BaseException
 ) -> None:
     """The child failed before the job could run: say why, in the log, the ticket and the
     result."""
-    what = "the DAG file's import" if isinstance(job, ParseJob) else "the attempt"
-    message = f"{what} could not start: {type(exc).__name__}: {exc}"
+    what = {ParseJob: "the DAG file's import", CallbackJob: "the callback"}.get(type(job))
+    message = f"{what or 'the attempt'} could not start: {type(exc).__name__}: {exc}"
     with contextlib.suppress(Exception):
         print(f"[flowtui] {message}", file=sys.stderr, flush=True)
     with contextlib.suppress(Exception):
         if isinstance(job, ParseJob):
             result = ParseReport(problem=ImportProblem(None, message)).to_json()
+        elif isinstance(job, CallbackJob):
+            result = CallbackReport(errors=(message,)).to_json()
         else:
             result = AttemptOutcome(TaskState.FAILED, message).to_json()
             if claimed is not None:

@@ -28,7 +28,9 @@ from flowtui.execution.base import (
     ExecutorDied,
     ExecutorEvent,
 )
+from flowtui.execution.callbacks import CallbackExit, CallbackReport, CallbackRequest
 from flowtui.execution.local.protocol import (
+    CallbackJob,
     ExitServer,
     Job,
     JobExited,
@@ -59,6 +61,7 @@ _DEATH_WINDOW = 60.0
 """More fork-server deaths than this within the window (seconds): stop restarting it."""
 
 ParseDone = Callable[[ParseExit], None]
+CallbackDone = Callable[[CallbackExit], None]
 
 
 class LocalExecutor:
@@ -88,6 +91,7 @@ class LocalExecutor:
         self._adopted: dict[AttemptKey, TicketState] = {}
         """Attempts whose process another (dead) fork server started: watched via tickets."""
         self._parses: dict[int, tuple[ParseRequest, ParseDone]] = {}
+        self._callbacks: dict[int, CallbackDone] = {}
         self._deaths: list[float] = []
         """When fork servers died (monotonic), for the restart limit."""
         self._lock = threading.Lock()
@@ -181,6 +185,20 @@ class LocalExecutor:
             if mine:  # else `_server_died` took it and calls `done`: it must not be called twice
                 raise
 
+    def run_callback(self, request: CallbackRequest, done: CallbackDone) -> None:
+        """Run a callback job (`execution.callbacks`) in a child of the fork server; `done` is
+        called once it ended, on another thread, or at once if the server is gone."""
+        job = next(self._jobs)
+        with self._lock:
+            self._callbacks[job] = done
+        try:
+            self._send(CallbackJob(job, request))
+        except OSError:
+            with self._lock:
+                mine = self._callbacks.pop(job, None) is not None
+            if mine:
+                _finish_callback(done, CallbackExit(None, None))
+
     def stop(self, *, leave_attempts: bool = False) -> None:
         """Stop the fork server; it kills any attempt still running (callers stop them first),
         or, with `leave_attempts`, lets them run on for the next scheduler to adopt."""
@@ -216,9 +234,16 @@ class LocalExecutor:
             report = ParseReport.from_json(event.result) if event.result is not None else None
             _finish_parse(done, ParseExit(report, event.exit_code, event.timed_out))
             return
+        if isinstance(event, JobExited) and event.job in self._callbacks:
+            with self._lock:
+                callback_done = self._callbacks.pop(event.job)
+            result = event.result
+            report = CallbackReport.from_json(result) if result is not None else None
+            _finish_callback(callback_done, CallbackExit(report, event.exit_code, event.timed_out))
+            return
         request = self._attempts.get(event.job)
         if request is None:
-            return  # a parse's start
+            return  # a parse's or a callback's start
         key = request.key
         if isinstance(event, JobStarted):
             with self._lock:
@@ -322,6 +347,11 @@ class LocalExecutor:
         with self._lock:
             parses, self._parses = self._parses, {}
             attempts, self._attempts = self._attempts, {}
+            callbacks, self._callbacks = self._callbacks, {}
+        # A callback's process runs on in its own session, but what it reports is lost with
+        # the server: it is not run again (its callables may have done their work).
+        for callback_done in callbacks.values():
+            _finish_callback(callback_done, CallbackExit(None, None))
         dead = self._server_pid
         with self._write_lock:
             self._release_server(wait=False)
@@ -407,6 +437,13 @@ def _await_exit_record(path: str, queued_at: str, state: TicketState) -> TicketS
         if later is not None and (later.exit_code is not None or later.outcome is not None):
             return later
     return state
+
+
+def _finish_callback(done: CallbackDone, exit: CallbackExit) -> None:
+    try:
+        done(exit)
+    except Exception:
+        logger.exception("a callback's report could not be handled")
 
 
 def _finish_parse(done: ParseDone, exit: ParseExit) -> None:

@@ -1,6 +1,7 @@
 """What the local executor and its fork server say to each other over two pipes, one JSON
-object per line: jobs in (run an attempt, parse a DAG file, drain, exit), events out (a job's child
-started, a job's child exited with the result it wrote). Jobs are numbered by the executor.
+object per line: jobs in (run an attempt, parse a DAG file, run a callback, drain, exit),
+events out (a job's child started, a job's child exited with the result it wrote). Jobs are
+numbered by the executor.
 Both ends write with `write_all` and cut what they read into lines with a `LineBuffer`.
 
 The messages are named tuples rather than dataclasses: several are made, written and read on
@@ -14,6 +15,7 @@ import os
 from typing import Any, NamedTuple
 
 from flowtui.execution.base import AttemptRequest
+from flowtui.execution.callbacks import CallbackRequest
 from flowtui.loading.parse import ParseRequest, Preload
 
 
@@ -52,6 +54,21 @@ class ParseJob(NamedTuple):
     request: ParseRequest
 
 
+class CallbackJob(NamedTuple):
+    """Run a task's or a DAG's callback (`execution.callbacks`)."""
+
+    job: int
+    request: CallbackRequest
+
+    @property
+    def file(self) -> str:
+        return self.request.file
+
+    @property
+    def log_path(self) -> str:
+        return self.request.log_path
+
+
 class ExitServer(NamedTuple):
     """Stop: kill what still runs and exit."""
 
@@ -60,7 +77,7 @@ class DrainServer(NamedTuple):
     """Take no more attempts; exit after the last one (said to a template, `template`)."""
 
 
-Job = RunJob | ParseJob | ExitServer | DrainServer
+Job = RunJob | ParseJob | CallbackJob | ExitServer | DrainServer
 
 
 class JobStarted(NamedTuple):
@@ -92,6 +109,8 @@ def encode(message: Job | JobEvent) -> bytes:
         case ParseJob(job, request):
             data = {"op": "parse", "job": job, "path": request.path, "log": request.log}
             data["timeout"] = request.timeout
+        case CallbackJob(job, request):
+            data = {"op": "callback", "job": job, "request": request.to_json()}
         case ExitServer():
             data = {"op": "exit"}
         case DrainServer():
@@ -109,6 +128,8 @@ def decode_job(line: bytes) -> Job:
         return RunJob(data["job"], data["request"])
     if data["op"] == "parse":
         return ParseJob(data["job"], ParseRequest(data["path"], data["log"], data["timeout"]))
+    if data["op"] == "callback":
+        return CallbackJob(data["job"], CallbackRequest.from_json(data["request"]))
     if data["op"] == "drain":
         return DrainServer()
     return ExitServer()

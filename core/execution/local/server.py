@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from flowtui.execution import leftovers
 from flowtui.execution.local.child import run_job
 from flowtui.execution.local.protocol import (
+    CallbackJob,
     DrainServer,
     ExitServer,
     Job,
@@ -184,20 +185,22 @@ class ForkServer:
                 self._preload(job.file)
             elif job.preload == "template" and self._to_template(job):
                 return False
+        if isinstance(job, CallbackJob) and job.request.preload == "server":
+            self._preload(job.file)
         if isinstance(job, ParseJob):
             self._parses += 1
             _import_for_parsing(with_croniter=self._parses > 1)
         started = time.time()
         handed = self._hand_to_spare(job) if isinstance(job, RunJob) else None
         pid, result_r = handed or self._fork(job)
-        timeout = job.request.timeout if isinstance(job, ParseJob) else None
+        timeout = job.request.timeout if isinstance(job, ParseJob | CallbackJob) else None
         deadline = time.monotonic() + timeout if timeout else None
         path = ticket_path(job.log_path) if isinstance(job, RunJob) else None
         self.children[pid] = _Child(job.job, result_r, path, deadline)
         self._send(JobStarted(job.job, pid, started))
         return isinstance(job, RunJob)
 
-    def _fork(self, job: RunJob | ParseJob) -> tuple[int, int]:
+    def _fork(self, job: RunJob | ParseJob | CallbackJob) -> tuple[int, int]:
         """Fork the job's process; its PID and the read end of its result pipe."""
         sys.stdout.flush()
         sys.stderr.flush()
@@ -208,7 +211,7 @@ class ForkServer:
         pid = os.fork()
         if pid == 0:
             os.close(result_r)
-            cached = self.preloaded.get(job.file) if isinstance(job, RunJob) else None
+            cached = None if isinstance(job, ParseJob) else self.preloaded.get(job.file)
             run_job(job, result_w, cached[1] if cached else None)
         os.close(result_w)
         os.set_blocking(result_r, False)
