@@ -7,6 +7,7 @@ import contextlib
 import os
 from pathlib import Path
 
+from flowtui.alert_config import SmtpSettings, Webhook, read_alert_config
 from flowtui.errors import FlowtuiError, HomeNotWritable, HomeOfAnotherUser
 from flowtui.records import FrozenRecord
 
@@ -24,7 +25,7 @@ _DEFAULTS: dict[str, int | float] = {
     "dag_file_import_timeout": 30.0,
     "task_kill_grace_seconds": 5.0,
 }
-_KEYS = frozenset({"dags_folder", *_DEFAULTS})
+_KEYS = frozenset({"dags_folder", "smtp", "notify", *_DEFAULTS})
 """The keys `flowtui.toml` may set; any other is warned about and ignored."""
 
 USER_UMASK_ENV = "FLOWTUI_USER_UMASK"
@@ -46,7 +47,9 @@ class Settings(FrozenRecord):
         "dags_folder_source",
         "home",
         "parallelism",
+        "smtp",
         "task_kill_grace_seconds",
+        "webhooks",
     )
     _fields = (
         "home",
@@ -56,6 +59,8 @@ class Settings(FrozenRecord):
         "dag_file_import_timeout",
         "task_kill_grace_seconds",
         "config_warnings",
+        "smtp",
+        "webhooks",
     )
 
     home: Path
@@ -67,6 +72,10 @@ class Settings(FrozenRecord):
     task_kill_grace_seconds: float
     config_warnings: tuple[str, ...]
     """One line per problem in flowtui.toml that did not stop flowtui (an unknown key)."""
+    smtp: SmtpSettings
+    """`[smtp]`: how alert mail and EmailOperator's mail go out (no host: none can)."""
+    webhooks: tuple[Webhook, ...]
+    """`[[notify.webhook]]` entries: where alerts are posted."""
     _logs_text: str
 
     def __init__(
@@ -78,6 +87,8 @@ class Settings(FrozenRecord):
         dag_file_import_timeout: float = 30.0,
         task_kill_grace_seconds: float = 5.0,
         config_warnings: tuple[str, ...] = (),
+        smtp: SmtpSettings = SmtpSettings(),  # noqa: B008  # immutable
+        webhooks: tuple[Webhook, ...] = (),
     ) -> None:
         set_field = object.__setattr__
         set_field(self, "home", home)
@@ -87,6 +98,8 @@ class Settings(FrozenRecord):
         set_field(self, "dag_file_import_timeout", dag_file_import_timeout)
         set_field(self, "task_kill_grace_seconds", task_kill_grace_seconds)
         set_field(self, "config_warnings", config_warnings)
+        set_field(self, "smtp", smtp)
+        set_field(self, "webhooks", webhooks)
         set_field(self, "_logs_text", str(home / "logs"))  # for attempt_log_file
 
     @property
@@ -206,6 +219,7 @@ def load_settings(
 
     Raises:
         ConfigError: flowtui.toml is not valid TOML or holds a value of the wrong type.
+        AlertConfigError: a value of `[smtp]` or `[[notify.webhook]]` is wrong (named by key).
     """
     home_path = resolve_home(home)
     config_path = home_path / "flowtui.toml"
@@ -226,6 +240,8 @@ def load_settings(
         if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
             raise ConfigError(config_path, f"{key} must be a positive number")
         numbers[key] = type(default)(value)
+    alerts = read_alert_config(config, config_path)
+    unknown = tuple(_unknown_key(config_path, key) for key in config if key not in _KEYS)
     return Settings(
         home=home_path,
         dags_folder=folder.expanduser().resolve(),
@@ -233,8 +249,21 @@ def load_settings(
         parallelism=int(numbers["parallelism"]),
         dag_file_import_timeout=float(numbers["dag_file_import_timeout"]),
         task_kill_grace_seconds=float(numbers["task_kill_grace_seconds"]),
-        config_warnings=tuple(_unknown_key(config_path, key) for key in config if key not in _KEYS),
+        config_warnings=unknown + alerts.warnings,
+        smtp=alerts.smtp,
+        webhooks=alerts.webhooks,
     )
+
+
+def load_smtp(home: Path) -> SmtpSettings:
+    """The `[smtp]` section of the home's `flowtui.toml` alone (what a task that sends mail
+    needs, without resolving the DAG folder).
+
+    Raises:
+        ConfigError, AlertConfigError: as `load_settings`.
+    """
+    path = home / "flowtui.toml"
+    return read_alert_config(_read_config(path), path).smtp
 
 
 def resolve_home(home: str | Path | None = None) -> Path:

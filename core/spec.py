@@ -36,6 +36,10 @@ class TaskSpec(NamedTuple):
     outlets: tuple[str, ...] = ()
     """URIs of the datasets the task updates when it succeeds."""
     doc_md: str | None = None
+    email: tuple[str, ...] = ()
+    """Addresses that get the task's failure and retry mail (Airflow's `email`)."""
+    email_on_failure: bool = True
+    email_on_retry: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """The fields by name, in definition order (what `dataclasses.asdict` gave: every
@@ -49,6 +53,7 @@ class TaskSpec(NamedTuple):
         data["downstream"] = tuple(data.get("downstream", ()))
         data["skip_exit_codes"] = tuple(data.get("skip_exit_codes", ()))
         data["outlets"] = tuple(data.get("outlets", ()))
+        data["email"] = tuple(data.get("email", ()))
         return cls(**data)
 
 

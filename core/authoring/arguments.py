@@ -57,6 +57,24 @@ def callbacks(value: object, place: str, name: str) -> list[Callable[..., Any]]:
     return found
 
 
+def email_addresses(value: object, place: str, name: str = "email") -> tuple[str, ...]:
+    """Addresses from a string (several separated by commas or semicolons, as Airflow takes
+    them), a list or tuple of strings, or None; raise `InvalidArgument` for anything else or
+    for an item without an "@"."""
+    if value is None:
+        return ()
+    items: list[object] = list(value) if isinstance(value, list | tuple) else [value]
+    texts = [item for item in items if isinstance(item, str)]
+    if len(texts) != len(items):
+        raise InvalidArgument(place, f"{name} must be an address or a list of addresses")
+    found = [a.strip() for item in texts for a in item.replace(";", ",").split(",")]
+    addresses = tuple(a for a in found if a)
+    bad = [a for a in addresses if "@" not in a or any(c.isspace() for c in a)]
+    if bad:
+        raise InvalidArgument(place, f"{name}: {bad[0]!r} is not an email address")
+    return addresses
+
+
 def check_trigger_rule(rule: object, task_id: str, dag_id: str | None) -> str:
     """Return the rule's name if it is one of Airflow's, else raise `UnknownTriggerRule`."""
     try:

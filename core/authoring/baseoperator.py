@@ -13,6 +13,7 @@ from flowtui.authoring.arguments import (
     check_id,
     check_trigger_rule,
     check_whole_number,
+    email_addresses,
     to_timedelta,
     where,
 )
@@ -233,6 +234,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         self.priority_weight = check_whole_number(
             priority_weight, place, "priority_weight", -(2**31)
         )
+        email_addresses(email, place)  # refused at load, not at the first failure
         self.email = email
         self.email_on_failure = bool(email_on_failure)
         self.email_on_retry = bool(email_on_retry)

@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from flowtui.authoring.arguments import email_addresses
 from flowtui.authoring.baseoperator import BaseOperator, as_operator
 from flowtui.authoring.dag import DAG
 from flowtui.authoring.datasets import Dataset
@@ -54,6 +55,9 @@ def _task_spec(task: BaseOperator, order: dict[str, int]) -> TaskSpec:
         skip_exit_codes=tuple(sorted(getattr(task, "skip_exit_codes", ()) or ())),
         outlets=tuple(o.uri for o in task.outlets if isinstance(o, Dataset)),
         doc_md=task.doc_md,
+        email=email_addresses(task.email, task.task_id),
+        email_on_failure=task.email_on_failure,
+        email_on_retry=task.email_on_retry,
     )
 
 

@@ -1,8 +1,8 @@
 """What a transition of the run book asks of the world beyond the store, carried out by the
 scheduler service once the transaction that made it has committed: stopping an attempt, a
-retry timer, a line in an attempt's log, refreshing the secret-variables marker. Named tuples:
-making one costs ~0.13 ms at start-up, a frozen dataclass ~1 ms. Nothing compares effects of
-two kinds (as tuples, equal values would be equal)."""
+retry timer, a line in an attempt's log, refreshing the secret-variables marker, an alert.
+Named tuples: making one costs ~0.13 ms at start-up, a frozen dataclass ~1 ms. Nothing compares
+effects of two kinds (as tuples, equal values would be equal)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from flowtui.execution.base import AttemptKey
+from flowtui.notify.notice import Notice
 
 
 class KillAttempt(NamedTuple):
@@ -43,4 +44,11 @@ class RefreshSecretMarker(NamedTuple):
     """A variable was deleted: the secret-variables marker may have to go."""
 
 
-Effect = KillAttempt | RetryAt | LogLine | RefreshSecretMarker
+class SendAlert(NamedTuple):
+    """Tell whoever wants to know (the task's email, webhooks) of `notice`; delivered off the
+    loop thread (`alert_delivery`), so that it cannot slow the scheduler."""
+
+    notice: Notice
+
+
+Effect = KillAttempt | RetryAt | LogLine | RefreshSecretMarker | SendAlert

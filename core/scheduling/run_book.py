@@ -58,6 +58,8 @@ class RunBook:
         """Runs whose task instances changed since the scheduler last looked."""
         self.dataset_updates: set[str] = set()
         """URIs of datasets updated since the scheduler last looked."""
+        self.webhook_events: frozenset[str] = frozenset()
+        """The events some `[[notify.webhook]]` asks for: they alert even without email."""
 
     def now(self) -> str:
         return to_text(self.clock())

@@ -36,10 +36,11 @@ from flowtui.loading.parse import Preload
 from flowtui.loading.record import record
 from flowtui.scheduling import attempts
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
+from flowtui.scheduling.alert_delivery import AlertDelivery
 from flowtui.scheduling.apply import apply
 from flowtui.scheduling.changes import Listener
 from flowtui.scheduling.dispatch import Dispatcher, attempt_request, start_queued_runs
-from flowtui.scheduling.effects import KillAttempt, LogLine, RetryAt
+from flowtui.scheduling.effects import KillAttempt, LogLine, RetryAt, SendAlert
 from flowtui.scheduling.messages import (
     CommandSent,
     EscalateDue,
@@ -108,6 +109,9 @@ class Scheduler:
         self._leave_attempts = False
         """Stop without stopping the attempts (a failure: the next scheduler adopts them)."""
         self._hostname = socket.gethostname()
+        self.alerts = AlertDelivery(settings, clock)
+        """Mail and webhooks, sent from threads of their own (never from the loop)."""
+        self.book.webhook_events = frozenset(e for hook in settings.webhooks for e in hook.on)
         executor.listen(self._inbox.put)
 
     # --- life cycle ---
@@ -415,6 +419,8 @@ class Scheduler:
                         stop_unwatched(effect)
                 case RetryAt(failed, when):
                     self.timers.at(when, RetryDue(failed))
+                case SendAlert(notice):
+                    self.alerts.submit(notice)
 
     # --- runs and slots ---
 
@@ -480,6 +486,7 @@ class Scheduler:
         if self.home is not None:
             self.home.stop()
         if self._leave_attempts:
+            self.alerts.stop()
             self.timers.shutdown()
             self.executor.stop(leave_attempts=True)
             return
@@ -494,6 +501,7 @@ class Scheduler:
         if self.store is not None:
             with self.store.transaction() as conn:
                 self.book.abandon_driven_by(conn, os.getpid(), "interrupted before it finished")
+        self.alerts.stop()  # after the stopped attempts' exits, which may alert
         self.timers.shutdown()
         self.executor.stop()
         if self.store is not None:

@@ -162,10 +162,11 @@ def record_event(
     dag_id: str | None = None,
     run_id: str | None = None,
     task_id: str | None = None,
+    try_number: int | None = None,
     detail: str | None = None,
 ) -> None:
-    """Append a non-state event: a user command, a kill, a recovery, a parse."""
-    _event(conn, ts, kind, actor, dag_id, run_id, task_id, None, None, None, detail)
+    """Append a non-state event: a user command, a kill, a recovery, a parse, an alert."""
+    _event(conn, ts, kind, actor, dag_id, run_id, task_id, try_number, None, None, detail)
 
 
 def _event(

@@ -36,6 +36,9 @@ TASK_FIELDS = (
     "skip_exit_codes",
     "outlets",
     "doc_md",
+    "email",
+    "email_on_failure",
+    "email_on_retry",
 )
 DAG_FIELDS = (
     "dag_id",
@@ -86,6 +89,9 @@ def _every_field_set() -> DagSpec:
         skip_exit_codes=(99, 100),
         outlets=("s3://bucket/key",),
         doc_md="# doc",
+        email=("ops@example.com", "oncall@example.com"),
+        email_on_failure=True,
+        email_on_retry=False,
     )
     return DagSpec(
         dag_id="every",
