@@ -20,7 +20,6 @@ from tests.conftest import Home, attempt_info, has_exited, wait_until
 DAG = """
     import json, os, time
     from pathlib import Path
-from typing import Any
     from flowtui import DAG, PythonOperator
 
     OUT = Path(__file__).with_name("called.jsonl")

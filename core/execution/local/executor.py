@@ -229,17 +229,10 @@ class LocalExecutor:
 
     def _event(self, event: JobStarted | JobExited) -> None:
         if isinstance(event, JobExited) and event.job in self._parses:
-            with self._lock:
-                done = self._parses.pop(event.job)[1]
-            report = ParseReport.from_json(event.result) if event.result is not None else None
-            _finish_parse(done, ParseExit(report, event.exit_code, event.timed_out))
+            self._parse_exited(event)
             return
         if isinstance(event, JobExited) and event.job in self._callbacks:
-            with self._lock:
-                callback_done = self._callbacks.pop(event.job)
-            result = event.result
-            report = CallbackReport.from_json(result) if result is not None else None
-            _finish_callback(callback_done, CallbackExit(report, event.exit_code, event.timed_out))
+            self._callback_exited(event)
             return
         request = self._attempts.get(event.job)
         if request is None:
@@ -264,6 +257,18 @@ class LocalExecutor:
             self._stop_when_started.pop(key, None)
         outcome = AttemptOutcome.from_json(result, code) if result is not None else None
         self._deliver(AttemptExited(key, from_epoch(event.at), code, outcome))
+
+    def _parse_exited(self, event: JobExited) -> None:
+        with self._lock:
+            done = self._parses.pop(event.job)[1]
+        report = ParseReport.from_json(event.result) if event.result is not None else None
+        _finish_parse(done, ParseExit(report, event.exit_code, event.timed_out))
+
+    def _callback_exited(self, event: JobExited) -> None:
+        with self._lock:
+            done = self._callbacks.pop(event.job)
+        report = CallbackReport.from_json(event.result) if event.result is not None else None
+        _finish_callback(done, CallbackExit(report, event.exit_code, event.timed_out))
 
     # --- attempts another fork server started ---
 
