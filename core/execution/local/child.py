@@ -1,8 +1,9 @@
 """What a child of the fork server does: lead a session of its own, claim the attempt's ticket
 (`execution.ticket`: a try runs once; a try claimed before is declined), send its output to a
-log, run one attempt (bash as its own child, waited for) or parse one DAG file, stop what the
-task left running, and record its outcome in the ticket and then in the pipe the server reads.
-Every function here runs in the child and ends it with `os._exit`."""
+log, run one attempt (bash as its own child, waited for), parse one DAG file or run one callback
+job, stop what the task left running, and record its outcome in the ticket and then in the pipe the server reads.
+Every function here runs in the child and ends it with `os._exit`; `Child` is the fork server's
+side of it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 import os
 import signal
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -29,6 +31,48 @@ if TYPE_CHECKING:
 
 START_FAILED = 70
 """Exit code of a child that failed before it could report a result."""
+
+
+@dataclass
+class Child:
+    """The fork server's side of one child: its job, and its result, read as it comes."""
+
+    job: int
+    result_fd: int
+    """Read end of the child's result pipe; -1 once closed."""
+    ticket: str | None = None
+    """An attempt's ticket (`execution.ticket`), where its exit is written if nobody listens."""
+    deadline: float | None = None
+    timed_out: bool = False
+    result: bytearray = field(default_factory=bytearray)
+
+    def drain(self) -> None:
+        """Read what the child wrote so far; close the pipe at its end."""
+        while self.result_fd >= 0:
+            try:
+                chunk = os.read(self.result_fd, 1 << 16)
+            except BlockingIOError:
+                return
+            if not chunk:
+                self.close()
+                return
+            self.result += chunk
+
+    def close(self) -> None:
+        if self.result_fd >= 0:
+            os.close(self.result_fd)
+            self.result_fd = -1
+
+    def take_result(self) -> dict[str, Any] | None:
+        import json
+
+        self.drain()
+        self.close()
+        try:
+            result: dict[str, Any] = json.loads(self.result)
+        except ValueError:
+            return None
+        return result
 
 
 def become_attempt_process() -> None:

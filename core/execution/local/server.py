@@ -7,7 +7,6 @@ it runs and when it is reaped."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import os
 import select
@@ -15,12 +14,11 @@ import signal
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from flowtui.execution import leftovers
-from flowtui.execution.local.child import run_job
+from flowtui.execution.local.child import Child, run_job
 from flowtui.execution.local.protocol import (
     CallbackJob,
     DrainServer,
@@ -36,7 +34,7 @@ from flowtui.execution.local.protocol import (
     write_all,
 )
 from flowtui.execution.local.spare import SPARE_IDLE, Spare, prepare_rehearsal
-from flowtui.execution.local.template import Template
+from flowtui.execution.local.template import Template, Templates
 from flowtui.execution.logs import send_output_to
 from flowtui.execution.process_groups import signal_group
 from flowtui.execution.ticket import inspect, record_exit, ticket_path
@@ -44,46 +42,6 @@ from flowtui.loading.dag_file import add_dags_folder_to_path, dags_by_id
 
 if TYPE_CHECKING:
     from flowtui.authoring.dag import DAG
-
-
-@dataclass
-class _Child:
-    job: int
-    result_fd: int
-    """Read end of the child's result pipe; -1 once closed."""
-    ticket: str | None = None
-    """An attempt's ticket (`execution.ticket`), where its exit is written if nobody listens."""
-    deadline: float | None = None
-    timed_out: bool = False
-    result: bytearray = field(default_factory=bytearray)
-
-    def drain(self) -> None:
-        """Read what the child wrote so far; close the pipe at its end."""
-        while self.result_fd >= 0:
-            try:
-                chunk = os.read(self.result_fd, 1 << 16)
-            except BlockingIOError:
-                return
-            if not chunk:
-                self.close()
-                return
-            self.result += chunk
-
-    def close(self) -> None:
-        if self.result_fd >= 0:
-            os.close(self.result_fd)
-            self.result_fd = -1
-
-    def take_result(self) -> dict[str, Any] | None:
-        import json
-
-        self.drain()
-        self.close()
-        try:
-            result: dict[str, Any] = json.loads(self.result)
-        except ValueError:
-            return None
-        return result
 
 
 class ForkServer:
@@ -96,10 +54,10 @@ class ForkServer:
         self.job_fd, self.event_fd = job_fd, event_fd
         self.dags_folder = dags_folder
         self.is_template = is_template
-        self.children: dict[int, _Child] = {}
-        self.templates: dict[int, Template] = {}
-        """Templates by PID: children that each import a DAG file whose import starts threads
-        and fork its attempts."""
+        self.children: dict[int, Child] = {}
+        self.templates = Templates(self._become_template)
+        """Children that each import a DAG file whose import starts threads and fork its
+        attempts."""
         self.preloaded: dict[str, tuple[int, dict[str, DAG]]] = {}
         """file -> (mtime_ns, {dag_id: DAG}) imported here, inherited by every fork."""
         self._generation = 0
@@ -134,7 +92,7 @@ class ForkServer:
                 os._exit(0)
             timeout = self._timeout()
             results = {c.result_fd: c for c in self.children.values() if c.result_fd >= 0}
-            templates = {t.event_r: t for t in self.templates.values() if t.event_r >= 0}
+            templates = self.templates.readable()
             jobs_fd = [] if self.orphaned else [self.job_fd]
             readable = [*jobs_fd, self.wake_r, *results, *templates]
             ready, _, _ = select.select(readable, [], [], timeout)
@@ -148,7 +106,7 @@ class ForkServer:
                     pass
             self._reap()
             self._expire()
-            self._drain_idle_templates()
+            self.templates.drain_idle()
             if self.spare is not None and not self.spare.is_fresh(self._generation):
                 self._retire_spare()
             if not self.orphaned and self.job_fd in ready:
@@ -170,7 +128,7 @@ class ForkServer:
         deadlines = [c.deadline for c in self.children.values() if c.deadline is not None]
         if self.spare is not None:
             deadlines.append(self.spare.forked + SPARE_IDLE)
-        deadlines.extend(t for t in map(Template.idle_until, self.templates.values()) if t)
+        deadlines.extend(self.templates.deadlines())
         return max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
 
     def _handle(self, job: Job) -> bool:
@@ -183,7 +141,7 @@ class ForkServer:
         if isinstance(job, RunJob) and not self.is_template:
             if job.preload == "server":
                 self._preload(job.file)
-            elif job.preload == "template" and self._to_template(job):
+            elif job.preload == "template" and self.templates.take(job):
                 return False
         if isinstance(job, CallbackJob) and job.request.preload == "server":
             self._preload(job.file)
@@ -196,7 +154,7 @@ class ForkServer:
         timeout = job.request.timeout if isinstance(job, ParseJob | CallbackJob) else None
         deadline = time.monotonic() + timeout if timeout else None
         path = ticket_path(job.log_path) if isinstance(job, RunJob) else None
-        self.children[pid] = _Child(job.job, result_r, path, deadline)
+        self.children[pid] = Child(job.job, result_r, path, deadline)
         self._send(JobStarted(job.job, pid, started))
         return isinstance(job, RunJob)
 
@@ -235,30 +193,6 @@ class ForkServer:
 
     # --- templates: DAG files whose import starts threads ---
 
-    def _to_template(self, job: RunJob) -> bool:
-        """Hand the attempt to its file's template, forked first if the file has none for its
-        current version; False if that failed (the attempt then imports the file itself)."""
-        try:
-            mtime = os.stat(job.file).st_mtime_ns
-        except OSError:
-            return False
-        template = None
-        for candidate in self.templates.values():
-            if candidate.file != job.file or candidate.draining:
-                continue
-            if candidate.is_current(mtime):
-                template = candidate
-            else:
-                candidate.drain()  # an older version of the file: it ends with its attempts
-        if template is None:
-            become = functools.partial(self._become_template, job.file)
-            try:
-                template = Template.fork(job.file, mtime, become)
-            except OSError:  # no process to fork (EAGAIN)
-                return False
-            self.templates[template.pid] = template
-        return template.send(job)
-
     def _become_template(self, file: str, job_fd: int, event_fd: int) -> NoReturn:
         """In a freshly forked template: drop what is the fork server's, import `file`, and
         serve its attempts."""
@@ -278,13 +212,6 @@ class ForkServer:
         for event, job in template.read_events():
             if not self._send(event) and isinstance(event, JobExited) and job is not None:
                 record_exit(ticket_path(job.log_path), event.exit_code)
-
-    def _drain_idle_templates(self) -> None:
-        now = time.monotonic()
-        for template in self.templates.values():
-            idle_until = template.idle_until()
-            if idle_until is not None and now >= idle_until:
-                template.drain()
 
     def _template_ended(self, template: Template, exit_code: int) -> None:
         """A template exited: after its last attempt, or it died with attempts it had not
@@ -338,7 +265,7 @@ class ForkServer:
                 return
             if pid == 0:
                 return
-            template = self.templates.pop(pid, None)
+            template = self.templates.pop(pid)
             if template is not None:
                 self._template_ended(template, os.waitstatus_to_exitcode(status))
                 continue
@@ -380,15 +307,13 @@ class ForkServer:
         ticket, and a new scheduler adopts it); stop taking jobs; exit after the last child."""
         self.orphaned = True
         self._retire_spare()
-        for template in self.templates.values():
-            template.detach()
+        self.templates.detach()
 
     def _shutdown(self) -> NoReturn:
         """The scheduler is stopping (it stopped its attempts first): end what still runs."""
         self.stopping = True
         self._retire_spare()
-        for template in self.templates.values():
-            template.stop()  # it ends its attempts as this server does
+        self.templates.stop()  # each ends its attempts as this server does
         for pid in list(self.children):
             signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + 3.0

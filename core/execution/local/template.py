@@ -18,6 +18,7 @@ their tickets."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import os
 import sys
@@ -164,3 +165,67 @@ class Template:
             with contextlib.suppress(OSError):
                 os.close(self.event_r)
             self.event_r = -1
+
+
+class Templates:
+    """The fork server's templates, by PID; `become(file, job_r, event_w)` is what a freshly
+    forked one does (import the file and serve)."""
+
+    def __init__(self, become: Callable[[str, int, int], NoReturn]) -> None:
+        self.by_pid: dict[int, Template] = {}
+        self._become = become
+
+    def __bool__(self) -> bool:
+        return bool(self.by_pid)
+
+    def take(self, job: RunJob) -> bool:
+        """Hand the attempt to its file's template, forked first if the file has none for its
+        current version; False if that failed (the attempt then imports the file itself)."""
+        try:
+            mtime = os.stat(job.file).st_mtime_ns
+        except OSError:
+            return False
+        template = None
+        for candidate in self.by_pid.values():
+            if candidate.file != job.file or candidate.draining:
+                continue
+            if candidate.is_current(mtime):
+                template = candidate
+            else:
+                candidate.drain()  # an older version of the file: it ends with its attempts
+        if template is None:
+            become = functools.partial(self._become, job.file)
+            try:
+                template = Template.fork(job.file, mtime, become)
+            except OSError:  # no process to fork (EAGAIN)
+                return False
+            self.by_pid[template.pid] = template
+        return template.send(job)
+
+    def readable(self) -> dict[int, Template]:
+        """The templates whose events are to be read, by the fd they are read from."""
+        return {t.event_r: t for t in self.by_pid.values() if t.event_r >= 0}
+
+    def deadlines(self) -> list[float]:
+        """When idle templates are to be drained (monotonic)."""
+        return [t for t in map(Template.idle_until, self.by_pid.values()) if t is not None]
+
+    def drain_idle(self) -> None:
+        now = time.monotonic()
+        for template in self.by_pid.values():
+            idle_until = template.idle_until()
+            if idle_until is not None and now >= idle_until:
+                template.drain()
+
+    def pop(self, pid: int) -> Template | None:
+        return self.by_pid.pop(pid, None)
+
+    def detach(self) -> None:
+        """The scheduler is gone (see `Template.detach`)."""
+        for template in self.by_pid.values():
+            template.detach()
+
+    def stop(self) -> None:
+        """The fork server is stopping (see `Template.stop`)."""
+        for template in self.by_pid.values():
+            template.stop()
