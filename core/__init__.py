@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from flowtui.authoring.operators import (
         BashOperator,
         BranchPythonOperator,
+        EmailOperator,
         EmptyOperator,
         PythonOperator,
         ShortCircuitOperator,
@@ -37,6 +38,7 @@ _HOMES = {
     "SkipTask": "flowtui.authoring.exceptions",
     "BashOperator": "flowtui.authoring.operators",
     "BranchPythonOperator": "flowtui.authoring.operators",
+    "EmailOperator": "flowtui.authoring.operators",
     "EmptyOperator": "flowtui.authoring.operators",
     "PythonOperator": "flowtui.authoring.operators",
     "ShortCircuitOperator": "flowtui.authoring.operators",
@@ -53,6 +55,7 @@ __all__ = [
     "BashOperator",
     "BranchPythonOperator",
     "Dataset",
+    "EmailOperator",
     "EmptyOperator",
     "FailTask",
     "PythonOperator",

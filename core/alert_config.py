@@ -204,8 +204,9 @@ def mail_warnings(
         MailWarning(
             fileloc,
             dag_id,
-            f"DAG {dag_id!r} asks for email (task {', '.join(map(repr, ids))}) but {config} "
-            f"has no [smtp] host, so no mail is sent; add an [smtp] section with a host",
+            f"DAG {dag_id!r} asks for email ({'task' if len(ids) == 1 else 'tasks'} "
+            f"{', '.join(map(repr, ids))}) but {config} has no [smtp] host, so no mail is "
+            f"sent; add an [smtp] section with a host",
         )
         for (fileloc, dag_id), ids in sorted(tasks.items())
     ]

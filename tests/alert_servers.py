@@ -16,9 +16,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from tests.conftest import Home
 
 USER, PASSWORD = "alice", "s3cret"
 PASSWORD_ENV = "ALERTS_TEST_SMTP_PASSWORD"
@@ -148,3 +151,32 @@ class WebhookServer:
 
     def release(self) -> None:
         self._release.set()
+
+
+def configure(home: Home, text: str) -> None:
+    """Write the home's flowtui.toml."""
+    home.path.mkdir(parents=True, exist_ok=True)
+    (home.path / "flowtui.toml").write_text(text)
+
+
+@contextmanager
+def smtp_home(home: Home, folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Mail]]:
+    """The SMTP server, the home's [smtp] pointing at it with STARTTLS and a login, and the
+    environment (CA file, password variable) that flowtui's processes inherit."""
+    ca_file = folder / "ca.pem"
+    with smtp_server(ca_file) as (port, mails):
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+        monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+        configure(
+            home,
+            f"""
+[smtp]
+host = "127.0.0.1"
+port = {port}
+starttls = true
+user = "{USER}"
+password_env = "{PASSWORD_ENV}"
+mail_from = "flowtui@build.example.com"
+""",
+        )
+        yield mails

@@ -101,16 +101,32 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _errors(args: argparse.Namespace, settings: Settings) -> int:
+    """Import errors, then warnings about DAGs that load but ask for what the home's settings
+    cannot do (mail without an [smtp] host); in JSON each entry has a `kind`."""
+    from flowtui.alert_config import asks_for_email, mail_warnings
+
+    found = parse_folder(settings)
     errors = [
-        {"filename": r.path, "line": r.error.line, "message": r.error.message}
-        for r in parse_folder(settings).failed
+        {"kind": "error", "filename": r.path, "line": r.error.line, "message": r.error.message}
+        for r in found.failed
         if r.error is not None
     ]
+    asking = [
+        (spec.fileloc, spec.dag_id, task.task_id)
+        for spec in found.dags.values()
+        for task in spec.tasks.values()
+        if asks_for_email(task)
+    ]
+    warnings = [
+        {"kind": "warning", "filename": w.fileloc, "line": None, "message": w.message}
+        for w in mail_warnings(asking, settings.smtp, settings.home)
+    ]
     if args.output == "json":
-        return print_json(errors)
-    for error in errors:
+        return print_json(errors + warnings)
+    for error in errors + warnings:
         where = f"{error['filename']}:{error['line']}" if error["line"] else error["filename"]
-        print(f"{where}: {error['message']}")
+        label = "warning: " if error["kind"] == "warning" else ""
+        print(f"{where}: {label}{error['message']}")
     if not errors:
         print("no import errors")
     return 0

@@ -13,7 +13,8 @@ Decisions (README, "From cron to flowtui"):
 - Schedules are written as given: the five fields (joined by single spaces) or the nickname.
 - dag_id: `cron_<line number>_<program and first argument>`, e.g. `cron_03_backup_db`.
 - Environment lines apply to the entries below them (as in cron) and become the operator's
-  `env` with `append_env=True`; `MAILTO` becomes `email` + `email_on_failure` instead.
+  `env` with `append_env=True`; `MAILTO` becomes `email` + `email_on_failure` instead (a
+  failure then mails it through `[smtp]`, as cron mailed a failing job's output).
 """
 
 from __future__ import annotations

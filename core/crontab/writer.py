@@ -94,7 +94,8 @@ def _operator_options(entry: CronEntry) -> list[str]:
 
 def _docstring(entry: CronEntry, source: str) -> str:
     mail = (
-        f"to {', '.join(entry.emails)} when the task fails (cron's MAILTO)"
+        f"to {', '.join(entry.emails)} when the task fails (cron's MAILTO; cron also mailed\n"
+        f"any output), sent through the [smtp] section of flowtui.toml"
         if entry.emails
         else "none (no MAILTO, or an empty one, applies to this line)"
     )

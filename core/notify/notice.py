@@ -6,7 +6,6 @@ Slack-compatible JSON body."""
 from __future__ import annotations
 
 import os
-import shlex
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -38,6 +37,8 @@ class Notice(NamedTuple):
 
     def logs_command(self, home: Path) -> str:
         """The exact command that prints this attempt's whole log."""
+        import shlex  # only when an alert is sent: the scheduler's start-up does without
+
         words = ["flowtui", "--home", str(home), "logs", self.dag_id, self.run_id, self.task_id]
         if self.try_number > 0:
             words += ["--try", str(self.try_number)]

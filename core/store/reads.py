@@ -163,6 +163,20 @@ def attempts(
     )
 
 
+def tasks_asking_for_email(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
+    """(fileloc, dag_id, task_id) of each active DAG's tasks that send mail: EmailOperators,
+    and tasks with an `email` and email_on_failure or email_on_retry (what
+    `flowtui.alert_config.asks_for_email` says of a spec, asked of the stored JSON in SQLite)."""
+    rows = conn.execute(
+        "SELECT d.fileloc, d.dag_id, t.key FROM dags d, json_each(d.spec, '$.tasks') t "
+        "WHERE d.is_active = 1 AND (json_extract(t.value, '$.operator') = 'EmailOperator' "
+        "OR (json_array_length(t.value, '$.email') > 0 "
+        "AND (json_extract(t.value, '$.email_on_failure') "
+        "OR json_extract(t.value, '$.email_on_retry')))) ORDER BY d.dag_id, t.key"
+    )
+    return [(fileloc, dag_id, task_id) for fileloc, dag_id, task_id in rows]
+
+
 def import_errors(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return _rows(conn, "SELECT * FROM import_errors ORDER BY filename")
 

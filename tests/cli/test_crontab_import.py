@@ -21,6 +21,7 @@ from croniter import croniter
 from flowtui.crontab.reader import split_percent, system_zone
 from flowtui.loading.serialization import dag_spec
 from flowtui.scheduling.timetables.factory import timetable
+from tests.alert_servers import smtp_home
 from tests.conftest import FLOWTUI, Home
 
 CRONTAB = textwrap.dedent(
@@ -91,7 +92,14 @@ def test_each_entry_becomes_a_dag_that_loads(home: Home, imported: Path) -> None
         dag_id: schedule for dag_id, (schedule, _) in EXPECTED.items()
     }
     errors = home.run("dags", "errors", "--output", "json", "--dags-folder", str(imported))
-    assert json.loads(errors.stdout) == []
+    found = json.loads(errors.stdout)
+    assert [e for e in found if e["kind"] == "error"] == []
+    # MAILTO asks for mail, which this home (no [smtp] host) cannot send: said, not silent.
+    assert sorted(e["message"].split("'")[1] for e in found) == [
+        "cron_06_echo_disk",
+        "cron_07_backup_db",
+        "cron_08_manage_clearsessions",
+    ]
 
 
 def test_written_dag_files_get_the_users_umask(imported: Path) -> None:
@@ -265,3 +273,20 @@ def test_an_unreadable_crontab_is_one_line(home: Home, tmp_path: Path) -> None:
 )
 def test_split_percent_follows_cron(text: str, command: str, stdin: str | None) -> None:
     assert split_percent(text) == (command, stdin)
+
+
+def test_a_failing_imported_command_mails_its_mailto(
+    home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cron mailed a failing job's output to MAILTO; the imported DAG mails its failure."""
+    (tmp_path / "crontab").write_text("MAILTO=oncall@example.com\n0 3 * * * ls /no/such/folder\n")
+    with smtp_home(home, tmp_path, monkeypatch) as mails:
+        assert _import(home, str(tmp_path / "crontab")).returncode == 0
+        (dag_file,) = home.dags.glob("*.py")
+        assert "Mail: to oncall@example.com when the task fails" in dag_file.read_text()
+        done = home.run("dags", "test", dag_file.stem)
+        assert done.returncode == 1, done.stdout + done.stderr
+    (mail,) = mails
+    assert mail.rcpt_tos == ["oncall@example.com"]
+    assert mail.subject.startswith(f"[flowtui] failed: DAG {dag_file.stem}, task ")
+    assert "No such file or directory" in mail.text  # ls's complaint, from the log's tail

@@ -40,6 +40,15 @@ def test_dags_test_loads_no_dataclasses_in_the_command_line_process(home: Home) 
     assert [m for m in UNUSED if m in loaded] == []
 
 
+SENDING = ("smtplib", "email", "ssl", "http", "urllib.request", "shlex")
+"""What alerts send with, imported only when an alert is sent."""
+
+
+def test_dags_test_of_a_dag_without_alerts_loads_nothing_that_sends(home: Home) -> None:
+    loaded = _loaded_by_dags_test(home)
+    assert [m for m in loaded if m.startswith(SENDING)] == []
+
+
 def _loaded_by_dags_test(home: Home) -> list[str]:
     """The modules the command line's process holds after `dags test` of a one-task DAG
     without a schedule. (The home is made first: making one imports sqlite_utils, which

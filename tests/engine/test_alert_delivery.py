@@ -15,15 +15,7 @@ import pytest
 
 from flowtui.clock import parse_datetime
 from flowtui.store import reads
-from tests.alert_servers import (
-    PASSWORD,
-    PASSWORD_ENV,
-    USER,
-    Mail,
-    WebhookServer,
-    free_port,
-    smtp_server,
-)
+from tests.alert_servers import USER, Mail, WebhookServer, configure, free_port, smtp_home
 from tests.conftest import FLOWTUI, Home, wait_until
 
 FAILING = """
@@ -38,32 +30,11 @@ with DAG("nightly", schedule=None):
 """
 
 
-def configure(home: Home, text: str) -> None:
-    home.path.mkdir(parents=True, exist_ok=True)
-    (home.path / "flowtui.toml").write_text(text)
-
-
 @pytest.fixture
 def mail_server(
     home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[list[Mail]]:
-    """The SMTP server, and the home's [smtp] pointing at it with STARTTLS and a login."""
-    ca_file = tmp_path / "ca.pem"
-    with smtp_server(ca_file) as (port, mails):
-        monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
-        monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
-        configure(
-            home,
-            f"""
-            [smtp]
-            host = "127.0.0.1"
-            port = {port}
-            starttls = true
-            user = "{USER}"
-            password_env = "{PASSWORD_ENV}"
-            mail_from = "flowtui@build.example.com"
-            """.replace("\n            ", "\n"),
-        )
+    with smtp_home(home, tmp_path, monkeypatch) as mails:
         yield mails
 
 

@@ -237,3 +237,35 @@ async def test_p_asks_the_app_for_the_command_and_the_app_sends_it(home: Home) -
         store.close()
     assert dag is not None
     assert dag["is_paused"] is True
+
+
+async def test_a_dag_asking_for_mail_without_smtp_shows_a_warning(home: Home) -> None:
+    """No [smtp] host while a DAG asks for mail: a banner, and the reason on the errors screen."""
+    home.write_dag(
+        "mailing.py",
+        """
+        from flowtui import DAG, BashOperator
+        with DAG("mailing", schedule=None):
+            BashOperator(task_id="load", bash_command="true", email="ops@example.com")
+        """,
+    )
+    with in_thread(home) as (app, _scheduler):
+        async with app.run_test(size=SIZE) as pilot:
+            banner = await wait_for(
+                pilot,
+                lambda: (
+                    app.screen.query_one("#errors-banner").display
+                    and app.screen.query_one("#errors-banner", Static)
+                ),
+            )
+            assert "1 DAG(s) ask for email but no [smtp] host is set" in str(banner.render())
+            await pilot.press("e")
+            screen = await wait_for(
+                pilot, lambda: isinstance(app.screen, ImportErrorsScreen) and app.screen
+            )
+            await wait_for(pilot, lambda: screen.query_one("KeyTable").row_count == 2)
+            table = screen.query_one("KeyTable")
+            assert str(table.get_row_at(0)[0]) == "no import errors"
+            fileloc, _line, message = table.get_row_at(1)
+            assert str(fileloc).endswith("mailing.py")
+            assert str(message).startswith("warning: DAG 'mailing' asks for email (task 'load')")

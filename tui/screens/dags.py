@@ -18,7 +18,7 @@ from flowtui.store.summaries import dag_overview
 from flowtui.tui.format import format_timestamp, schedule_text
 from flowtui.tui.screens.base import KeyTable, LiveScreen
 from flowtui.tui.screens.dag_runs import DagScreen
-from flowtui.tui.screens.import_errors import ImportErrorsScreen
+from flowtui.tui.screens.import_errors import ImportErrorsScreen, load_warnings
 from flowtui.tui.screens.variables import VariablesScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
 from flowtui.tui.widgets.state_badge import badge, glyph
@@ -72,19 +72,23 @@ class DagsScreen(LiveScreen):
     # --- data ---
 
     def load(self, conn: sqlite3.Connection) -> Any:
-        return {"dags": dag_overview(conn, RECENT), "errors": reads.import_errors(conn)}
+        return {
+            "dags": dag_overview(conn, RECENT),
+            "errors": reads.import_errors(conn),
+            "warnings": load_warnings(conn, self.settings),
+        }
 
     def show(self, data: Any) -> None:
         self.rows, self.errors = data["dags"], data["errors"]
+        warnings = data["warnings"]
         banner = self.query_one("#errors-banner", Static)
-        banner.display = bool(self.errors)
-        if self.errors:
-            banner.update(
-                Text(
-                    f" ✘ {len(self.errors)} DAG file(s) failed to load — press e to see why ",
-                    style="bold white on red",
-                )
-            )
+        banner.display = bool(self.errors or warnings)
+        parts = [f"✘ {len(self.errors)} DAG file(s) failed to load"] if self.errors else []
+        if warnings:
+            parts.append(f"⚠ {len(warnings)} DAG(s) ask for email but no [smtp] host is set")
+        if parts:
+            style = "bold white on red" if self.errors else "bold black on yellow"
+            banner.update(Text(f" {'; '.join(parts)} — press e to see why ", style=style))
         self._fill()
 
     def _fill(self) -> None:
