@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from flowtui.clock import parse_datetime
-from flowtui.store import reads
+from flowtui.alert_config import Webhook
+from flowtui.clock import parse_datetime, utcnow
+from flowtui.config import Settings
+from flowtui.notify.notice import Notice
+from flowtui.scheduling.alert_delivery import AlertDelivery
+from flowtui.store import Store, reads
 from tests.alert_servers import USER, Mail, WebhookServer, configure, free_port, smtp_home
 from tests.conftest import FLOWTUI, Home, wait_until
 
@@ -246,3 +251,48 @@ def _task_rows(home: Home, dag_id: str, run_id: str) -> list[dict[str, Any]]:
 def _closed_port() -> int:
     """A port on 127.0.0.1 where nothing listens (connecting is refused at once)."""
     return free_port()
+
+
+def test_a_task_killed_by_its_timeout_alerts_as_a_failure(home: Home) -> None:
+    with WebhookServer() as hook:
+        configure(home, f'[[notify.webhook]]\nurl = "{hook.url}"\n')
+        home.write_dag(
+            "slow.py",
+            """
+            from flowtui import DAG, BashOperator
+            with DAG("slow", schedule=None):
+                BashOperator(task_id="wait", bash_command="sleep 30", execution_timeout=0.5)
+            """,
+        )
+        assert home.run("dags", "test", "slow").returncode == 1
+    (body,) = hook.bodies
+    assert (body["task_id"], body["event"], body["state"]) == ("wait", "failure", "failed")
+    assert body["error"].startswith("execution_timeout of 0.5 s exceeded")
+
+
+def test_a_stop_records_what_could_not_go_out_within_its_grace(tmp_path: Path) -> None:
+    """The delivery threads alone: a webhook that hangs past the stop's grace period is
+    recorded as not sent, once, in events and the attempt's log, and stop returns in time."""
+    with WebhookServer(hang=True) as hanging:
+        hook = Webhook(hanging.url, frozenset({"failure"}), None, 5.0)
+        settings = Settings(tmp_path, tmp_path, "flag", webhooks=(hook,))
+        log = tmp_path / "attempt=1.log"
+        notice = Notice("failure", "etl", "r1", "load", 1, "failed", "2024-03-05", "boom", str(log))
+        delivery = AlertDelivery(settings, utcnow)
+        delivery.submit(notice)
+        assert hanging.received.wait(5)
+        started = time.monotonic()
+        delivery.stop(grace=0.3)
+        assert time.monotonic() - started < 1.0
+    store = Store(settings.db_path)
+    try:
+        (event,) = [e for e in reads.events(store.conn) if e["kind"].startswith("alert")]
+    finally:
+        store.close()
+    port = hanging.url.split(":")[2].split("/")[0]
+    expected = (
+        f"webhook http://127.0.0.1:{port}/… (failure, try 1): "
+        "not sent: the scheduler stopped before it was"
+    )
+    assert (event["kind"], event["try_number"], event["detail"]) == ("alert_failed", 1, expected)
+    assert log.read_text().endswith(f"alert: {expected}\n")
