@@ -12,6 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal, NamedTuple
 
+CALLBACKS = ("on_success_callback", "on_failure_callback", "on_retry_callback")
+"""The callbacks the scheduler runs as callback jobs (`execution.callbacks`); a DAG has the
+first two. `on_execute_callback` runs in the attempt itself."""
+
 
 class TaskSpec(NamedTuple):
     """What the scheduler needs to know of one task; durations are in seconds."""
@@ -40,6 +44,9 @@ class TaskSpec(NamedTuple):
     """Addresses that get the task's failure and retry mail (Airflow's `email`)."""
     email_on_failure: bool = True
     email_on_retry: bool = True
+    callbacks: tuple[str, ...] = ()
+    """Which of on_success/on_failure/on_retry_callback the task has (the scheduler runs
+    them, `execution.callbacks`)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The fields by name, in definition order (what `dataclasses.asdict` gave: every
@@ -54,6 +61,7 @@ class TaskSpec(NamedTuple):
         data["skip_exit_codes"] = tuple(data.get("skip_exit_codes", ()))
         data["outlets"] = tuple(data.get("outlets", ()))
         data["email"] = tuple(data.get("email", ()))
+        data["callbacks"] = tuple(data.get("callbacks", ()))
         return cls(**data)
 
 
@@ -74,6 +82,8 @@ class _DagFields(NamedTuple):
     tags: tuple[str, ...]
     params: dict[str, Any]
     doc_md: str | None
+    callbacks: tuple[str, ...]
+    """Which of on_success/on_failure_callback the DAG has."""
 
 
 class DagSpec(_DagFields):
@@ -100,6 +110,7 @@ class DagSpec(_DagFields):
         tags: tuple[str, ...] = (),
         params: dict[str, Any] | None = None,
         doc_md: str | None = None,
+        callbacks: tuple[str, ...] = (),
     ) -> DagSpec:
         return tuple.__new__(
             cls,
@@ -119,6 +130,7 @@ class DagSpec(_DagFields):
                 tags,
                 {} if params is None else params,
                 doc_md,
+                callbacks,
             ),
         )
 
@@ -137,6 +149,7 @@ class DagSpec(_DagFields):
         data = dict(data)
         data["tasks"] = {k: TaskSpec.from_dict(v) for k, v in data.get("tasks", {}).items()}
         data["tags"] = tuple(data.get("tags", ()))
+        data["callbacks"] = tuple(data.get("callbacks", ()))
         return cls(**data)
 
     @property

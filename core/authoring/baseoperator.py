@@ -165,6 +165,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         "execution_timeout",
         "inlets",
         "max_retry_delay",
+        "on_execute_callback",
         "on_failure_callback",
         "on_retry_callback",
         "on_success_callback",
@@ -203,6 +204,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         on_success_callback: Callable[..., Any] | list[Callable[..., Any]] | None = None,
         on_failure_callback: Callable[..., Any] | list[Callable[..., Any]] | None = None,
         on_retry_callback: Callable[..., Any] | list[Callable[..., Any]] | None = None,
+        on_execute_callback: Callable[..., Any] | list[Callable[..., Any]] | None = None,
         sla: timedelta | float | None = None,
         params: dict[str, Any] | None = None,
         doc_md: str | None = None,
@@ -241,6 +243,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         self.on_success_callback = callbacks(on_success_callback, place, "on_success_callback")
         self.on_failure_callback = callbacks(on_failure_callback, place, "on_failure_callback")
         self.on_retry_callback = callbacks(on_retry_callback, place, "on_retry_callback")
+        self.on_execute_callback = callbacks(on_execute_callback, place, "on_execute_callback")
         self.sla = to_timedelta(sla, place, "sla")
         self.params: dict[str, Any] = dict(params or {})
         self.doc_md = doc_md

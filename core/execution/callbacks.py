@@ -10,13 +10,11 @@ cause) for a failure or a retry, and `reason` for a DAG's callback. Running them
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple, Protocol
 
 from flowtui.execution.base import AttemptInfo
 from flowtui.loading.parse import Preload
-
-KINDS = ("on_success_callback", "on_failure_callback", "on_retry_callback")
-"""The callbacks a callback job runs (`on_execute_callback` runs in the attempt itself)."""
 
 
 class CallbackRequest(NamedTuple):
@@ -25,7 +23,7 @@ class CallbackRequest(NamedTuple):
     file: str
     """The DAG file to import."""
     kind: str
-    """One of `KINDS`."""
+    """One of `spec.CALLBACKS`."""
     info: AttemptInfo
     """The task instance whose context the callables get (its latest try)."""
     log_path: str
@@ -86,3 +84,11 @@ class CallbackExit(NamedTuple):
         if self.report.errors:
             return f"{request.name} raised: {'; '.join(self.report.errors)}"
         return f"{request.name} ran ({self.report.called} callable(s))"
+
+
+class CallbackRunner(Protocol):
+    """Runs a callback job and calls `done` once it ended (the local fork server does)."""
+
+    def run_callback(
+        self, request: CallbackRequest, done: Callable[[CallbackExit], None]
+    ) -> None: ...

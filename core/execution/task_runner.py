@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from flowtui.authoring import variables
-from flowtui.authoring.baseoperator import BaseOperator, as_operator
+from flowtui.authoring.baseoperator import BaseOperator, Context, as_operator
 from flowtui.authoring.context import TaskInstance, build_context
 from flowtui.authoring.exceptions import FailTask, SkipTask
 from flowtui.authoring.operators.bash import BashOperator
@@ -77,6 +77,7 @@ def _attempt(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance) 
     try:
         context = build_context(dag, task, info, ti)
         task.render_template_fields(context)
+        call_execute_callbacks(task, context)
         result = task.execute(context)
         if getattr(task, "show_return_value_in_logs", False):
             print(f"Returned value was: {result}")
@@ -95,6 +96,17 @@ def _attempt(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance) 
         traceback.print_exc()
         return AttemptOutcome(TaskState.FAILED, error_line(exc), xcom=ti.pushed)
     return AttemptOutcome(TaskState.SUCCESS, xcom=ti.pushed, skip_task_ids=tuple(skip_task_ids))
+
+
+def call_execute_callbacks(task: BaseOperator, context: Context) -> None:
+    """Call the task's `on_execute_callback`s just before it executes, as Airflow does; one
+    that raises is logged with its traceback and does not stop the task."""
+    for callable_ in task.on_execute_callback:
+        try:
+            callable_(context)
+        except Exception:
+            print("[flowtui] on_execute_callback raised; the task runs on:", file=sys.stderr)
+            traceback.print_exc()
 
 
 def skip_or_fail_outcome(
@@ -128,8 +140,9 @@ def _push_result(task: BaseOperator, ti: TaskInstance, result: Any) -> None:
 def bash_invocation(dag: DAG, info: AttemptInfo) -> tuple[list[str], dict[str, str], str | None]:
     """Render a bash task for one attempt and return (argv, env, cwd) to exec bash with.
 
-    For `@task.bash` this calls the function (pulling its XCom arguments from the store);
-    XComs it pushes are dropped. SkipTask and FailTask raised by that function propagate.
+    Calls the task's `on_execute_callback`s first. For `@task.bash` this calls the function
+    (pulling its XCom arguments from the store); XComs it pushes are dropped. SkipTask and
+    FailTask raised by that function propagate.
     When secret variables exist, the argv runs bash under the masking filter (`python
     mask_filter.py -- bash -c CMD`), and the messages of errors raised here are masked too;
     otherwise bash is exec'd directly.
@@ -148,6 +161,7 @@ def bash_invocation(dag: DAG, info: AttemptInfo) -> tuple[list[str], dict[str, s
     try:
         context = build_context(dag, task, info, ti)
         task.render_template_fields(context)
+        call_execute_callbacks(task, context)
         argv, env, cwd = task.bash_invocation(context)
     except (FlowtuiError, SkipTask, FailTask) as exc:
         _mask_message(exc, info)

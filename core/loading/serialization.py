@@ -11,7 +11,7 @@ from flowtui.authoring.arguments import email_addresses
 from flowtui.authoring.baseoperator import BaseOperator, as_operator
 from flowtui.authoring.dag import DAG
 from flowtui.authoring.datasets import Dataset
-from flowtui.spec import DagSpec, TaskSpec
+from flowtui.spec import CALLBACKS, DagSpec, TaskSpec
 
 
 def dag_spec(dag: DAG, fileloc: str) -> DagSpec:
@@ -33,6 +33,7 @@ def dag_spec(dag: DAG, fileloc: str) -> DagSpec:
         tags=tuple(dag.tags),
         params=json.loads(json.dumps(dag.params, default=str)),
         doc_md=dag.doc_md,
+        callbacks=_callbacks(dag),
     )
 
 
@@ -58,6 +59,7 @@ def _task_spec(task: BaseOperator, order: dict[str, int]) -> TaskSpec:
         email=email_addresses(task.email, task.task_id),
         email_on_failure=task.email_on_failure,
         email_on_retry=task.email_on_retry,
+        callbacks=_callbacks(task),
     )
 
 
@@ -71,3 +73,8 @@ def _schedule_spec(schedule: Any) -> Any:
     if isinstance(schedule, list):
         return {"datasets": [dataset.uri for dataset in schedule]}
     return schedule
+
+
+def _callbacks(owner: BaseOperator | DAG) -> tuple[str, ...]:
+    """The callbacks `owner` has callables for."""
+    return tuple(kind for kind in CALLBACKS if getattr(owner, kind, None))

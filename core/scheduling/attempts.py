@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from flowtui.clock import parse_datetime, to_text
 from flowtui.execution.base import AttemptKey, AttemptOutcome
-from flowtui.scheduling import alerts
+from flowtui.scheduling import alerts, callbacks
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
 from flowtui.scheduling.effects import KillAttempt, RetryAt
 from flowtui.scheduling.run_book import RunBook
@@ -106,8 +106,10 @@ def finished(
             book.dataset_updates.update(task.outlets)
         _skip(book, conn, run, outcome.skip_task_ids)
         book.evaluate(conn, run, task.downstream if task else ())
-        if outcome.state is TaskState.SUCCESS and "success" in book.webhook_events:
-            alerts.plan(book, run, ti, task, "success")
+        if outcome.state is TaskState.SUCCESS:
+            callbacks.plan_task(book, run, ti, task, "success")
+            if "success" in book.webhook_events:
+                alerts.plan(book, run, ti, task, "success")
     writes.upsert_attempt(
         conn,
         run.ti_key(ti.task_id),
@@ -145,11 +147,13 @@ def _fail(
         )
         book.effects.append(RetryAt(run.attempt_key(ti), when))
         alerts.plan(book, run, ti, task, "retry", outcome.cause)
+        callbacks.plan_task(book, run, ti, task, "retry", outcome.cause)
         return
     book.set_state(
         conn, run, ti, TaskState.FAILED, end_date=end, duration=duration, detail=outcome.cause
     )
     alerts.plan(book, run, ti, task, "failure", outcome.cause)
+    callbacks.plan_task(book, run, ti, task, "failure", outcome.cause)
     book.evaluate(conn, run, task.downstream if task else ())
 
 

@@ -1,16 +1,19 @@
 """What a transition of the run book asks of the world beyond the store, carried out by the
 scheduler service once the transaction that made it has committed: stopping an attempt, a
-retry timer, a line in an attempt's log, refreshing the secret-variables marker, an alert.
-Named tuples: making one costs ~0.13 ms at start-up, a frozen dataclass ~1 ms. Nothing compares
-effects of two kinds (as tuples, equal values would be equal)."""
+retry timer, a line in an attempt's log, refreshing the secret-variables marker, an alert, a
+callback. Named tuples: making one costs ~0.13 ms at start-up, a frozen dataclass ~1 ms.
+Nothing compares effects of two kinds (as tuples, equal values would be equal)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from flowtui.execution.base import AttemptKey
 from flowtui.notify.notice import Notice
+
+if TYPE_CHECKING:
+    from flowtui.scheduling.active_run import ActiveRun
 
 
 class KillAttempt(NamedTuple):
@@ -51,4 +54,21 @@ class SendAlert(NamedTuple):
     notice: Notice
 
 
-Effect = KillAttempt | RetryAt | LogLine | RefreshSecretMarker | SendAlert
+class RunCallback(NamedTuple):
+    """Run the `kind` callback of task `task_id` (or, `dag_level`, of the run's DAG) with the
+    context of that task instance's try `try_number`; in a process of its own
+    (`scheduling.callbacks`)."""
+
+    run: ActiveRun
+    task_id: str
+    try_number: int
+    max_tries: int
+    log_path: str | None
+    """The try's log (a task's callback writes there)."""
+    kind: str
+    dag_level: bool = False
+    error: str | None = None
+    reason: str | None = None
+
+
+Effect = KillAttempt | RetryAt | LogLine | RefreshSecretMarker | SendAlert | RunCallback

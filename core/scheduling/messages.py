@@ -1,16 +1,18 @@
 """What arrives in the scheduler's inbox: executor events, commands, timers that came due,
-changed DAG files, and the request to stop. The loop handles them in batches, one store
-transaction per batch. Named tuples, as the executor's events are: making one costs ~0.13 ms
-at start-up, a frozen dataclass ~1 ms. Nothing compares messages of two kinds (as tuples,
-equal values would be equal)."""
+changed DAG files, callbacks that ended, and the request to stop. The loop handles them in
+batches, one store transaction per batch. Named tuples, as the executor's events are: making
+one costs ~0.13 ms at start-up, a frozen dataclass ~1 ms. Nothing compares messages of two
+kinds (as tuples, equal values would be equal)."""
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import Future
 from typing import Any, NamedTuple
 
 from flowtui.commands.model import Command
 from flowtui.execution.base import AttemptKey, ExecutorEvent
+from flowtui.execution.callbacks import CallbackExit, CallbackRequest
 
 
 class CommandSent(NamedTuple):
@@ -55,6 +57,27 @@ class Stop(NamedTuple):
     pass
 
 
+class CallbackEnded(NamedTuple):
+    """A message for the loop: record how a callback ended."""
+
+    request: CallbackRequest
+    exit: CallbackExit
+
+    def event_detail(self) -> str:
+        report = self.exit.report
+        return json.dumps(
+            {
+                "callback": self.request.kind,
+                "dag_level": self.request.dag_level,
+                "called": report.called if report else None,
+                "errors": list(report.errors) if report else None,
+                "timed_out": self.exit.timed_out,
+                "exit_code": self.exit.exit_code,
+                "outcome": self.exit.describe(self.request),
+            }
+        )
+
+
 Message = (
     ExecutorEvent
     | CommandSent
@@ -64,4 +87,5 @@ Message = (
     | ScheduleDue
     | FilesChanged
     | Stop
+    | CallbackEnded
 )

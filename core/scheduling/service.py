@@ -5,6 +5,7 @@ sits between two tasks: an attempt's exit event evaluates its downstream tasks a
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -15,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flowtui.clock import Clock, to_text, utcnow
 from flowtui.commands.model import Command, SetPaused
@@ -30,18 +31,21 @@ from flowtui.execution.base import (
     ExecutorDied,
     ExecutorEvent,
 )
+from flowtui.execution.callbacks import CallbackRunner
 from flowtui.execution.logs import append_line
 from flowtui.loading.loader import DagLoader, FileParser, FileResult
 from flowtui.loading.parse import Preload
 from flowtui.loading.record import record
-from flowtui.scheduling import attempts
+from flowtui.scheduling import attempts, callbacks
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
 from flowtui.scheduling.alert_delivery import AlertDelivery
 from flowtui.scheduling.apply import apply
+from flowtui.scheduling.callbacks import CALLBACK_TIMEOUT, Callbacks
 from flowtui.scheduling.changes import Listener
 from flowtui.scheduling.dispatch import Dispatcher, attempt_request, start_queued_runs
-from flowtui.scheduling.effects import KillAttempt, LogLine, RetryAt, SendAlert
+from flowtui.scheduling.effects import KillAttempt, LogLine, RetryAt, RunCallback, SendAlert
 from flowtui.scheduling.messages import (
+    CallbackEnded,
     CommandSent,
     EscalateDue,
     FilesChanged,
@@ -56,7 +60,7 @@ from flowtui.scheduling.plain_effects import carry_out, stop_unwatched
 from flowtui.scheduling.run_book import RunBook
 from flowtui.scheduling.timers import Timers
 from flowtui.states import RunState, TaskState
-from flowtui.store import Store, is_disk_full
+from flowtui.store import Store, is_disk_full, writes
 
 if TYPE_CHECKING:
     from flowtui.scheduling.home import HomeDuties
@@ -65,6 +69,15 @@ logger = logging.getLogger(__name__)
 
 Recorder = Callable[[sqlite3.Connection, list[FileResult], str], object]
 """Stores the results of parsing the DAG folder (`loading.record.record` by default)."""
+
+
+class LocalJobs(FileParser, CallbackRunner, Protocol):
+    """What runs on the scheduler's machine whichever executor runs the attempts: parsing DAG
+    files and running callbacks (the local fork server)."""
+
+
+_CALLBACK_GRACE = 5.0
+"""Seconds the home's scheduler waits, when it stops, for the callbacks still running."""
 
 _FULL_DISK_RETRY = 5.0
 """Seconds between tries to write to a store whose disk is full."""
@@ -83,7 +96,7 @@ class Scheduler:
         self,
         settings: Settings,
         executor: Executor,
-        parser: FileParser,
+        parser: LocalJobs,
         *,
         watches_home: bool = True,
         clock: Clock = utcnow,
@@ -112,6 +125,8 @@ class Scheduler:
         self.alerts = AlertDelivery(settings, clock)
         """Mail and webhooks, sent from threads of their own (never from the loop)."""
         self.book.webhook_events = frozenset(e for hook in settings.webhooks for e in hook.on)
+        self.callbacks = Callbacks(settings, parser, self._inbox.put)
+        """Task and DAG callbacks, run in processes of their own (never on the loop)."""
         executor.listen(self._inbox.put)
 
     # --- life cycle ---
@@ -334,6 +349,22 @@ class Scheduler:
                     self._preload.update(self.home.reload(conn, paths))
             case Stop():
                 self._stopping = True
+            case CallbackEnded():
+                self._record_callback(conn, message)
+
+    def _record_callback(self, conn: sqlite3.Connection, ended: CallbackEnded) -> None:
+        info = ended.request.info
+        writes.record_event(
+            conn,
+            "callback",
+            ts=to_text(self.clock()),
+            actor="scheduler",
+            dag_id=info.dag_id,
+            run_id=info.run_id,
+            task_id=None if ended.request.dag_level else info.task_id,
+            try_number=None if ended.request.dag_level else info.try_number,
+            detail=ended.event_detail(),
+        )
 
     def _after_commit(
         self,
@@ -421,6 +452,8 @@ class Scheduler:
                     self.timers.at(when, RetryDue(failed))
                 case SendAlert(notice):
                     self.alerts.submit(notice)
+                case RunCallback():
+                    self.callbacks.start(effect, self._preload)
 
     # --- runs and slots ---
 
@@ -456,6 +489,8 @@ class Scheduler:
             run = self.book.runs.get(run_key)
             if run is not None and self.book.finish_if_done(conn, run):
                 freed.add(run.dag_id)
+                reason = "success" if run.state is RunState.SUCCESS else "task_failure"
+                callbacks.plan_dag(self.book, run, reason)
         if self.home is not None:
             for dag_id in freed:
                 self.home.plan(conn, dag_id)
@@ -501,11 +536,27 @@ class Scheduler:
         if self.store is not None:
             with self.store.transaction() as conn:
                 self.book.abandon_driven_by(conn, os.getpid(), "interrupted before it finished")
+            self._drain_callbacks()
         self.alerts.stop()  # after the stopped attempts' exits, which may alert
         self.timers.shutdown()
         self.executor.stop()
         if self.store is not None:
             self.store.close()
+
+    def _drain_callbacks(self) -> None:
+        """Let the callbacks in flight end (a foreground command waits for them: its user
+        tests them; the home's scheduler gives them a few seconds) and record how they did."""
+        self.callbacks.wait(CALLBACK_TIMEOUT + 1.0 if self.home is None else _CALLBACK_GRACE)
+        ended: list[CallbackEnded] = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                message = self._inbox.get_nowait()
+                if isinstance(message, CallbackEnded):
+                    ended.append(message)
+        if ended:
+            with self._open_store().transaction() as conn:
+                for message in ended:
+                    self._record_callback(conn, message)
 
     def _drain_exits(self) -> None:
         """Wait for the stopped attempts' exit events and record them."""

@@ -15,6 +15,7 @@ import pytest
 from flowtui.commands.model import Trigger
 from flowtui.config import Settings
 from flowtui.execution.base import AttemptKey, AttemptRequest, AttemptStarted, ExecutorEvent
+from flowtui.execution.callbacks import CallbackExit, CallbackRequest
 from flowtui.loading.parse import ParseExit, ParseRequest
 from flowtui.scheduling.active_run import RunKey
 from flowtui.scheduling.messages import Message
@@ -57,6 +58,9 @@ class RecordingExecutor:
 
     def parse_file(self, request: ParseRequest, done: Callable[[ParseExit], None]) -> None:
         raise AssertionError("no DAG file is parsed here")
+
+    def run_callback(self, request: CallbackRequest, done: Callable[[CallbackExit], None]) -> None:
+        raise AssertionError("no callback is run here")
 
 
 class RecordingTimers(Timers[Message]):

@@ -39,6 +39,7 @@ TASK_FIELDS = (
     "email",
     "email_on_failure",
     "email_on_retry",
+    "callbacks",
 )
 DAG_FIELDS = (
     "dag_id",
@@ -56,6 +57,7 @@ DAG_FIELDS = (
     "tags",
     "params",
     "doc_md",
+    "callbacks",
 )
 """The dataclasses' fields, in their order (the order of the stored JSON's keys)."""
 
@@ -92,6 +94,7 @@ def _every_field_set() -> DagSpec:
         email=("ops@example.com", "oncall@example.com"),
         email_on_failure=True,
         email_on_retry=False,
+        callbacks=("on_failure_callback", "on_retry_callback"),
     )
     return DagSpec(
         dag_id="every",
@@ -109,6 +112,7 @@ def _every_field_set() -> DagSpec:
         tags=("etl", "daily"),
         params={"n": 3, "nested": {"list": [1, {"x": None}]}, "when": "2024-01-01"},
         doc_md="dag doc",
+        callbacks=("on_success_callback",),
     )
 
 
@@ -190,7 +194,7 @@ def test_specs_compare_hash_and_print_as_the_dataclasses_did() -> None:
     assert repr(DagSpec("d", "f")) == (
         "DagSpec(dag_id='d', fileloc='f', tasks={}, schedule=None, start_date=None, "
         "end_date=None, timezone='UTC', catchup=False, max_active_runs=1, max_active_tasks=16, "
-        "dagrun_timeout=None, description='', tags=(), params={}, doc_md=None)"
+        "dagrun_timeout=None, description='', tags=(), params={}, doc_md=None, callbacks=())"
     )
 
 

@@ -1,9 +1,9 @@
 """What a child of the fork server does: lead a session of its own, claim the attempt's ticket
 (`execution.ticket`: a try runs once; a try claimed before is declined), send its output to a
-log, run one attempt (bash as its own child, waited for), parse one DAG file or run one callback
-job, stop what the task left running, and record its outcome in the ticket and then in the pipe the server reads.
-Every function here runs in the child and ends it with `os._exit`; `Child` is the fork server's
-side of it."""
+log, run one attempt (bash as its own child, waited for), parse one DAG file or run one
+callback job, stop what the task left running, and record its outcome in the ticket and then
+in the pipe the server reads. Every function here runs in the child and ends it with
+`os._exit`; `Child` is the fork server's side of it."""
 
 from __future__ import annotations
 
