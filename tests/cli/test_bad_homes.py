@@ -284,10 +284,11 @@ def test_unknown_config_keys_are_warned_about_one_line_each(place: Path) -> None
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == [
         f"flowtui: warning: {config}: unknown key 'paralelism' is ignored; did you mean "
-        f"'parallelism'? known keys: dag_file_import_timeout, dags_folder, parallelism, "
-        f"task_kill_grace_seconds",
+        f"'parallelism'? known keys: dag_file_import_timeout, dags_folder, notify, "
+        f"parallelism, smtp, task_kill_grace_seconds",
         f"flowtui: warning: {config}: unknown key 'extra' is ignored; known keys: "
-        f"dag_file_import_timeout, dags_folder, parallelism, task_kill_grace_seconds",
+        f"dag_file_import_timeout, dags_folder, notify, parallelism, smtp, "
+        f"task_kill_grace_seconds",
     ]
 
 
