@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static
 
+from flowtui.config import Settings
 from flowtui.store import reads
 from flowtui.store.summaries import dag_overview
 from flowtui.tui.format import format_timestamp, schedule_text
@@ -46,6 +47,8 @@ class DagsScreen(LiveScreen):
         self.rows: list[dict[str, Any]] = []
         self.errors: list[dict[str, Any]] = []
         self.filter_text = ""
+        self.home_settings: Settings | None = None
+        """The App's settings, kept on mount for `load` (the live thread cannot reach the App)."""
 
     def compose(self) -> ComposeResult:
         yield HeaderBar()
@@ -58,6 +61,7 @@ class DagsScreen(LiveScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.home_settings = self.settings
         table = self.dag_table
         for column in COLUMNS:
             table.add_column(column, key=column)
@@ -75,7 +79,7 @@ class DagsScreen(LiveScreen):
         return {
             "dags": dag_overview(conn, RECENT),
             "errors": reads.import_errors(conn),
-            "warnings": load_warnings(conn, self.settings),
+            "warnings": load_warnings(conn, self.home_settings),
         }
 
     def show(self, data: Any) -> None:

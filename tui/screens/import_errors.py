@@ -30,13 +30,20 @@ class ImportErrorsScreen(LiveScreen):
         yield KeyTable(id="errors", cursor_type="row")
         yield Footer()
 
+    home_settings: Settings | None = None
+    """The App's settings, kept on mount for `load` (the live thread cannot reach the App)."""
+
     def on_mount(self) -> None:
+        self.home_settings = self.settings
         table = self.query_one(KeyTable)
         table.add_columns("file", "line", "error")
         table.focus()
 
     def load(self, conn: sqlite3.Connection) -> Any:
-        return {"errors": reads.import_errors(conn), "warnings": load_warnings(conn, self.settings)}
+        return {
+            "errors": reads.import_errors(conn),
+            "warnings": load_warnings(conn, self.home_settings),
+        }
 
     def show(self, data: Any) -> None:
         table = self.query_one(KeyTable)
@@ -55,9 +62,10 @@ class ImportErrorsScreen(LiveScreen):
             table.add_row(warning.fileloc, "", message, key=f"warning:{warning.dag_id}")
 
 
-def load_warnings(conn: sqlite3.Connection, settings: Settings) -> list[MailWarning]:
+def load_warnings(conn: sqlite3.Connection, settings: Settings | None) -> list[MailWarning]:
     """Warnings about loaded DAGs (mail without an [smtp] host), made from the stored specs and
-    this dashboard's settings; no query at all when an [smtp] host is set."""
-    if settings.smtp.host:
+    this dashboard's settings; no query at all when an [smtp] host is set (or, before the
+    screen is mounted, no settings are known)."""
+    if settings is None or settings.smtp.host:
         return []
     return mail_warnings(reads.tasks_asking_for_email(conn), settings.smtp, settings.home)
