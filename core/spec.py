@@ -32,6 +32,8 @@ class TaskSpec(NamedTuple):
     execution_timeout: float | None = None
     depends_on_past: bool = False
     pool: str = "default_pool"
+    pool_slots: int = 1
+    """Slots of `pool` an attempt of the task holds while it runs."""
     priority_weight: int = 1
     runs_bash: bool = False
     """True when the attempt execs bash and its exit code is the outcome (BashOperator)."""

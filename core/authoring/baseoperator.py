@@ -173,6 +173,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         "owner",
         "params",
         "pool",
+        "pool_slots",
         "priority_weight",
         "retries",
         "retry_delay",
@@ -197,6 +198,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         trigger_rule: str = "all_success",
         depends_on_past: bool = False,
         pool: str = "default_pool",
+        pool_slots: int = 1,
         priority_weight: int = 1,
         email: str | list[str] | None = None,
         email_on_failure: bool = True,
@@ -233,6 +235,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         if not isinstance(pool, str) or not pool:
             raise InvalidArgument(place, f"pool must be a non-empty string, got {pool!r}")
         self.pool = pool
+        self.pool_slots = check_whole_number(pool_slots, place, "pool_slots", 1)
         self.priority_weight = check_whole_number(
             priority_weight, place, "priority_weight", -(2**31)
         )

@@ -51,6 +51,7 @@ def _task_spec(task: BaseOperator, order: dict[str, int]) -> TaskSpec:
         execution_timeout=_seconds(task.execution_timeout),
         depends_on_past=task.depends_on_past,
         pool=task.pool,
+        pool_slots=task.pool_slots,
         priority_weight=task.priority_weight,
         runs_bash=task.runs_bash,
         skip_exit_codes=tuple(sorted(getattr(task, "skip_exit_codes", ()) or ())),

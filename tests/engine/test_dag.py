@@ -173,6 +173,8 @@ def test_long_chain_validates_without_recursion() -> None:
         ({"retries": -1}, "retries must be a whole number >= 0, got -1"),
         ({"retry_delay": "5m"}, "retry_delay must be a timedelta or a number of seconds"),
         ({"pool": ""}, "pool must be a non-empty string"),
+        ({"pool_slots": 0}, "pool_slots must be a whole number >= 1, got 0"),
+        ({"pool_slots": 1.5}, "pool_slots must be a whole number >= 1, got 1.5"),
         ({"on_failure_callback": 3}, "on_failure_callback must be a callable"),
         ({"colour": "red"}, "EmptyOperator takes no argument 'colour'"),
     ],

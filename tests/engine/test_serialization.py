@@ -40,6 +40,7 @@ def test_a_dag_becomes_its_spec() -> None:
             execution_timeout=timedelta(minutes=2),
             trigger_rule="all_done",
             pool="p",
+            pool_slots=2,
             priority_weight=5,
         )
         b = BashOperator(task_id="b", bash_command="echo hi")
@@ -56,12 +57,14 @@ def test_a_dag_becomes_its_spec() -> None:
     assert spec.tags == ("etl",)
     assert spec.params == {"n": 3, "when": "2024-01-01 00:00:00"}
     ta = spec.tasks["a"]
-    assert (ta.operator, ta.downstream, ta.trigger_rule, ta.pool) == (
+    assert (ta.operator, ta.downstream, ta.trigger_rule, ta.pool, ta.pool_slots) == (
         "PythonOperator",
         ("b", "c"),
         "all_done",
         "p",
+        2,
     )
+    assert spec.tasks["b"].pool_slots == 1
     assert (ta.retries, ta.retry_delay, ta.max_retry_delay, ta.execution_timeout) == (
         2,
         30.0,
