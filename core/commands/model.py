@@ -1,6 +1,6 @@
 """The commands: value types for everything a user may ask of a home (trigger, clear, mark,
-pause, variables), their JSON wire form, and the client protocol a dashboard or the CLI sends
-them through; and what the home's scheduler says about itself (`SchedulerStatus`) with the
+pause, variables, pools), their JSON wire form, and the client protocol a dashboard or the CLI
+sends them through; and what the home's scheduler says about itself (`SchedulerStatus`) with the
 protocol the dashboard starts and stops it through. No engine imports: carrying them out is
 `flowtui.scheduling.apply`'s job, running the scheduler `flowtui.scheduling.background`'s.
 Named tuples, not frozen dataclasses: making one costs ~0.13 ms at start-up instead of ~1 ms, and
@@ -83,7 +83,21 @@ class DeleteVariable(NamedTuple):
     key: str
 
 
-Command = Trigger | Clear | Mark | SetPaused | SetVariable | DeleteVariable
+class SetPool(NamedTuple):
+    """Create a pool or change its slots; a None description keeps the one it had."""
+
+    name: str
+    slots: int
+    description: str | None = None
+
+
+class DeletePool(NamedTuple):
+    """Remove a pool (never `default_pool`); tasks that name it fail when they would queue."""
+
+    name: str
+
+
+Command = Trigger | Clear | Mark | SetPaused | SetVariable | DeleteVariable | SetPool | DeletePool
 _KINDS: dict[str, type[Command]] = {
     "trigger": Trigger,
     "clear": Clear,
@@ -91,6 +105,8 @@ _KINDS: dict[str, type[Command]] = {
     "set_paused": SetPaused,
     "set_variable": SetVariable,
     "delete_variable": DeleteVariable,
+    "set_pool": SetPool,
+    "delete_pool": DeletePool,
 }
 
 

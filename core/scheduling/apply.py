@@ -1,6 +1,6 @@
 """Carrying out a command: the one implementation of trigger, clear, mark, pause and the
-variable commands, run on the scheduler's loop (or, with no scheduler running, under its lock)
-inside a store transaction, and recorded in `events` with who sent it."""
+variable and pool commands, run on the scheduler's loop (or, with no scheduler running, under
+its lock) inside a store transaction, and recorded in `events` with who sent it."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ from flowtui.clock import in_utc, to_text
 from flowtui.commands.model import (
     Clear,
     Command,
+    DeletePool,
     DeleteVariable,
     Mark,
     SetPaused,
+    SetPool,
     SetVariable,
     Trigger,
     to_wire,
@@ -32,7 +34,7 @@ from flowtui.errors import (
     TaskInstanceNotFound,
     VariableNotStored,
 )
-from flowtui.scheduling import attempts
+from flowtui.scheduling import attempts, pools
 from flowtui.scheduling.active_run import ActiveRun, RunKey
 from flowtui.scheduling.effects import RefreshSecretMarker
 from flowtui.scheduling.run_book import RunBook, is_driven_elsewhere
@@ -84,6 +86,15 @@ def _apply(book: RunBook, conn: sqlite3.Connection, command: Command, actor: str
                     raise VariableNotStored(key, env_set=False)
                 book.effects.append(RefreshSecretMarker())
                 result = {"key": key}
+            case SetPool(name, slots, description):
+                # Read again by the dispatcher when it next queues: takes effect at once.
+                writes.set_pool(conn, pools.check_name(name), pools.check_slots(slots), description)
+                result = {"pool": name, "slots": slots}
+            case DeletePool(name):
+                pools.check_deletable(name)
+                if not writes.delete_pool(conn, name):
+                    raise pools.not_found(name)
+                result = {"pool": name}
     finally:
         book.actor = scheduler_actor
     writes.record_event(

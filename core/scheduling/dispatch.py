@@ -1,7 +1,7 @@
 """Which queued runs start now (within each DAG's `max_active_runs`) and which scheduled task
-instances start now: highest `priority_weight` first, within the home's `parallelism` and each
-DAG's `max_active_tasks`, while their DAG is not paused; the plain-data request each becomes;
-the attempts handed to the executor until they exit."""
+instances start now: highest `priority_weight` first, within the home's `parallelism`, each
+DAG's `max_active_tasks` and each pool's slots, while their DAG is not paused; the plain-data
+request each becomes; the attempts handed to the executor until they exit."""
 
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ from typing import TypeVar
 from flowtui.config import Settings
 from flowtui.execution.base import AttemptInfo, AttemptKey, AttemptRequest
 from flowtui.loading.parse import Preload
+from flowtui.scheduling import pools
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
 from flowtui.scheduling.run_book import RunBook, is_driven_elsewhere
 from flowtui.states import RunState, TaskState
 from flowtui.store import reads
+from flowtui.store.reads import DEFAULT_POOL
 
 R = TypeVar("R")
 
@@ -48,7 +50,8 @@ def start_queued_runs(
 
 
 class Dispatcher:
-    """A priority queue of scheduled task instances and the count of live attempts."""
+    """A priority queue of scheduled task instances, the count of live attempts, and the slots
+    they hold of their DAG's `max_active_tasks` and of their pool."""
 
     def __init__(self, parallelism: int) -> None:
         self.parallelism = parallelism
@@ -57,26 +60,42 @@ class Dispatcher:
         self._heap: list[tuple[int, int, RunKey, str]] = []
         self._seq = itertools.count()
         self._active_by_dag: Counter[str] = Counter()
+        self._held: dict[AttemptKey, tuple[str, int]] = {}
+        """The pool and slots each live attempt holds."""
+        self._used: Counter[str] = Counter()
+        """Slots of each pool that live attempts hold."""
+        self._unpriced: set[AttemptKey] = set()
+        """Live attempts handed over (`resume`, `reset`) whose pool is not looked up yet."""
 
     def take(
         self,
         book: RunBook,
         paused: Callable[[], set[str]],
         queue: Callable[[ActiveRun, TI], R],
+        conn: sqlite3.Connection | None = None,
     ) -> list[R]:
         """Queue the task instances that may start now with `queue(run, ti)`, which moves each
-        to `queued` and starts its try, and return what it returned; those of `paused()` DAGs
-        or over their DAG's `max_active_tasks` wait for a later call. `paused` is called only
-        when there is something to queue."""
+        to `queued` and starts its try, and return what it returned; those of `paused()` DAGs,
+        over their DAG's `max_active_tasks` or without room in their pool wait for a later call
+        (a lower-priority task that fits goes first, as in Airflow). One whose pool does not
+        exist, or is smaller than its `pool_slots`, fails (`pools.refuse`). `paused` and the
+        pools are looked up only when there is something to queue, the pools at every call: a
+        pool changed by a command counts from the next call on. Without `conn` (the store the
+        pools are read from and a refusal written to) no pool bounds anything."""
         while book.ready:
             run_key, task_id = book.ready.popleft()
             run = book.runs.get(run_key)
             if run is not None and task_id in run.spec.tasks:
                 weight = run.spec.tasks[task_id].priority_weight
                 heapq.heappush(self._heap, (-weight, next(self._seq), run_key, task_id))
+        if not self._heap or len(self.live) >= self.parallelism:
+            return []
+        held = paused()
+        slots = reads.pool_slots(conn) if conn is not None else {}
+        slots.setdefault(DEFAULT_POOL, self.parallelism)  # until a user sets it
+        self._price(book)
         queued: list[R] = []
         deferred = []
-        held = paused() if self._heap else set()
         while self._heap and len(self.live) < self.parallelism:
             item = heapq.heappop(self._heap)
             run = book.runs.get(item[2])
@@ -88,9 +107,25 @@ class Dispatcher:
             if run.dag_id in held or self._active_by_dag[run.dag_id] >= run.spec.max_active_tasks:
                 deferred.append(item)
                 continue
+            pool, needed = _pool_of(run, ti.task_id)
+            if conn is not None:
+                size = slots.get(pool)
+                if size is None:
+                    pools.refuse(book, conn, run, ti, pools.unknown_pool(pool))
+                    continue
+                if 0 < size < needed:  # a pool of 0 slots holds its tasks instead
+                    cause = pools.pool_too_small(ti.task_id, pool, needed, size)
+                    pools.refuse(book, conn, run, ti, cause)
+                    continue
+                if self._used[pool] + needed > size:
+                    deferred.append(item)
+                    continue
             queued.append(queue(run, ti))
-            self.live.add(run.attempt_key(ti))
+            key = run.attempt_key(ti)
+            self.live.add(key)
             self._active_by_dag[run.dag_id] += 1
+            self._held[key] = (pool, needed)
+            self._used[pool] += needed
         for item in deferred:
             heapq.heappush(self._heap, item)
         return queued
@@ -100,20 +135,43 @@ class Dispatcher:
         self.live = set(live)
         self._heap.clear()
         self._active_by_dag = Counter(key.dag_id for key in live)
+        self._held.clear()
+        self._used.clear()
+        self._unpriced = set(live)
 
     def resume(self, key: AttemptKey) -> None:
         """Count an attempt an earlier scheduler started (recovery hands it over again)."""
         if key not in self.live:
             self.live.add(key)
             self._active_by_dag[key.dag_id] += 1
+            self._unpriced.add(key)
 
     def ended(self, key: AttemptKey) -> bool:
-        """Forget a live attempt; False if it was not one of ours."""
+        """Forget a live attempt, and free its slots; False if it was not one of ours."""
         if key not in self.live:
             return False
         self.live.discard(key)
         self._active_by_dag[key.dag_id] -= 1
+        self._unpriced.discard(key)
+        pool, needed = self._held.pop(key, (DEFAULT_POOL, 0))
+        self._used[pool] -= needed
         return True
+
+    def _price(self, book: RunBook) -> None:
+        """Count the pool slots of attempts handed over before their runs were at hand."""
+        for key in self._unpriced:
+            run = book.runs.get(RunKey(key.dag_id, key.run_id))
+            pool, needed = _pool_of(run, key.task_id) if run else (DEFAULT_POOL, 1)
+            self._held[key] = (pool, needed)
+            self._used[pool] += needed
+        self._unpriced.clear()
+
+
+def _pool_of(run: ActiveRun, task_id: str) -> tuple[str, int]:
+    """The pool a task's attempt takes slots of, and how many (a task a hot reload took out of
+    the DAG: one of `default_pool`)."""
+    task = run.spec.tasks.get(task_id)
+    return (task.pool, task.pool_slots) if task is not None else (DEFAULT_POOL, 1)
 
 
 def attempt_request(

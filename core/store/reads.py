@@ -203,6 +203,59 @@ def events(
     )
 
 
+DEFAULT_POOL = "default_pool"
+"""The pool of every task that names none; it always exists."""
+
+
+class PoolRow(NamedTuple):
+    """A pool as `flowtui pools list` and the dashboard show it."""
+
+    name: str
+    slots: int
+    used: int
+    """Slots held by the pool's live attempts (task instances queued, running or restarting)."""
+    queued: int
+    """Task instances scheduled and waiting for the pool."""
+    description: str
+
+
+def pool_slots(conn: sqlite3.Connection) -> dict[str, int]:
+    """The stored pools' slots by name (`default_pool` only once a user set it)."""
+    return dict(conn.execute("SELECT name, slots FROM pools"))
+
+
+def pools(conn: sqlite3.Connection, parallelism: int) -> list[PoolRow]:
+    """Every pool by name, `default_pool` first (with `parallelism` slots unless set), and
+    how much of each the task instances use now. A task's pool is read from its DAG's stored
+    spec, in one pass over the specs of the DAGs that have live or scheduled instances."""
+    usage = {
+        pool: (used, queued)
+        for pool, used, queued in conn.execute(
+            "WITH live AS (SELECT dag_id, task_id, state FROM task_instances "
+            "WHERE state IN ('scheduled', 'queued', 'running', 'restarting')), "
+            "tasks AS (SELECT d.dag_id, t.key AS task_id, "
+            f"COALESCE(json_extract(t.value, '$.pool'), '{DEFAULT_POOL}') AS pool, "
+            "COALESCE(json_extract(t.value, '$.pool_slots'), 1) AS pool_slots "
+            "FROM dags d, json_each(d.spec, '$.tasks') t "
+            "WHERE d.dag_id IN (SELECT dag_id FROM live)) "
+            "SELECT tasks.pool, "
+            "SUM(CASE WHEN live.state = 'scheduled' THEN 0 ELSE tasks.pool_slots END), "
+            "SUM(live.state = 'scheduled') "
+            "FROM live JOIN tasks ON tasks.dag_id = live.dag_id AND tasks.task_id = live.task_id "
+            "GROUP BY tasks.pool"
+        )
+    }
+    stored = {
+        name: (slots, description)
+        for name, slots, description in conn.execute(
+            "SELECT name, slots, description FROM pools ORDER BY name"
+        )
+    }
+    stored.setdefault(DEFAULT_POOL, (parallelism, "default pool; its slots follow parallelism"))
+    names = sorted(stored, key=lambda name: (name != DEFAULT_POOL, name))
+    return [PoolRow(n, stored[n][0], *usage.get(n, (0, 0)), stored[n][1]) for n in names]
+
+
 class DatasetUpdate(NamedTuple):
     """One dataset update that triggered a run (`dag_runs.triggered_by`). A named tuple, not
     a frozen dataclass: ~0.13 ms to make at start-up instead of ~1 ms."""

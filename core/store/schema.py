@@ -15,7 +15,7 @@ from flowtui.errors import FlowtuiError, SchemaTooNew, StoreDamaged, StoreNotAcc
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _DAMAGED = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 _NOT_ACCESSIBLE = {3, 8, 14, 23}  # SQLITE_PERM, SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_AUTH
@@ -142,7 +142,18 @@ def _add_datasets_v2(db: Database) -> None:
     db.execute("ALTER TABLE dag_runs ADD COLUMN triggered_by TEXT")
 
 
-_MIGRATIONS: list[Callable[[Database], None]] = [_create_v1, _add_datasets_v2]
+def _add_pools_v3(db: Database) -> None:
+    """Version 3: pools (issue 11). `default_pool` has no row until a user sets it: until then
+    its slots follow `parallelism`."""
+    db.table("pools").create(
+        {"name": str, "slots": int, "description": str},
+        pk="name",
+        not_null={"slots"},
+        defaults={"description": ""},
+    )
+
+
+_MIGRATIONS: list[Callable[[Database], None]] = [_create_v1, _add_datasets_v2, _add_pools_v3]
 
 
 def open_connection(path: Path, *, readonly: bool = False) -> sqlite3.Connection:

@@ -270,3 +270,18 @@ def record_dataset_updates(
         "INSERT INTO dataset_events (uri, dag_id, run_id, task_id, ts) VALUES (?, ?, ?, ?, ?)",
         [(uri, *key, ts) for uri in uris],
     )
+
+
+def set_pool(conn: sqlite3.Connection, name: str, slots: int, description: str | None) -> None:
+    """Create or resize a pool; a None description keeps the one it had."""
+    conn.execute(
+        "INSERT INTO pools (name, slots, description) VALUES (?, ?, COALESCE(?, '')) "
+        "ON CONFLICT (name) DO UPDATE SET slots = excluded.slots, "
+        "description = COALESCE(?, description)",
+        (name, slots, description, description),
+    )
+
+
+def delete_pool(conn: sqlite3.Connection, name: str) -> bool:
+    """Remove a pool; False if there was none of that name."""
+    return conn.execute("DELETE FROM pools WHERE name = ?", (name,)).rowcount > 0

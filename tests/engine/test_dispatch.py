@@ -24,7 +24,7 @@ def _taken(dispatcher: Dispatcher, world: World, paused: set[str] | None = None)
         world.queue(run, ti.task_id)
         return ti.task_id
 
-    return dispatcher.take(world.book, lambda: paused or set(), queue)
+    return dispatcher.take(world.book, lambda: paused or set(), queue, world.conn)
 
 
 def test_higher_priority_starts_first_within_max_active_tasks(world: World) -> None:
