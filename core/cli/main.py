@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from flowtui.cli import crontab, dags, dashboard, logs, runs, scheduler, tasks, variables
+from flowtui.cli import crontab, dags, dashboard, logs, pools, runs, scheduler, tasks, variables
 from flowtui.cli.arguments import CommandParser, Handler, common_options
 from flowtui.cli.crash import save_traceback
 from flowtui.config import Settings, keep_files_private, load_settings
@@ -77,7 +77,7 @@ def _parser() -> CommandParser:
         description="Airflow-style DAGs on one machine. Without a command: the dashboard.",
     )
     top = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for group in (scheduler, dags, runs, tasks, logs, crontab, variables):
+    for group in (scheduler, dags, runs, tasks, logs, crontab, variables, pools):
         group.register(top, common)
     return parser
 
