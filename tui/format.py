@@ -4,7 +4,7 @@ screen; the screens and widgets decide where it goes."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flowtui.clock import in_utc, parse_datetime
@@ -35,6 +35,15 @@ def format_elapsed(start: str | None, end: str | None) -> str:
     if began is None or ended is None:
         return ""
     return format_duration((ended - began).total_seconds())
+
+
+def format_until(when: str | None, now: datetime | None = None) -> str:
+    """How long until a store timestamp: `in 4m10s`, or `now` once it has passed."""
+    moment = parse_timestamp(when)
+    if moment is None:
+        return ""
+    left = (moment - (now or datetime.now(UTC))).total_seconds()
+    return f"in {format_duration(left)}" if left > 0 else "now"
 
 
 def parse_timestamp(text: str | None) -> datetime | None:

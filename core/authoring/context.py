@@ -58,6 +58,10 @@ class AttemptFacts(Protocol):
         """Data interval of the DAG's latest earlier successful run, when the scheduler looked
         it up ((None, None): there is none); None: the context looks it up in the store."""
 
+    @property
+    def sensing_since(self) -> str | None:
+        """A rescheduled sensor's first poke of this try (`AttemptInfo.sensing_since`)."""
+
 
 def _utc(text: str) -> datetime:
     return in_utc(parse_datetime(text))
@@ -110,6 +114,8 @@ class TaskInstance:
         self.pushed: dict[str, Any] = {}
         """XComs pushed in this attempt, key -> JSON-able value."""
         self._upstream_task_ids = upstream_task_ids
+        self.sensing_since = _utc(info.sensing_since) if info.sensing_since else None
+        """A sensor rescheduled before in this try: when its first poke started."""
         self._db_path = Path(info.db_path)
         self._conn: sqlite3.Connection | None = None
 
@@ -166,6 +172,11 @@ class TaskInstance:
             with contextlib.suppress(sqlite3.OperationalError):  # a never-migrated store
                 found.update(pull(conn, dag_id, run_id, rest, key))
         return found
+
+    @property
+    def store_path(self) -> Path:
+        """The store's file (a sensor waiting on other DAGs watches it change)."""
+        return self._db_path
 
     def connection(self) -> sqlite3.Connection | None:
         """The store, opened read-only on first use; None when it does not exist."""

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class SkipTask(Exception):
     """Raise inside a task to end it as `skipped`; its downstream tasks follow their rules."""
@@ -12,8 +14,27 @@ class FailTask(Exception):
     """Raise inside a task to end it as `failed` at once, with no further retries."""
 
 
+class SensorTimeout(FailTask):
+    """A sensor's `timeout` passed before its condition was met: the task fails at once, with
+    no retry, as Airflow's does."""
+
+
+class Reschedule(Exception):
+    """Raised by a sensor in reschedule mode whose condition is not met yet: its attempt ends
+    `up_for_reschedule`, freeing its slot, and it pokes again at `reschedule_date` (or when
+    one of `wake` happens: ("path", glob) a matching file appears, ("dag", id) that DAG's
+    task instances change state)."""
+
+    def __init__(self, reschedule_date: datetime, wake: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__(f"poke again at {reschedule_date.isoformat()}")
+        self.reschedule_date = reschedule_date
+        self.wake = wake
+
+
 AirflowSkipException = SkipTask
 AirflowFailException = FailTask
+AirflowSensorTimeout = SensorTimeout
+AirflowRescheduleException = Reschedule
 
 
 class TaskFailed(Exception):

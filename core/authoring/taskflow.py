@@ -115,11 +115,19 @@ class _BashDecoratedOperator(BashOperator):
         return super().bash_invocation(context)
 
 
+def _sensor_operator(**kwargs: Any) -> BaseOperator:
+    """@task.sensor's operator, its module imported only by DAG files that have one."""
+    from flowtui.authoring.sensors.python import DecoratedSensor
+
+    return DecoratedSensor(**kwargs)
+
+
 _KINDS: dict[str, Callable[..., BaseOperator]] = {
     "python": _PythonDecoratedOperator,
     "branch": _BranchDecoratedOperator,
     "short_circuit": _ShortCircuitDecoratedOperator,
     "bash": _BashDecoratedOperator,
+    "sensor": _sensor_operator,
 }
 
 
@@ -182,7 +190,8 @@ _Decorator = Callable[[Callable[..., Any]], TaskFunction]
 
 
 class _TaskDecorator:
-    """`@task`, `@task(...)`, `@task.bash`, `@task.branch`, `@task.short_circuit`."""
+    """`@task`, `@task(...)`, `@task.bash`, `@task.branch`, `@task.short_circuit`,
+    `@task.sensor`."""
 
     @overload
     def __call__(self, python_callable: Callable[..., Any], /) -> TaskFunction: ...
@@ -232,6 +241,17 @@ class _TaskDecorator:
     ) -> TaskFunction | _Decorator:
         """A falsy return value skips downstream, as `ShortCircuitOperator`."""
         return self._make("short_circuit", python_callable, options)
+
+    @overload
+    def sensor(self, python_callable: Callable[..., Any], /) -> TaskFunction: ...
+    @overload
+    def sensor(self, python_callable: None = None, /, **options: Any) -> _Decorator: ...
+    def sensor(
+        self, python_callable: Callable[..., Any] | None = None, /, **options: Any
+    ) -> TaskFunction | _Decorator:
+        """The function is a sensor's poke: it returns a bool or a `PokeReturnValue`; the
+        options take the sensor's arguments (poke_interval, timeout, mode, ...)."""
+        return self._make("sensor", python_callable, options)
 
     @staticmethod
     def _make(

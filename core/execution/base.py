@@ -53,6 +53,9 @@ class AttemptInfo(NamedTuple):
     prev_success: tuple[str | None, str | None] | None = None
     """Data interval (start, end) of the DAG's latest earlier successful run, when the
     scheduler already looked it up ((None, None): there is none); None: look it up here."""
+    sensing_since: str | None = None
+    """A sensor rescheduled before in this try: when its first poke started (its `timeout`
+    counts from there); None for its first poke and for every other task."""
 
     @property
     def key(self) -> AttemptKey:
@@ -121,7 +124,7 @@ class AttemptOutcome(NamedTuple):
     exit of a child that reported nothing (bash, a crash, a kill)."""
 
     state: TaskState
-    """success, skipped or failed."""
+    """success, skipped, failed, or up_for_reschedule (a sensor in reschedule mode)."""
     cause: str | None = None
     """One line for the store; a traceback went to the attempt's log."""
     no_retry: bool = False
@@ -132,9 +135,14 @@ class AttemptOutcome(NamedTuple):
     """Tasks to set to skipped (branching, short-circuit)."""
     exit_code: int | None = None
     """The process's exit code (< 0: the signal that killed it); None inside the child."""
+    reschedule_at: str | None = None
+    """up_for_reschedule: when the sensor pokes again (ISO-8601, UTC)."""
+    wake: tuple[tuple[str, str], ...] = ()
+    """up_for_reschedule: what may wake it earlier, as (kind, what) pairs: ("path", a glob
+    whose match appearing ends its wait), ("dag", a DAG id whose state changes do)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "state": self.state.value,
             "cause": self.cause,
             "no_retry": self.no_retry,
@@ -142,6 +150,10 @@ class AttemptOutcome(NamedTuple):
             "skip_task_ids": list(self.skip_task_ids),
             "exit_code": self.exit_code,
         }
+        if self.reschedule_at is not None:
+            data["reschedule_at"] = self.reschedule_at
+            data["wake"] = [list(pair) for pair in self.wake]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any], exit_code: int | None = None) -> AttemptOutcome:
@@ -153,6 +165,8 @@ class AttemptOutcome(NamedTuple):
             dict(data.get("xcom") or {}),
             tuple(data.get("skip_task_ids") or ()),
             data.get("exit_code") if exit_code is None else exit_code,
+            data.get("reschedule_at"),
+            tuple((str(kind), str(what)) for kind, what in data.get("wake") or ()),
         )
 
 

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 from flowtui.authoring import variables
 from flowtui.authoring.baseoperator import BaseOperator, Context, as_operator
 from flowtui.authoring.context import TaskInstance, build_context
-from flowtui.authoring.exceptions import FailTask, SkipTask
+from flowtui.authoring.exceptions import FailTask, Reschedule, SkipTask
 from flowtui.authoring.operators.bash import BashOperator
 from flowtui.authoring.xcom import RETURN_KEY
+from flowtui.clock import to_text
 from flowtui.errors import FlowtuiError, TaskCallableFailed, TaskNotFound, one_line
 from flowtui.execution import masking
 from flowtui.execution.base import AttemptInfo, AttemptOutcome
@@ -85,6 +86,9 @@ def _attempt(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance) 
         _push_result(task, ti, result)
     except (SkipTask, FailTask) as exc:
         return skip_or_fail_outcome(exc, ti.pushed)
+    except Reschedule as exc:  # a sensor in reschedule mode: its condition is not met yet
+        when = to_text(exc.reschedule_date)
+        return AttemptOutcome(TaskState.UP_FOR_RESCHEDULE, reschedule_at=when, wake=exc.wake)
     except FlowtuiError as exc:
         traceback.print_exc()
         return AttemptOutcome(TaskState.FAILED, one_line(str(exc), _MAX_ERROR), xcom=ti.pushed)

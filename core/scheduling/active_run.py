@@ -31,6 +31,7 @@ class TI(Record):
         "log_path",
         "queued_at",
         "kill_cause",
+        "sensing_since",
     )
 
     def __init__(
@@ -44,6 +45,7 @@ class TI(Record):
         log_path: str | None = None,
         queued_at: str | None = None,
         kill_cause: str | None = None,
+        sensing_since: str | None = None,
     ) -> None:
         self.task_id = task_id
         self.state = state
@@ -57,6 +59,9 @@ class TI(Record):
         self.kill_cause = kill_cause
         """Why the scheduler is stopping the live attempt (timeout, clear, mark); None
         otherwise."""
+        self.sensing_since = sensing_since
+        """A sensor in reschedule mode: when its try's first poke started (its next poke is the
+        same try); None otherwise."""
 
 
 class ActiveRun(Record):

@@ -1,6 +1,7 @@
 """Transitions of a task instance's attempts: queued, started, finished (success, skipped,
-failed or up_for_retry, with its XComs and dataset updates), retried after a delay, and
-stopped. Each goes through `RunBook.set_state` inside the caller's transaction."""
+failed or up_for_retry, with its XComs and dataset updates; up_for_reschedule for a sensor
+between pokes), retried after a delay, poked again, and stopped. Each goes through
+`RunBook.set_state` inside the caller's transaction."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from flowtui.clock import parse_datetime, to_text
 from flowtui.execution.base import AttemptKey, AttemptOutcome
 from flowtui.scheduling import alerts, callbacks
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
-from flowtui.scheduling.effects import KillAttempt, RetryAt
+from flowtui.scheduling.effects import KillAttempt, RescheduleAt, RetryAt
 from flowtui.scheduling.run_book import RunBook
 from flowtui.spec import TaskSpec
 from flowtui.states import FINISHED, TaskState
@@ -22,7 +23,8 @@ from flowtui.store import writes
 def queued(
     book: RunBook, conn: sqlite3.Connection, run: ActiveRun, ti: TI, log_path: str, hostname: str
 ) -> None:
-    """A new try is handed to the executor: it starts with no XComs, as in Airflow."""
+    """A new try is handed to the executor: it starts with no XComs, as in Airflow. (A sensor
+    between pokes keeps its try: `requeued`.)"""
     ti.try_number += 1
     ti.log_path = log_path
     ti.kill_cause = None
@@ -55,6 +57,30 @@ def queued(
     )
 
 
+def requeued(
+    book: RunBook, conn: sqlite3.Connection, run: ActiveRun, ti: TI, hostname: str
+) -> None:
+    """A sensor's next poke: the same try (its log goes on), a new process."""
+    ti.kill_cause = None
+    now = book.now()
+    ti.queued_at = now
+    book.set_state(
+        conn,
+        run,
+        ti,
+        TaskState.QUEUED,
+        queued_at=now,
+        hostname=hostname,
+        pid=None,
+        end_date=None,
+        duration=None,
+        next_try_at=None,
+    )
+    writes.upsert_attempt(
+        conn, run.ti_key(ti.task_id), ti.try_number, state=TaskState.QUEUED.value, queued_at=now
+    )
+
+
 def started(
     book: RunBook, conn: sqlite3.Connection, run: ActiveRun, ti: TI, pid: int, at: datetime
 ) -> None:
@@ -62,14 +88,11 @@ def started(
     ti.start_date = to_text(at)
     if ti.state is TaskState.QUEUED:
         book.set_state(conn, run, ti, TaskState.RUNNING, pid=pid, start_date=ti.start_date)
-    writes.upsert_attempt(
-        conn,
-        run.ti_key(ti.task_id),
-        ti.try_number,
-        state=TaskState.RUNNING.value,
-        start_date=ti.start_date,
-        pid=pid,
-    )
+    if ti.sensing_since is not None:  # a sensor's next poke: its try began at the first
+        fields: dict[str, object] = {"state": TaskState.RUNNING.value, "pid": pid}
+    else:
+        fields = {"state": TaskState.RUNNING.value, "start_date": ti.start_date, "pid": pid}
+    writes.upsert_attempt(conn, run.ti_key(ti.task_id), ti.try_number, **fields)
 
 
 def finished(
@@ -96,6 +119,8 @@ def finished(
         attempt_state = ti.state
     elif outcome.state is TaskState.FAILED:
         _fail(book, conn, run, ti, task, outcome, end, duration)
+    elif outcome.state is TaskState.UP_FOR_RESCHEDULE and outcome.reschedule_at:
+        _reschedule(book, conn, run, ti, outcome, end)
     else:
         key = run.ti_key(ti.task_id)
         if outcome.xcom:
@@ -155,6 +180,36 @@ def _fail(
     alerts.plan(book, run, ti, task, "failure", outcome.cause)
     callbacks.plan_task(book, run, ti, task, "failure", outcome.cause)
     book.evaluate(conn, run, task.downstream if task else ())
+
+
+def _reschedule(
+    book: RunBook,
+    conn: sqlite3.Connection,
+    run: ActiveRun,
+    ti: TI,
+    outcome: AttemptOutcome,
+    end: str,
+) -> None:
+    """A sensor's condition is unmet: it holds no slot until its next poke is due."""
+    ti.sensing_since = ti.sensing_since or ti.start_date or end
+    when = outcome.reschedule_at or end
+    book.set_state(conn, run, ti, TaskState.UP_FOR_RESCHEDULE, end_date=end, next_try_at=when)
+    book.effects.append(RescheduleAt(run.attempt_key(ti), parse_datetime(when), outcome.wake))
+
+
+def reschedule_due(book: RunBook, conn: sqlite3.Connection, attempt: AttemptKey) -> None:
+    """A sensor's next poke is due (its time came, or what it waits for happened): it is
+    scheduled again, unless it moved on meanwhile (cleared, marked, poked already)."""
+    run = book.runs.get(RunKey(attempt.dag_id, attempt.run_id))
+    ti = run.tis.get(attempt.task_id) if run else None
+    if (
+        run
+        and ti
+        and ti.state is TaskState.UP_FOR_RESCHEDULE
+        and ti.try_number == attempt.try_number
+    ):
+        book.set_state(conn, run, ti, TaskState.SCHEDULED)
+        book.ready.append((run.key, ti.task_id))
 
 
 def _skip(book: RunBook, conn: sqlite3.Connection, run: ActiveRun, task_ids: Iterable[str]) -> None:

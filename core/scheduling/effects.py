@@ -36,6 +36,15 @@ class RetryAt(NamedTuple):
     when: datetime
 
 
+class RescheduleAt(NamedTuple):
+    """A sensor's poke found its condition unmet: poke again at `when`, or when one of `wake`
+    happens (`AttemptOutcome.wake`)."""
+
+    attempt: AttemptKey
+    when: datetime
+    wake: tuple[tuple[str, str], ...] = ()
+
+
 class LogLine(NamedTuple):
     """Append a `[flowtui]` line to an attempt's log."""
 
@@ -71,4 +80,6 @@ class RunCallback(NamedTuple):
     reason: str | None = None
 
 
-Effect = KillAttempt | RetryAt | LogLine | RefreshSecretMarker | SendAlert | RunCallback
+Effect = (
+    KillAttempt | RetryAt | RescheduleAt | LogLine | RefreshSecretMarker | SendAlert | RunCallback
+)

@@ -37,6 +37,12 @@ class TimeoutDue(NamedTuple):
     seconds: float
 
 
+class RescheduleDue(NamedTuple):
+    """A sensor waiting between pokes is due: its time came, or what it waits for happened."""
+
+    attempt: AttemptKey
+
+
 class EscalateDue(NamedTuple):
     """The attempt got SIGTERM a grace period ago: SIGKILL it if it still runs."""
 
@@ -82,6 +88,7 @@ Message = (
     ExecutorEvent
     | CommandSent
     | RetryDue
+    | RescheduleDue
     | TimeoutDue
     | EscalateDue
     | ScheduleDue

@@ -17,7 +17,7 @@ from flowtui.clock import Clock, parse_datetime, to_text
 from flowtui.execution.base import AttemptKey
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
 from flowtui.scheduling.changes import Change, RunStateChanged, TaskStateChanged
-from flowtui.scheduling.effects import Effect, RetryAt
+from flowtui.scheduling.effects import Effect, RescheduleAt, RetryAt
 from flowtui.scheduling.trigger_rules import Decision, UpstreamCounts, evaluate
 from flowtui.spec import DagSpec
 from flowtui.states import RUN_FINISHED, RunState, TaskState
@@ -37,6 +37,11 @@ _ENDS_AT_ONCE = {
     Decision.SKIP: TaskState.SKIPPED,
     Decision.UPSTREAM_FAILED: TaskState.UPSTREAM_FAILED,
 }
+
+_SENSING = frozenset(
+    {TaskState.UP_FOR_RESCHEDULE, TaskState.SCHEDULED, TaskState.QUEUED, TaskState.RUNNING}
+)
+"""The states a sensor in reschedule mode passes through between two pokes of one try."""
 
 
 class RunBook:
@@ -107,6 +112,9 @@ class RunBook:
             for r in rows
         }
         retrying = [r for r in rows if r["state"] == TaskState.UP_FOR_RETRY and r["next_try_at"]]
+        sensing = [tis[r["task_id"]] for r in rows if r["state"] == TaskState.UP_FOR_RESCHEDULE]
+        for ti in sensing:
+            ti.sensing_since = _first_poke(conn, row, ti)
         run = _active_run(row, spec, tis)
         self._sync_tasks(conn, run)
         self.runs[run.key] = run
@@ -117,6 +125,8 @@ class RunBook:
             for r in retrying:
                 failed = run.attempt_key(tis[r["task_id"]])
                 self.effects.append(RetryAt(failed, parse_datetime(r["next_try_at"])))
+            for ti in sensing:  # poked at once: what would wake it was watched by the dead
+                self.effects.append(RescheduleAt(run.attempt_key(ti), self.clock()))
         return run
 
     def update_spec(self, conn: sqlite3.Connection, run: ActiveRun, spec: DagSpec) -> None:
@@ -304,6 +314,8 @@ class RunBook:
         """Move `ti` to `new`, writing `fields` to its row and an event naming the actor."""
         old = ti.state
         ti.state = new
+        if new not in _SENSING:  # a sensor's try ended (or was cleared or marked)
+            ti.sensing_since = None
         if new is not TaskState.NONE:  # e.g. marked while depends_on_past held it
             run.waiting_on_past.discard(ti.task_id)
         self.touched.add(run.key)
@@ -391,3 +403,11 @@ def _past_done(conn: sqlite3.Connection, run: ActiveRun, task_id: str) -> bool:
         (run.dag_id, task_id, run.logical_date),
     ).fetchone()
     return row is None or row[0] in _PAST_DONE
+
+
+def _first_poke(conn: sqlite3.Connection, run: dict[str, Any], ti: TI) -> str | None:
+    """When a rescheduled sensor's try began: its attempt's start (kept across its pokes)."""
+    for attempt in reads.attempts(conn, run["dag_id"], run["run_id"], ti.task_id):
+        if attempt["try_number"] == ti.try_number:
+            return str(attempt["start_date"]) if attempt["start_date"] else ti.start_date
+    return ti.start_date

@@ -43,13 +43,21 @@ from flowtui.scheduling.apply import apply
 from flowtui.scheduling.callbacks import CALLBACK_TIMEOUT, Callbacks
 from flowtui.scheduling.changes import Listener
 from flowtui.scheduling.dispatch import Dispatcher, attempt_request, start_queued_runs
-from flowtui.scheduling.effects import KillAttempt, LogLine, RetryAt, RunCallback, SendAlert
+from flowtui.scheduling.effects import (
+    KillAttempt,
+    LogLine,
+    RescheduleAt,
+    RetryAt,
+    RunCallback,
+    SendAlert,
+)
 from flowtui.scheduling.messages import (
     CallbackEnded,
     CommandSent,
     EscalateDue,
     FilesChanged,
     Message,
+    RescheduleDue,
     RetryDue,
     ScheduleDue,
     Stop,
@@ -58,6 +66,7 @@ from flowtui.scheduling.messages import (
 from flowtui.scheduling.outcomes import outcome_of
 from flowtui.scheduling.plain_effects import carry_out, stop_unwatched
 from flowtui.scheduling.run_book import RunBook
+from flowtui.scheduling.sensor_wakes import SensorWakes
 from flowtui.scheduling.timers import Timers
 from flowtui.states import RunState, TaskState
 from flowtui.store import Store, is_disk_full, writes
@@ -126,6 +135,8 @@ class Scheduler:
         """Mail and webhooks, sent from threads of their own (never from the loop)."""
         self.book.webhook_events = frozenset(e for hook in settings.webhooks for e in hook.on)
         self.callbacks = Callbacks(settings, parser, self._inbox.put)
+        self.sensor_wakes = SensorWakes(self._inbox.put)
+        """What ends the wait of sensors in reschedule mode early."""
         """Task and DAG callbacks, run in processes of their own (never on the loop)."""
         executor.listen(self._inbox.put)
 
@@ -340,6 +351,9 @@ class Scheduler:
                     self.home.plan(conn, dag_id)
             case RetryDue(failed):
                 attempts.retry_due(self.book, conn, failed)
+            case RescheduleDue(sensor):
+                self.sensor_wakes.forget(sensor)
+                attempts.reschedule_due(self.book, conn, sensor)
             case TimeoutDue(key, seconds):
                 self._timeout(conn, key, seconds)
             case EscalateDue(key):
@@ -381,6 +395,7 @@ class Scheduler:
                 reply.set_result(value)
         changes, self.book.changes = self.book.changes, []
         if changes:
+            self.sensor_wakes.changed(changes)
             for listener in self._listeners:
                 try:
                     listener(changes)
@@ -450,6 +465,9 @@ class Scheduler:
                         stop_unwatched(effect)
                 case RetryAt(failed, when):
                     self.timers.at(when, RetryDue(failed))
+                case RescheduleAt(sensor, when, wake):
+                    self.timers.at(when, RescheduleDue(sensor))
+                    self.sensor_wakes.watch(sensor, wake)
                 case SendAlert(notice):
                     self.alerts.submit(notice)
                 case RunCallback():
@@ -507,6 +525,10 @@ class Scheduler:
         return attempt_request(conn, self.settings, run, ti, ti.log_path or "", self._preload)
 
     def _queue(self, conn: sqlite3.Connection, run: ActiveRun, ti: TI) -> AttemptRequest:
+        if ti.sensing_since is not None and ti.log_path:  # a sensor's next poke: the same try
+            attempts.requeued(self.book, conn, run, ti, self._hostname)
+            request = attempt_request(conn, self.settings, run, ti, ti.log_path, self._preload)
+            return request._replace(info=request.info._replace(sensing_since=ti.sensing_since))
         log = self.settings.attempt_log_file(run.dag_id, run.run_id, ti.task_id, ti.try_number + 1)
         attempts.queued(self.book, conn, run, ti, log, self._hostname)
         return attempt_request(conn, self.settings, run, ti, log, self._preload)
@@ -523,6 +545,7 @@ class Scheduler:
         if self._leave_attempts:
             self.alerts.stop()
             self.timers.shutdown()
+            self.sensor_wakes.stop()
             self.executor.stop(leave_attempts=True)
             return
         if self.dispatcher.live and self.store is not None:
@@ -539,6 +562,7 @@ class Scheduler:
             self._drain_callbacks()
         self.alerts.stop()  # after the stopped attempts' exits, which may alert
         self.timers.shutdown()
+        self.sensor_wakes.stop()
         self.executor.stop()
         if self.store is not None:
             self.store.close()

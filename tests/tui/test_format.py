@@ -134,3 +134,14 @@ def test_one_line(text: str, width: int, line: str) -> None:
 )
 def test_schedule_text(schedule: Any, text: str) -> None:
     assert schedule_text(schedule) == text
+
+
+def test_format_until_counts_down_to_a_store_timestamp() -> None:
+    from datetime import UTC, datetime
+
+    from flowtui.tui.format import format_until
+
+    now = datetime(2024, 3, 1, 0, 0, tzinfo=UTC)
+    assert format_until("2024-03-01T00:04:10+00:00", now) == "in 4m10s"
+    assert format_until("2024-02-29T23:59:00+00:00", now) == "now"
+    assert format_until(None, now) == ""

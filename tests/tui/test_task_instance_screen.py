@@ -219,3 +219,31 @@ async def test_a_running_tasks_log_grows_on_screen(home: Home) -> None:
             await wait_for(pilot, lambda: "line 45" in view.visible_lines, what="a late line")
             await wait_for(pilot, lambda: _state(screen) == "success")
             await wait_for(pilot, lambda: "line 50" in view.visible_lines)
+
+
+SENSING = """
+    from datetime import datetime
+    from flowtui import DAG, PythonSensor
+
+    with DAG("sensing", start_date=datetime(2024, 1, 1)) as dag:
+        PythonSensor(task_id="wait", python_callable=lambda: False, mode="reschedule",
+                     poke_interval=600)
+"""
+
+
+async def test_a_sensor_between_pokes_shows_as_waiting_with_its_next_poke(home: Home) -> None:
+    home.write_dag("sensing.py", SENSING)
+    with in_thread(home) as (app, _scheduler):
+        async with app.run_test(size=SIZE) as pilot:
+            app.send(Trigger("sensing"), "triggered sensing")
+            await settle(pilot)
+            store = home.store()
+            try:
+                run = await wait_for(pilot, lambda: reads.run(store.conn, "sensing"))
+            finally:
+                store.close()
+            screen = await _open(pilot, run["run_id"], "wait", dag_id="sensing")
+            await wait_for(pilot, lambda: _state(screen) == "up_for_reschedule")
+            summary = str(screen.query_one("#ti-summary").render())
+            assert "⏲ up_for_reschedule" in summary
+            assert "waiting: next poke in 9m" in summary or "waiting: next poke in 10m" in summary

@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from flowtui.store import reads
 from flowtui.store.summaries import dag_header, task_history
-from flowtui.tui.format import format_duration, format_elapsed, format_timestamp
+from flowtui.tui.format import format_duration, format_elapsed, format_timestamp, format_until
 from flowtui.tui.screens.base import KeyTable, SpecCache
 from flowtui.tui.screens.task_actions import SelectedTaskInstance, TaskActionsScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
@@ -27,8 +27,11 @@ from flowtui.tui.widgets.log_view import LogView
 from flowtui.tui.widgets.state_badge import badge
 
 LIVE_ATTEMPT_STATES = ("queued", "running")
-LIVE_TI_STATES = ("queued", "running", "restarting", "up_for_retry")
+LIVE_TI_STATES = ("queued", "running", "restarting", "up_for_retry", "up_for_reschedule")
 """A task instance in one of these states may still write to its latest attempt's log."""
+
+_WAITING = {"up_for_reschedule": "waiting: next poke", "up_for_retry": "next try"}
+"""States between two processes of a task instance, and how their next one is announced."""
 
 
 class TaskInstanceScreen(TaskActionsScreen):
@@ -163,7 +166,9 @@ class TaskInstanceScreen(TaskActionsScreen):
         text.append_text(badge(ti["state"]))
         text.append(f"   try {ti['try_number']} of {ti['max_tries'] + 1}")
         text.append(f"   {ti['operator'] or ''}", style="cyan")
-        if ti["duration"] is not None:
+        if ti["state"] in _WAITING and ti["next_try_at"]:
+            text.append(f"   {_WAITING[ti['state']]} {format_until(ti['next_try_at'])}")
+        elif ti["duration"] is not None:
             text.append(f"   {format_duration(ti['duration'])}")
         if ti["hostname"]:
             text.append(f"   on {ti['hostname']}", style="dim")
