@@ -494,7 +494,7 @@ class Scheduler:
             self._finish_touched(conn)
             started = start_queued_runs(self.book, conn, paused)
             requests += self.dispatcher.take(
-                self.book, paused, functools.partial(self._queue, conn)
+                self.book, paused, functools.partial(self._queue, conn), conn
             )
             if not started and not self.book.touched:
                 break
