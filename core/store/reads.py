@@ -251,7 +251,7 @@ def pools(conn: sqlite3.Connection, parallelism: int) -> list[PoolRow]:
             "SELECT name, slots, description FROM pools ORDER BY name"
         )
     }
-    stored.setdefault(DEFAULT_POOL, (parallelism, "default pool; its slots follow parallelism"))
+    stored.setdefault(DEFAULT_POOL, (parallelism, "slots follow parallelism until set"))
     names = sorted(stored, key=lambda name: (name != DEFAULT_POOL, name))
     return [PoolRow(n, stored[n][0], *usage.get(n, (0, 0)), stored[n][1]) for n in names]
 

@@ -27,7 +27,7 @@ def test_set_list_delete(home: Home) -> None:
     listed = home.run("pools", "list", check=True)
     assert listed.stdout.splitlines() == [
         "name          slots  used  queued  description",
-        "default_pool  32     0     0       default pool; its slots follow parallelism",
+        "default_pool  32     0     0       slots follow parallelism until set",
         "etl           2      0     0       the warehouse",
     ]
     done = home.run("pools", "delete", "etl")

@@ -182,7 +182,7 @@ def test_pool_commands_check_their_input_and_are_audited(world: World) -> None:
     world.apply(SetPool("etl", 3, "warehouse"), actor="cli:alice")
     world.apply(SetPool("etl", 4), actor="cli:alice")  # keeps the description
     assert reads.pools(world.conn, 8) == [
-        reads.PoolRow("default_pool", 8, 0, 0, "default pool; its slots follow parallelism"),
+        reads.PoolRow("default_pool", 8, 0, 0, "slots follow parallelism until set"),
         reads.PoolRow("etl", 4, 0, 0, "warehouse"),
     ]
     world.apply(DeletePool("etl"), actor="tui:bob")

@@ -20,6 +20,7 @@ from flowtui.tui.format import format_timestamp, schedule_text
 from flowtui.tui.screens.base import KeyTable, LiveScreen
 from flowtui.tui.screens.dag_runs import DagScreen
 from flowtui.tui.screens.import_errors import ImportErrorsScreen, load_warnings
+from flowtui.tui.screens.pools import PoolsScreen
 from flowtui.tui.screens.variables import VariablesScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
 from flowtui.tui.widgets.state_badge import badge, glyph
@@ -39,6 +40,7 @@ class DagsScreen(LiveScreen):
         Binding("p", "pause", "Pause/unpause"),
         Binding("e", "errors", "Import errors"),
         Binding("v", "variables", "Variables"),
+        Binding("o", "pools", "Pools"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
@@ -165,6 +167,9 @@ class DagsScreen(LiveScreen):
 
     def action_variables(self) -> None:
         self.app.push_screen(VariablesScreen())
+
+    def action_pools(self) -> None:
+        self.app.push_screen(PoolsScreen())
 
 
 def _matches(dag: dict[str, Any], text: str) -> bool:
