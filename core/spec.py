@@ -49,6 +49,8 @@ class TaskSpec(NamedTuple):
     callbacks: tuple[str, ...] = ()
     """Which of on_success/on_failure/on_retry_callback the task has (the scheduler runs
     them, `execution.callbacks`)."""
+    sla: float | None = None
+    """Seconds after a scheduled run's data interval ends by which the task should be done."""
 
     def to_dict(self) -> dict[str, Any]:
         """The fields by name, in definition order (what `dataclasses.asdict` gave: every

@@ -61,6 +61,7 @@ def _task_spec(task: BaseOperator, order: dict[str, int]) -> TaskSpec:
         email_on_failure=task.email_on_failure,
         email_on_retry=task.email_on_retry,
         callbacks=_callbacks(task),
+        sla=_seconds(task.sla),
     )
 
 

@@ -43,6 +43,15 @@ class RescheduleDue(NamedTuple):
     attempt: AttemptKey
 
 
+class DeadlineDue(NamedTuple):
+    """A run's `dagrun_timeout` passed (`task_id` None), or a task's `sla` (`scheduling.
+    deadlines`)."""
+
+    dag_id: str
+    run_id: str
+    task_id: str | None = None
+
+
 class EscalateDue(NamedTuple):
     """The attempt got SIGTERM a grace period ago: SIGKILL it if it still runs."""
 
@@ -89,6 +98,7 @@ Message = (
     | CommandSent
     | RetryDue
     | RescheduleDue
+    | DeadlineDue
     | TimeoutDue
     | EscalateDue
     | ScheduleDue

@@ -36,12 +36,12 @@ from flowtui.execution.logs import append_line
 from flowtui.loading.loader import DagLoader, FileParser, FileResult
 from flowtui.loading.parse import Preload
 from flowtui.loading.record import record
-from flowtui.scheduling import attempts, callbacks
+from flowtui.scheduling import attempts, callbacks, deadlines
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
 from flowtui.scheduling.alert_delivery import AlertDelivery
 from flowtui.scheduling.apply import apply
 from flowtui.scheduling.callbacks import CALLBACK_TIMEOUT, Callbacks
-from flowtui.scheduling.changes import Listener
+from flowtui.scheduling.changes import Change, Listener, RunStateChanged
 from flowtui.scheduling.dispatch import Dispatcher, attempt_request, start_queued_runs
 from flowtui.scheduling.effects import (
     KillAttempt,
@@ -54,6 +54,7 @@ from flowtui.scheduling.effects import (
 from flowtui.scheduling.messages import (
     CallbackEnded,
     CommandSent,
+    DeadlineDue,
     EscalateDue,
     FilesChanged,
     Message,
@@ -175,6 +176,9 @@ class Scheduler:
             for run in self.book.runs.values():
                 if run.state is RunState.RUNNING:
                     self.book.evaluate(conn, run, list(run.tis))
+                    started = deadlines.started_at(conn, run)
+                    missed = deadlines.missed_slas(conn, run.dag_id, run.run_id)
+                    deadlines.arm(self.timers.at, run, started, missed)
             requests = [self._resume(conn, run, ti) for run, ti in resumed]
             requests += self._settle(conn)
         self._after_commit(requests, [])
@@ -351,6 +355,8 @@ class Scheduler:
                     self.home.plan(conn, dag_id)
             case RetryDue(failed):
                 attempts.retry_due(self.book, conn, failed)
+            case DeadlineDue():
+                deadlines.due(self.book, conn, message)
             case RescheduleDue(sensor):
                 self.sensor_wakes.forget(sensor)
                 attempts.reschedule_due(self.book, conn, sensor)
@@ -396,11 +402,20 @@ class Scheduler:
         changes, self.book.changes = self.book.changes, []
         if changes:
             self.sensor_wakes.changed(changes)
+            self._arm_deadlines(changes)
             for listener in self._listeners:
                 try:
                     listener(changes)
                 except Exception:
                     logger.exception("a scheduler listener failed")
+
+    def _arm_deadlines(self, changes: list[Change]) -> None:
+        """Runs that just started: set the timers of their deadlines."""
+        for change in changes:
+            if isinstance(change, RunStateChanged) and change.new is RunState.RUNNING:
+                run = self.book.runs.get(RunKey(change.dag_id, change.run_id))
+                if run is not None:
+                    deadlines.arm(self.timers.at, run, self.clock(), set())
 
     # --- executor events ---
 
@@ -439,8 +454,10 @@ class Scheduler:
         attempts.stop(self.book, conn, run, ti, f"execution_timeout of {seconds:g} s exceeded")
 
     def _escalate(self, key: AttemptKey) -> None:
-        found = self.book.current(key) if key in self.dispatcher.live else None
-        if found is not None and self.executor.stop_attempt(key, force=True):
+        if key not in self.dispatcher.live or not self.executor.stop_attempt(key, force=True):
+            return
+        found = self.book.current(key)  # None: its run ended meanwhile (dagrun_timeout)
+        if found is not None:
             ti = found[1]
             ti.kill_cause = (
                 f"{ti.kill_cause}; still running "

@@ -41,6 +41,7 @@ TASK_FIELDS = (
     "email_on_failure",
     "email_on_retry",
     "callbacks",
+    "sla",
 )
 DAG_FIELDS = (
     "dag_id",
@@ -97,6 +98,7 @@ def _every_field_set() -> DagSpec:
         email_on_failure=True,
         email_on_retry=False,
         callbacks=("on_failure_callback", "on_retry_callback"),
+        sla=3600.0,
     )
     return DagSpec(
         dag_id="every",
