@@ -72,7 +72,7 @@ class Dispatcher:
         book: RunBook,
         paused: Callable[[], set[str]],
         queue: Callable[[ActiveRun, TI], R],
-        conn: sqlite3.Connection | None = None,
+        conn: sqlite3.Connection,
     ) -> list[R]:
         """Queue the task instances that may start now with `queue(run, ti)`, which moves each
         to `queued` and starts its try, and return what it returned; those of `paused()` DAGs,
@@ -80,8 +80,8 @@ class Dispatcher:
         (a lower-priority task that fits goes first, as in Airflow). One whose pool does not
         exist, or is smaller than its `pool_slots`, fails (`pools.refuse`). `paused` and the
         pools are looked up only when there is something to queue, the pools at every call: a
-        pool changed by a command counts from the next call on. Without `conn` (the store the
-        pools are read from and a refusal written to) no pool bounds anything."""
+        pool changed by a command counts from the next call on (`conn`: the store the pools are
+        read from and a refusal written to)."""
         while book.ready:
             run_key, task_id = book.ready.popleft()
             run = book.runs.get(run_key)
@@ -91,7 +91,7 @@ class Dispatcher:
         if not self._heap or len(self.live) >= self.parallelism:
             return []
         held = paused()
-        slots = reads.pool_slots(conn) if conn is not None else {}
+        slots = reads.pool_slots(conn)
         slots.setdefault(DEFAULT_POOL, self.parallelism)  # until a user sets it
         self._price(book)
         queued: list[R] = []
@@ -108,18 +108,18 @@ class Dispatcher:
                 deferred.append(item)
                 continue
             pool, needed = _pool_of(run, ti.task_id)
-            if conn is not None:
-                size = slots.get(pool)
-                if size is None:
-                    pools.refuse(book, conn, run, ti, pools.unknown_pool(pool))
-                    continue
-                if 0 < size < needed:  # a pool of 0 slots holds its tasks instead
-                    cause = pools.pool_too_small(ti.task_id, pool, needed, size)
-                    pools.refuse(book, conn, run, ti, cause)
-                    continue
-                if self._used[pool] + needed > size:
-                    deferred.append(item)
-                    continue
+            size = slots.get(pool)
+            if size is None:
+                pools.refuse(book, conn, run, ti, pools.unknown_pool(pool))
+                continue
+            if 0 < size < needed:  # a pool of 0 slots holds its tasks instead
+                pools.refuse(
+                    book, conn, run, ti, pools.pool_too_small(ti.task_id, pool, needed, size)
+                )
+                continue
+            if self._used[pool] + needed > size:
+                deferred.append(item)
+                continue
             queued.append(queue(run, ti))
             key = run.attempt_key(ti)
             self.live.add(key)
