@@ -23,8 +23,9 @@ def state_counts(conn: sqlite3.Connection) -> dict[str, int]:
 
 
 def dag_overview(conn: sqlite3.Connection, recent: int = 10) -> list[dict[str, Any]]:
-    """One row per active DAG: its settings, its last `recent` runs (newest first) and how
-    many of its task instances are running, failed or waiting to retry now."""
+    """One row per active DAG: its settings, its last `recent` runs (newest first), how many
+    of its task instances are running, failed or waiting to retry now, and how many of its
+    latest run's missed their SLA."""
     dags = _rows(
         conn,
         "SELECT dag_id, fileloc, is_paused, schedule, description, tags, next_run_at, "
@@ -50,12 +51,28 @@ def dag_overview(conn: sqlite3.Connection, recent: int = 10) -> list[dict[str, A
             (dag["dag_id"], recent),
         )
         dag["task_counts"] = counts.get(dag["dag_id"], {})
+        latest = dag["recent_runs"][0]["run_id"] if dag["recent_runs"] else None
+        dag["sla_missed"] = len(sla_misses(conn, dag["dag_id"], [latest])) if latest else 0
     return dags
+
+
+def sla_misses(conn: sqlite3.Connection, dag_id: str, run_ids: list[str]) -> set[tuple[str, str]]:
+    """(run_id, task_id) of the task instances of these runs that missed their SLA."""
+    if not run_ids:
+        return set()
+    marks = ", ".join("?" for _ in run_ids)
+    rows = conn.execute(
+        "SELECT DISTINCT run_id, task_id FROM events WHERE kind = 'sla_miss' AND dag_id = ? "
+        f"AND run_id IN ({marks})",
+        (dag_id, *run_ids),
+    )
+    return {(run_id, task_id) for run_id, task_id in rows}
 
 
 def run_grid(conn: sqlite3.Connection, dag_id: str, recent: int = 25) -> dict[str, Any]:
     """The DAG's last `recent` runs (oldest first, as Airflow's grid) and, per run, its task
-    instances keyed by task id (state, try_number, max_tries, duration)."""
+    instances keyed by task id (state, try_number, max_tries, duration, and sla_missed when it
+    missed its SLA)."""
     runs = _rows(
         conn,
         "SELECT * FROM (SELECT * FROM dag_runs WHERE dag_id = ? "
@@ -79,6 +96,9 @@ def run_grid(conn: sqlite3.Connection, dag_id: str, recent: int = 25) -> dict[st
                 "max_tries": max_tries,
                 "duration": duration,
             }
+    for run_id, task_id in sla_misses(conn, dag_id, [r["run_id"] for r in runs]):
+        if task_id in cells.get(run_id, {}):
+            cells[run_id][task_id]["sla_missed"] = True
     for run in runs:
         run["conf"] = json.loads(run["conf"])
     return {"runs": runs, "cells": cells}

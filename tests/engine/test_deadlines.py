@@ -5,6 +5,7 @@ run is an `sla_miss` event and a webhook post, and the task runs on."""
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -64,11 +65,15 @@ def test_dagrun_timeout_fails_the_run_and_stops_its_attempts(home: Home) -> None
     }
     for name in ("nap", "stubborn"):  # both processes are gone, SIGTERM or not
         pid = int((home.path / f"{name}.pid").read_text())
-        wait_until(lambda pid=pid: has_exited(pid) or not psutil.pid_exists(pid), what=name)
+        assert wait_until(functools.partial(_gone, pid), what=name)
     events = home.events(dag_id="slow", run_id=run_id, task_id="nap")
     assert any("the run timed out (dagrun_timeout of 2 s)" in (e["detail"] or "") for e in events)
     assert json.loads((home.path / "callback.json").read_text()) == {"reason": "timed_out"}
     assert _ti(home, "slow", run_id, "nap")["state"] == "skipped"
+
+
+def _gone(pid: int) -> bool:
+    return has_exited(pid) or not psutil.pid_exists(pid)
 
 
 SLA = """

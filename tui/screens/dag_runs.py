@@ -271,7 +271,13 @@ def _grid_data(data: DagScreenData, visible: int) -> GridData:
         task_id: [data.cells[r["run_id"]].get(task_id, {}).get("duration") for r in data.runs]
         for task_id in data.task_ids
     }
-    return GridData(data.task_ids, shown, states, durations)
+    missed = frozenset(
+        (run["run_id"], task_id)
+        for run in shown
+        for task_id, ti in data.cells[run["run_id"]].items()
+        if ti.get("sla_missed")
+    )
+    return GridData(data.task_ids, shown, states, durations, missed)
 
 
 def _first_to_fix(task_ids: list[str], cells: dict[str, dict[str, Any]]) -> str | None:
@@ -321,6 +327,8 @@ def _details(run: dict[str, Any] | None, task_id: str | None, ti: dict[str, Any]
             text.append_text(badge(ti["state"]))
             took = format_duration(ti.get("duration"))
             text.append(f"  try {ti['try_number']}/{ti['max_tries'] + 1}  {took}", style="dim")
+            if ti.get("sla_missed"):
+                text.append("\n! missed its SLA", style="bold magenta")
     return text
 
 

@@ -191,8 +191,11 @@ def _cells(dag: dict[str, Any]) -> list[Any]:
     counts = dag["task_counts"]
     running = counts.get("running", 0) + counts.get("queued", 0)
     failed = counts.get("failed", 0) + counts.get("upstream_failed", 0)
+    name = Text(dag["dag_id"], style="bold")
+    if dag.get("sla_missed"):
+        name.append(f" !SLA {dag['sla_missed']}", style="bold magenta")
     return [
-        Text(dag["dag_id"], style="bold"),
+        name,
         Text("paused", style="yellow") if dag["is_paused"] else Text("no", style="dim"),
         format_timestamp(dag["next_run_at"], seconds=False),
         badge(last["state"]) if last else Text("never", style="dim"),

@@ -42,6 +42,8 @@ class GridData:
     """(run_id, task_id) -> state; a missing key is an empty cell (no task instance)."""
     durations: dict[str, list[float | None]] = field(default_factory=dict)
     """task_id -> seconds per recent run, oldest first."""
+    sla_missed: frozenset[tuple[str, str]] = frozenset()
+    """(run_id, task_id) of the cells that missed their SLA: marked `!`."""
 
     @property
     def shape(self) -> tuple[Any, ...]:
@@ -81,6 +83,7 @@ class RunGrid(DataTable[Text]):
         self.fixed_columns = FIXED
         self._shape: tuple[Any, ...] = ()
         self._states: dict[tuple[str, str], str] = {}
+        self._missed: frozenset[tuple[str, str]] = frozenset()
         self._durations: dict[str, list[float | None]] = {}
         self._scale = 0.0
         self._announced: tuple[str, str] | None = None
@@ -139,6 +142,7 @@ class RunGrid(DataTable[Text]):
         kept = self.selected()
         self.clear(columns=True)
         self._shape, self._states, self._durations = data.shape, dict(data.states), {}
+        self._missed = data.sla_missed
         self.add_column(Text("task", style="bold"), width=_name_width(data.task_ids), key="task")
         self.add_column(Text("durations", style="bold"), width=SPARK_COLUMN, key="durations")
         for run in data.runs:
@@ -149,19 +153,23 @@ class RunGrid(DataTable[Text]):
             self.add_row(
                 Text(task_id, overflow="ellipsis", no_wrap=True),
                 sparkline(self._durations[task_id], scale),
-                *(_run_cell(data.states.get((r["run_id"], task_id))) for r in data.runs),
+                *(
+                    _run_cell(data.states.get(key), key in data.sla_missed)
+                    for key in ((r["run_id"], task_id) for r in data.runs)
+                ),
                 key=task_id,
             )
         # clear() left the cursor at (0, 0), on the name column: put it back on a task instance
         self.select(*(kept or (None, None)))
 
     def _update(self, data: GridData) -> None:
+        missed = data.sla_missed
         for key, state in data.states.items():
-            if self._states.get(key) != state:
-                self.update_cell(key[1], key[0], _run_cell(state))
+            if self._states.get(key) != state or (key in missed) != (key in self._missed):
+                self.update_cell(key[1], key[0], _run_cell(state, key in missed))
         for key in self._states.keys() - data.states.keys():
             self.update_cell(key[1], key[0], _run_cell(None))
-        self._states = dict(data.states)
+        self._states, self._missed = dict(data.states), missed
         if data.durations == self._durations:
             return
         scale = _scale(data.durations)
@@ -185,8 +193,10 @@ def _name_width(task_ids: Sequence[str]) -> int:
     return min(NAME_MAX, max([len("task"), *(len(t) for t in task_ids)])) + 1
 
 
-def _run_cell(state: str | None) -> Text:
-    return Text(" ") + glyph(state)
+def _run_cell(state: str | None, sla_missed: bool = False) -> Text:
+    """A space (or `!` for a missed SLA), then the state's glyph."""
+    mark = Text("!", style="bold magenta") if sla_missed else Text(" ")
+    return mark + glyph(state)
 
 
 def _scale(durations: dict[str, list[float | None]]) -> float:
