@@ -152,7 +152,15 @@ with DAG(
     start_date=datetime(2024, 1, 1),
     catchup=False,
     tags=["example", "etl"],
-    default_args={"retries": 1, "retry_delay": timedelta(seconds=10)},
+    default_args={
+        "retries": 1,
+        "retry_delay": timedelta(seconds=10),
+        # A failure mails whoever ETL_ALERT_EMAIL names (through [smtp] in flowtui.toml, see
+        # the README's "Alerts"); unset, nobody is mailed and nothing warns about it.
+        "email": os.environ.get("ETL_ALERT_EMAIL"),
+        "email_on_failure": True,
+        "email_on_retry": False,
+    },
     doc_md=__doc__,
 ) as dag:
     ingest_api_task = PythonOperator(task_id="ingest_api", python_callable=ingest_api)

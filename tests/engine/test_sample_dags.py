@@ -149,3 +149,49 @@ def test_taskflow_pipeline_passes_values_through_xcom(home: Home) -> None:
         ("transform", "total_amount"): 50.0,
         ("load", "return_value"): f"orders-{DAY}: 3 orders, 50.00 in total",
     }
+
+
+def test_file_drop_waits_for_the_day_s_file_processes_and_archives_it(home: Home) -> None:
+    inbox = home.path / "sample_data" / "inbox"
+    inbox.mkdir(parents=True)
+    (inbox / f"orders_{DAY}.csv").write_text("order_id,amount\n1,19.99\n2,5.01\n")
+    done = _dags_test(home, "file_drop")
+    assert done.returncode == 0, done.stdout + done.stderr
+    shown = _runs_show(home, "file_drop")
+    assert {t: ti["state"] for t, ti in shown["tasks"].items()} == {
+        "wait_for_file": "success",
+        "process": "success",
+        "archive": "success",
+    }
+    assert not (inbox / f"orders_{DAY}.csv").exists()
+    assert (home.path / "sample_data" / "archive" / f"orders_{DAY}.csv").exists()
+    rows = _query(
+        home.path / "flowtui.db",
+        "SELECT value FROM xcom WHERE dag_id = 'file_drop' AND task_id = 'process'",
+    )
+    assert json.loads(rows[0][0]) == {"orders": 2, "total": 25.0}
+
+
+def test_etl_report_waits_for_the_etl_pipeline_s_load(home: Home) -> None:
+    assert _dags_test(home, "etl_pipeline").returncode == 0
+    done = _dags_test(home, "etl_report")
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = _query(
+        home.path / "flowtui.db",
+        "SELECT value FROM xcom WHERE dag_id = 'etl_report' AND task_id = 'report'",
+    )
+    assert json.loads(rows[0][0]) == {"GB": 19.99, "US": 12.5}
+
+
+def test_the_etl_pipeline_mails_its_failures_to_etl_alert_email(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ETL_ALERT_EMAIL", "oncall@example.com")
+    from flowtui.loading.dag_file import parse_here
+
+    [spec] = parse_here(SAMPLES / "etl_pipeline.py").specs
+    assert {t.email for t in spec.tasks.values()} == {("oncall@example.com",)}
+    assert all(t.email_on_failure and not t.email_on_retry for t in spec.tasks.values())
+    monkeypatch.delenv("ETL_ALERT_EMAIL")
+    [spec] = parse_here(SAMPLES / "etl_pipeline.py").specs
+    assert {t.email for t in spec.tasks.values()} == {()}
