@@ -51,6 +51,8 @@ class TaskSpec(NamedTuple):
     them, `execution.callbacks`)."""
     sla: float | None = None
     """Seconds after a scheduled run's data interval ends by which the task should be done."""
+    sensor_mode: str | None = None
+    """A sensor's mode ("poke" or "reschedule"); None for any other task."""
 
     def to_dict(self) -> dict[str, Any]:
         """The fields by name, in definition order (what `dataclasses.asdict` gave: every

@@ -62,6 +62,7 @@ def _task_spec(task: BaseOperator, order: dict[str, int]) -> TaskSpec:
         email_on_retry=task.email_on_retry,
         callbacks=_callbacks(task),
         sla=_seconds(task.sla),
+        sensor_mode=getattr(task, "mode", None) if getattr(task, "is_sensor", False) else None,
     )
 
 

@@ -42,6 +42,7 @@ TASK_FIELDS = (
     "email_on_retry",
     "callbacks",
     "sla",
+    "sensor_mode",
 )
 DAG_FIELDS = (
     "dag_id",
@@ -99,6 +100,7 @@ def _every_field_set() -> DagSpec:
         email_on_retry=False,
         callbacks=("on_failure_callback", "on_retry_callback"),
         sla=3600.0,
+        sensor_mode="reschedule",
     )
     return DagSpec(
         dag_id="every",

@@ -247,3 +247,42 @@ async def test_a_sensor_between_pokes_shows_as_waiting_with_its_next_poke(home: 
             summary = str(screen.query_one("#ti-summary").render())
             assert "⏲ up_for_reschedule" in summary
             assert "waiting: next poke in 9m" in summary or "waiting: next poke in 10m" in summary
+
+
+POKING = """
+    from datetime import datetime
+    from flowtui import DAG, PythonSensor
+
+    with DAG("poking", start_date=datetime(2024, 1, 1)) as dag:
+        PythonSensor(task_id="wait", python_callable=lambda: False, poke_interval=600)
+"""
+
+
+async def test_a_poke_mode_sensor_shows_as_sensing_in_the_grid_and_its_screen(
+    home: Home,
+) -> None:
+    from flowtui.tui.screens.dag_runs import DagScreen
+
+    home.write_dag("poking.py", POKING)
+    with in_thread(home) as (app, _scheduler):
+        async with app.run_test(size=SIZE) as pilot:
+            app.send(Trigger("poking"), "triggered poking")
+            await settle(pilot)
+            store = home.store()
+            try:
+                run = await wait_for(pilot, lambda: reads.run(store.conn, "poking"))
+            finally:
+                store.close()
+            await app.push_screen(DagScreen("poking"))
+            dag_screen = app.screen
+            assert isinstance(dag_screen, DagScreen)
+
+            def cell() -> str:
+                value = dag_screen.run_grid.get_cell("wait", run["run_id"])
+                return str(getattr(value, "plain", value))
+
+            await wait_for(pilot, lambda: dag_screen.run_grid.row_count and cell() == " ⏲")
+            screen = await _open(pilot, run["run_id"], "wait", dag_id="poking")
+            await wait_for(pilot, lambda: _state(screen) == "running")
+            summary = str(screen.query_one("#ti-summary").render())
+            assert "⏲ sensing (poke mode: holds its slot)" in summary

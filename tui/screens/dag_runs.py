@@ -277,7 +277,8 @@ def _grid_data(data: DagScreenData, visible: int) -> GridData:
         for task_id, ti in data.cells[run["run_id"]].items()
         if ti.get("sla_missed")
     )
-    return GridData(data.task_ids, shown, states, durations, missed)
+    sensing = frozenset(t for t, task in data.spec.tasks.items() if task.sensor_mode == "poke")
+    return GridData(data.task_ids, shown, states, durations, missed, sensing)
 
 
 def _first_to_fix(task_ids: list[str], cells: dict[str, dict[str, Any]]) -> str | None:

@@ -131,6 +131,7 @@ class TaskInstanceScreen(TaskActionsScreen):
                 row["task_id"]: row["state"]
                 for row in reads.task_instances(conn, self.dag_id, self.run_id)
             },
+            "spec": spec,
             "downstream": spec.relatives([self.task_id], "downstream") if spec else [],
             "upstream": spec.relatives([self.task_id], "upstream") if spec else [],
         }
@@ -166,13 +167,21 @@ class TaskInstanceScreen(TaskActionsScreen):
         text.append_text(badge(ti["state"]))
         text.append(f"   try {ti['try_number']} of {ti['max_tries'] + 1}")
         text.append(f"   {ti['operator'] or ''}", style="cyan")
-        if ti["state"] in _WAITING and ti["next_try_at"]:
+        if ti["state"] == "running" and self._sensing():
+            text.append("   ⏲ sensing (poke mode: holds its slot)")
+        elif ti["state"] in _WAITING and ti["next_try_at"]:
             text.append(f"   {_WAITING[ti['state']]} {format_until(ti['next_try_at'])}")
         elif ti["duration"] is not None:
             text.append(f"   {format_duration(ti['duration'])}")
         if ti["hostname"]:
             text.append(f"   on {ti['hostname']}", style="dim")
         return text
+
+    def _sensing(self) -> bool:
+        """Whether the task is a sensor in poke mode (as the DAG's spec says)."""
+        spec = self.data.get("spec") if self.data else None
+        task = spec.tasks.get(self.task_id) if spec is not None else None
+        return task is not None and task.sensor_mode == "poke"
 
     def _fill_attempts(self, attempts: list[dict[str, Any]]) -> None:
         table, shown = self.attempts_table, self.log_pane.try_number

@@ -17,7 +17,7 @@ from textual.widgets import DataTable
 
 from flowtui.tui.widgets.duration_sparklines import WIDTH as SPARK_WIDTH
 from flowtui.tui.widgets.duration_sparklines import sparkline
-from flowtui.tui.widgets.state_badge import glyph
+from flowtui.tui.widgets.state_badge import GLYPHS, STYLES, glyph
 
 FIXED = 2
 """Columns left of the runs: the task id and its durations."""
@@ -44,6 +44,8 @@ class GridData:
     """task_id -> seconds per recent run, oldest first."""
     sla_missed: frozenset[tuple[str, str]] = frozenset()
     """(run_id, task_id) of the cells that missed their SLA: marked `!`."""
+    sensing: frozenset[str] = frozenset()
+    """Tasks that are sensors in poke mode: running, they are waiting (shown `⏲`)."""
 
     @property
     def shape(self) -> tuple[Any, ...]:
@@ -84,6 +86,7 @@ class RunGrid(DataTable[Text]):
         self._shape: tuple[Any, ...] = ()
         self._states: dict[tuple[str, str], str] = {}
         self._missed: frozenset[tuple[str, str]] = frozenset()
+        self._sensing: frozenset[str] = frozenset()
         self._durations: dict[str, list[float | None]] = {}
         self._scale = 0.0
         self._announced: tuple[str, str] | None = None
@@ -142,7 +145,7 @@ class RunGrid(DataTable[Text]):
         kept = self.selected()
         self.clear(columns=True)
         self._shape, self._states, self._durations = data.shape, dict(data.states), {}
-        self._missed = data.sla_missed
+        self._missed, self._sensing = data.sla_missed, data.sensing
         self.add_column(Text("task", style="bold"), width=_name_width(data.task_ids), key="task")
         self.add_column(Text("durations", style="bold"), width=SPARK_COLUMN, key="durations")
         for run in data.runs:
@@ -154,7 +157,7 @@ class RunGrid(DataTable[Text]):
                 Text(task_id, overflow="ellipsis", no_wrap=True),
                 sparkline(self._durations[task_id], scale),
                 *(
-                    _run_cell(data.states.get(key), key in data.sla_missed)
+                    _run_cell(data.states.get(key), key in data.sla_missed, task_id in data.sensing)
                     for key in ((r["run_id"], task_id) for r in data.runs)
                 ),
                 key=task_id,
@@ -166,7 +169,8 @@ class RunGrid(DataTable[Text]):
         missed = data.sla_missed
         for key, state in data.states.items():
             if self._states.get(key) != state or (key in missed) != (key in self._missed):
-                self.update_cell(key[1], key[0], _run_cell(state, key in missed))
+                sensing = key[1] in self._sensing
+                self.update_cell(key[1], key[0], _run_cell(state, key in missed, sensing))
         for key in self._states.keys() - data.states.keys():
             self.update_cell(key[1], key[0], _run_cell(None))
         self._states, self._missed = dict(data.states), missed
@@ -193,9 +197,12 @@ def _name_width(task_ids: Sequence[str]) -> int:
     return min(NAME_MAX, max([len("task"), *(len(t) for t in task_ids)])) + 1
 
 
-def _run_cell(state: str | None, sla_missed: bool = False) -> Text:
-    """A space (or `!` for a missed SLA), then the state's glyph."""
+def _run_cell(state: str | None, sla_missed: bool = False, sensing: bool = False) -> Text:
+    """A space (or `!` for a missed SLA), then the state's glyph (a running poke-mode sensor's
+    is the waiting glyph, in the running colour: it waits between pokes)."""
     mark = Text("!", style="bold magenta") if sla_missed else Text(" ")
+    if sensing and state == "running":
+        return mark + Text(GLYPHS["up_for_reschedule"], style=STYLES["running"])
     return mark + glyph(state)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from flowtui.authoring.arguments import to_timedelta
 from flowtui.authoring.baseoperator import BaseOperator, Context
@@ -55,6 +55,8 @@ class BaseSensorOperator(BaseOperator):
         exponential_backoff: double the interval after each poke.
         max_wait: the longest interval `exponential_backoff` may reach.
     """
+
+    is_sensor: ClassVar[bool] = True
 
     def __init__(
         self,
