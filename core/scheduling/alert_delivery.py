@@ -79,6 +79,19 @@ class AlertDelivery:
         """When a stop's grace period ends (time.monotonic)."""
         self._numbers = itertools.count(1)
         self._store: Store | None = None
+        self._import_senders()
+
+    def _import_senders(self) -> None:
+        """Import what the configured channels send with now, while the scheduler starts: on a
+        worker thread at the first alert, urllib.request's 36 ms of import held the loop up
+        (it shares the interpreter), delaying the next tasks (bench/webhook_lateness.py). A
+        home without webhooks or `[smtp]` imports none of it."""
+        if self.settings.webhooks:
+            import urllib.request  # noqa: F401
+        if self.settings.smtp.host:
+            import email.mime.multipart  # noqa: F401
+            import smtplib  # noqa: F401
+            import ssl  # noqa: F401
 
     def submit(self, notice: Notice) -> None:
         """Queue a delivery per channel that wants `notice`; returns at once."""
