@@ -194,7 +194,10 @@ def _reschedule(
     ti.sensing_since = ti.sensing_since or ti.start_date or end
     when = outcome.reschedule_at or end
     book.set_state(conn, run, ti, TaskState.UP_FOR_RESCHEDULE, end_date=end, next_try_at=when)
-    book.effects.append(RescheduleAt(run.attempt_key(ti), parse_datetime(when), outcome.wake))
+    poked = parse_datetime(ti.start_date) if ti.start_date else None
+    book.effects.append(
+        RescheduleAt(run.attempt_key(ti), parse_datetime(when), outcome.wake, poked)
+    )
 
 
 def reschedule_due(book: RunBook, conn: sqlite3.Connection, attempt: AttemptKey) -> None:

@@ -43,6 +43,8 @@ class RescheduleAt(NamedTuple):
     attempt: AttemptKey
     when: datetime
     wake: tuple[tuple[str, str], ...] = ()
+    since: datetime | None = None
+    """When the poke that found the condition unmet started: what happened since wakes it."""
 
 
 class LogLine(NamedTuple):

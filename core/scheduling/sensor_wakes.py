@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flowtui.execution.base import AttemptKey
@@ -19,9 +20,8 @@ if TYPE_CHECKING:
     from flowtui.authoring.sensors.waiting import GlobWatch
 
 _SLACK = 1.0
-"""Seconds before the wait is registered from which a written file wakes the sensor: the poke
-that found the condition unmet ran a moment earlier, and a file written in between must not
-wait for the timer. (A file the poke saw and found wanting may cost one extra poke.)"""
+"""Seconds before the wait is registered from which a change wakes the sensor, when the poke's
+start is unknown (a sensor taken over after a restart)."""
 
 
 class SensorWakes:
@@ -32,17 +32,29 @@ class SensorWakes:
         self._wake = wake
         self._globs: GlobWatch | None = None
         self._dags: dict[AttemptKey, frozenset[str]] = {}
+        self._changed: dict[str, float] = {}
+        """dag_id -> when its task instances last changed state (epoch seconds)."""
         self._lock = threading.Lock()
 
-    def watch(self, attempt: AttemptKey, wake: Iterable[tuple[str, str]]) -> None:
+    def watch(
+        self, attempt: AttemptKey, wake: Iterable[tuple[str, str]], since: datetime | None
+    ) -> None:
+        """Wake `attempt` on what `wake` names, from `since` (the start of the poke that found
+        the condition unmet: a change between that poke and now wakes it at once)."""
         wake = list(wake)
+        start = since.timestamp() if since is not None else time.time() - _SLACK
         dags = frozenset(what for kind, what in wake if kind == "dag")
         paths = [what for kind, what in wake if kind == "path"]
         if dags:
             with self._lock:
-                self._dags[attempt] = dags
+                missed = any(self._changed.get(d, 0.0) >= start for d in dags)
+                if not missed:
+                    self._dags[attempt] = dags
+            if missed:
+                self._wake(RescheduleDue(attempt))
+                return
         if paths:
-            self._glob_watch().add(attempt, paths, time.time() - _SLACK)
+            self._glob_watch().add(attempt, paths, start)
 
     def forget(self, attempt: AttemptKey) -> None:
         with self._lock:
@@ -53,10 +65,11 @@ class SensorWakes:
     def changed(self, changes: Iterable[Change]) -> None:
         """After a committed batch: wake the sensors waiting on the DAGs whose task instances
         just changed state."""
+        dag_ids = {c.dag_id for c in changes if isinstance(c, TaskStateChanged)}
+        now = time.time()
         with self._lock:
-            if not self._dags:
-                return
-            dag_ids = {c.dag_id for c in changes if isinstance(c, TaskStateChanged)}
+            for dag_id in dag_ids:
+                self._changed[dag_id] = now
             woken = [a for a, dags in self._dags.items() if dags & dag_ids]
             for attempt in woken:
                 del self._dags[attempt]

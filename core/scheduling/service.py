@@ -482,9 +482,9 @@ class Scheduler:
                         stop_unwatched(effect)
                 case RetryAt(failed, when):
                     self.timers.at(when, RetryDue(failed))
-                case RescheduleAt(sensor, when, wake):
+                case RescheduleAt(sensor, when, wake, since):
                     self.timers.at(when, RescheduleDue(sensor))
-                    self.sensor_wakes.watch(sensor, wake)
+                    self.sensor_wakes.watch(sensor, wake, since)
                 case SendAlert(notice):
                     self.alerts.submit(notice)
                 case RunCallback():

@@ -36,7 +36,8 @@ def test_a_ti_has_the_defaults_equality_and_repr_of_the_dataclass() -> None:
     assert ti != ("a", TaskState.QUEUED, 1, 2, None, None, "/l", None, None)
     assert repr(ti) == (
         "TI(task_id='a', state=<TaskState.QUEUED: 'queued'>, try_number=1, max_tries=2, "
-        "pid=None, start_date=None, log_path='/l', queued_at=None, kill_cause=None)"
+        "pid=None, start_date=None, log_path='/l', queued_at=None, kill_cause=None, "
+        "sensing_since=None)"
     )
     with pytest.raises(TypeError):
         hash(ti)
