@@ -201,17 +201,25 @@ async def test_m_s_marks_success_through_an_attached_scheduler(
     assert json.loads(str(command["detail"]))["command"] == "mark"
 
 
+async def _trigger(pilot: Pilot[Any], home: Home, dag_id: str) -> dict[str, Any]:
+    """Trigger `dag_id` from the dashboard; its run, once the store has it."""
+    app = pilot.app
+    assert isinstance(app, Dashboard)
+    app.send(Trigger(dag_id), f"triggered {dag_id}")
+    await settle(pilot)
+    store = home.store()
+    try:
+        run: dict[str, Any] = await wait_for(pilot, lambda: reads.run(store.conn, dag_id))
+    finally:
+        store.close()
+    return run
+
+
 async def test_a_running_tasks_log_grows_on_screen(home: Home) -> None:
     home.write_dag("live.py", LIVE)
     with in_thread(home) as (app, _scheduler):
         async with app.run_test(size=SIZE) as pilot:
-            app.send(Trigger("live"), "triggered live")
-            await settle(pilot)
-            store = home.store()
-            try:
-                run = await wait_for(pilot, lambda: reads.run(store.conn, "live"))
-            finally:
-                store.close()
+            run = await _trigger(pilot, home, "live")
             screen = await _open(pilot, run["run_id"], "count", dag_id="live")
             view = screen.log_view
             await wait_for(pilot, lambda: "line 3" in view.visible_lines, what="the first lines")
@@ -235,13 +243,7 @@ async def test_a_sensor_between_pokes_shows_as_waiting_with_its_next_poke(home: 
     home.write_dag("sensing.py", SENSING)
     with in_thread(home) as (app, _scheduler):
         async with app.run_test(size=SIZE) as pilot:
-            app.send(Trigger("sensing"), "triggered sensing")
-            await settle(pilot)
-            store = home.store()
-            try:
-                run = await wait_for(pilot, lambda: reads.run(store.conn, "sensing"))
-            finally:
-                store.close()
+            run = await _trigger(pilot, home, "sensing")
             screen = await _open(pilot, run["run_id"], "wait", dag_id="sensing")
             await wait_for(pilot, lambda: _state(screen) == "up_for_reschedule")
             summary = str(screen.query_one("#ti-summary").render())
@@ -266,13 +268,7 @@ async def test_a_poke_mode_sensor_shows_as_sensing_in_the_grid_and_its_screen(
     home.write_dag("poking.py", POKING)
     with in_thread(home) as (app, _scheduler):
         async with app.run_test(size=SIZE) as pilot:
-            app.send(Trigger("poking"), "triggered poking")
-            await settle(pilot)
-            store = home.store()
-            try:
-                run = await wait_for(pilot, lambda: reads.run(store.conn, "poking"))
-            finally:
-                store.close()
+            run = await _trigger(pilot, home, "poking")
             await app.push_screen(DagScreen("poking"))
             dag_screen = app.screen
             assert isinstance(dag_screen, DagScreen)
