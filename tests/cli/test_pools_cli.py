@@ -79,7 +79,7 @@ GATED = """
     from flowtui import DAG, BashOperator
 
     with DAG("gated", start_date=datetime(2024, 1, 1)) as dag:
-        BashOperator(task_id="work", bash_command="sleep 1", pool="gate")
+        BashOperator(task_id="work", bash_command="sleep 2", pool="gate")
 """
 
 
