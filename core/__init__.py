@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     )
     from flowtui.authoring.taskflow import XComArg, dag, task
     from flowtui.authoring.variables import Variable
+    from flowtui.states import TriggerRule
 
 _HOMES = {
     "BaseOperator": "flowtui.authoring.baseoperator",
@@ -64,6 +65,7 @@ _HOMES = {
     "dag": "flowtui.authoring.taskflow",
     "task": "flowtui.authoring.taskflow",
     "Variable": "flowtui.authoring.variables",
+    "TriggerRule": "flowtui.states",
 }
 """Each authoring name and the module that defines it."""
 
@@ -87,6 +89,7 @@ __all__ = [
     "ShortCircuitOperator",
     "SkipTask",
     "TimeDeltaSensor",
+    "TriggerRule",
     "Variable",
     "XComArg",
     "chain",

@@ -104,8 +104,10 @@ def to_datetime(value: object, place: str, name: str) -> datetime | None:
 
 def timezone_name(tz: tzinfo | None, place: str) -> str:
     """The IANA name of `start_date`'s zone (or an Etc/GMT zone for a whole-hour offset)."""
-    key = getattr(tz, "key", None) or getattr(tz, "name", None)  # zoneinfo, pendulum
-    if isinstance(key, str) and key:
+    # zoneinfo, and pendulum's Timezone (a ZoneInfo), have `key`; pendulum's FixedTimezone has
+    # only a `name` such as "+02:00", which is no zone name: it goes by its offset below.
+    key = getattr(tz, "key", None) or getattr(tz, "name", None)
+    if isinstance(key, str) and key and not key.startswith(("+", "-")):
         return key
     offset = tz.utcoffset(None) if tz is not None else timedelta(0)
     if offset == timedelta(0):

@@ -1,16 +1,23 @@
 """Exceptions a task raises to end its attempt in a chosen state; the attempt runner in
-`flowtui.execution.task_runner` turns them into outcomes. Airflow's names are kept as aliases."""
+`flowtui.execution.task_runner` turns them into outcomes. Airflow's names are kept as aliases,
+and `AirflowException` is their base, as in Airflow: raised itself, it fails the task like any
+other exception (retries apply)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 
-class SkipTask(Exception):
+class AirflowException(Exception):
+    """Airflow's base exception: `except AirflowException` also catches a skip or a fail, as
+    there; raised itself, the task fails and is retried like with any other exception."""
+
+
+class SkipTask(AirflowException):
     """Raise inside a task to end it as `skipped`; its downstream tasks follow their rules."""
 
 
-class FailTask(Exception):
+class FailTask(AirflowException):
     """Raise inside a task to end it as `failed` at once, with no further retries."""
 
 
@@ -19,7 +26,7 @@ class SensorTimeout(FailTask):
     no retry, as Airflow's does."""
 
 
-class Reschedule(Exception):
+class Reschedule(AirflowException):
     """Raised by a sensor in reschedule mode whose condition is not met yet: its attempt ends
     `up_for_reschedule`, freeing its slot, and it pokes again at `reschedule_date` (or when
     one of `wake` happens: ("path", glob) a matching file appears, ("dag", id) that DAG's
