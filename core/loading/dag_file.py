@@ -14,7 +14,8 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flowtui.errors import FlowtuiError
+from flowtui.errors import FlowtuiError, UnsupportedAirflowImport
+from flowtui.loading import airflow_hook
 from flowtui.loading.parse import ImportProblem, ParseReport
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ def import_dag_file(path: Path) -> list[DAG]:
     """
     from flowtui.authoring.dag import capture_dags
 
+    airflow_hook.install()  # every process that loads DAG files comes through here
     name = module_name(path)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
@@ -84,12 +86,44 @@ def describe_import_error(exc: BaseException, path: Path) -> ImportProblem:
             f"the file called sys.exit({exc.code!r}) while being imported; a DAG file must "
             f"only define DAGs (move the code into a task)",
         )
+    if isinstance(exc, UnsupportedAirflowImport):
+        return ImportProblem(line, _where_airflow_refused(exc, path) + str(exc))
     if isinstance(exc, FlowtuiError):
         return ImportProblem(line, str(exc))
+    from flowtui.loading.airflow_names import PLANNED_METHODS
+
+    if (
+        isinstance(exc, AttributeError)
+        and exc.name in PLANNED_METHODS
+        and type(exc.obj).__module__.startswith("flowtui.")
+    ):
+        feature = PLANNED_METHODS[exc.name]
+        return ImportProblem(
+            line,
+            f'flowtui does not support .{exc.name}() ({feature}) yet; see README "Airflow '
+            f'compatibility"',
+        )
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return ImportProblem(
         line, f"{type(exc).__name__}: {message}" if message else type(exc).__name__
     )
+
+
+def _where_airflow_refused(exc: UnsupportedAirflowImport, path: Path) -> str:
+    """Where the refused import is, as "helper.py:3: ", when it is in a module the DAG file
+    imports (the problem's line is then the DAG file's import of that module); else ""."""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if not frame.filename.startswith(("<frozen", _FLOWTUI_DIR))
+    ]
+    if not frames or frames[-1].filename == str(path):
+        return ""
+    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}: "
+
+
+_FLOWTUI_DIR = str(Path(__file__).parent.parent)
+"""Where flowtui's own modules are: their frames are not the DAG file's."""
 
 
 def parse_here(path: Path) -> ParseReport:

@@ -38,6 +38,7 @@ from flowtui.execution.local.template import Template, Templates
 from flowtui.execution.logs import send_output_to
 from flowtui.execution.process_groups import signal_group
 from flowtui.execution.ticket import inspect, record_exit, ticket_path
+from flowtui.loading import airflow_hook
 from flowtui.loading.dag_file import add_dags_folder_to_path, dags_by_id
 
 if TYPE_CHECKING:
@@ -370,6 +371,7 @@ def serve(job_fd: int, event_fd: int, dags_folder: str, log: str) -> NoReturn:
                 os.close(fd)
     import flowtui.execution.task_runner  # noqa: F401 -- imported once here, inherited by every fork
 
+    airflow_hook.install()  # DAG files and their tasks import `airflow` from flowtui here only
     leftovers.load()
     prepare_rehearsal()
 

@@ -1,0 +1,177 @@
+"""The Airflow-style DAG files in `tests/airflow_dags/` (importing from `airflow`, with pendulum),
+run for real with `flowtui dags test`: each ends in the states and XComs its docstring gives.
+And pendulum's time zones: a pendulum `start_date` schedules as the same zoneinfo one does."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Home
+
+FOLDER = Path(__file__).parent.parent / "airflow_dags"
+DAY = "2024-01-15"
+RUN_ID = f"test__{DAY}T00:00:00+00:00"
+
+EXPECTED: dict[str, tuple[dict[str, tuple[str, int]], dict[str, Any]]] = {
+    "airflow2_classic": (
+        {
+            "extract": ("success", 1),
+            "choose": ("success", 1),
+            "big": ("success", 1),
+            "small": ("skipped", 0),
+            "join": ("success", 0),
+            "skip_me": ("skipped", 1),
+            "after_skip": ("skipped", 0),
+            "report": ("success", 1),
+            "done": ("success", 0),
+        },
+        {"extract": {"rows": 3, "ds": DAY}, "choose": "big", "big": "3 rows"},
+    ),
+    "airflow3_sdk": (
+        {
+            "numbers": ("success", 1),
+            "total": ("success", 1),
+            "pick": ("success", 1),
+            "even": ("success", 1),
+            "odd": ("skipped", 0),
+            "gate": ("success", 1),
+            "gated": ("skipped", 0),
+            "shout": ("success", 1),
+            "last": ("success", 1),
+        },
+        {
+            "numbers": [1, 2, 3],
+            "total": 6,
+            "pick": "even",
+            "even": "6 is even",
+            "gate": False,
+            "last": "2024-01-16",
+        },
+    ),
+    "airflow_sensors": (
+        {
+            "this_file": ("success", 1),
+            "python_check": ("success", 1),
+            "bash_check": ("success", 1),
+            "after_interval": ("success", 1),
+            "at_time": ("success", 1),
+            "ready": ("success", 1),
+            "use": ("success", 1),
+        },
+        {"ready": "ready", "use": "got ready"},
+    ),
+    "airflow_exceptions": (
+        {
+            "generic": ("failed", 2),
+            "fail_fast": ("failed", 1),
+            "caught": ("success", 1),
+            "cleanup": ("success", 1),
+        },
+        {"caught": "caught skip"},
+    ),
+}
+"""dag_id -> (task_id -> (final state, try_number), task_id -> XCom return_value); every run
+succeeds (exit 0)."""
+
+
+def _flowtui(home: Home, *args: str) -> Any:
+    return home.run(*args, "--dags-folder", str(FOLDER), timeout=120)
+
+
+def test_the_airflow_folder_loads_without_import_errors(home: Home) -> None:
+    done = _flowtui(home, "dags", "errors", "--output", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []
+    listed = json.loads(_flowtui(home, "dags", "list", "--output", "json").stdout)
+    assert {row["dag_id"] for row in listed} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("dag_id", list(EXPECTED))
+def test_an_airflow_dag_file_runs_to_its_documented_states(home: Home, dag_id: str) -> None:
+    tasks, xcoms = EXPECTED[dag_id]
+    done = _flowtui(home, "dags", "test", dag_id, "--logical-date", DAY)
+    assert done.returncode == 0, done.stdout + done.stderr
+    shown = json.loads(_flowtui(home, "runs", "show", dag_id, "--output", "json").stdout)
+    assert (shown["run_id"], shown["state"]) == (RUN_ID, "success")
+    assert {t: (ti["state"], ti["try_number"]) for t, ti in shown["tasks"].items()} == tasks
+    conn = sqlite3.connect(home.path / "flowtui.db")
+    try:
+        rows = conn.execute(
+            "SELECT task_id, value FROM xcom WHERE dag_id = ? AND run_id = ? AND key = ?",
+            (dag_id, RUN_ID, "return_value"),
+        ).fetchall()
+    finally:
+        conn.close()
+    returned = {task_id: json.loads(value) for task_id, value in rows}
+    assert {t: v for t, v in returned.items() if v is not None} == xcoms
+
+
+ZONED = """
+from datetime import datetime
+{imports}
+from airflow import DAG
+from airflow.operators.empty import EmptyOperator
+
+with DAG("{dag_id}", schedule="0 6 * * *", start_date={start}, catchup=True):
+    EmptyOperator(task_id="t")
+"""
+
+
+@pytest.fixture
+def hooked() -> Iterator[None]:
+    """Parsing here installs the `airflow` hook in the test process: take it out after."""
+    before = list(sys.meta_path)
+    yield
+    sys.meta_path[:] = before
+    for name in [m for m in sys.modules if m == "airflow" or m.startswith("airflow.")]:
+        del sys.modules[name]
+
+
+@pytest.mark.usefixtures("hooked")
+def test_a_pendulum_start_date_schedules_in_its_time_zone(tmp_path: Path) -> None:
+    from flowtui.loading.dag_file import parse_here
+    from flowtui.scheduling.timetables.factory import timetable
+
+    variants = {
+        "with_pendulum": (
+            "import pendulum",
+            'pendulum.datetime(2024, 1, 1, tz="Europe/Amsterdam")',
+        ),
+        "with_zoneinfo": (
+            "from zoneinfo import ZoneInfo",
+            'datetime(2024, 1, 1, tzinfo=ZoneInfo("Europe/Amsterdam"))',
+        ),
+    }
+    intervals = {}
+    for dag_id, (imports, start) in variants.items():
+        path = tmp_path / f"{dag_id}.py"
+        path.write_text(ZONED.format(imports=imports, dag_id=dag_id, start=start))
+        report = parse_here(path)
+        assert report.problem is None, report.problem
+        [spec] = report.specs
+        assert spec.timezone == "Europe/Amsterdam"
+        table = timetable(spec)
+        first = table.next_run(None, now=datetime(2024, 7, 10, 12, tzinfo=UTC), catchup=True)
+        summer = table.next_run(None, now=datetime(2024, 7, 10, 12, tzinfo=UTC), catchup=False)
+        assert first is not None
+        assert summer is not None
+        intervals[dag_id] = (first.interval, summer.interval)
+    # 06:00 in Amsterdam is 05:00 UTC in winter (CET) and 04:00 UTC in summer (CEST).
+    assert intervals["with_pendulum"] == intervals["with_zoneinfo"]
+    (winter_start, winter_end), (summer_start, summer_end) = intervals["with_pendulum"]
+    assert (winter_start, winter_end) == (
+        datetime(2024, 1, 1, 5, tzinfo=UTC),
+        datetime(2024, 1, 2, 5, tzinfo=UTC),
+    )
+    assert (summer_start, summer_end) == (
+        datetime(2024, 7, 9, 4, tzinfo=UTC),
+        datetime(2024, 7, 10, 4, tzinfo=UTC),
+    )
