@@ -8,7 +8,6 @@ import json
 import logging
 import sqlite3
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,6 +17,7 @@ from flowtui.authoring.baseoperator import BaseOperator, Context
 from flowtui.authoring.variables import Variable
 from flowtui.authoring.xcom import RETURN_KEY, decode_xcom, encode_xcom, pull
 from flowtui.clock import in_utc, parse_datetime
+from flowtui.records import FrozenRecord
 
 if TYPE_CHECKING:
     from flowtui.authoring.dag import DAG
@@ -67,9 +67,41 @@ def _utc(text: str) -> datetime:
     return in_utc(parse_datetime(text))
 
 
-@dataclass(frozen=True)
-class DagRun:
-    """The run an attempt belongs to, as context key `dag_run`."""
+class DagRun(FrozenRecord):
+    """The run an attempt belongs to, as context key `dag_run`. (Not a dataclass: every attempt
+    process imports this module, and dataclasses would bring inspect with it.)"""
+
+    __slots__ = _fields = (
+        "dag_id",
+        "run_id",
+        "run_type",
+        "logical_date",
+        "data_interval_start",
+        "data_interval_end",
+        "conf",
+    )
+
+    def __init__(
+        self,
+        dag_id: str,
+        run_id: str,
+        run_type: str,
+        logical_date: datetime,
+        data_interval_start: datetime,
+        data_interval_end: datetime,
+        conf: dict[str, Any] | None = None,
+    ) -> None:
+        values = (
+            dag_id,
+            run_id,
+            run_type,
+            logical_date,
+            data_interval_start,
+            data_interval_end,
+            {} if conf is None else conf,
+        )
+        for name, value in zip(self._fields, values, strict=True):
+            object.__setattr__(self, name, value)
 
     dag_id: str
     run_id: str
@@ -77,7 +109,7 @@ class DagRun:
     logical_date: datetime
     data_interval_start: datetime
     data_interval_end: datetime
-    conf: dict[str, Any] = field(default_factory=dict)
+    conf: dict[str, Any]
 
     @property
     def execution_date(self) -> datetime:

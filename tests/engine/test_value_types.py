@@ -131,3 +131,17 @@ def test_the_store_rows_are_plain_values() -> None:
     updates = triggering_updates(json.dumps({"updates": [update]}))
     assert updates == [DatasetUpdate("s3://a", "p", "t", "2024-01-01T00:00:00")]
     assert repr(updates[0]).startswith("DatasetUpdate(uri='s3://a', dag_id='p'")
+
+
+def test_a_dag_run_in_the_context_reads_compares_and_stays_as_before() -> None:
+    from datetime import UTC, datetime
+
+    from flowtui.authoring.context import DagRun
+
+    day = datetime(2024, 3, 5, tzinfo=UTC)
+    run = DagRun("d", "r", "manual", day, day, day)
+    assert (run.conf, run.execution_date, run.external_trigger) == ({}, day, True)
+    assert run == DagRun("d", "r", "manual", day, day, day, {})
+    assert repr(run).startswith("DagRun(dag_id='d', run_id='r', run_type='manual', ")
+    with pytest.raises(AttributeError):
+        run.run_id = "other"  # type: ignore[misc]

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -24,6 +23,7 @@ from flowtui.execution.local.protocol import CallbackJob, ParseJob, RunJob, writ
 from flowtui.execution.logs import flowtui_line, send_output_to
 from flowtui.execution.ticket import ticket_path
 from flowtui.loading.parse import ImportProblem, ParseReport
+from flowtui.records import Record
 from flowtui.states import TaskState
 
 if TYPE_CHECKING:
@@ -33,18 +33,30 @@ START_FAILED = 70
 """Exit code of a child that failed before it could report a result."""
 
 
-@dataclass
-class Child:
-    """The fork server's side of one child: its job, and its result, read as it comes."""
+class Child(Record):
+    """The fork server's side of one child: its job, and its result, read as it comes. (Not a
+    dataclass: the fork server would import dataclasses, and inspect with it, before its first
+    fork.)"""
 
-    job: int
-    result_fd: int
-    """Read end of the child's result pipe; -1 once closed."""
-    ticket: str | None = None
-    """An attempt's ticket (`execution.ticket`), where its exit is written if nobody listens."""
-    deadline: float | None = None
-    timed_out: bool = False
-    result: bytearray = field(default_factory=bytearray)
+    __slots__ = _fields = ("job", "result_fd", "ticket", "deadline", "timed_out", "result")
+
+    def __init__(
+        self,
+        job: int,
+        result_fd: int,
+        ticket: str | None = None,
+        deadline: float | None = None,
+        timed_out: bool = False,
+    ) -> None:
+        self.job = job
+        self.result_fd = result_fd
+        """Read end of the child's result pipe; -1 once closed."""
+        self.ticket = ticket
+        """An attempt's ticket (`execution.ticket`), where its exit is written if nobody
+        listens."""
+        self.deadline = deadline
+        self.timed_out = timed_out
+        self.result = bytearray()
 
     def drain(self) -> None:
         """Read what the child wrote so far; close the pipe at its end."""

@@ -15,12 +15,12 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
 from flowtui.execution.base import AttemptInfo
 from flowtui.execution.local.child import START_FAILED, become_attempt_process, run_job
 from flowtui.execution.local.protocol import RunJob, decode_job, encode, write_all
+from flowtui.records import Record
 
 if TYPE_CHECKING:
     from flowtui.authoring.dag import DAG
@@ -34,19 +34,24 @@ Preloaded = dict[str, tuple[int, dict[str, "DAG"]]]
 """The fork server's preloaded DAG files: path -> (mtime_ns, {dag_id: DAG})."""
 
 
-@dataclass
-class Spare:
-    """The fork server's side of a spare."""
+class Spare(Record):
+    """The fork server's side of a spare. (Not a dataclass: see `child.Child`.)"""
 
-    pid: int
-    job_w: int
-    """Where its job is written; -1 once written."""
-    result_r: int
-    """Read end of its result pipe (non-blocking), the attempt's once the job is handed off."""
-    generation: int
-    """The server's preload generation when it forked: the DAGs it holds."""
-    forked: float
-    """`time.monotonic()` when it forked."""
+    __slots__ = _fields = ("pid", "job_w", "result_r", "generation", "forked")
+
+    def __init__(
+        self, pid: int, job_w: int, result_r: int, generation: int, forked: float
+    ) -> None:
+        self.pid = pid
+        self.job_w = job_w
+        """Where its job is written; -1 once written."""
+        self.result_r = result_r
+        """Read end of its result pipe (non-blocking), the attempt's once the job is handed
+        off."""
+        self.generation = generation
+        """The server's preload generation when it forked: the DAGs it holds."""
+        self.forked = forked
+        """`time.monotonic()` when it forked."""
 
     @classmethod
     def fork(cls, generation: int, preloaded: Preloaded) -> Spare:
