@@ -369,6 +369,8 @@ def serve(job_fd: int, event_fd: int, dags_folder: str, log: str) -> NoReturn:
         if fd > 2 and fd not in keep:
             with contextlib.suppress(OSError):  # the listing's own fd is already closed
                 os.close(fd)
+    import inspect  # noqa: F401 -- every Python task's call (`call_with_context`) needs it
+
     import flowtui.execution.task_runner  # noqa: F401 -- imported once here, inherited by every fork
 
     airflow_hook.install()  # DAG files and their tasks import `airflow` from flowtui here only
