@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Protocol
 
 from flowtui.config import Settings
+from flowtui.loading.ignore import is_ignored
 from flowtui.loading.parse import ImportProblem, ParseExit, ParseRequest, Preload
 from flowtui.records import Record
 from flowtui.spec import DagSpec
@@ -58,8 +59,9 @@ class FileResult(Record):
 
 
 def discover(folder: Path) -> list[Path]:
-    """DAG files under `folder`: `.py` files that mention both "flowtui" and "dag", as
-    Airflow's safe mode does, so that helper modules beside the DAGs are not imported."""
+    """DAG files under `folder`: `.py` files that mention "dag" and either "flowtui" or
+    "airflow" (any case), as Airflow's safe mode does, so that helper modules beside the DAGs
+    are not imported; minus what a `.flowtuiignore` or `.airflowignore` excludes (`ignore`)."""
     return [p for p in sorted(folder.rglob("*.py")) if is_dag_file(p, folder)]
 
 
@@ -69,13 +71,13 @@ def is_dag_file(path: Path, folder: Path) -> bool:
         parts = path.relative_to(folder).parts
     except ValueError:
         return False
-    if any(p.startswith((".", "__pycache__")) for p in parts):
+    if any(p.startswith((".", "__pycache__")) for p in parts) or is_ignored(path, folder):
         return False
     try:
         text = path.read_text(errors="replace").lower()
     except OSError:
         return False
-    return "flowtui" in text and "dag" in text
+    return "dag" in text and ("flowtui" in text or "airflow" in text)
 
 
 class DagLoader:

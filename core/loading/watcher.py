@@ -1,6 +1,6 @@
-"""Watching the DAG folder: watchdog reports `.py` files created, edited, moved or deleted, and
-after a short quiet spell (editors write a file in several steps) the changed paths go to the
-scheduler as one batch."""
+"""Watching the DAG folder: watchdog reports `.py` files created, edited, moved or deleted (and
+every `.py` file below an ignore file that changed), and after a short quiet spell (editors write
+a file in several steps) the changed paths go to the scheduler as one batch."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
+
+from flowtui.loading.ignore import is_ignore_file
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,9 @@ class DagFolderWatcher(FileSystemEventHandler):
             return
         paths = {str(event.src_path), str(getattr(event, "dest_path", "") or "")}
         changed = {p for p in paths if p.endswith(".py") and "__pycache__" not in p}
+        for path in paths:
+            if is_ignore_file(path):  # what it excludes may have changed: look at all again
+                changed |= {str(p) for p in Path(path).parent.rglob("*.py")}
         if not changed:
             return
         with self._lock:
