@@ -15,7 +15,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from flowtui.clock import Clock, to_text, utcnow
@@ -32,24 +32,17 @@ from flowtui.execution.base import (
     ExecutorEvent,
 )
 from flowtui.execution.callbacks import CallbackRunner
-from flowtui.execution.logs import append_line
 from flowtui.loading.loader import DagLoader, FileParser, FileResult
 from flowtui.loading.parse import Preload
 from flowtui.loading.record import record
 from flowtui.scheduling import attempts, callbacks, deadlines
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
-from flowtui.scheduling.alert_delivery import AlertDelivery
 from flowtui.scheduling.apply import apply
-from flowtui.scheduling.callbacks import CALLBACK_TIMEOUT, Callbacks
-from flowtui.scheduling.changes import Change, Listener, RunStateChanged
+from flowtui.scheduling.changes import Listener
 from flowtui.scheduling.dispatch import Dispatcher, attempt_request, start_queued_runs
+from flowtui.scheduling.effect_runner import EffectRunner
 from flowtui.scheduling.effects import (
-    KillAttempt,
     LogLine,
-    RescheduleAt,
-    RetryAt,
-    RunCallback,
-    SendAlert,
 )
 from flowtui.scheduling.messages import (
     CallbackEnded,
@@ -65,9 +58,7 @@ from flowtui.scheduling.messages import (
     TimeoutDue,
 )
 from flowtui.scheduling.outcomes import outcome_of
-from flowtui.scheduling.plain_effects import carry_out, stop_unwatched
 from flowtui.scheduling.run_book import RunBook
-from flowtui.scheduling.sensor_wakes import SensorWakes
 from flowtui.scheduling.timers import Timers
 from flowtui.states import RunState, TaskState
 from flowtui.store import Store, is_disk_full, writes
@@ -85,9 +76,6 @@ class LocalJobs(FileParser, CallbackRunner, Protocol):
     """What runs on the scheduler's machine whichever executor runs the attempts: parsing DAG
     files and running callbacks (the local fork server)."""
 
-
-_CALLBACK_GRACE = 5.0
-"""Seconds the home's scheduler waits, when it stops, for the callbacks still running."""
 
 _FULL_DISK_RETRY = 5.0
 """Seconds between tries to write to a store whose disk is full."""
@@ -132,13 +120,11 @@ class Scheduler:
         self._leave_attempts = False
         """Stop without stopping the attempts (a failure: the next scheduler adopts them)."""
         self._hostname = socket.gethostname()
-        self.alerts = AlertDelivery(settings, clock)
-        """Mail and webhooks, sent from threads of their own (never from the loop)."""
         self.book.webhook_events = frozenset(e for hook in settings.webhooks for e in hook.on)
-        self.callbacks = Callbacks(settings, parser, self._inbox.put)
-        self.sensor_wakes = SensorWakes(self._inbox.put)
-        """What ends the wait of sensors in reschedule mode early."""
-        """Task and DAG callbacks, run in processes of their own (never on the loop)."""
+        self.effects = EffectRunner(
+            settings, executor, parser, self._set_timer, clock, self._inbox.put
+        )
+        """Carries out each batch's effects once it has committed (never blocking the loop)."""
         executor.listen(self._inbox.put)
 
     # --- life cycle ---
@@ -358,7 +344,7 @@ class Scheduler:
             case DeadlineDue():
                 deadlines.due(self.book, conn, message)
             case RescheduleDue(sensor):
-                self.sensor_wakes.forget(sensor)
+                self.effects.sensor_wakes.forget(sensor)
                 attempts.reschedule_due(self.book, conn, sensor)
             case TimeoutDue(key, seconds):
                 self._timeout(conn, key, seconds)
@@ -401,21 +387,12 @@ class Scheduler:
                 reply.set_result(value)
         changes, self.book.changes = self.book.changes, []
         if changes:
-            self.sensor_wakes.changed(changes)
-            self._arm_deadlines(changes)
+            self.effects.changed(self.book, changes)
             for listener in self._listeners:
                 try:
                     listener(changes)
                 except Exception:
                     logger.exception("a scheduler listener failed")
-
-    def _arm_deadlines(self, changes: list[Change]) -> None:
-        """Runs that just started: set the timers of their deadlines."""
-        for change in changes:
-            if isinstance(change, RunStateChanged) and change.new is RunState.RUNNING:
-                run = self.book.runs.get(RunKey(change.dag_id, change.run_id))
-                if run is not None:
-                    deadlines.arm(self.timers.at, run, self.clock(), set())
 
     # --- executor events ---
 
@@ -465,30 +442,12 @@ class Scheduler:
                 f"so killed with SIGKILL"
             )
 
+    def _set_timer(self, when: datetime, message: Message) -> None:
+        self.timers.at(when, message)
+
     def _apply_effects(self) -> None:
         effects, self.book.effects = self.book.effects, []
-        for effect in effects:
-            if carry_out(effect, self.settings.db_path):
-                continue
-            match effect:
-                case KillAttempt(key, cause, log_path):
-                    if self.executor.stop_attempt(key, force=False):
-                        if log_path:
-                            text = f"stopping the attempt: {cause}; sending SIGTERM"
-                            append_line(log_path, text)
-                        grace = timedelta(seconds=self.settings.task_kill_grace_seconds)
-                        self.timers.at(self.clock() + grace, EscalateDue(key))
-                    else:  # an attempt another process runs (`dags test`)
-                        stop_unwatched(effect)
-                case RetryAt(failed, when):
-                    self.timers.at(when, RetryDue(failed))
-                case RescheduleAt(sensor, when, wake, since):
-                    self.timers.at(when, RescheduleDue(sensor))
-                    self.sensor_wakes.watch(sensor, wake, since)
-                case SendAlert(notice):
-                    self.alerts.submit(notice)
-                case RunCallback():
-                    self.callbacks.start(effect, self._preload)
+        self.effects.run(effects, self._preload)
 
     # --- runs and slots ---
 
@@ -560,9 +519,8 @@ class Scheduler:
         if self.home is not None:
             self.home.stop()
         if self._leave_attempts:
-            self.alerts.stop()
+            self.effects.stop()
             self.timers.shutdown()
-            self.sensor_wakes.stop()
             self.executor.stop(leave_attempts=True)
             return
         if self.dispatcher.live and self.store is not None:
@@ -577,9 +535,8 @@ class Scheduler:
             with self.store.transaction() as conn:
                 self.book.abandon_driven_by(conn, os.getpid(), "interrupted before it finished")
             self._drain_callbacks()
-        self.alerts.stop()  # after the stopped attempts' exits, which may alert
+        self.effects.stop()  # after the stopped attempts' exits, which may alert
         self.timers.shutdown()
-        self.sensor_wakes.stop()
         self.executor.stop()
         if self.store is not None:
             self.store.close()
@@ -587,7 +544,7 @@ class Scheduler:
     def _drain_callbacks(self) -> None:
         """Let the callbacks in flight end (a foreground command waits for them: its user
         tests them; the home's scheduler gives them a few seconds) and record how they did."""
-        self.callbacks.wait(CALLBACK_TIMEOUT + 1.0 if self.home is None else _CALLBACK_GRACE)
+        self.effects.wait_for_callbacks(foreground=self.home is None)
         ended: list[CallbackEnded] = []
         with contextlib.suppress(queue.Empty):
             while True:

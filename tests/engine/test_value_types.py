@@ -144,4 +144,4 @@ def test_a_dag_run_in_the_context_reads_compares_and_stays_as_before() -> None:
     assert run == DagRun("d", "r", "manual", day, day, day, {})
     assert repr(run).startswith("DagRun(dag_id='d', run_id='r', run_type='manual', ")
     with pytest.raises(AttributeError):
-        run.run_id = "other"  # type: ignore[misc]
+        run.run_id = "other"
