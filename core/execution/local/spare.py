@@ -39,9 +39,7 @@ class Spare(Record):
 
     __slots__ = _fields = ("pid", "job_w", "result_r", "generation", "forked")
 
-    def __init__(
-        self, pid: int, job_w: int, result_r: int, generation: int, forked: float
-    ) -> None:
+    def __init__(self, pid: int, job_w: int, result_r: int, generation: int, forked: float) -> None:
         self.pid = pid
         self.job_w = job_w
         """Where its job is written; -1 once written."""
