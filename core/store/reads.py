@@ -272,3 +272,27 @@ def triggering_updates(triggered_by: str | None) -> list[DatasetUpdate]:
         return []
     updates: list[dict[str, Any]] = json.loads(triggered_by).get("updates", [])
     return [DatasetUpdate(u["uri"], u["dag_id"], u["task_id"], u["ts"]) for u in updates]
+
+
+def last_event_id(conn: sqlite3.Connection) -> int:
+    """The newest event's id (0 for none): where a reader starts following `events`."""
+    (found,) = conn.execute("SELECT MAX(id) FROM events").fetchone()
+    return int(found or 0)
+
+
+def task_failures_since(conn: sqlite3.Connection, after_id: int) -> list[dict[str, Any]]:
+    """Attempts that failed after event `after_id` (the task instance went to failed or
+    up_for_retry), oldest first, with the event's id and detail (the cause); a user's mark
+    (actor `dashboard:` or `cli:`) is not a failure."""
+    return _rows(
+        conn,
+        "SELECT id, dag_id, run_id, task_id, try_number, new_state, detail FROM events "
+        "WHERE id > ? AND kind = 'task_state' AND new_state IN ('failed', 'up_for_retry') "
+        "AND actor NOT LIKE 'dashboard:%' AND actor NOT LIKE 'cli:%' ORDER BY id",
+        (after_id,),
+    )
+
+
+def dag_ids(conn: sqlite3.Connection) -> list[str]:
+    """The ids of the active DAGs, sorted (no spec parsed: the palette's "go to DAG")."""
+    return [d for (d,) in conn.execute("SELECT dag_id FROM dags WHERE is_active = 1 ORDER BY 1")]

@@ -133,3 +133,42 @@ def dag_header(conn: sqlite3.Connection, dag_id: str) -> dict[str, Any] | None:
     dag["is_active"] = bool(dag["is_active"])
     dag["schedule"] = json.loads(dag["schedule"]) if dag["schedule"] else None
     return dag
+
+
+PRESENT_RUNS = (
+    "SELECT dag_id, run_id FROM dag_runs WHERE state IN ('queued', 'running') "
+    "UNION SELECT d.dag_id, (SELECT r.run_id FROM dag_runs r WHERE r.dag_id = d.dag_id "
+    "ORDER BY r.logical_date DESC, r.id DESC LIMIT 1) FROM dags d WHERE d.is_active = 1"
+)
+"""(dag_id, run_id) of the runs that make the present: every queued or running run, and each
+active DAG's latest run (by logical date)."""
+
+
+def present_counts(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
+    """Task instances per state, by dag_id, of the present runs (`PRESENT_RUNS`): what needs
+    attention now, where `state_counts` counts every instance ever (a failure long fixed by a
+    later run stays failed in its own run)."""
+    rows = conn.execute(
+        f"SELECT ti.dag_id, ti.state, COUNT(*) FROM ({PRESENT_RUNS}) p "
+        "JOIN task_instances ti ON ti.dag_id = p.dag_id AND ti.run_id = p.run_id "
+        "GROUP BY ti.dag_id, ti.state"
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for dag_id, state, count in rows:
+        counts.setdefault(dag_id, {})[state] = count
+    return counts
+
+
+def recent_failures(conn: sqlite3.Connection, limit: int = 100) -> list[dict[str, Any]]:
+    """Task instances now failed or up for retry, across DAGs, the latest to end first: dag_id,
+    run_id, task_id, state, try_number, end_date, and `cause`, the error line of their latest
+    attempt (None when no attempt ran, e.g. marked failed)."""
+    return _rows(
+        conn,
+        "SELECT ti.dag_id, ti.run_id, ti.task_id, ti.state, ti.try_number, ti.end_date, "
+        "a.cause FROM task_instances ti LEFT JOIN attempts a ON a.dag_id = ti.dag_id "
+        "AND a.run_id = ti.run_id AND a.task_id = ti.task_id AND a.try_number = ti.try_number "
+        "WHERE ti.state IN ('failed', 'up_for_retry') "
+        "ORDER BY ti.end_date DESC, ti.rowid DESC LIMIT ?",
+        (limit,),
+    )
