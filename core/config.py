@@ -25,7 +25,7 @@ _DEFAULTS: dict[str, int | float] = {
     "dag_file_import_timeout": 30.0,
     "task_kill_grace_seconds": 5.0,
 }
-_KEYS = frozenset({"dags_folder", "smtp", "notify", *_DEFAULTS})
+_KEYS = frozenset({"dags_folder", "smtp", "notify", "dashboard", *_DEFAULTS})
 """The keys `flowtui.toml` may set; any other is warned about and ignored."""
 
 USER_UMASK_ENV = "FLOWTUI_USER_UMASK"
@@ -241,6 +241,7 @@ def load_settings(
             raise ConfigError(config_path, f"{key} must be a positive number")
         numbers[key] = type(default)(value)
     alerts = read_alert_config(config, config_path)
+    _dashboard_notify(config, config_path)  # a wrong value stops every command, not only `flowtui`
     unknown = tuple(_unknown_key(config_path, key) for key in config if key not in _KEYS)
     return Settings(
         home=home_path,
@@ -264,6 +265,27 @@ def load_smtp(home: Path) -> SmtpSettings:
     """
     path = home / "flowtui.toml"
     return read_alert_config(_read_config(path), path).smtp
+
+
+def load_dashboard_notify(home: Path) -> bool:
+    """`[dashboard] notify` of the home's `flowtui.toml` (default true): whether an open
+    dashboard rings the bell and sends a desktop notification when a task fails.
+
+    Raises:
+        ConfigError: as `load_settings`.
+    """
+    path = home / "flowtui.toml"
+    return _dashboard_notify(_read_config(path), path)
+
+
+def _dashboard_notify(config: dict[str, object], path: Path) -> bool:
+    section = config.get("dashboard", {})
+    if not isinstance(section, dict):
+        raise ConfigError(path, "dashboard must be a table: [dashboard] then notify = true|false")
+    notify = section.get("notify", True)
+    if not isinstance(notify, bool):
+        raise ConfigError(path, f"dashboard.notify must be true or false, not {notify!r}")
+    return notify
 
 
 def resolve_home(home: str | Path | None = None) -> Path:
