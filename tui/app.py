@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable
 from typing import Any
 
 from textual import on, work
-from textual.app import App, SystemCommand
+from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker
@@ -25,8 +25,10 @@ from flowtui.commands.model import (
     SchedulerState,
     SchedulerStatus,
 )
-from flowtui.config import Settings
+from flowtui.config import Settings, load_dashboard_notify
 from flowtui.errors import FlowtuiError
+from flowtui.tui.failure_alert import failure_alert
+from flowtui.tui.keys import help_rows
 from flowtui.tui.live import LiveFeed
 from flowtui.tui.messages import (
     CommandDone,
@@ -35,11 +37,19 @@ from flowtui.tui.messages import (
     RefreshRequested,
     SchedulerSeen,
     StateLoaded,
+    TasksFailed,
 )
+from flowtui.tui.palette import FlowtuiCommands
 from flowtui.tui.screens.base import LiveScreen
+from flowtui.tui.screens.dag_runs import DagScreen
 from flowtui.tui.screens.dags import DagsScreen
+from flowtui.tui.screens.failures import FailuresScreen
 from flowtui.tui.screens.help import HelpScreen
+from flowtui.tui.screens.import_errors import ImportErrorsScreen
+from flowtui.tui.screens.pools import PoolsScreen
 from flowtui.tui.screens.quit import QuitChoice, QuitDialog
+from flowtui.tui.screens.variables import VariablesScreen
+from flowtui.tui.widgets.state_badge import use_palette
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +63,7 @@ class Dashboard(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "flowtui"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {FlowtuiCommands}
     BINDINGS = [
         Binding("q", "quit_dashboard", "Quit"),
         Binding("ctrl+q", "quit_dashboard", "Quit", show=False, priority=True),
@@ -70,12 +81,16 @@ class Dashboard(App[int]):
         starts_scheduler: bool = False,
     ) -> None:
         super().__init__()
+        use_palette(monochrome=self.no_color)
         self.settings = settings
         self.commands = commands
         self.scheduler = scheduler
         self.starts_scheduler = starts_scheduler
         """Start a scheduler in the background at once if none runs (`flowtui` does)."""
         self.feed = LiveFeed(settings.db_path, self.post_message)
+        self.is_alerting = load_dashboard_notify(settings.home)
+        """Ring the bell and send a desktop notification for each failed attempt
+        (`[dashboard] notify` in flowtui.toml)."""
         self._counts: dict[str, int] = {}
         self._seen: SchedulerStatus | SchedulerState = SchedulerState.STARTING
         self._starter: Worker[None] | None = None
@@ -127,6 +142,14 @@ class Dashboard(App[int]):
             header.counts = message.counts
             screen.show(message.data)
 
+    @on(TasksFailed)
+    def _tasks_failed(self, message: TasksFailed) -> None:
+        driver = self._driver
+        if not self.is_alerting or driver is None:
+            return
+        driver.write("".join(failure_alert(failure) for failure in message.failures))
+        driver.flush()
+
     @on(RefreshRequested)
     def _reread(self) -> None:
         self.feed.nudge()
@@ -164,27 +187,31 @@ class Dashboard(App[int]):
         self.push_screen(HelpScreen(self.binding_list(self.screen)))
 
     def binding_list(self, screen: Screen[Any]) -> list[tuple[str, str]]:
-        """(keys, description) for every binding active on `screen`, the app's included."""
-        seen: dict[str, str] = {}
-        for key, active in screen.active_bindings.items():
-            name = active.binding.description or active.binding.action
-            seen.setdefault(name, "")
-            seen[name] = f"{seen[name]}, {key}" if seen[name] else key
-        return [(keys, name) for name, keys in seen.items()]
+        """(keys, description) for every binding active on `screen`, its own first."""
+        return help_rows(screen, self.get_key_display)
 
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """Every key action of the screen is in the command palette too."""
-        yield from super().get_system_commands(screen)
-        for key, active in screen.active_bindings.items():
-            binding = active.binding
-            if not binding.description or binding.action in ("command_palette",):
-                continue
-            node, action = active.node, binding.action
-            yield SystemCommand(
-                f"{binding.description} ({key})",
-                f"the {key} key",
-                lambda node=node, action=action: self.run_action(action, node),
-            )
+    def get_key_display(self, binding: Binding) -> str:
+        """Keys as a user types them: `[`, `?`, `Esc` (Textual writes `esc`)."""
+        shown = super().get_key_display(binding)
+        return "Esc" if shown == "esc" else shown
+
+    def action_open(self, name: str) -> None:
+        """Open one of the screens that work from anywhere (the palette's `Open ...`)."""
+        if name == "dags":
+            while len(self.screen_stack) > 2:  # the default screen, then the DAG list
+                self.pop_screen()
+            return
+        screens: dict[str, Callable[[], Screen[Any]]] = {
+            "failures": FailuresScreen,
+            "variables": VariablesScreen,
+            "pools": PoolsScreen,
+            "import_errors": ImportErrorsScreen,
+        }
+        if type(self.screen) is not screens[name]:
+            self.push_screen(screens[name]())
+
+    def action_open_dag(self, dag_id: str) -> None:
+        self.push_screen(DagScreen(dag_id))
 
     def action_start_scheduler(self) -> None:
         self._starter = self.start_scheduler()

@@ -1,6 +1,7 @@
 """The live feed: one thread with its own read-only connection that re-reads what the current
 screen shows whenever the store changed (`PRAGMA data_version`, checked every 250 ms: the
-only way to see another process's writes) or when nudged, and posts it as `StateLoaded`."""
+only way to see another process's writes) or when nudged, and posts it as `StateLoaded`, with
+the header's counts of the present (task instances of active and latest runs)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from flowtui.store.reads import last_event_id, task_failures_since
 from flowtui.store.schema import open_connection
-from flowtui.store.summaries import data_version, state_counts
-from flowtui.tui.messages import StateLoaded
+from flowtui.store.summaries import data_version, present_counts
+from flowtui.tui.messages import StateLoaded, TasksFailed
 
 logger = logging.getLogger(__name__)
 
 Loader = Callable[[sqlite3.Connection], Any]
-Post = Callable[[StateLoaded], Any]
+Post = Callable[[StateLoaded | TasksFailed], Any]
 
 INTERVAL = 0.25
 """Seconds between two idle checks of the store."""
@@ -36,6 +38,9 @@ class LiveFeed:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._is_nudged = False
+        self._seen_event: int | None = None
+        """The newest event read for failures; None until the first read (older failures are
+        not news)."""
         """A re-read was asked for since the thread last looked (guarded by `_lock`)."""
         self._thread = threading.Thread(target=self._run, name="flowtui-live", daemon=True)
 
@@ -96,7 +101,26 @@ class LiveFeed:
         conn.execute("BEGIN")  # one consistent snapshot for the screen and the header
         try:
             data = loader(conn)
-            counts = state_counts(conn)
+            counts = _totals(present_counts(conn))
+            failures = self._new_failures(conn)
         finally:
             conn.execute("COMMIT")
         self.post(StateLoaded(target, data, counts))
+        if failures:
+            self.post(TasksFailed(failures))
+
+    def _new_failures(self, conn: sqlite3.Connection) -> list[dict[str, Any]]:
+        if self._seen_event is None:
+            self._seen_event = last_event_id(conn)
+            return []
+        failures = task_failures_since(conn, self._seen_event)
+        self._seen_event = last_event_id(conn)
+        return failures
+
+
+def _totals(by_dag: dict[str, dict[str, int]]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for counts in by_dag.values():
+        for state, count in counts.items():
+            totals[state] = totals.get(state, 0) + count
+    return totals

@@ -35,6 +35,15 @@ class StateLoaded(Message):
         self.target, self.data, self.counts = target, data, counts
 
 
+class TasksFailed(Message):
+    """Attempts failed since the live thread last looked (each a dict of
+    `reads.task_failures_since`), for the bell and the desktop notification."""
+
+    def __init__(self, failures: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.failures = failures
+
+
 class CommandFailed(Message):
     """A command (trigger, clear, mark, pause) was refused; `error` is one line."""
 

@@ -4,6 +4,7 @@ the App probes it and sends it commands over its real socket."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import threading
 import time
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from rich.console import Console
 from textual.pilot import Pilot
 
 from flowtui.commands.model import CommandClient
@@ -20,6 +22,7 @@ from flowtui.scheduling.background import BackgroundScheduler
 from flowtui.scheduling.host import SchedulerHost
 from flowtui.scheduling.service import Scheduler
 from flowtui.tui.app import Dashboard
+from flowtui.tui.palette import FlowtuiCommands
 from tests.conftest import Home
 
 SIZE = (120, 40)
@@ -79,3 +82,17 @@ def in_thread(home: Home) -> Iterator[tuple[Dashboard, Scheduler]]:
     finally:
         host.request_stop()
         thread.join(timeout=30)
+
+
+async def palette_titles(app: Dashboard) -> list[str]:
+    """The names flowtui's palette provider offers on the screen on top, unfiltered."""
+    provider = FlowtuiCommands(app.screen)
+    await provider.startup()
+    return [command.name for command in provider.commands()]
+
+
+def plain(renderable: Any, width: int = 200) -> str:
+    """What a Rich renderable reads as, without styles (lines joined by newlines)."""
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+    console.print(renderable)
+    return console.export_text()

@@ -20,7 +20,7 @@ from flowtui.tui.screens.dag_runs import DagScreen
 from flowtui.tui.screens.dags import DagsScreen
 from flowtui.tui.screens.task_instance import TaskInstanceScreen
 from tests.conftest import Home
-from tests.tui.conftest import SIZE, in_thread, settle, wait_for
+from tests.tui.conftest import SIZE, in_thread, palette_titles, settle, wait_for
 
 # A task that fails its first attempt in each run and succeeds when run again: with retries=1
 # it shows two attempts; with none, the run fails until someone retries it.
@@ -315,7 +315,7 @@ async def test_small_terminal_keys_in_footer_and_palette(home: Home, failed_run:
             assert screen.run_grid.selected() == (failed_run, "transform")
             assert screen.run_grid.size.height >= len(TASKS) + 1
             assert screen.query_one("#run-details").size.width >= 30
-            titles = [c.title for c in app.get_system_commands(app.screen)]
+            titles = await palette_titles(app)
             for name in ("Move", "Open", "Back", "Log", "Graph", "Trigger", "Pause/unpause"):
                 assert any(t.startswith(name) for t in titles), (name, titles)
             for name in ("Clear", "Retry", "Mark"):

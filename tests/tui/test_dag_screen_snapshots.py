@@ -5,7 +5,6 @@ on when its rows arrive, which no pause pins down."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -13,117 +12,22 @@ from textual.pilot import Pilot
 
 from flowtui.commands.model import SchedulerState
 from flowtui.scheduling.clients import connect
-from flowtui.spec import DagSpec, TaskSpec
 from flowtui.store.schema import open_connection
 from flowtui.tui.app import Dashboard
 from flowtui.tui.screens.dag_runs import DagScreen
 from flowtui.tui.screens.dags import DagsScreen
+from flowtui.tui.screens.failures import FailuresScreen
+from flowtui.tui.screens.import_errors import ImportErrorsScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
 from tests.conftest import Home
 from tests.tui.conftest import make_dashboard
+from tests.tui.pinned_store import write_pinned_store
 
 pytest.importorskip("pytest_textual_snapshot")
 
-EDGES = {
-    "extract": ("validate", "transform"),
-    "validate": ("load",),
-    "transform": ("load",),
-    "load": ("report",),
-    "report": (),
-}
-RUNS: list[tuple[str, str, dict[str, tuple[str, int, float | None]]]] = [
-    # run_id, run state, {task: (state, try_number, duration)}
-    ("scheduled__2024-03-01", "success", {t: ("success", 1, 12.0) for t in EDGES}),
-    ("scheduled__2024-03-02", "success", {t: ("success", 1, 14.0) for t in EDGES}),
-    (
-        "scheduled__2024-03-03",
-        "failed",
-        {
-            "extract": ("success", 1, 11.0),
-            "validate": ("success", 2, 3.0),
-            "transform": ("failed", 1, 48.0),
-            "load": ("upstream_failed", 0, None),
-            "report": ("upstream_failed", 0, None),
-        },
-    ),
-]
-
-
-def _spec() -> DagSpec:
-    upstream = {t: tuple(u for u, downs in EDGES.items() if t in downs) for t in EDGES}
-    tasks = {
-        t: TaskSpec(t, "BashOperator", upstream=upstream[t], downstream=EDGES[t]) for t in EDGES
-    }
-    return DagSpec("sales_etl", "/dags/sales.py", tasks, schedule="@daily")
-
-
-def _write_fixed_store(home: Home) -> None:
-    home.path.mkdir(parents=True, exist_ok=True)
-    conn = open_connection(home.path / "flowtui.db")
-    conn.execute(
-        "INSERT INTO dags (dag_id, fileloc, spec, schedule) VALUES (?, ?, ?, ?)",
-        ("sales_etl", "/dags/sales.py", json.dumps(_spec().to_dict()), json.dumps("@daily")),
-    )
-    for day, (run_id, state, tis) in enumerate(RUNS, start=1):
-        start = f"2024-03-0{day + 1}T00:00:00+00:00"
-        conn.execute(
-            "INSERT INTO dag_runs (dag_id, run_id, run_type, state, logical_date, "
-            "data_interval_start, data_interval_end, start_date, end_date, conf) "
-            "VALUES ('sales_etl', ?, 'scheduled', ?, ?, ?, ?, ?, ?, '{}')",
-            (
-                run_id,
-                state,
-                f"2024-03-0{day}T00:00:00+00:00",
-                f"2024-03-0{day}T00:00:00+00:00",
-                start,
-                start,
-                f"2024-03-0{day + 1}T00:01:05+00:00",
-            ),
-        )
-        offset = 0
-        for task_id, (ti_state, tries, duration) in tis.items():
-            _write_task_instance(conn, run_id, task_id, ti_state, tries, duration, day, offset)
-            offset += 5
-    conn.close()
-
-
-def _write_task_instance(
-    conn: Any,
-    run_id: str,
-    task_id: str,
-    state: str,
-    tries: int,
-    duration: float | None,
-    day: int,
-    offset: int,
-) -> None:
-    def at(seconds: float) -> str:
-        return f"2024-03-0{day + 1}T00:00:{seconds:06.3f}+00:00"
-
-    conn.execute(
-        "INSERT INTO task_instances (dag_id, run_id, task_id, state, try_number, max_tries, "
-        "duration) VALUES ('sales_etl', ?, ?, ?, ?, 1, ?)",
-        (run_id, task_id, state, tries, duration),
-    )
-    for try_number in range(1, tries + 1):
-        begin = offset + (try_number - 1) * 4
-        conn.execute(
-            "INSERT INTO attempts (dag_id, run_id, task_id, try_number, state, queued_at, "
-            "start_date, end_date) VALUES ('sales_etl', ?, ?, ?, ?, ?, ?, ?)",
-            (
-                run_id,
-                task_id,
-                try_number,
-                state if try_number == tries else "failed",
-                at(begin),
-                at(begin + 1),
-                at(min(begin + 1 + (duration or 1), 59)),
-            ),
-        )
-
 
 def _app(home: Home) -> Dashboard:
-    _write_fixed_store(home)
+    write_pinned_store(home)
     settings = home.settings
     return make_dashboard(settings, connect(settings, "dashboard:test"))
 
@@ -140,6 +44,13 @@ async def _open(pilot: Pilot[Any], *keys: str) -> None:
     await _pin_header(pilot)
 
 
+@pytest.fixture
+def no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NO_COLOR=1, as the App reads it when it is made: states drawn by attributes alone."""
+    monkeypatch.setenv("NO_COLOR", "1")
+
+
+@pytest.mark.usefixtures("no_color")
 def test_grid_at_80x24_starts_on_the_failed_task(home: Home, snap_compare: Any) -> None:
     """A user opens a DAG whose latest run failed: the cursor is on the failed task."""
     assert snap_compare(_app(home), terminal_size=(80, 24), run_before=_open)
@@ -165,6 +76,7 @@ async def _pin_header(pilot: Pilot[Any]) -> None:
     await pilot.pause(0.2)
 
 
+@pytest.mark.usefixtures("no_color")
 def test_dag_list_at_80x24_with_an_import_error(home: Home, snap_compare: Any) -> None:
     """The first screen: each DAG with its recent runs as glyphs, and the import-error banner."""
     app = _app(home)
@@ -179,6 +91,66 @@ def test_dag_list_at_80x24_with_an_import_error(home: Home, snap_compare: Any) -
         for _ in range(100):
             screen = pilot.app.screen
             if isinstance(screen, DagsScreen) and screen.dag_table.row_count:
+                break
+            await pilot.pause(0.05)
+        await _pin_header(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def _wait_for_list(pilot: Pilot[Any]) -> None:
+    for _ in range(100):
+        screen = pilot.app.screen
+        if isinstance(screen, DagsScreen) and screen.dag_table.row_count:
+            break
+        await pilot.pause(0.05)
+
+
+@pytest.mark.usefixtures("no_color")
+def test_failures_at_80x24(home: Home, snap_compare: Any) -> None:
+    """f: both failures, the latest first, each with its run, when and its error line."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _wait_for_list(pilot)
+        await pilot.press("f")
+        for _ in range(100):
+            screen = pilot.app.screen
+            if isinstance(screen, FailuresScreen) and screen.failures:
+                break
+            await pilot.pause(0.05)
+        await _pin_header(pilot)
+
+    assert snap_compare(_app(home), terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.usefixtures("no_color")
+def test_import_errors_at_80x24(
+    home: Home, snap_compare: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file's whole message wrapped, and the line it points at."""
+    app = _app(home)
+    monkeypatch.chdir(home.path)  # a relative file name: the same on every machine
+    broken = home.path / "dags" / "broken.py"
+    broken.parent.mkdir(exist_ok=True)
+    broken.write_text("from flowtui import DAG\n\nwith DAG('broken' as dag:\n    pass\n")
+    conn = open_connection(home.path / "flowtui.db")
+    conn.execute(
+        "INSERT INTO import_errors (filename, line, message, timestamp) VALUES "
+        "(?, 3, ?, '2024-03-04T00:00:00+00:00')",
+        (
+            "dags/broken.py",
+            "SyntaxError: '(' was never closed; the DAG(...) call that starts on line 3 "
+            "goes on to the end of the file, so every line after it is part of it",
+        ),
+    )
+    conn.close()
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _wait_for_list(pilot)
+        await pilot.press("e")
+        for _ in range(100):
+            screen = pilot.app.screen
+            if isinstance(screen, ImportErrorsScreen) and screen.places:
                 break
             await pilot.pause(0.05)
         await _pin_header(pilot)

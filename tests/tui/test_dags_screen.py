@@ -20,7 +20,16 @@ from flowtui.tui.screens.dags import DagsScreen
 from flowtui.tui.screens.help import HelpScreen
 from flowtui.tui.screens.import_errors import ImportErrorsScreen
 from tests.conftest import Home, wait_until
-from tests.tui.conftest import SIZE, in_thread, load_dags, make_dashboard, settle, wait_for
+from tests.tui.conftest import (
+    SIZE,
+    in_thread,
+    load_dags,
+    make_dashboard,
+    palette_titles,
+    plain,
+    settle,
+    wait_for,
+)
 
 TWO_DAGS = """
     from datetime import datetime
@@ -139,11 +148,11 @@ async def test_import_errors_banner_opens_the_errors(home: Home) -> None:
             screen = await wait_for(
                 pilot, lambda: isinstance(app.screen, ImportErrorsScreen) and app.screen
             )
-            await wait_for(pilot, lambda: screen.query_one("KeyTable").row_count == 1)
-            row = screen.query_one("KeyTable").get_row_at(0)
-            assert str(row[0]).endswith("broken.py")
-            assert row[1] == "2"
-            assert "ValueError: nope" in str(row[2])
+            await wait_for(pilot, lambda: screen.error_list.option_count == 1)
+            filename, line = screen.places[0]
+            assert filename.endswith("broken.py")
+            assert line == 2
+            assert "ValueError: nope" in plain(screen.error_list.get_option_at_index(0).prompt)
             await pilot.press("escape")
             assert isinstance(app.screen, DagsScreen)
 
@@ -173,7 +182,7 @@ async def test_every_action_is_in_the_command_palette(home: Home) -> None:
     with in_thread(home) as (app, _scheduler):
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: isinstance(app.screen, DagsScreen))
-            titles = [c.title for c in app.get_system_commands(app.screen)]
+            titles = await palette_titles(app)
             for name in ("Open", "Filter", "Trigger", "Pause/unpause", "Import errors", "Quit"):
                 assert any(t.startswith(name) for t in titles), (name, titles)
 
@@ -263,9 +272,10 @@ async def test_a_dag_asking_for_mail_without_smtp_shows_a_warning(home: Home) ->
             screen = await wait_for(
                 pilot, lambda: isinstance(app.screen, ImportErrorsScreen) and app.screen
             )
-            await wait_for(pilot, lambda: screen.query_one("KeyTable").row_count == 2)
-            table = screen.query_one("KeyTable")
-            assert str(table.get_row_at(0)[0]) == "no import errors"
-            fileloc, _line, message = table.get_row_at(1)
-            assert str(fileloc).endswith("mailing.py")
-            assert str(message).startswith("warning: DAG 'mailing' asks for email (task 'load')")
+            await wait_for(pilot, lambda: screen.error_list.option_count == 2)
+            options = screen.error_list
+            assert plain(options.get_option_at_index(0).prompt).strip() == "no import errors"
+            fileloc, _line = screen.places[1]
+            assert fileloc.endswith("mailing.py")
+            message = plain(options.get_option_at_index(1).prompt)
+            assert "warning: DAG 'mailing' asks for email (task 'load')" in message

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from flowtui.store.schema import open_connection
 from flowtui.tui.live import INTERVAL, LiveFeed
-from flowtui.tui.messages import StateLoaded
+from flowtui.tui.messages import StateLoaded, TasksFailed
 
 SHOWS = 12
 
@@ -30,7 +30,7 @@ def _hold_the_gil(seconds: float) -> None:
 def test_each_screen_shown_on_an_idle_store_is_read(tmp_path: Path) -> None:
     db_path = tmp_path / "flowtui.db"
     open_connection(db_path).close()
-    posted: queue.Queue[StateLoaded] = queue.Queue()
+    posted: queue.Queue[StateLoaded | TasksFailed] = queue.Queue()
     feed = LiveFeed(db_path, posted.put)
     feed.start()
     missed = []
@@ -46,7 +46,7 @@ def test_each_screen_shown_on_an_idle_store_is_read(tmp_path: Path) -> None:
                 except queue.Empty:
                     missed.append(target)
                     break
-                if message.target == target:
+                if isinstance(message, StateLoaded) and message.target == target:
                     break
     finally:
         feed.stop()

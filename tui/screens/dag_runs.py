@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -36,6 +36,12 @@ from flowtui.tui.widgets.timeline import Timeline
 
 NEEDS_ATTENTION = ("failed", "upstream_failed", "up_for_retry")
 """States the cursor starts on, in the latest run, so that a fix is one key away."""
+
+NARROW = 80
+"""Columns below which the side panel (run details, timeline) is hidden."""
+
+FAILED = ("failed", "up_for_retry")
+"""States of the cells `]f` / `[f` jump to (an upstream_failed cell is a consequence)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,8 @@ class DagScreen(TaskActionsScreen):
         Binding("t", "trigger", "Trigger"),
         Binding("p", "pause", "Pause/unpause"),
         Binding("enter", "open_task", "Open"),
+        Binding("right_square_bracket", "jump_prefix(1)", "Next failed", key_display="]f"),
+        Binding("left_square_bracket", "jump_prefix(-1)", "Prev failed", key_display="[f"),
     ]
 
     def __init__(self, dag_id: str) -> None:
@@ -79,6 +87,8 @@ class DagScreen(TaskActionsScreen):
         """The run under the cursor, read by `load` (live thread) for the timeline."""
         self._placed = False
         self._spec = SpecCache()
+        self._jump_step = 0
+        """`]` or `[` was pressed (1 or -1): an `f` next jumps to a failed cell."""
 
     def compose(self) -> ComposeResult:
         yield HeaderBar()
@@ -97,6 +107,8 @@ class DagScreen(TaskActionsScreen):
         self.run_grid.focus()
 
     def on_resize(self) -> None:
+        # Below 80 columns the grid keeps the width: the details and timeline step aside.
+        self.query_one("#dag-side").display = self.size.width >= NARROW
         self.call_after_refresh(self._refit)
 
     @property
@@ -211,6 +223,19 @@ class DagScreen(TaskActionsScreen):
         grid.move_cursor(column=grid.cursor_column + message.delta, animate=False)
 
     # --- keys ---
+
+    def on_key(self, event: events.Key) -> None:
+        """The second key of `]f` / `[f` (Textual binds single keys; the first one set
+        `_jump_step`); any other key ends the sequence."""
+        step, self._jump_step = self._jump_step, 0
+        if step and event.key == "f":
+            event.stop()
+            event.prevent_default()
+            if not self.run_grid.jump(FAILED, step):
+                self.notify("no failed task instance in the runs shown", timeout=3)
+
+    def action_jump_prefix(self, step: int) -> None:
+        self._jump_step = step
 
     def selected_task_instance(self) -> SelectedTaskInstance | None:
         selected, data = self.run_grid.selected(), self.data

@@ -1,6 +1,7 @@
-"""The first screen: every DAG with its paused flag, next and last run, its recent runs as
-coloured glyphs, running/failed counts and its schedule in words; a filter by text and `tag:`;
-a banner for files that failed to load."""
+"""The first screen: every DAG with the state of its last run, its recent runs as coloured
+glyphs, its failed and running task instances now, paused flag, next run and its schedule in
+words; DAGs that need attention (latest run failed, a task failed or up for retry now) first;
+a filter by text and `tag:`; a banner for files that failed to load."""
 
 from __future__ import annotations
 
@@ -15,26 +16,40 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from flowtui.config import Settings
 from flowtui.store import reads
-from flowtui.store.summaries import dag_overview
+from flowtui.store.summaries import dag_overview, present_counts
 from flowtui.tui.format import format_timestamp, schedule_text
 from flowtui.tui.screens.base import KeyTable, LiveScreen
 from flowtui.tui.screens.dag_runs import DagScreen
+from flowtui.tui.screens.failures import FailuresScreen
 from flowtui.tui.screens.import_errors import ImportErrorsScreen, load_warnings
 from flowtui.tui.screens.pools import PoolsScreen
 from flowtui.tui.screens.variables import VariablesScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
-from flowtui.tui.widgets.state_badge import badge, glyph
+from flowtui.tui.widgets.state_badge import STYLES, badge, glyph
 
 RECENT = 10
-COLUMNS = ("DAG", "paused", "next run", "last run", "recent runs", "running", "failed", "schedule")
-"""The schedule comes last: its words are the widest cell, and at 80 columns the live columns
-before it must stay in view."""
+COLUMNS = (
+    "DAG",
+    "last run",
+    "recent runs",
+    "failed now",
+    "running",
+    "paused",
+    "next run",
+    "schedule",
+)
+"""Most needed first (at 80 columns what is cut is on the right); the schedule comes last: its
+words are the widest cell."""
+
+ATTENTION = ("failed", "up_for_retry")
+"""States of a task instance now that put its DAG on top of the list."""
 
 
 class DagsScreen(LiveScreen):
     """All DAGs; enter opens one."""
 
     BINDINGS = [
+        Binding("f", "failures", "Failures"),
         Binding("slash", "filter", "Filter"),
         Binding("t", "trigger", "Trigger"),
         Binding("p", "pause", "Pause/unpause"),
@@ -79,7 +94,7 @@ class DagsScreen(LiveScreen):
 
     def load(self, conn: sqlite3.Connection) -> Any:
         return {
-            "dags": dag_overview(conn, RECENT),
+            "dags": _attention_first(dag_overview(conn, RECENT), present_counts(conn)),
             "errors": reads.import_errors(conn),
             "warnings": load_warnings(conn, self.home_settings),
         }
@@ -162,14 +177,39 @@ class DagsScreen(LiveScreen):
         if dag is not None:
             self.set_paused(dag["dag_id"], not dag["is_paused"])
 
+    def action_failures(self) -> None:
+        self.app.push_screen(FailuresScreen())
+
     def action_errors(self) -> None:
-        self.app.push_screen(ImportErrorsScreen())
+        """The import errors, the cursor on the selected DAG's file when it has one."""
+        dag = self.selected_dag()
+        self.app.push_screen(ImportErrorsScreen(dag["fileloc"] if dag else None))
 
     def action_variables(self) -> None:
         self.app.push_screen(VariablesScreen())
 
     def action_pools(self) -> None:
         self.app.push_screen(PoolsScreen())
+
+
+def _attention_first(
+    dags: list[dict[str, Any]], present: dict[str, dict[str, int]]
+) -> list[dict[str, Any]]:
+    """`dags` with each one's task counts of now (`present_counts`), those needing attention
+    first, the one whose latest run started last on top; the rest by id."""
+    for dag in dags:
+        dag["task_counts"] = present.get(dag["dag_id"], {})
+        last = dag["recent_runs"][0] if dag["recent_runs"] else None
+        dag["needs_attention"] = bool(
+            (last is not None and last["state"] == "failed")
+            or any(dag["task_counts"].get(state) for state in ATTENTION)
+        )
+    ranked = sorted(
+        (d for d in dags if d["needs_attention"]),
+        key=lambda d: d["recent_runs"][0]["start_date"] or "" if d["recent_runs"] else "",
+        reverse=True,
+    )
+    return ranked + [d for d in dags if not d["needs_attention"]]
 
 
 def _matches(dag: dict[str, Any], text: str) -> bool:
@@ -196,11 +236,11 @@ def _cells(dag: dict[str, Any]) -> list[Any]:
         name.append(f" !SLA {dag['sla_missed']}", style="bold magenta")
     return [
         name,
-        Text("paused", style="yellow") if dag["is_paused"] else Text("no", style="dim"),
-        format_timestamp(dag["next_run_at"], seconds=False),
         badge(last["state"]) if last else Text("never", style="dim"),
         strip,
-        Text(str(running), style="bold bright_green" if running else "dim"),
-        Text(str(failed), style="bold red" if failed else "dim"),
+        Text(str(failed), style=STYLES["failed"] if failed else "dim"),
+        Text(str(running), style=STYLES["running"] if running else "dim"),
+        Text("paused", style="yellow") if dag["is_paused"] else Text("no", style="dim"),
+        format_timestamp(dag["next_run_at"], seconds=False),
         schedule_text(dag["schedule"]),
     ]

@@ -1,5 +1,5 @@
-"""One task instance: its state, try number and operator, its attempts (start, end, duration,
-exit cause), its state history from `events`, and the log of a chosen attempt (`LogPane`,
+"""One task instance: its state, try number and operator, its attempts (start, duration, exit
+code, cause), its state history from `events`, and the log of a chosen attempt (`LogPane`,
 which reads and follows the file itself). Clear, retry and mark come from `TaskActionsScreen`."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from flowtui.tui.widgets.header_bar import HeaderBar
 from flowtui.tui.widgets.log_file import AttemptLog
 from flowtui.tui.widgets.log_pane import LogPane
 from flowtui.tui.widgets.log_view import LogView
-from flowtui.tui.widgets.state_badge import badge
+from flowtui.tui.widgets.state_badge import STYLES, badge
 
 LIVE_ATTEMPT_STATES = ("queued", "running")
 LIVE_TI_STATES = ("queued", "running", "restarting", "up_for_retry", "up_for_reschedule")
@@ -67,7 +67,8 @@ class TaskInstanceScreen(TaskActionsScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.attempts_table.add_columns("try", "state", "start", "end", "duration", "exit", "cause")
+        # No end column: start and duration say it, and at 80 columns the cause must fit.
+        self.attempts_table.add_columns("try", "state", "start", "took", "exit", "cause")
         self.history_table.add_columns("time", "change", "actor", "detail")
         self.attempts_table.border_title = "attempts"
         self.history_table.border_title = "state history"
@@ -193,10 +194,9 @@ class TaskInstanceScreen(TaskActionsScreen):
                 str(attempt["try_number"]),
                 badge(attempt["state"]),
                 format_timestamp(attempt["start_date"], year=False),
-                format_timestamp(attempt["end_date"], year=False),
                 format_elapsed(attempt["start_date"], attempt["end_date"]),
                 "" if attempt["exit_code"] is None else str(attempt["exit_code"]),
-                Text(attempt["cause"] or "", style="red"),
+                Text(attempt["cause"] or "", style=STYLES["failed"] if attempt["cause"] else ""),
                 key=str(attempt["try_number"]),
             )
         if shown is not None and str(shown) in {str(key.value) for key in table.rows}:

@@ -1,6 +1,7 @@
 """The top bar: which home and DAG folder are in use, which scheduler serves the home (its
 PID), or that it is starting, stopping or not running (and the key that starts one), and task
-instances per state, like Luigi's status boxes."""
+instances per state now (of active and latest runs), like Luigi's status boxes; two short
+lines, so that 80 columns hold both."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from textual.widget import Widget
 from flowtui.commands.model import SchedulerState, SchedulerStatus
 from flowtui.tui.widgets.state_badge import GLYPHS, STYLES
 
-COUNTED = ("queued", "running", "up_for_retry", "failed", "upstream_failed", "success")
+COUNTED = ("failed", "up_for_retry", "upstream_failed", "running", "queued", "success")
+"""Worst first: what is cut at a narrow width is what needs the least attention."""
+
+SHORT = {"up_for_retry": "retry", "upstream_failed": "upstream"}
+"""Names shortened below 100 columns."""
 
 
 class HeaderBar(Widget):
@@ -26,6 +31,7 @@ class HeaderBar(Widget):
     scheduler: reactive[SchedulerStatus | SchedulerState] = reactive(SchedulerState.STARTING)
     """The home's scheduler as the App last probed it."""
     counts: reactive[dict[str, int]] = reactive(dict, always_update=True)
+    """Task instances per state of the active and latest runs (not every instance ever)."""
 
     def render(self) -> Text:
         width = max(self.size.width, 20)
@@ -33,14 +39,14 @@ class HeaderBar(Widget):
         where.append_text(Text.assemble(" scheduler: ", self._scheduler_text()))
         where.append(f"  home {self.home}  dags {self.dags_folder}")
         where.truncate(width, overflow="ellipsis")
-        counts = Text(" ")
-        gap = "   " if width >= 100 else " "
+        is_wide = width >= 100
+        counts = Text(" now:", style="bold")
         for state in COUNTED:
             count = self.counts.get(state, 0)
-            counts.append(
-                f"{GLYPHS[state]} {state} {count}", style=STYLES[state] if count else "dim"
-            )
-            counts.append(gap)
+            name = state if is_wide else SHORT.get(state, state)
+            counts.append("   " if is_wide else "  ")
+            style = STYLES[state] if count else "dim"
+            counts.append(f"{GLYPHS[state]} {count} {name}", style=style)
         counts.truncate(width, overflow="ellipsis")
         return Text("\n").join([where, counts])
 

@@ -131,6 +131,25 @@ class RunGrid(DataTable[Text]):
             column = self.get_column_index(run_id)
         self.move_cursor(row=row, column=column, animate=False)
 
+    def jump(self, states: Sequence[str], step: int) -> bool:
+        """Move the cursor to the next (`step` 1) or previous (-1) cell in one of `states`, in
+        reading order of the runs (column by column, oldest first; tasks top down), wrapping
+        around; False when no cell is in one of them."""
+        run_ids = [str(key.value) for key in list(self.columns)[FIXED:]]
+        task_ids = [str(key.value) for key in self.rows]
+        cells = [(r, t) for r in run_ids for t in task_ids]
+        wanted = {i for i, key in enumerate(cells) if self._states.get(key) in states}
+        if not wanted:
+            return False
+        selected = self.selected()
+        here = cells.index(selected) if selected in cells else -1
+        for offset in range(1, len(cells) + 1):
+            index = (here + step * offset) % len(cells)
+            if index in wanted:
+                self.select(*cells[index])
+                return True
+        return False
+
     def set_data(self, data: GridData) -> None:
         """Show `data`; same rows and columns as before updates only the changed cells."""
         if data.shape != self._shape:

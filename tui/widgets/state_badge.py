@@ -1,6 +1,7 @@
 """How a state looks: a glyph (readable without colour, e.g. with NO_COLOR or in a 16-colour
-terminal) and a colour, both set once here for every screen (named ANSI colours, so that
-16-colour terminals match; app.tcss leaves them alone)."""
+terminal) and a style, both set once here for every screen: named ANSI colours (so that
+16-colour terminals match; app.tcss leaves them alone), or, with NO_COLOR, a palette of
+brightness and attributes alone (`use_palette`)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ GLYPHS: dict[str, str] = {
 }
 """One glyph per task-instance and run state."""
 
-STYLES: dict[str, str] = {
+COLOUR_STYLES: dict[str, str] = {
     "none": "dim",
     "scheduled": "cyan",
     "queued": "bright_cyan",
@@ -37,6 +38,34 @@ STYLES: dict[str, str] = {
     "removed": "dim",
 }
 """Rich styles for glyphs inside tables (named ANSI colours, so 16-colour terminals match)."""
+
+MONOCHROME_STYLES: dict[str, str] = {
+    "none": "dim",
+    "scheduled": "",
+    "queued": "",
+    "running": "bold",
+    "success": "",
+    "failed": "bold reverse",
+    "skipped": "dim italic",
+    "upstream_failed": "bold underline",
+    "up_for_retry": "reverse",
+    "up_for_reschedule": "italic",
+    "restarting": "bold italic",
+    "removed": "dim strike",
+}
+"""Without colour (NO_COLOR: Textual turns each colour into a grey of its brightness, and dark
+red on the dark background was grey 237 on 235): the states that need a user stand out by
+reverse video and weight, the rest keep the text's own brightness or are dimmed."""
+
+STYLES: dict[str, str] = dict(COLOUR_STYLES)
+"""The styles in use: `COLOUR_STYLES` or `MONOCHROME_STYLES` (see `use_palette`)."""
+
+
+def use_palette(monochrome: bool) -> None:
+    """Draw states from now on with colours, or (NO_COLOR) with attributes alone. The App calls
+    this once as it starts; it changes `STYLES` in place, which every screen reads."""
+    STYLES.clear()
+    STYLES.update(MONOCHROME_STYLES if monochrome else COLOUR_STYLES)
 
 
 def glyph(state: str | None) -> Text:

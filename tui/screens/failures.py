@@ -1,0 +1,179 @@
+"""Recent failures across every DAG: the task instances failed or up for retry now, the latest
+first, each with its run, when it ended and its error's last line; `enter` opens one, and the
+task keys (`r` reruns it) act on the one under the cursor, as on the task-instance screen."""
+
+from __future__ import annotations
+
+import sqlite3
+import textwrap
+from typing import NamedTuple
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Static
+
+from flowtui.spec import DagSpec
+from flowtui.store.summaries import dag_header, recent_failures
+from flowtui.tui.format import format_timestamp, one_line
+from flowtui.tui.screens.base import KeyTable, SpecCache
+from flowtui.tui.screens.task_actions import SelectedTaskInstance, TaskActionsScreen
+from flowtui.tui.screens.task_instance import TaskInstanceScreen
+from flowtui.tui.widgets.header_bar import HeaderBar
+from flowtui.tui.widgets.state_badge import glyph
+
+LIMIT = 50
+"""Failures listed, at most."""
+
+TASK_WIDTH = 30
+"""Characters of `dag_id.task_id` and of the run id, at most."""
+
+
+class Failure(NamedTuple):
+    """One failed task instance and what a rerun of it needs to know (read on the live thread)."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    state: str
+    try_number: int
+    end_date: str | None
+    cause: str
+    """The last line of its latest attempt's error; empty when none was kept."""
+    downstream: list[str]
+    upstream: list[str]
+    states: dict[str, str]
+    """Every task of its run -> state."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.dag_id}\x00{self.run_id}\x00{self.task_id}"
+
+
+class FailuresScreen(TaskActionsScreen):
+    """Failures the latest first; the cursor starts on the latest."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures: list[Failure] = []
+        self._specs: dict[str, SpecCache] = {}
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar()
+        yield Static(
+            Text(" Recent failures ", style="bold reverse")
+            + Text("  failed or up for retry now, latest first", style="dim"),
+            id="failures-title",
+        )
+        yield KeyTable(id="failures", cursor_type="row", zebra_stripes=True)
+        yield Static("no task instance is failed now", id="failures-empty")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.failures_table
+        table.add_column("when", key="when")
+        table.add_column("task / run", key="task")
+        table.add_column("error", key="error")
+        self.query_one("#failures-empty", Static).display = False
+        table.focus()
+
+    @property
+    def failures_table(self) -> KeyTable:
+        return self.query_one("#failures", KeyTable)
+
+    # --- data ---
+
+    def load(self, conn: sqlite3.Connection) -> list[Failure]:
+        found = []
+        states: dict[tuple[str, str], dict[str, str]] = {}
+        for row in recent_failures(conn, LIMIT):
+            dag_id, run_id, task_id = row["dag_id"], row["run_id"], row["task_id"]
+            spec = self._spec(conn, dag_id)
+            if (dag_id, run_id) not in states:
+                states[dag_id, run_id] = dict(
+                    conn.execute(
+                        "SELECT task_id, state FROM task_instances WHERE dag_id = ? AND run_id = ?",
+                        (dag_id, run_id),
+                    ).fetchall()
+                )
+            lines = (row["cause"] or "").strip().splitlines()
+            found.append(
+                Failure(
+                    dag_id,
+                    run_id,
+                    task_id,
+                    row["state"],
+                    row["try_number"],
+                    row["end_date"],
+                    lines[-1] if lines else "",
+                    spec.relatives([task_id], "downstream") if spec else [],
+                    spec.relatives([task_id], "upstream") if spec else [],
+                    states[dag_id, run_id],
+                )
+            )
+        return found
+
+    def _spec(self, conn: sqlite3.Connection, dag_id: str) -> DagSpec | None:
+        header = dag_header(conn, dag_id)
+        if header is None:
+            return None
+        return self._specs.setdefault(dag_id, SpecCache()).parse(header["spec"])
+
+    def show(self, data: list[Failure]) -> None:
+        table = self.failures_table
+        current = self.selected_task_instance()
+        was_placed = bool(self.failures)
+        self.failures = data
+        table.clear()
+        task_width = max((len(f"{f.dag_id}.{f.task_id}") + 2 for f in data), default=0)
+        task_width = min(TASK_WIDTH, max(task_width, *(len(f.run_id) for f in data), 0))
+        error_width = max(20, self.size.width - 15 - task_width - 8)
+        for failure in data:
+            table.add_row(*_cells(failure, error_width), key=failure.key, height=2)
+        self.query_one("#failures-empty", Static).display = not data
+        keys = [f.key for f in data]
+        if was_placed and current is not None:
+            key = f"{current.dag_id}\x00{current.run_id}\x00{current.task_id}"
+            if key in keys:
+                table.move_cursor(row=keys.index(key), animate=False)
+
+    # --- keys ---
+
+    def selected_task_instance(self) -> SelectedTaskInstance | None:
+        table = self.failures_table
+        if not self.failures or table.row_count == 0:
+            return None
+        failure = self.failures[min(table.cursor_row, len(self.failures) - 1)]
+        return SelectedTaskInstance(
+            failure.dag_id,
+            failure.run_id,
+            failure.task_id,
+            failure.states.get(failure.task_id, failure.state),
+            downstream=failure.downstream,
+            upstream=failure.upstream,
+            states=failure.states,
+        )
+
+    @on(DataTable.RowSelected, "#failures")
+    def _row_selected(self) -> None:
+        self.action_open_task()
+
+    def action_open_task(self) -> None:
+        ti = self.selected_task_instance()
+        if ti is not None:
+            self.app.push_screen(TaskInstanceScreen(ti.dag_id, ti.run_id, ti.task_id))
+
+
+def _cells(failure: Failure, error_width: int) -> list[Text]:
+    when = Text(format_timestamp(failure.end_date, year=False) or "-")
+    when.append(f"\ntry {failure.try_number}", style="dim")
+    task = glyph(failure.state) + Text(" ")
+    task.append(one_line(f"{failure.dag_id}.{failure.task_id}", TASK_WIDTH - 2), style="bold")
+    task.append("\n" + one_line(failure.run_id, TASK_WIDTH), style="dim")
+    lines = textwrap.wrap(failure.cause, error_width) or ["(no error kept)"]
+    if len(lines) > 2:
+        lines = [lines[0], one_line(" ".join(lines[1:]), error_width)]
+    return [when, task, Text("\n".join(lines))]
