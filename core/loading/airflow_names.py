@@ -40,6 +40,10 @@ _OPERATOR_MODULES = {
     "python": _PYTHON,
     "bash": {"BashOperator": _OPERATORS + "BashOperator"},
     "empty": {"EmptyOperator": _OPERATORS + "EmptyOperator"},
+    "latest_only": {"LatestOnlyOperator": _OPERATORS + "LatestOnlyOperator"},
+    "weekday": {"BranchDayOfWeekOperator": _OPERATORS + "BranchDayOfWeekOperator"},
+    "datetime": {"BranchDateTimeOperator": _OPERATORS + "BranchDateTimeOperator"},
+    "trigger_dagrun": {"TriggerDagRunOperator": _OPERATORS + "TriggerDagRunOperator"},
 }
 
 SERVED: dict[str, dict[str, str]] = {
@@ -90,6 +94,7 @@ SERVED: dict[str, dict[str, str]] = {
         if name != "base"
     },
     "airflow.providers.standard.utils": {},
+    "airflow.providers.standard.utils.weekday": {"WeekDay": _OPERATORS + "WeekDay"},
     "airflow.providers.smtp": {},
     "airflow.providers.smtp.operators": {},
     "airflow.providers.smtp.operators.smtp": {"EmailOperator": _OPERATORS + "EmailOperator"},
@@ -109,6 +114,7 @@ SERVED: dict[str, dict[str, str]] = {
         )
     },
     "airflow.utils.trigger_rule": {"TriggerRule": _TRIGGER_RULE},
+    "airflow.utils.weekday": {"WeekDay": _OPERATORS + "WeekDay"},
     "airflow.timetables": {},
     "airflow.timetables.simple": {
         "NullTimetable": "flowtui.loading.airflow_shims:NullTimetable",
@@ -130,14 +136,6 @@ PLANNED_MODULES = frozenset(
         "airflow.utils.setup_teardown",
         "airflow.timetables.assets",
         "airflow.timetables.trigger",
-        "airflow.operators.latest_only",
-        "airflow.operators.datetime",
-        "airflow.operators.weekday",
-        "airflow.operators.trigger_dagrun",
-        "airflow.providers.standard.operators.latest_only",
-        "airflow.providers.standard.operators.datetime",
-        "airflow.providers.standard.operators.weekday",
-        "airflow.providers.standard.operators.trigger_dagrun",
     }
 )
 """Modules of issue 12's point 4 that a later flowtui serves: refused with "not yet"."""
@@ -157,10 +155,6 @@ PLANNED_NAMES = frozenset(
         "setup",
         "teardown",
         "get_current_context",
-        "LatestOnlyOperator",
-        "BranchDateTimeOperator",
-        "BranchDayOfWeekOperator",
-        "TriggerDagRunOperator",
         "ExternalTaskMarker",
         "PythonVirtualenvOperator",
         "ExternalPythonOperator",

@@ -1,12 +1,14 @@
-"""Branching operators: `BranchPythonOperator` follows the task ids its callable returns and
-`ShortCircuitOperator` stops everything downstream on a falsy result. They only report which
-tasks to skip (`tasks_to_skip`); the scheduler sets those states."""
+"""Branching operators: `BaseBranchOperator` follows the task ids its `choose_branch` returns,
+`BranchPythonOperator` the ones its callable returns, and `ShortCircuitOperator` stops
+everything downstream on a falsy result. They only report which tasks to skip
+(`tasks_to_skip`); the scheduler sets those states."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from flowtui.authoring.baseoperator import Context
+from flowtui.authoring.baseoperator import BaseOperator, Context
 from flowtui.authoring.operators.python import PythonOperator
 
 
@@ -21,6 +23,46 @@ def _branch_ids(result: Any) -> str | list[str] | None:
         f"a branch callable must return a task id, a list of task ids or None, "
         f"got {type(result).__name__}"
     )
+
+
+def task_ids(value: str | Iterable[str]) -> list[str]:
+    """One task id or several as a list (the `follow_task_ids_if_*` arguments)."""
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _not_followed(task: BaseOperator, result: Any) -> list[str]:
+    """The direct downstream task ids of `task` that the branch `result` does not follow.
+
+    Raises:
+        ValueError: the branch named a task the DAG does not have.
+    """
+    dag = task.dag
+    assert dag is not None  # a task runs only as part of a DAG
+    follow = {result} if isinstance(result, str) else set(result or ())
+    unknown = sorted(t for t in follow if not dag.has_task(t))
+    if unknown:
+        choices = ", ".join(sorted(task.downstream_task_ids))
+        raise ValueError(
+            f"branch returned unknown task id(s) {', '.join(unknown)}; follow some of: {choices}"
+        )
+    direct = dag.get_downstream_task_ids(task.task_id, transitive=False)
+    return [task_id for task_id in direct if task_id not in follow]
+
+
+class BaseBranchOperator(BaseOperator):
+    """A task whose `choose_branch(context)` returns the task id(s) to follow, as Airflow's:
+    the other direct downstream tasks are skipped (all of them for None or an empty list).
+    The branch is the task's return value (XCom `return_value`)."""
+
+    def choose_branch(self, context: Context) -> str | list[str] | None:
+        raise NotImplementedError(f"{type(self).__name__} must implement choose_branch(context)")
+
+    def execute(self, context: Context) -> Any:
+        """The branch as a task id or a list of them."""
+        return _branch_ids(self.choose_branch(context))
+
+    def tasks_to_skip(self, result: Any) -> list[str]:
+        return _not_followed(self, result)
 
 
 class BranchPythonOperator(PythonOperator):
@@ -39,17 +81,7 @@ class BranchPythonOperator(PythonOperator):
         Raises:
             ValueError: the callable named a task the DAG does not have.
         """
-        assert self.dag is not None  # a task runs only as part of a DAG
-        follow = {result} if isinstance(result, str) else set(result or ())
-        unknown = sorted(t for t in follow if not self.dag.has_task(t))
-        if unknown:
-            choices = ", ".join(sorted(self.downstream_task_ids))
-            raise ValueError(
-                f"branch callable returned unknown task id(s) {', '.join(unknown)}; "
-                f"follow some of: {choices}"
-            )
-        direct = self.dag.get_downstream_task_ids(self.task_id, transitive=False)
-        return [task_id for task_id in direct if task_id not in follow]
+        return _not_followed(self, result)
 
 
 class ShortCircuitOperator(PythonOperator):
