@@ -1,7 +1,8 @@
 """What the terminal gets when a task fails while the dashboard is open: the bell, and a
 desktop notification as two escapes many terminals show even from another window or over
 SSH (OSC 9, as iTerm2 and Windows Terminal read it, and OSC 777 `notify`, as VTE-based
-terminals and rxvt do); tmux passes them on with `allow-passthrough`."""
+terminals and rxvt do); inside tmux only the bell gets through (the escapes are not wrapped
+for tmux's passthrough)."""
 
 from __future__ import annotations
 

@@ -96,29 +96,31 @@ class Tmux:
         return screen
 
 
-TmuxFactory = Callable[[], Tmux]
+TmuxFactory = Callable[..., Tmux]
 
 
 @pytest.fixture
 def tmux_factory(home: Home) -> Iterator[TmuxFactory]:
-    """Starts `flowtui` on the home in a new 100x30 tmux session, each time it is called; the
-    scheduler a dashboard leaves in the background is stopped after the test."""
+    """Starts `flowtui` on the home in a new tmux session (100x30 unless asked), each time it
+    is called; the scheduler a dashboard leaves in the background is stopped after the test."""
     if shutil.which("tmux") is None:
         if os.environ.get("CI"):
             pytest.fail("tmux is missing: .ci/run installs it")
         pytest.skip("tmux is not installed")
     names: list[str] = []
 
-    def start() -> Tmux:
+    def start(columns: int = 100, rows: int = 30, no_color: bool = False) -> Tmux:
         name = f"flowtui-{uuid.uuid4().hex[:8]}"
         env = " ".join(
             f"{k}={shlex.quote(v)}"
             for k, v in home.env.items()
             if k.startswith(("FLOWTUI_", "PATH", "HOME", "LANG", "LC_"))
         )
+        env += " NO_COLOR=1" if no_color else ""
         command = f"env TERM=xterm-256color {env} {shlex.quote(FLOWTUI)}; sleep 60"
+        size = ["-x", str(columns), "-y", str(rows)]
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", name, "-x", "100", "-y", "30", command],
+            ["tmux", "new-session", "-d", "-s", name, *size, command],
             check=True,
         )
         names.append(name)
@@ -142,7 +144,7 @@ def test_find_read_and_clear_a_flaky_task_from_the_keyboard(home: Home, tmux: Tm
     tmux.keys("t")
     tmux.wait_for("Trigger a run of flaky_e2e")
     tmux.keys("Enter")
-    tmux.wait_for("up_for_retry")
+    tmux.wait_for("↻ 1 ")  # the header: one task instance up for retry now
     tmux.keys("Enter")  # the DAG screen, cursor on the latest run's failed task
     tmux.wait_for("timeline")
     tmux.keys("l")  # its log
@@ -158,6 +160,71 @@ def test_find_read_and_clear_a_flaky_task_from_the_keyboard(home: Home, tmux: Tm
     assert shown["tasks"]["flaky"] == {"state": "success", "try_number": 2}
     commands = [e for e in home.events(dag_id="flaky_e2e") if e["kind"] == "command"]
     assert [str(e["actor"]).split(":")[0] for e in commands] == ["dashboard", "dashboard"]
+
+
+FAILS_ONCE = """
+    from datetime import datetime
+    from flowtui import DAG, PythonOperator
+
+    def fails_once(ti):
+        if ti.try_number < 2:
+            raise RuntimeError("the first try always fails")
+
+    with DAG("fails_once_e2e", start_date=datetime(2024, 1, 1)) as dag:
+        PythonOperator(task_id="fragile", python_callable=fails_once)
+"""
+
+QUIET = """
+    from datetime import datetime
+    from flowtui import DAG, EmptyOperator
+
+    with DAG("a_quiet_e2e", start_date=datetime(2024, 1, 1)) as dag:
+        EmptyOperator(task_id="noop")
+"""
+
+
+def test_the_latest_failure_reruns_in_two_keys_at_80x24_without_colour(
+    home: Home, tmux_factory: TmuxFactory
+) -> None:
+    """Issue 13: from the first frame, `f` (recent failures, the latest on top) then `r`."""
+    home.write_dag("fails_once.py", FAILS_ONCE)
+    home.write_dag("quiet.py", QUIET)
+    scheduler = home.start("scheduler")
+    try:
+        wait_until(
+            lambda: home.run("dags", "trigger", "fails_once_e2e").returncode == 0,
+            30,
+            interval=0.3,
+            what="the scheduler to load fails_once_e2e",
+        )
+        run_id = home.latest_run_id("fails_once_e2e")
+        wait_until(
+            lambda: home.task_state("fails_once_e2e", run_id, "fragile") == "failed",
+            30,
+            what="fragile to fail",
+        )
+        screen = tmux_factory(80, 24, no_color=True)
+        first = screen.wait_for("fails_once_e2e")
+        rows = [line for line in first.splitlines() if "_e2e" in line]
+        assert "fails_once_e2e" in rows[0]  # failures first, though a_quiet sorts first by id
+        assert "now:  ✘ 1 failed" in first
+        screen.keys("f")  # key 1
+        screen.wait_for("RuntimeError: the first try")
+        screen.keys("r")  # key 2
+        wait_until(
+            lambda: (
+                home.runs_show("fails_once_e2e", run_id)["tasks"]["fragile"]
+                == {"state": "success", "try_number": 2}
+            ),
+            30,
+            what="fragile to rerun and succeed",
+        )
+        commands = [e for e in home.events(dag_id="fails_once_e2e") if e["kind"] == "command"]
+        assert [json.loads(str(e["detail"]))["command"] for e in commands] == ["trigger", "clear"]
+        assert str(commands[1]["actor"]).startswith("dashboard:")
+    finally:
+        scheduler.terminate()
+        scheduler.wait(timeout=20)
 
 
 def test_a_dashboard_attaches_to_a_running_scheduler(home: Home, tmux_factory: TmuxFactory) -> None:

@@ -29,6 +29,9 @@ LIMIT = 50
 TASK_WIDTH = 30
 """Characters of `dag_id.task_id` and of the run id, at most."""
 
+WHEN_WIDTH = 14
+"""`MM-DD HH:MM:SS`."""
+
 
 class Failure(NamedTuple):
     """One failed task instance and what a rerun of it needs to know (read on the live thread)."""
@@ -60,6 +63,9 @@ class FailuresScreen(TaskActionsScreen):
         super().__init__()
         self.failures: list[Failure] = []
         self._specs: dict[str, SpecCache] = {}
+        self._error_width = 0
+        """The error column's width, set by `show` from the screen's (fixed widths: measuring
+        two-line cells gave columns a few characters wide in a real terminal)."""
 
     def compose(self) -> ComposeResult:
         yield HeaderBar()
@@ -73,12 +79,11 @@ class FailuresScreen(TaskActionsScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.failures_table
-        table.add_column("when", key="when")
-        table.add_column("task / run", key="task")
-        table.add_column("error", key="error")
         self.query_one("#failures-empty", Static).display = False
-        table.focus()
+        self.failures_table.focus()
+
+    def on_resize(self) -> None:
+        self.show(self.failures)
 
     @property
     def failures_table(self) -> KeyTable:
@@ -128,9 +133,15 @@ class FailuresScreen(TaskActionsScreen):
         was_placed = bool(self.failures)
         self.failures = data
         table.clear()
-        task_width = max((len(f"{f.dag_id}.{f.task_id}") + 2 for f in data), default=0)
-        task_width = min(TASK_WIDTH, max(task_width, *(len(f.run_id) for f in data), 0))
-        error_width = max(20, self.size.width - 15 - task_width - 8)
+        error_width = max(
+            20, (self.size.width or self.app.size.width) - WHEN_WIDTH - TASK_WIDTH - 8
+        )
+        if error_width != self._error_width:
+            self._error_width = error_width
+            table.clear(columns=True)
+            table.add_column("when", width=WHEN_WIDTH, key="when")
+            table.add_column("task / run", width=TASK_WIDTH, key="task")
+            table.add_column("error", width=error_width, key="error")
         for failure in data:
             table.add_row(*_cells(failure, error_width), key=failure.key, height=2)
         self.query_one("#failures-empty", Static).display = not data
