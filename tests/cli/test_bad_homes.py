@@ -257,6 +257,11 @@ def test_another_programs_database_is_not_taken_over(place: Path, command: Runne
         pytest.param(b'dags_folder = "caf\xe9"\n', "not UTF-8 text (byte 0xe9", id="latin-1"),
         pytest.param(b"parallelism = \n", "not valid TOML", id="not TOML"),
         pytest.param(b"parallelism = -3\n", "parallelism must be a positive number", id="value"),
+        pytest.param(
+            b"[dashboard]\nnotify = 'yes'\n",
+            "dashboard.notify must be true or false, not 'yes'",
+            id="dashboard-notify",
+        ),
     ],
 )
 def test_a_bad_config_file_is_one_line(
@@ -284,10 +289,10 @@ def test_unknown_config_keys_are_warned_about_one_line_each(place: Path) -> None
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == [
         f"flowtui: warning: {config}: unknown key 'paralelism' is ignored; did you mean "
-        f"'parallelism'? known keys: dag_file_import_timeout, dags_folder, notify, "
-        f"parallelism, smtp, task_kill_grace_seconds",
+        f"'parallelism'? known keys: dag_file_import_timeout, dags_folder, dashboard, "
+        f"notify, parallelism, smtp, task_kill_grace_seconds",
         f"flowtui: warning: {config}: unknown key 'extra' is ignored; known keys: "
-        f"dag_file_import_timeout, dags_folder, notify, parallelism, smtp, "
+        f"dag_file_import_timeout, dags_folder, dashboard, notify, parallelism, smtp, "
         f"task_kill_grace_seconds",
     ]
 
