@@ -14,6 +14,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from flowtui.authoring.asset_decorator import asset
+    from flowtui.authoring.assets import (
+        Asset,
+        AssetAlias,
+        AssetAll,
+        AssetAny,
+        AssetOrTimeSchedule,
+    )
     from flowtui.authoring.baseoperator import BaseOperator, chain
     from flowtui.authoring.dag import DAG
     from flowtui.authoring.datasets import Dataset
@@ -47,6 +55,12 @@ if TYPE_CHECKING:
     from flowtui.states import TriggerRule
 
 _HOMES = {
+    "Asset": "flowtui.authoring.assets",
+    "AssetAlias": "flowtui.authoring.assets",
+    "AssetAll": "flowtui.authoring.assets",
+    "AssetAny": "flowtui.authoring.assets",
+    "AssetOrTimeSchedule": "flowtui.authoring.assets",
+    "asset": "flowtui.authoring.asset_decorator",
     "BaseOperator": "flowtui.authoring.baseoperator",
     "chain": "flowtui.authoring.baseoperator",
     "DAG": "flowtui.authoring.dag",
@@ -83,6 +97,11 @@ _HOMES = {
 
 __all__ = [
     "DAG",
+    "Asset",
+    "AssetAlias",
+    "AssetAll",
+    "AssetAny",
+    "AssetOrTimeSchedule",
     "BaseBranchOperator",
     "BaseOperator",
     "BaseSensorOperator",
@@ -110,6 +129,7 @@ __all__ = [
     "Variable",
     "WeekDay",
     "XComArg",
+    "asset",
     "chain",
     "dag",
     "task",

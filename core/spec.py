@@ -40,7 +40,8 @@ class TaskSpec(NamedTuple):
     skip_exit_codes: tuple[int, ...] = ()
     """Exit codes of a bash task that make it skipped (Airflow's skip_on_exit_code)."""
     outlets: tuple[str, ...] = ()
-    """URIs of the datasets the task updates when it succeeds."""
+    """URIs of the assets among the task's outlets: their events are recorded when it succeeds
+    (a Python task reports them itself, with extras and alias events, in its outcome)."""
     doc_md: str | None = None
     email: tuple[str, ...] = ()
     """Addresses that get the task's failure and retry mail (Airflow's `email`)."""
@@ -76,7 +77,9 @@ class _DagFields(NamedTuple):
     fileloc: str
     tasks: dict[str, TaskSpec]
     schedule: Any
-    """None, a preset or cron string, or {"timedelta": seconds}, or {"datasets": [uri, ...]}."""
+    """None, a preset or cron string, or {"timedelta": seconds}, or assets: {"datasets": [uri,
+    ...]} (all of them), or with a "condition" and, for AssetOrTimeSchedule, a "timetable"
+    (`scheduling.timetables.assets`)."""
     start_date: str | None
     end_date: str | None
     timezone: str

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from flowtui.authoring.asset_events import InletEventsAccessors, OutletEventAccessors
 from flowtui.authoring.baseoperator import BaseOperator, Context
 from flowtui.authoring.variables import Variable
 from flowtui.authoring.xcom import RETURN_KEY, decode_xcom, encode_xcom, pull
@@ -297,6 +298,8 @@ def build_context(dag: DAG, task: BaseOperator, info: AttemptFacts, ti: TaskInst
         "task_instance_key_str": f"{info.dag_id}__{info.task_id}__{ds.replace('-', '')}",
         "inlets": task.inlets,
         "outlets": task.outlets,
+        "inlet_events": InletEventsAccessors(task.inlets, ti.connection),
+        "outlet_events": OutletEventAccessors(),
     }
 
 

@@ -21,7 +21,7 @@ from flowtui.authoring.arguments import (
     to_timedelta,
     where,
 )
-from flowtui.authoring.datasets import Dataset
+from flowtui.authoring.assets import AssetOrTimeSchedule, BaseAsset
 from flowtui.errors import DagCycle, DuplicateTaskId, InvalidArgument, TaskNotFound
 
 _captures: list[list[DAG]] = []
@@ -138,7 +138,7 @@ class DAG:
             found.append(self)
 
     def _check_dates(self, place: str) -> None:
-        needs_start = isinstance(self.schedule, str | timedelta)
+        needs_start = isinstance(self.schedule, str | timedelta | AssetOrTimeSchedule)
         if needs_start and self.start_date is None:
             raise InvalidArgument(
                 place,
@@ -288,13 +288,17 @@ def _check_schedule(schedule: Any, place: str, dag_id: str) -> Any:
         return schedule
     if isinstance(schedule, timedelta) and schedule > timedelta(0):
         return schedule
-    if isinstance(schedule, Dataset):
-        return [schedule]
+    if isinstance(schedule, AssetOrTimeSchedule):
+        _check_schedule(schedule.timetable, place, dag_id)
+        return schedule
+    if isinstance(schedule, BaseAsset):
+        return schedule
     is_list = isinstance(schedule, list | tuple) and bool(schedule)
-    if is_list and all(isinstance(item, Dataset) for item in schedule):
-        return list(schedule)
+    if is_list and all(isinstance(item, BaseAsset) for item in schedule):
+        return list(schedule)  # all of them, as in Airflow; `dag.schedule` gives the list back
     raise InvalidArgument(
         place,
         f"schedule {schedule!r} is not valid; use None, a preset such as '@daily', a cron "
-        f"string, a positive timedelta, or a list of Dataset",
+        f"string, a positive timedelta, assets (a list, `a | b`, `a & b`) or "
+        f"AssetOrTimeSchedule",
     )

@@ -140,6 +140,9 @@ class AttemptOutcome(NamedTuple):
     wake: tuple[tuple[str, str], ...] = ()
     """up_for_reschedule: what may wake it earlier, as (kind, what) pairs: ("path", a glob
     whose match appearing ends its wait), ("dag", a DAG id whose state changes do)."""
+    asset_events: tuple[tuple[str, dict[str, Any] | None, tuple[str, ...]], ...] = ()
+    """success: the asset events to record, as (uri, extra, aliases it came through), when the
+    child reported them; empty: the spec's outlets, without extra."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -153,6 +156,8 @@ class AttemptOutcome(NamedTuple):
         if self.reschedule_at is not None:
             data["reschedule_at"] = self.reschedule_at
             data["wake"] = [list(pair) for pair in self.wake]
+        if self.asset_events:
+            data["asset_events"] = [[u, x, list(a)] for u, x, a in self.asset_events]
         return data
 
     @classmethod
@@ -167,6 +172,7 @@ class AttemptOutcome(NamedTuple):
             data.get("exit_code") if exit_code is None else exit_code,
             data.get("reschedule_at"),
             tuple((str(kind), str(what)) for kind, what in data.get("wake") or ()),
+            tuple((str(u), x, tuple(a)) for u, x, a in data.get("asset_events") or ()),
         )
 
 

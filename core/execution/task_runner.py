@@ -84,6 +84,7 @@ def _attempt(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance) 
             print(f"Returned value was: {result}")
         skip_task_ids = task.tasks_to_skip(result)
         _push_result(task, ti, result)
+        asset_events = context["outlet_events"].events(task.outlets)
     except (SkipTask, FailTask) as exc:
         return skip_or_fail_outcome(exc, ti.pushed)
     except Reschedule as exc:  # a sensor in reschedule mode: its condition is not met yet
@@ -99,7 +100,12 @@ def _attempt(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance) 
     except Exception as exc:
         traceback.print_exc()
         return AttemptOutcome(TaskState.FAILED, error_line(exc), xcom=ti.pushed)
-    return AttemptOutcome(TaskState.SUCCESS, xcom=ti.pushed, skip_task_ids=tuple(skip_task_ids))
+    return AttemptOutcome(
+        TaskState.SUCCESS,
+        xcom=ti.pushed,
+        skip_task_ids=tuple(skip_task_ids),
+        asset_events=asset_events,
+    )
 
 
 def call_execute_callbacks(task: BaseOperator, context: Context) -> None:

@@ -11,6 +11,20 @@ _CHAIN = "flowtui.authoring.baseoperator:chain"
 _VARIABLE = "flowtui.authoring.variables:Variable"
 _XCOM_ARG = "flowtui.authoring.taskflow:XComArg"
 _DATASET = "flowtui.authoring.datasets:Dataset"
+_ASSETS = "flowtui.authoring.assets:"
+_ASSET_NAMES = {
+    "Asset": _ASSETS + "Asset",
+    "AssetAlias": _ASSETS + "AssetAlias",
+    "AssetAll": _ASSETS + "AssetAll",
+    "AssetAny": _ASSETS + "AssetAny",
+    "asset": "flowtui.authoring.asset_decorator:asset",
+}
+_DATASET_NAMES = {
+    "Dataset": _DATASET,
+    "DatasetAlias": _ASSETS + "AssetAlias",
+    "DatasetAll": _ASSETS + "AssetAll",
+    "DatasetAny": _ASSETS + "AssetAny",
+}
 _TRIGGER_RULE = "flowtui.states:TriggerRule"
 _TASK = "flowtui.loading.airflow_shims:task"
 _DAG_DECORATOR = "flowtui.authoring.taskflow:dag"
@@ -59,6 +73,7 @@ SERVED: dict[str, dict[str, str]] = {
         "TriggerRule": _TRIGGER_RULE,
         "Context": "flowtui.authoring.baseoperator:Context",
         **_BASE_SENSOR,
+        **_ASSET_NAMES,
     },
     "airflow.models": {"DAG": _DAG, "BaseOperator": _BASE, "Variable": _VARIABLE},
     "airflow.models.dag": {"DAG": _DAG},
@@ -66,7 +81,7 @@ SERVED: dict[str, dict[str, str]] = {
     "airflow.models.variable": {"Variable": _VARIABLE},
     "airflow.models.xcom_arg": {"XComArg": _XCOM_ARG},
     "airflow.decorators": {"dag": _DAG_DECORATOR, "task": _TASK},
-    "airflow.datasets": {"Dataset": _DATASET},
+    "airflow.datasets": _DATASET_NAMES,
     "airflow.exceptions": {
         "AirflowException": _EXCEPTIONS + "AirflowException",
         "AirflowSkipException": _EXCEPTIONS + "AirflowSkipException",
@@ -124,6 +139,8 @@ SERVED: dict[str, dict[str, str]] = {
         "CronDataIntervalTimetable": "flowtui.loading.airflow_shims:CronDataIntervalTimetable",
         "DeltaDataIntervalTimetable": "flowtui.loading.airflow_shims:DeltaDataIntervalTimetable",
     },
+    "airflow.timetables.assets": {"AssetOrTimeSchedule": _ASSETS + "AssetOrTimeSchedule"},
+    "airflow.timetables.datasets": {"DatasetOrTimeSchedule": _ASSETS + "AssetOrTimeSchedule"},
 }
 """Airflow module -> {name: "flowtui module:attribute"}. Every served module is a package (an
 empty one where Airflow's only holds submodules), so its served submodules import too."""
@@ -134,7 +151,6 @@ PLANNED_MODULES = frozenset(
         "airflow.utils.task_group",
         "airflow.utils.edgemodifier",
         "airflow.utils.setup_teardown",
-        "airflow.timetables.assets",
         "airflow.timetables.trigger",
     }
 )
@@ -142,11 +158,6 @@ PLANNED_MODULES = frozenset(
 
 PLANNED_NAMES = frozenset(
     {
-        "Asset",
-        "AssetAlias",
-        "AssetAll",
-        "AssetAny",
-        "asset",
         "Param",
         "ParamsDict",
         "TaskGroup",
@@ -160,7 +171,6 @@ PLANNED_NAMES = frozenset(
         "ExternalPythonOperator",
         "virtualenv",
         "external_python",
-        "AssetOrTimeSchedule",
         "CronTriggerTimetable",
     }
 )

@@ -8,9 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 from flowtui.authoring.arguments import email_addresses
+from flowtui.authoring.assets import Asset, AssetOrTimeSchedule, BaseAsset, as_condition
 from flowtui.authoring.baseoperator import BaseOperator, as_operator
 from flowtui.authoring.dag import DAG
-from flowtui.authoring.datasets import Dataset
 from flowtui.spec import CALLBACKS, DagSpec, TaskSpec
 
 
@@ -55,7 +55,7 @@ def _task_spec(task: BaseOperator, order: dict[str, int]) -> TaskSpec:
         priority_weight=task.priority_weight,
         runs_bash=task.runs_bash,
         skip_exit_codes=tuple(sorted(getattr(task, "skip_exit_codes", ()) or ())),
-        outlets=tuple(o.uri for o in task.outlets if isinstance(o, Dataset)),
+        outlets=tuple(o.uri for o in task.outlets if isinstance(o, Asset)),
         doc_md=task.doc_md,
         email=email_addresses(task.email, task.task_id),
         email_on_failure=task.email_on_failure,
@@ -73,9 +73,25 @@ def _seconds(value: timedelta | None) -> float | None:
 def _schedule_spec(schedule: Any) -> Any:
     if isinstance(schedule, timedelta):
         return {"timedelta": schedule.total_seconds()}
-    if isinstance(schedule, list):
-        return {"datasets": [dataset.uri for dataset in schedule]}
+    if isinstance(schedule, AssetOrTimeSchedule):
+        return {**_asset_schedule(schedule.assets), "timetable": _schedule_spec(schedule.timetable)}
+    if isinstance(schedule, BaseAsset | list):
+        return _asset_schedule(as_condition(schedule, "schedule"))
     return schedule
+
+
+def _asset_schedule(condition: BaseAsset) -> dict[str, Any]:
+    """`{"datasets": [uri, ...]}` for all of some assets, as stores before conditions hold it;
+    else the condition too (`scheduling.timetables.assets`), with the uris and aliases it
+    names under "datasets" (`alias:<name>`), for the dashboard."""
+    expression = condition.as_expression()
+    uris = list(dict.fromkeys(asset.uri for asset in condition.iter_assets()))
+    if isinstance(expression, str) or (
+        set(expression) == {"all"} and all(isinstance(e, str) for e in expression["all"])
+    ):
+        return {"datasets": uris}
+    aliases = dict.fromkeys(f"alias:{alias.name}" for alias in condition.iter_asset_aliases())
+    return {"datasets": [*uris, *aliases], "condition": expression}
 
 
 def _callbacks(owner: BaseOperator | DAG) -> tuple[str, ...]:

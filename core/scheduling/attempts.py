@@ -126,9 +126,11 @@ def finished(
         if outcome.xcom:
             writes.write_xcom(conn, key, outcome.xcom, end)
         book.set_state(conn, run, ti, outcome.state, end_date=end, duration=duration)
-        if outcome.state is TaskState.SUCCESS and task is not None and task.outlets:
-            writes.record_dataset_updates(conn, key, task.outlets, end)
-            book.dataset_updates.update(task.outlets)
+        if outcome.state is TaskState.SUCCESS and task is not None:
+            events = outcome.asset_events or [(uri, None, ()) for uri in task.outlets]
+            if events:
+                writes.record_asset_events(conn, key, events, end)
+                book.dataset_updates.update(event[0] for event in events)
         _skip(book, conn, run, outcome.skip_task_ids)
         book.evaluate(conn, run, task.downstream if task else ())
         if outcome.state is TaskState.SUCCESS:

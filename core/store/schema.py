@@ -15,7 +15,7 @@ from flowtui.errors import FlowtuiError, SchemaTooNew, StoreDamaged, StoreNotAcc
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _DAMAGED = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 _NOT_ACCESSIBLE = {3, 8, 14, 23}  # SQLITE_PERM, SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_AUTH
@@ -153,7 +153,22 @@ def _add_pools_v3(db: Database) -> None:
     )
 
 
-_MIGRATIONS: list[Callable[[Database], None]] = [_create_v1, _add_datasets_v2, _add_pools_v3]
+def _add_asset_events_v4(db: Database) -> None:
+    """Version 4: an asset event's `extra` (JSON, from `outlet_events[asset].extra`) and the
+    aliases events came through (issue 12, assets). Older events have no extra and no alias."""
+    db.execute("ALTER TABLE dataset_events ADD COLUMN extra TEXT")
+    db.table("dataset_alias_events").create(
+        {"alias": str, "event_id": int}, pk=("alias", "event_id")
+    )
+    db.table("dataset_alias_events").create_index(["event_id"])
+
+
+_MIGRATIONS: list[Callable[[Database], None]] = [
+    _create_v1,
+    _add_datasets_v2,
+    _add_pools_v3,
+    _add_asset_events_v4,
+]
 
 
 def open_connection(path: Path, *, readonly: bool = False) -> sqlite3.Connection:

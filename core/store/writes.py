@@ -266,10 +266,27 @@ def record_dataset_updates(
     conn: sqlite3.Connection, key: tuple[str, str, str], uris: Iterable[str], ts: str
 ) -> None:
     """Task instance `key` succeeded: each dataset of its outlets was updated."""
-    conn.executemany(
-        "INSERT INTO dataset_events (uri, dag_id, run_id, task_id, ts) VALUES (?, ?, ?, ?, ?)",
-        [(uri, *key, ts) for uri in uris],
-    )
+    record_asset_events(conn, key, [(uri, None, ()) for uri in uris], ts)
+
+
+def record_asset_events(
+    conn: sqlite3.Connection,
+    key: tuple[str, str, str],
+    events: Iterable[tuple[str, dict[str, Any] | None, tuple[str, ...]]],
+    ts: str,
+) -> None:
+    """Task instance `key` succeeded: record each asset event of its outlets, as (uri, extra,
+    the aliases it came through)."""
+    for uri, extra, aliases in events:
+        cursor = conn.execute(
+            "INSERT INTO dataset_events (uri, dag_id, run_id, task_id, ts, extra) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (uri, *key, ts, json.dumps(extra) if extra else None),
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO dataset_alias_events (alias, event_id) VALUES (?, ?)",
+            [(alias, cursor.lastrowid) for alias in aliases],
+        )
 
 
 def set_pool(conn: sqlite3.Connection, name: str, slots: int, description: str | None) -> None:

@@ -6,7 +6,8 @@ Airflow 2 semantics: a run covers the data interval [logical_date, next boundary
 at ``run_after`` = the end of that interval (``@daily`` with logical date 2024-03-01 covers
 [03-01, 03-02) and runs at 03-02 00:00). Every datetime returned is aware and in UTC; naive
 datetimes given to these modules mean UTC. This module holds the contract and the timetables
-without intervals (none, datasets, @once); `interval.py` the cron and timedelta ones.
+without intervals (none, @once); `interval.py` the cron and timedelta ones, `assets.py` those
+of assets.
 """
 
 from __future__ import annotations
@@ -91,24 +92,6 @@ class NullTimetable(Timetable):
     @property
     def description(self) -> str:
         return "manual runs only"
-
-
-class DatasetTimetable(NullTimetable):
-    """``schedule=[Dataset(...)]``: runs are created when the datasets update, never on time."""
-
-    def __init__(self, uris: list[str]) -> None:
-        self.uris = tuple(uris)
-
-    @property
-    def description(self) -> str:
-        return "when updated: " + ", ".join(self.uris)
-
-
-def dataset_uris(schedule: object) -> list[str] | None:
-    """The URIs a `{"datasets": [uri, ...]}` schedule waits for (a spec's schedule, or its
-    JSON read back); None for any other schedule."""
-    datasets = schedule.get("datasets") if isinstance(schedule, dict) else None
-    return [str(uri) for uri in datasets] if isinstance(datasets, list) else None
 
 
 class OnceTimetable(Timetable):

@@ -9,13 +9,12 @@ from zoneinfo import ZoneInfo
 from flowtui.clock import in_utc, parse_datetime
 from flowtui.cron import validate_schedule
 from flowtui.errors import InvalidSchedule
-from flowtui.scheduling.timetables.base import (
-    DatasetTimetable,
-    NullTimetable,
-    OnceTimetable,
-    Timetable,
-    dataset_uris,
+from flowtui.scheduling.timetables.assets import (
+    AssetOrTimeTimetable,
+    AssetTimetable,
+    asset_condition,
 )
+from flowtui.scheduling.timetables.base import NullTimetable, OnceTimetable, Timetable
 from flowtui.scheduling.timetables.interval import CronTimetable, DeltaTimetable
 from flowtui.spec import DagSpec
 
@@ -25,7 +24,8 @@ def timetable(spec: DagSpec) -> Timetable:
 
     Raises:
         InvalidSchedule: the schedule is none of None, a preset, a 5-field cron string,
-            {"timedelta": seconds > 0} or {"datasets": [uri, ...]}.
+            {"timedelta": seconds > 0} or an asset schedule ({"datasets": [...], ...},
+            `timetables.assets`).
     """
     schedule: Any = spec.schedule
     start, end = _parse_date(spec.start_date, spec.timezone), _parse_date(spec.end_date, "UTC")
@@ -39,14 +39,17 @@ def timetable(spec: DagSpec) -> Timetable:
     seconds = schedule.get("timedelta") if isinstance(schedule, dict) else None
     if isinstance(seconds, int | float) and seconds > 0:
         return DeltaTimetable(timedelta(seconds=seconds), start, end)
-    uris = dataset_uris(schedule)
-    if uris is not None:
-        return DatasetTimetable(uris)
+    condition = asset_condition(schedule)
+    if condition is not None and schedule.get("timetable") is not None:
+        inner = timetable(spec._replace(schedule=schedule["timetable"]))
+        return AssetOrTimeTimetable(inner, condition)
+    if condition is not None:
+        return AssetTimetable(condition)
     raise InvalidSchedule(
         spec.dag_id,
         schedule,
         "use None, a preset such as '@daily', a 5-field cron string, a positive timedelta "
-        "or a list of Dataset",
+        "or assets",
     )
 
 
