@@ -140,7 +140,9 @@ SERVED: dict[str, dict[str, str]] = {
         "DeltaDataIntervalTimetable": "flowtui.loading.airflow_shims:DeltaDataIntervalTimetable",
     },
     "airflow.timetables.assets": {"AssetOrTimeSchedule": _ASSETS + "AssetOrTimeSchedule"},
-    "airflow.timetables.datasets": {"DatasetOrTimeSchedule": _ASSETS + "AssetOrTimeSchedule"},
+    "airflow.timetables.datasets": {
+        "DatasetOrTimeSchedule": "flowtui.authoring.datasets:DatasetOrTimeSchedule"
+    },
 }
 """Airflow module -> {name: "flowtui module:attribute"}. Every served module is a package (an
 empty one where Airflow's only holds submodules), so its served submodules import too."""
