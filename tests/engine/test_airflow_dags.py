@@ -102,6 +102,24 @@ EXPECTED: dict[str, tuple[dict[str, tuple[str, int]], dict[str, Any]]] = {
             "after_noon": ["before_noon"],
         },
     ),
+    "airflow_assets": (
+        {"write": ("success", 1), "export": ("success", 1), "read": ("success", 1)},
+        {
+            "write": 3,
+            "read": {
+                "rows": 3,
+                "source": ["airflow_assets", "write"],
+                "alias": [["s3://shop/export.csv", {"part": 1}]],
+                "never": [],
+            },
+        },
+    ),
+    "airflow_assets_either": ({"check": ("success", 1)}, {"check": 0}),
+    "airflow_datasets_or_time": ({"tick": ("success", 1)}, {"tick": DAY}),
+    "summary": (
+        {"summary": ("success", 1)},
+        {"summary": ["summary", "summary", "s3://shop/orders.csv", 0]},
+    ),
 }
 """dag_id -> (task_id -> (final state, try_number), task_id -> XCom return_value); every run
 succeeds (exit 0)."""
