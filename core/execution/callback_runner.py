@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from flowtui.authoring import variables
 from flowtui.authoring.baseoperator import as_operator
 from flowtui.authoring.context import TaskInstance, build_context
+from flowtui.authoring.current_context import set_current_context
 from flowtui.authoring.exceptions import TaskFailed
 from flowtui.execution import masking
 from flowtui.execution.callbacks import CallbackReport, CallbackRequest
@@ -44,12 +45,13 @@ def run_callbacks(dag: DAG, request: CallbackRequest) -> CallbackReport:
                 context["exception"] = TaskFailed(request.error)
             if request.reason is not None:
                 context["reason"] = request.reason
-            for callable_ in callables:
-                try:
-                    callable_(context)
-                except (Exception, SystemExit) as exc:
-                    traceback.print_exc()
-                    errors.append(error_line(exc))
+            with set_current_context(context):
+                for callable_ in callables:
+                    try:
+                        callable_(context)
+                    except (Exception, SystemExit) as exc:
+                        traceback.print_exc()
+                        errors.append(error_line(exc))
     finally:
         ti.close()
         sys.stdout.flush()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from flowtui.authoring import variables
 from flowtui.authoring.baseoperator import BaseOperator, Context, as_operator
 from flowtui.authoring.context import TaskInstance, build_context
+from flowtui.authoring.current_context import set_current_context
 from flowtui.authoring.exceptions import FailTask, Reschedule, SkipTask
 from flowtui.authoring.operators.bash import BashOperator
 from flowtui.authoring.xcom import RETURN_KEY
@@ -77,14 +78,15 @@ def _run_copy(dag: DAG, info: AttemptInfo) -> AttemptOutcome:
 def _attempt(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance) -> AttemptOutcome:
     try:
         context = build_context(dag, task, info, ti)
-        task.render_template_fields(context)
-        call_execute_callbacks(task, context)
-        result = task.execute(context)
-        if getattr(task, "show_return_value_in_logs", False):
-            print(f"Returned value was: {result}")
-        skip_task_ids = task.tasks_to_skip(result)
-        _push_result(task, ti, result)
-        asset_events = context["outlet_events"].events(task.outlets)
+        with set_current_context(context):  # get_current_context(), as Airflow sets it
+            task.render_template_fields(context)
+            call_execute_callbacks(task, context)
+            result = task.execute(context)
+            if getattr(task, "show_return_value_in_logs", False):
+                print(f"Returned value was: {result}")
+            skip_task_ids = task.tasks_to_skip(result)
+            _push_result(task, ti, result)
+            asset_events = context["outlet_events"].events(task.outlets)
     except (SkipTask, FailTask) as exc:
         return skip_or_fail_outcome(exc, ti.pushed)
     except Reschedule as exc:  # a sensor in reschedule mode: its condition is not met yet
@@ -170,9 +172,10 @@ def bash_invocation(dag: DAG, info: AttemptInfo) -> tuple[list[str], dict[str, s
     ti = TaskInstance(info, task, upstream_ids(dag, task))
     try:
         context = build_context(dag, task, info, ti)
-        task.render_template_fields(context)
-        call_execute_callbacks(task, context)
-        argv, env, cwd = task.bash_invocation(context)
+        with set_current_context(context):
+            task.render_template_fields(context)
+            call_execute_callbacks(task, context)
+            argv, env, cwd = task.bash_invocation(context)
     except (FlowtuiError, SkipTask, FailTask) as exc:
         _mask_message(exc, info)
         raise
