@@ -23,8 +23,10 @@ if TYPE_CHECKING:
         AssetOrTimeSchedule,
     )
     from flowtui.authoring.baseoperator import BaseOperator, chain
+    from flowtui.authoring.current_context import get_current_context
     from flowtui.authoring.dag import DAG
     from flowtui.authoring.datasets import Dataset
+    from flowtui.authoring.edge_label import Label
     from flowtui.authoring.exceptions import FailTask, SkipTask
     from flowtui.authoring.operators import (
         BaseBranchOperator,
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
         PythonSensor,
         TimeDeltaSensor,
     )
+    from flowtui.authoring.task_group import TaskGroup, task_group
     from flowtui.authoring.taskflow import XComArg, dag, task
     from flowtui.authoring.variables import Variable
     from flowtui.states import TriggerRule
@@ -63,8 +66,10 @@ _HOMES = {
     "asset": "flowtui.authoring.asset_decorator",
     "BaseOperator": "flowtui.authoring.baseoperator",
     "chain": "flowtui.authoring.baseoperator",
+    "get_current_context": "flowtui.authoring.current_context",
     "DAG": "flowtui.authoring.dag",
     "Dataset": "flowtui.authoring.datasets",
+    "Label": "flowtui.authoring.edge_label",
     "FailTask": "flowtui.authoring.exceptions",
     "SkipTask": "flowtui.authoring.exceptions",
     "BaseBranchOperator": "flowtui.authoring.operators",
@@ -87,6 +92,8 @@ _HOMES = {
     "PokeReturnValue": "flowtui.authoring.sensors",
     "PythonSensor": "flowtui.authoring.sensors",
     "TimeDeltaSensor": "flowtui.authoring.sensors",
+    "TaskGroup": "flowtui.authoring.task_group",
+    "task_group": "flowtui.authoring.task_group",
     "XComArg": "flowtui.authoring.taskflow",
     "dag": "flowtui.authoring.taskflow",
     "task": "flowtui.authoring.taskflow",
@@ -117,12 +124,14 @@ __all__ = [
     "ExternalTaskSensor",
     "FailTask",
     "FileSensor",
+    "Label",
     "LatestOnlyOperator",
     "PokeReturnValue",
     "PythonOperator",
     "PythonSensor",
     "ShortCircuitOperator",
     "SkipTask",
+    "TaskGroup",
     "TimeDeltaSensor",
     "TriggerDagRunOperator",
     "TriggerRule",
@@ -132,7 +141,9 @@ __all__ = [
     "asset",
     "chain",
     "dag",
+    "get_current_context",
     "task",
+    "task_group",
 ]
 
 

@@ -42,9 +42,20 @@ class DuplicateTaskId(DagDefinitionError):
 class InvalidId(DagDefinitionError):
     def __init__(self, kind: str, value: object, dag_id: str | None = None) -> None:
         where = f"DAG {dag_id!r}: " if dag_id else ""
+        if kind == "dag_id":
+            allowed = "letters, digits, '_', '.' and '-'"
+        else:  # a task's or a group's: the '.' joins a task group's id to its children's
+            allowed = "letters, digits, '_' and '-' ('.' joins a task group's id to its tasks')"
         super().__init__(
-            f"{where}{kind} {value!r} is not valid; use only letters, digits, '_', '.' and '-' "
-            f"(at most 250 characters)"
+            f"{where}{kind} {value!r} is not valid; use only {allowed} (at most 250 characters)"
+        )
+
+
+class DuplicateGroupId(DagDefinitionError):
+    def __init__(self, dag_id: str, group_id: str) -> None:
+        super().__init__(
+            f"DAG {dag_id!r}: group_id {group_id!r} is used twice (by a task group or a task); "
+            f"give each its own id, or pass add_suffix_on_collision=True"
         )
 
 

@@ -93,12 +93,14 @@ class _DagFields(NamedTuple):
     doc_md: str | None
     callbacks: tuple[str, ...]
     """Which of on_success/on_failure_callback the DAG has."""
+    labels: dict[str, dict[str, str]]
+    """Edge labels (`Label`): upstream task id -> downstream task id -> text."""
 
 
 class DagSpec(_DagFields):
     """What the scheduler needs to know of one DAG; `tasks` keeps definition order. Its
-    `__new__` gives the defaults, a new dict each for `tasks` and `params` (a named tuple's
-    own defaults would be one dict shared by every spec)."""
+    `__new__` gives the defaults, a new dict each for `tasks`, `params` and `labels` (a named
+    tuple's own defaults would be one dict shared by every spec)."""
 
     __slots__ = ()
 
@@ -120,6 +122,7 @@ class DagSpec(_DagFields):
         params: dict[str, Any] | None = None,
         doc_md: str | None = None,
         callbacks: tuple[str, ...] = (),
+        labels: dict[str, dict[str, str]] | None = None,
     ) -> DagSpec:
         return tuple.__new__(
             cls,
@@ -140,17 +143,19 @@ class DagSpec(_DagFields):
                 {} if params is None else params,
                 doc_md,
                 callbacks,
+                {} if labels is None else labels,
             ),
         )
 
     def to_dict(self) -> dict[str, Any]:
         """What `dataclasses.asdict` gave, written out: asdict deep-copies every value of
-        every task (0.40 s for the 10,000-task W4 DAG); this copies only the two values that
-        may be mutable, the schedule and the params (29 ms)."""
+        every task (0.40 s for the 10,000-task W4 DAG); this copies only the values that may be
+        mutable, the schedule, the params and the labels (29 ms)."""
         data = dict(zip(self._fields, self, strict=True))
         data["tasks"] = {task_id: task.to_dict() for task_id, task in self.tasks.items()}
         data["schedule"] = _deep_copy(self.schedule)
         data["params"] = _deep_copy(self.params)
+        data["labels"] = {up: dict(downs) for up, downs in self.labels.items()}
         return data
 
     @classmethod

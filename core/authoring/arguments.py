@@ -14,6 +14,9 @@ from flowtui.errors import InvalidArgument, InvalidId, UnknownTriggerRule
 from flowtui.states import TriggerRule, parse_trigger_rule
 
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")
+_KEY = re.compile(r"[A-Za-z0-9_-]{1,250}")
+"""A task's or a task group's own id: no '.', which joins a group's id to its children's (so
+a dotted task id always says which groups it is in)."""
 
 
 def where(task_id: object, dag_id: str | None) -> str:
@@ -22,8 +25,10 @@ def where(task_id: object, dag_id: str | None) -> str:
 
 
 def check_id(kind: str, value: object, dag_id: str | None = None) -> str:
-    """Return `value` if it is a valid dag_id/task_id, else raise `InvalidId`."""
-    if not isinstance(value, str) or not _ID.fullmatch(value):
+    """Return `value` if it is a valid id, else raise `InvalidId`: a dag_id may hold a '.', a
+    task's or a task group's own id (before a group's prefix) may not."""
+    pattern = _ID if kind == "dag_id" else _KEY
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise InvalidId(kind, value, dag_id)
     return value
 

@@ -1,5 +1,6 @@
-"""`BaseOperator`: the arguments every task shares, DAG `default_args`, dependencies (`>>`,
-`<<`, lists) and templated fields. What a task does is each operator's `execute`."""
+"""`BaseOperator`: the arguments every task shares, DAG and task-group `default_args`,
+dependencies (`>>`, `<<`, lists, groups, labels) and templated fields. What a task does is each
+operator's `execute`."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from flowtui.authoring.arguments import (
     where,
 )
 from flowtui.authoring.dag_context import DagRef, current_dag
+from flowtui.authoring.group_context import GroupRef, current_group
 from flowtui.authoring.templating import Resolvable, render
 from flowtui.errors import CrossDagDependency, InvalidArgument
 
@@ -46,12 +48,16 @@ def _accepted_params(cls: type) -> frozenset[str]:
 
 
 class _OperatorMeta(type):
-    """Applies DAG `default_args` before `__init__` and joins the DAG after it, like Airflow."""
+    """Applies DAG and task-group `default_args` before `__init__`, gives a task in a group its
+    `<group_id>.<task_id>`, and joins the DAG and the group after it, like Airflow."""
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         if args:
             raise InvalidArgument(cls.__name__, "pass arguments by keyword, e.g. task_id='...'")
-        dag = kwargs.get("dag") or current_dag()
+        group: GroupRef | None = kwargs.get("task_group")
+        dag = kwargs.get("dag") or (group.dag if group is not None else None) or current_dag()
+        if group is None and dag is not None:
+            group = current_group(dag)
         accepted = _accepted_params(cls)
         unknown = sorted(set(kwargs) - accepted)
         if unknown:
@@ -60,34 +66,58 @@ class _OperatorMeta(type):
                 where(kwargs.get("task_id"), dag.dag_id if dag else None),
                 f"{cls.__name__} takes no argument {names}",
             )
+        if "task_id" in kwargs:  # else __init__ says it is missing
+            task_id = check_id("task_id", kwargs["task_id"], dag.dag_id if dag else None)
+            if group is not None:
+                kwargs["task_id"] = group.child_id(task_id)
         if dag is not None:
-            # Airflow's apply_defaults: default_args fill what the call did not say.
-            for key, value in dag.default_args.items():
+            # Airflow's apply_defaults: default_args fill what the call did not say, a group's
+            # (its parents' below them) over the DAG's.
+            defaults = dag.default_args
+            if group is not None and group.default_args:
+                defaults = {**defaults, **group.default_args}
+            for key, value in defaults.items():
                 if key in accepted and key not in kwargs and key != "task_id":
                     kwargs[key] = value
             kwargs["dag"] = dag
+        kwargs["task_group"] = group
         operator = super().__call__(**kwargs)
         operator._finish_init()
         return operator
 
 
 class DependencyMixin:
-    """`>>`, `<<` and `set_upstream/set_downstream` for tasks and XComArgs; lists work too."""
+    """`>>`, `<<` and `set_upstream/set_downstream` for tasks, XComArgs, task groups and edge
+    labels; lists work too."""
 
     __slots__ = ()
 
     def _operators(self) -> list[BaseOperator]:
         raise NotImplementedError
 
-    def set_upstream(self, other: DependencyMixin | Sequence[DependencyMixin]) -> None:
-        """Make `other` (a task, XComArg or list of them) run before this."""
-        for operator in self._operators():
-            operator._relate(other, upstream=True)
+    def _ends(self, *, as_upstream: bool, source: BaseOperator | None) -> list[BaseOperator]:
+        """The tasks an edge with this node reaches: its leaves when it runs before the other
+        side (`as_upstream`), its roots when after (a task or XComArg: itself). `source` is
+        the task on the other side, for a node that must know it (an edge label)."""
+        return self._operators()
 
-    def set_downstream(self, other: DependencyMixin | Sequence[DependencyMixin]) -> None:
-        """Make `other` (a task, XComArg or list of them) run after this."""
-        for operator in self._operators():
-            operator._relate(other, upstream=False)
+    def set_upstream(
+        self, other: DependencyMixin | Sequence[DependencyMixin], edge_modifier: Any = None
+    ) -> None:
+        """Make `other` (a task, XComArg, group or list of them) run before this; an
+        `edge_modifier` (a `Label`) names the edges."""
+        label = getattr(edge_modifier, "label", None)
+        for operator in self._ends(as_upstream=False, source=None):
+            operator._relate(other, upstream=True, label=label)
+
+    def set_downstream(
+        self, other: DependencyMixin | Sequence[DependencyMixin], edge_modifier: Any = None
+    ) -> None:
+        """Make `other` (a task, XComArg, group or list of them) run after this; an
+        `edge_modifier` (a `Label`) names the edges."""
+        label = getattr(edge_modifier, "label", None)
+        for operator in self._ends(as_upstream=True, source=None):
+            operator._relate(other, upstream=False, label=label)
 
     def __rshift__(self, other: D) -> D:
         self.set_downstream(other)
@@ -106,12 +136,15 @@ class DependencyMixin:
         return self
 
 
-def flatten(other: object) -> list[BaseOperator]:
-    """The tasks behind a task, an XComArg, or a (nested) list/tuple/set of them."""
+def flatten(
+    other: object, *, as_upstream: bool = False, source: BaseOperator | None = None
+) -> list[BaseOperator]:
+    """The tasks behind a task, an XComArg, a group (its leaves `as_upstream`, else its roots),
+    or a (nested) list/tuple/set of them; `source` is the task on the edge's other side."""
     if isinstance(other, DependencyMixin):
-        return other._operators()
+        return other._ends(as_upstream=as_upstream, source=source)
     if isinstance(other, list | tuple | set | frozenset):
-        return [operator for item in other for operator in flatten(item)]
+        return [o for item in other for o in flatten(item, as_upstream=as_upstream, source=source)]
     raise InvalidArgument(
         "dependency", f"cannot depend on a {type(other).__name__}; use tasks or lists of tasks"
     )
@@ -154,6 +187,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         "_dag",
         "_downstream",
         "_joining",
+        "_task_group",
         "_upstream",
         "depends_on_past",
         "do_xcom_push",
@@ -189,6 +223,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         *,
         task_id: str,
         dag: DagRef | None = None,
+        task_group: GroupRef | None = None,
         owner: str = "flowtui",
         retries: int = 0,
         retry_delay: timedelta | float = timedelta(minutes=5),
@@ -219,8 +254,9 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         # One line per Airflow argument, each checked where it is given: long by design.
         dag_id = dag.dag_id if dag else None
         place = where(task_id, dag_id)
-        self.task_id: str = check_id("task_id", task_id, dag_id)
+        self.task_id: str = task_id  # checked by the metaclass, before a group's prefix
         self._dag: DagRef | None = None
+        self._task_group = task_group  # the active `with TaskGroup` when not given
         self._joining: DagRef | None = dag
         self._upstream: dict[str, None] = {}
         self._downstream: dict[str, None] = {}
@@ -259,6 +295,8 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         dag, self._joining = self._joining, None
         if dag is not None:
             dag.add_task(self)
+        if self._task_group is not None:
+            self._task_group.add(self)
         for name in self.template_fields:
             for arg in _xcom_args(getattr(self, name, None)):
                 self.set_upstream(arg)
@@ -283,6 +321,11 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
     def joined(self, dag: DagRef) -> None:
         """The task now belongs to `dag` (called by `DAG.add_task`)."""
         self._dag = dag
+
+    @property
+    def task_group(self) -> GroupRef | None:
+        """The task group the task is in, or None (Airflow gives the DAG's root group)."""
+        return self._task_group
 
     @property
     def dag_id(self) -> str | None:
@@ -312,8 +355,8 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
     def _operators(self) -> list[BaseOperator]:
         return [self]
 
-    def _relate(self, other: object, *, upstream: bool) -> None:
-        for operator in flatten(other):
+    def _relate(self, other: object, *, upstream: bool, label: str | None = None) -> None:
+        for operator in flatten(other, as_upstream=upstream, source=self):
             self._share_dag(operator)
             if upstream:
                 self._upstream[operator.task_id] = None
@@ -321,6 +364,14 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
             else:
                 self._downstream[operator.task_id] = None
                 operator._upstream[self.task_id] = None
+            if label is not None:
+                self._label_edge(operator, upstream, label)
+
+    def _label_edge(self, other: BaseOperator, upstream: bool, label: str) -> None:
+        if self._dag is None:
+            raise InvalidArgument(self._where(), "a Label joins tasks of a DAG; create them in one")
+        up, down = (other, self) if upstream else (self, other)
+        self._dag.set_edge_info(up.task_id, down.task_id, {"label": label})
 
     def _share_dag(self, other: BaseOperator) -> None:
         mine, theirs = self._dag, other._dag

@@ -133,6 +133,10 @@ class DAG:
         it is Airflow's attribute, for task code that finds files beside its DAG's."""
         self.task_dict: dict[str, DagTask] = {}
         """Tasks by id, in definition order."""
+        self.task_group_dict: dict[str, Any] = {}
+        """Task groups (`flowtui.authoring.task_group.TaskGroup`) by their full id, as Airflow's."""
+        self.edge_info: dict[str, dict[str, dict[str, str]]] = {}
+        """upstream task id -> downstream task id -> {"label": text}, from `Label`s."""
         self._task_order: dict[str, int] = {}
         for found in _captures:
             found.append(self)
@@ -193,6 +197,22 @@ class DAG:
             self._task_order = {task_id: i for i, task_id in enumerate(self.task_dict)}
         return self._task_order
 
+    @property
+    def task_group(self) -> Any:
+        """The DAG's root task group (id None), its children the tasks and groups in no other
+        group; made when asked for, as nothing in flowtui needs it."""
+        from flowtui.authoring.task_group import root_group
+
+        return root_group(self)
+
+    def set_edge_info(self, upstream_task_id: str, downstream_task_id: str, info: Any) -> None:
+        """Keep what a `Label` says of the edge upstream -> downstream."""
+        self.edge_info.setdefault(upstream_task_id, {})[downstream_task_id] = dict(info)
+
+    def get_edge_info(self, upstream_task_id: str, downstream_task_id: str) -> dict[str, str]:
+        """What a `Label` said of the edge ({"label": text}), or {}."""
+        return self.edge_info.get(upstream_task_id, {}).get(downstream_task_id, {})
+
     def has_task(self, task_id: str) -> bool:
         """Whether the DAG has a task `task_id`."""
         return task_id in self.task_dict
@@ -218,7 +238,7 @@ class DAG:
         known = self.task_dict.get(task.task_id)
         if known is task:
             return
-        if known is not None:
+        if known is not None or task.task_id in self.task_group_dict:
             raise DuplicateTaskId(self.dag_id, task.task_id)
         if task.dag is not None:
             raise InvalidArgument(

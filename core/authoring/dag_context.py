@@ -18,6 +18,10 @@ class DagRef(Protocol):
     @property
     def default_args(self) -> Mapping[str, Any]: ...
 
+    @property
+    def task_group_dict(self) -> dict[str, Any]:
+        """Task groups by their full id (`flowtui.authoring.task_group`)."""
+
     def add_task(self, task: Any) -> None: ...
 
     def has_task(self, task_id: str) -> bool: ...
@@ -25,6 +29,8 @@ class DagRef(Protocol):
     def get_task(self, task_id: str) -> Any: ...
 
     def get_downstream_task_ids(self, task_id: str, *, transitive: bool = True) -> list[str]: ...
+
+    def set_edge_info(self, upstream_task_id: str, downstream_task_id: str, info: Any) -> None: ...
 
 
 _stack: list[DagRef] = []

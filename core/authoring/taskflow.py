@@ -13,6 +13,7 @@ from typing import Any, ClassVar, overload
 from flowtui.authoring.baseoperator import BaseOperator, Context, DependencyMixin
 from flowtui.authoring.dag import DAG
 from flowtui.authoring.dag_context import current_dag
+from flowtui.authoring.group_context import current_group
 from flowtui.authoring.operators.bash import BashOperator
 from flowtui.authoring.operators.branch import BranchPythonOperator, ShortCircuitOperator
 from flowtui.authoring.operators.python import PythonOperator, call_with_context
@@ -164,10 +165,15 @@ class TaskFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
         options = dict(self.options)
         task_id = options.pop("task_id", self.function.__name__)
-        dag = options.get("dag") or current_dag()
+        group = options.get("task_group")
+        dag = options.get("dag") or (group.dag if group is not None else None) or current_dag()
         if dag is None:
             raise TaskOutsideDag(task_id)
-        task_id = _unique_task_id(dag.has_task, task_id)
+        group = group or current_group(dag)
+        if group is None:
+            task_id = _unique_task_id(dag.has_task, task_id)
+        else:  # Airflow numbers a task in a group by its full id: g.t, g.t__1, ...
+            task_id = _unique_task_id(lambda local: dag.has_task(group.child_id(local)), task_id)
         import inspect  # here: it costs 10 ms, and `import flowtui` is paid by every DAG file
 
         try:

@@ -34,6 +34,10 @@ def dag_spec(dag: DAG, fileloc: str) -> DagSpec:
         params=json.loads(json.dumps(dag.params, default=str)),
         doc_md=dag.doc_md,
         callbacks=_callbacks(dag),
+        labels={
+            up: {down: info["label"] for down, info in downs.items() if "label" in info}
+            for up, downs in dag.edge_info.items()
+        },
     )
 
 

@@ -61,6 +61,7 @@ DAG_FIELDS = (
     "params",
     "doc_md",
     "callbacks",
+    "labels",
 )
 """The dataclasses' fields, in their order (the order of the stored JSON's keys)."""
 
@@ -105,7 +106,7 @@ def _every_field_set() -> DagSpec:
     return DagSpec(
         dag_id="every",
         fileloc="/dags/every.py",
-        tasks={"u": TaskSpec("u", "EmptyOperator"), "t": task},
+        tasks={"u": TaskSpec("u", "EmptyOperator"), "t": task, "d1": TaskSpec("d1", "x")},
         schedule={"datasets": ["s3://a", "s3://b"]},
         start_date="2024-01-01T00:00:00+01:00",
         end_date="2024-12-31T00:00:00+01:00",
@@ -119,6 +120,7 @@ def _every_field_set() -> DagSpec:
         params={"n": 3, "nested": {"list": [1, {"x": None}]}, "when": "2024-01-01"},
         doc_md="dag doc",
         callbacks=("on_success_callback",),
+        labels={"u": {"t": "on success"}, "t": {"d1": "first"}},
     )
 
 
@@ -136,8 +138,10 @@ def test_a_spec_with_every_field_set_gives_what_asdict_gives() -> None:
     data = spec.to_dict()
     data["params"]["nested"]["list"].append(2)
     data["schedule"]["datasets"].append("s3://c")
+    data["labels"]["u"]["t"] = "changed"
     assert spec.params["nested"]["list"] == [1, {"x": None}]  # copies, as asdict made
     assert spec.schedule == {"datasets": ["s3://a", "s3://b"]}
+    assert spec.labels["u"] == {"t": "on success"}
 
 
 def test_a_spec_with_defaults_only_gives_what_asdict_gives() -> None:
@@ -174,13 +178,16 @@ def test_the_fields_and_defaults_are_the_dataclasses_ones() -> None:
         {},
     )
     assert (dag.max_active_runs, dag.max_active_tasks, dag.description) == (1, 16, "")
+    assert dag.labels == {}
 
 
 def test_each_spec_gets_its_own_tasks_and_params() -> None:
     one, two = DagSpec("one", "/dags/one.py"), DagSpec("two", "/dags/two.py")
     one.tasks["t"] = TaskSpec("t", "EmptyOperator")
     one.params["n"] = 1
+    one.labels["t"] = {"u": "x"}
     assert two.tasks == {} and two.params == {}  # noqa: PT018  # one check: both stay empty
+    assert two.labels == {}
     assert DagSpec("three", "/dags/three.py").tasks == {}
 
 
@@ -200,7 +207,8 @@ def test_specs_compare_hash_and_print_as_the_dataclasses_did() -> None:
     assert repr(DagSpec("d", "f")) == (
         "DagSpec(dag_id='d', fileloc='f', tasks={}, schedule=None, start_date=None, "
         "end_date=None, timezone='UTC', catchup=False, max_active_runs=1, max_active_tasks=16, "
-        "dagrun_timeout=None, description='', tags=(), params={}, doc_md=None, callbacks=())"
+        "dagrun_timeout=None, description='', tags=(), params={}, doc_md=None, callbacks=(), "
+        "labels={})"
     )
 
 
