@@ -26,6 +26,10 @@ _DATASET_NAMES = {
     "DatasetAny": _ASSETS + "AssetAny",
 }
 _TRIGGER_RULE = "flowtui.states:TriggerRule"
+_TASK_GROUP = "flowtui.authoring.task_group:TaskGroup"
+_TASK_GROUP_DECORATOR = "flowtui.authoring.task_group:task_group"
+_LABEL = "flowtui.authoring.edge_label:Label"
+_CURRENT_CONTEXT = "flowtui.authoring.current_context:get_current_context"
 _TASK = "flowtui.loading.airflow_shims:task"
 _DAG_DECORATOR = "flowtui.authoring.taskflow:dag"
 _OPERATORS = "flowtui.authoring.operators:"
@@ -36,6 +40,7 @@ _PYTHON = {
     "PythonOperator": _OPERATORS + "PythonOperator",
     "BranchPythonOperator": _OPERATORS + "BranchPythonOperator",
     "ShortCircuitOperator": _OPERATORS + "ShortCircuitOperator",
+    "get_current_context": _CURRENT_CONTEXT,
 }
 _BASE_SENSOR = {
     "BaseSensorOperator": _SENSORS + "BaseSensorOperator",
@@ -72,6 +77,10 @@ SERVED: dict[str, dict[str, str]] = {
         "XComArg": _XCOM_ARG,
         "TriggerRule": _TRIGGER_RULE,
         "Context": "flowtui.authoring.baseoperator:Context",
+        "TaskGroup": _TASK_GROUP,
+        "task_group": _TASK_GROUP_DECORATOR,
+        "Label": _LABEL,
+        "get_current_context": _CURRENT_CONTEXT,
         **_BASE_SENSOR,
         **_ASSET_NAMES,
     },
@@ -80,7 +89,11 @@ SERVED: dict[str, dict[str, str]] = {
     "airflow.models.baseoperator": {"BaseOperator": _BASE, "chain": _CHAIN},
     "airflow.models.variable": {"Variable": _VARIABLE},
     "airflow.models.xcom_arg": {"XComArg": _XCOM_ARG},
-    "airflow.decorators": {"dag": _DAG_DECORATOR, "task": _TASK},
+    "airflow.decorators": {
+        "dag": _DAG_DECORATOR,
+        "task": _TASK,
+        "task_group": _TASK_GROUP_DECORATOR,
+    },
     "airflow.datasets": _DATASET_NAMES,
     "airflow.exceptions": {
         "AirflowException": _EXCEPTIONS + "AirflowException",
@@ -129,6 +142,8 @@ SERVED: dict[str, dict[str, str]] = {
         )
     },
     "airflow.utils.trigger_rule": {"TriggerRule": _TRIGGER_RULE},
+    "airflow.utils.task_group": {"TaskGroup": _TASK_GROUP},
+    "airflow.utils.edgemodifier": {"Label": _LABEL},
     "airflow.utils.weekday": {"WeekDay": _OPERATORS + "WeekDay"},
     "airflow.timetables": {},
     "airflow.timetables.simple": {
@@ -150,8 +165,6 @@ empty one where Airflow's only holds submodules), so its served submodules impor
 PLANNED_MODULES = frozenset(
     {
         "airflow.models.param",
-        "airflow.utils.task_group",
-        "airflow.utils.edgemodifier",
         "airflow.utils.setup_teardown",
         "airflow.timetables.trigger",
     }
@@ -162,12 +175,8 @@ PLANNED_NAMES = frozenset(
     {
         "Param",
         "ParamsDict",
-        "TaskGroup",
-        "task_group",
-        "Label",
         "setup",
         "teardown",
-        "get_current_context",
         "ExternalTaskMarker",
         "PythonVirtualenvOperator",
         "ExternalPythonOperator",

@@ -120,6 +120,49 @@ EXPECTED: dict[str, tuple[dict[str, tuple[str, int]], dict[str, Any]]] = {
         {"summary": ("success", 1)},
         {"summary": ["summary", "summary", "s3://shop/orders.csv", 0]},
     ),
+    "airflow_task_groups": (
+        {
+            "start": ("success", 0),
+            "extract.orders": ("success", 1),
+            "extract.nested.customers": ("success", 1),
+            "extract.nested.products": ("success", 1),
+            "load_all": ("success", 1),
+            "end": ("success", 0),
+        },
+        {
+            "extract.orders": {"task_id": "extract.orders", "retries": 2},
+            "extract.nested.customers": {"task_id": "extract.nested.customers", "retries": 2},
+            "extract.nested.products": {"task_id": "extract.nested.products", "retries": 0},
+            "load_all": f"load_all on {DAY}",
+        },
+    ),
+    "airflow3_task_groups": (
+        {
+            task_id: ("success", 1)
+            for task_id in (
+                "numbers",
+                "scale.multiply",
+                "scale.total",
+                "scale__1.multiply",
+                "scale__1.total",
+                "checks.positive",
+                "checks.who",
+                "summary",
+                "cleanup.remove",
+            )
+        },
+        {
+            "numbers": [1, 2, 3],
+            "scale.multiply": [2, 4, 6],
+            "scale.total": 12,
+            "scale__1.multiply": [3, 6, 9],
+            "scale__1.total": 18,
+            "checks.positive": True,
+            "checks.who": "checks.who in airflow3_task_groups",
+            "summary": [12, 18],
+            "cleanup.remove": "removed",
+        },
+    ),
 }
 """dag_id -> (task_id -> (final state, try_number), task_id -> XCom return_value); every run
 succeeds (exit 0)."""
@@ -221,3 +264,41 @@ def test_a_pendulum_start_date_schedules_in_its_time_zone(tmp_path: Path) -> Non
         datetime(2024, 7, 9, 4, tzinfo=UTC),
         datetime(2024, 7, 10, 4, tzinfo=UTC),
     )
+
+
+LABELS = {
+    "airflow_task_groups": {"start": {"extract.orders": "begin"}},
+    "airflow3_task_groups": {
+        "scale.total": {"checks.positive": "then checks", "checks.who": "then checks"}
+    },
+}
+"""dag_id -> the labels its spec keeps (upstream -> downstream -> text)."""
+
+
+@pytest.mark.usefixtures("hooked")
+@pytest.mark.parametrize("dag_id", list(LABELS))
+def test_task_group_files_keep_their_edges_and_labels(dag_id: str) -> None:
+    from flowtui.loading.dag_file import parse_here
+
+    report = parse_here(FOLDER / f"{dag_id}.py")
+    assert report.problem is None, report.problem
+    [spec] = report.specs
+    assert spec.labels == LABELS[dag_id]
+    if dag_id == "airflow3_task_groups":
+        # `>>` from an XComArg a @task_group returned, to a group's roots, and on from its
+        # leaves; the second call's tasks are wired to the first's only through XCom.
+        assert spec.tasks["checks.positive"].upstream == ("scale.total",)
+        assert spec.tasks["summary"].upstream == (  # in definition order: checks came first
+            "checks.positive",
+            "checks.who",
+            "scale.total",
+            "scale__1.total",
+        )
+        assert spec.tasks["cleanup.remove"].upstream == ("summary",)
+    else:
+        assert spec.tasks["extract.orders"].upstream == ("start",)
+        assert spec.tasks["load_all"].upstream == (
+            "extract.nested.customers",
+            "extract.nested.products",
+        )
+        assert spec.tasks["end"].upstream == ("load_all",)

@@ -131,10 +131,10 @@ BAD_FILES = {
         2,
         "flowtui does not support airflow.providers.postgres; see README " + REFUSED,
     ),
-    "task_group.py": (
-        "from airflow import DAG\nfrom airflow.utils.task_group import TaskGroup\n",
+    "setup.py": (
+        "from airflow import DAG\nfrom airflow.decorators import setup\n",
         2,
-        "flowtui does not support airflow.utils.task_group (TaskGroup) yet; see README " + REFUSED,
+        "flowtui does not support airflow.decorators (setup) yet; see README " + REFUSED,
     ),
     "param.py": (
         "from airflow.models import DAG, Param\n",
