@@ -42,10 +42,10 @@ class DuplicateTaskId(DagDefinitionError):
 class InvalidId(DagDefinitionError):
     def __init__(self, kind: str, value: object, dag_id: str | None = None) -> None:
         where = f"DAG {dag_id!r}: " if dag_id else ""
-        if kind == "dag_id":
-            allowed = "letters, digits, '_', '.' and '-'"
-        else:  # a task's or a group's: the '.' joins a task group's id to its children's
+        if kind == "group_id":  # the '.' joins a task group's id to its children's
             allowed = "letters, digits, '_' and '-' ('.' joins a task group's id to its tasks')"
+        else:
+            allowed = "letters, digits, '_', '.' and '-'"
         super().__init__(
             f"{where}{kind} {value!r} is not valid; use only {allowed} (at most 250 characters)"
         )

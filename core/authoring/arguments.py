@@ -14,9 +14,9 @@ from flowtui.errors import InvalidArgument, InvalidId, UnknownTriggerRule
 from flowtui.states import TriggerRule, parse_trigger_rule
 
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")
-_KEY = re.compile(r"[A-Za-z0-9_-]{1,250}")
-"""A task's or a task group's own id: no '.', which joins a group's id to its children's (so
-a dotted task id always says which groups it is in)."""
+_GROUP_KEY = re.compile(r"[A-Za-z0-9_-]{1,250}")
+"""A task group's own id: no '.', which joins a group's id to its children's (Airflow's rule;
+a task's own id may hold one, as in Airflow)."""
 
 
 def where(task_id: object, dag_id: str | None) -> str:
@@ -25,9 +25,9 @@ def where(task_id: object, dag_id: str | None) -> str:
 
 
 def check_id(kind: str, value: object, dag_id: str | None = None) -> str:
-    """Return `value` if it is a valid id, else raise `InvalidId`: a dag_id may hold a '.', a
-    task's or a task group's own id (before a group's prefix) may not."""
-    pattern = _ID if kind == "dag_id" else _KEY
+    """Return `value` if it is a valid id, else raise `InvalidId`: a dag_id or a task's id may
+    hold a '.', a task group's own id may not (Airflow's rules)."""
+    pattern = _GROUP_KEY if kind == "group_id" else _ID
     if not isinstance(value, str) or not pattern.fullmatch(value):
         raise InvalidId(kind, value, dag_id)
     return value
