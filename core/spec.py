@@ -95,12 +95,15 @@ class _DagFields(NamedTuple):
     """Which of on_success/on_failure_callback the DAG has."""
     labels: dict[str, dict[str, str]]
     """Edge labels (`Label`): upstream task id -> downstream task id -> text."""
+    param_schemas: dict[str, dict[str, Any]]
+    """The JSON schema of each DAG param given as a `Param` (`params` holds the defaults; a
+    param here but not there is required); plain-value params have none. {} for older specs."""
 
 
 class DagSpec(_DagFields):
     """What the scheduler needs to know of one DAG; `tasks` keeps definition order. Its
-    `__new__` gives the defaults, a new dict each for `tasks`, `params` and `labels` (a named
-    tuple's own defaults would be one dict shared by every spec)."""
+    `__new__` gives the defaults, a new dict each for `tasks`, `params`, `labels` and
+    `param_schemas` (a named tuple's own defaults would be one dict shared by every spec)."""
 
     __slots__ = ()
 
@@ -123,6 +126,7 @@ class DagSpec(_DagFields):
         doc_md: str | None = None,
         callbacks: tuple[str, ...] = (),
         labels: dict[str, dict[str, str]] | None = None,
+        param_schemas: dict[str, dict[str, Any]] | None = None,
     ) -> DagSpec:
         return tuple.__new__(
             cls,
@@ -144,18 +148,20 @@ class DagSpec(_DagFields):
                 doc_md,
                 callbacks,
                 {} if labels is None else labels,
+                {} if param_schemas is None else param_schemas,
             ),
         )
 
     def to_dict(self) -> dict[str, Any]:
         """What `dataclasses.asdict` gave, written out: asdict deep-copies every value of
         every task (0.40 s for the 10,000-task W4 DAG); this copies only the values that may be
-        mutable, the schedule, the params and the labels (29 ms)."""
+        mutable, the schedule, the params, the labels and the param schemas (29 ms)."""
         data = dict(zip(self._fields, self, strict=True))
         data["tasks"] = {task_id: task.to_dict() for task_id, task in self.tasks.items()}
         data["schedule"] = _deep_copy(self.schedule)
         data["params"] = _deep_copy(self.params)
         data["labels"] = {up: dict(downs) for up, downs in self.labels.items()}
+        data["param_schemas"] = _deep_copy(self.param_schemas)
         return data
 
     @classmethod

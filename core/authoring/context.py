@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from flowtui.authoring.asset_events import InletEventsAccessors, OutletEventAccessors
 from flowtui.authoring.baseoperator import BaseOperator, Context
+from flowtui.authoring.params import param_values
 from flowtui.authoring.variables import Variable
 from flowtui.authoring.xcom import RETURN_KEY, decode_xcom, encode_xcom, pull
 from flowtui.clock import in_utc, parse_datetime
@@ -278,7 +279,7 @@ def build_context(dag: DAG, task: BaseOperator, info: AttemptFacts, ti: TaskInst
         "run_id": info.run_id,
         "dag_run": dag_run,
         "conf": conf,
-        "params": {**dag.params, **task.params, **conf},
+        "params": {**param_values(dag.params), **param_values(task.params), **conf},
         "logical_date": logical,
         "execution_date": logical,
         "ds": ds,

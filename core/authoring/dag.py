@@ -22,6 +22,7 @@ from flowtui.authoring.arguments import (
     where,
 )
 from flowtui.authoring.assets import AssetOrTimeSchedule, BaseAsset
+from flowtui.authoring.param_validation import check_param_defaults, check_required_unscheduled
 from flowtui.errors import DagCycle, DuplicateTaskId, InvalidArgument, TaskNotFound
 
 _captures: list[list[DAG]] = []
@@ -260,14 +261,20 @@ class DAG:
         return [t for t in self.task_dict if t in seen]
 
     def validate(self) -> None:
-        """Check trigger rules, retries and the absence of cycles.
+        """Check trigger rules, retries, params' defaults and the absence of cycles.
 
         Raises:
-            UnknownTriggerRule, InvalidArgument, DagCycle: one line naming the DAG and task.
+            UnknownTriggerRule, InvalidArgument, DagCycle, InvalidParamDefault,
+            RequiredParamScheduled: one line naming the DAG and task.
         """
+        check_param_defaults(f"DAG {self.dag_id!r}", self.params)
+        check_required_unscheduled(self.dag_id, self.params, self.schedule)
         for task in self.task_dict.values():
             task.trigger_rule = check_trigger_rule(task.trigger_rule, task.task_id, self.dag_id)
             check_whole_number(task.retries, where(task.task_id, self.dag_id), "retries", 0)
+            task_params = getattr(task, "params", None)
+            if task_params:
+                check_param_defaults(where(task.task_id, self.dag_id), task_params)
         cycle = self._find_cycle()
         if cycle:
             raise DagCycle(self.dag_id, cycle)

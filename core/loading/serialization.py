@@ -11,6 +11,7 @@ from flowtui.authoring.arguments import email_addresses
 from flowtui.authoring.assets import Asset, AssetOrTimeSchedule, BaseAsset, as_condition
 from flowtui.authoring.baseoperator import BaseOperator, as_operator
 from flowtui.authoring.dag import DAG
+from flowtui.authoring.params import param_schemas, param_values
 from flowtui.spec import CALLBACKS, DagSpec, TaskSpec
 
 
@@ -31,13 +32,14 @@ def dag_spec(dag: DAG, fileloc: str) -> DagSpec:
         dagrun_timeout=_seconds(dag.dagrun_timeout),
         description=dag.description,
         tags=tuple(dag.tags),
-        params=json.loads(json.dumps(dag.params, default=str)),
+        params=json.loads(json.dumps(param_values(dag.params), default=str)),
         doc_md=dag.doc_md,
         callbacks=_callbacks(dag),
         labels={
             up: {down: info["label"] for down, info in downs.items() if "label" in info}
             for up, downs in dag.edge_info.items()
         },
+        param_schemas=param_schemas(dag.params),
     )
 
 

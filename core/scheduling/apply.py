@@ -130,6 +130,10 @@ def _trigger(book: RunBook, conn: sqlite3.Connection, command: Trigger) -> dict[
     if command.run_type not in _RUN_TYPES:
         raise InvalidInput("run type", command.run_type, f"use one of: {', '.join(_RUN_TYPES)}")
     _check_conf(spec, command.conf or {})
+    if spec.param_schemas:  # jsonschema is imported only for a DAG with Params
+        from flowtui.authoring.param_validation import check_run_params
+
+        check_run_params(spec.dag_id, spec.params, spec.param_schemas, command.conf or {})
     logical = user_date(command.logical_date) if command.logical_date else book.clock()
     run_id = command.run_id or f"{command.run_type}__{logical.isoformat()}"
     if command.data_interval_start and command.data_interval_end:
@@ -175,11 +179,12 @@ def _replaceable(book: RunBook, row: dict[str, Any]) -> bool:
 
 
 def _check_conf(spec: DagSpec, conf: dict[str, Any]) -> None:
-    """A conf value for a DAG param must have the type of the param's default (an int is a
-    valid float); keys that are not params pass, as in Airflow."""
+    """A conf value for a DAG param given as a plain value must have the type of its default
+    (an int is a valid float); keys that are not params pass, as in Airflow. A `Param`'s own
+    schema judges its value (`check_run_params`)."""
     for key, value in conf.items():
         default = spec.params.get(key)
-        if default is None:
+        if default is None or key in spec.param_schemas:
             continue
         expected = (int, float) if type(default) is float else (type(default),)
         if type(value) not in expected:  # bool is not an int here, as in JSON

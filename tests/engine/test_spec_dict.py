@@ -62,6 +62,7 @@ DAG_FIELDS = (
     "doc_md",
     "callbacks",
     "labels",
+    "param_schemas",
 )
 """The dataclasses' fields, in their order (the order of the stored JSON's keys)."""
 
@@ -121,6 +122,7 @@ def _every_field_set() -> DagSpec:
         doc_md="dag doc",
         callbacks=("on_success_callback",),
         labels={"u": {"t": "on success"}, "t": {"d1": "first"}},
+        param_schemas={"n": {"type": "integer", "enum": [1, 3]}, "need": {"type": "string"}},
     )
 
 
@@ -139,7 +141,9 @@ def test_a_spec_with_every_field_set_gives_what_asdict_gives() -> None:
     data["params"]["nested"]["list"].append(2)
     data["schedule"]["datasets"].append("s3://c")
     data["labels"]["u"]["t"] = "changed"
+    data["param_schemas"]["n"]["enum"].append(4)
     assert spec.params["nested"]["list"] == [1, {"x": None}]  # copies, as asdict made
+    assert spec.param_schemas["n"]["enum"] == [1, 3]
     assert spec.schedule == {"datasets": ["s3://a", "s3://b"]}
     assert spec.labels["u"] == {"t": "on success"}
 
@@ -179,6 +183,15 @@ def test_the_fields_and_defaults_are_the_dataclasses_ones() -> None:
     )
     assert (dag.max_active_runs, dag.max_active_tasks, dag.description) == (1, 16, "")
     assert dag.labels == {}
+    assert dag.param_schemas == {}
+
+
+def test_a_spec_stored_before_param_schemas_reads_with_none() -> None:
+    data = _every_field_set().to_dict()
+    del data["param_schemas"]
+    spec = DagSpec.from_dict(data)
+    assert spec.param_schemas == {}
+    assert spec.params == _every_field_set().params
 
 
 def test_each_spec_gets_its_own_tasks_and_params() -> None:
@@ -186,8 +199,10 @@ def test_each_spec_gets_its_own_tasks_and_params() -> None:
     one.tasks["t"] = TaskSpec("t", "EmptyOperator")
     one.params["n"] = 1
     one.labels["t"] = {"u": "x"}
+    one.param_schemas["n"] = {"type": "integer"}
     assert two.tasks == {} and two.params == {}  # noqa: PT018  # one check: both stay empty
     assert two.labels == {}
+    assert two.param_schemas == {}
     assert DagSpec("three", "/dags/three.py").tasks == {}
 
 
@@ -208,7 +223,7 @@ def test_specs_compare_hash_and_print_as_the_dataclasses_did() -> None:
         "DagSpec(dag_id='d', fileloc='f', tasks={}, schedule=None, start_date=None, "
         "end_date=None, timezone='UTC', catchup=False, max_active_runs=1, max_active_tasks=16, "
         "dagrun_timeout=None, description='', tags=(), params={}, doc_md=None, callbacks=(), "
-        "labels={})"
+        "labels={}, param_schemas={})"
     )
 
 
