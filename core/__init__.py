@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         TriggerDagRunOperator,
         WeekDay,
     )
+    from flowtui.authoring.params import Param
     from flowtui.authoring.sensors import (
         BaseSensorOperator,
         BashSensor,
@@ -84,6 +85,7 @@ _HOMES = {
     "ShortCircuitOperator": "flowtui.authoring.operators",
     "TriggerDagRunOperator": "flowtui.authoring.operators",
     "WeekDay": "flowtui.authoring.operators",
+    "Param": "flowtui.authoring.params",
     "BaseSensorOperator": "flowtui.authoring.sensors",
     "BashSensor": "flowtui.authoring.sensors",
     "DateTimeSensor": "flowtui.authoring.sensors",
@@ -126,6 +128,7 @@ __all__ = [
     "FileSensor",
     "Label",
     "LatestOnlyOperator",
+    "Param",
     "PokeReturnValue",
     "PythonOperator",
     "PythonSensor",

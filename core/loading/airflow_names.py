@@ -30,6 +30,7 @@ _TASK_GROUP = "flowtui.authoring.task_group:TaskGroup"
 _TASK_GROUP_DECORATOR = "flowtui.authoring.task_group:task_group"
 _LABEL = "flowtui.authoring.edge_label:Label"
 _CURRENT_CONTEXT = "flowtui.authoring.current_context:get_current_context"
+_PARAM = "flowtui.authoring.params:Param"
 _TASK = "flowtui.loading.airflow_shims:task"
 _DAG_DECORATOR = "flowtui.authoring.taskflow:dag"
 _OPERATORS = "flowtui.authoring.operators:"
@@ -81,10 +82,12 @@ SERVED: dict[str, dict[str, str]] = {
         "task_group": _TASK_GROUP_DECORATOR,
         "Label": _LABEL,
         "get_current_context": _CURRENT_CONTEXT,
+        "Param": _PARAM,
         **_BASE_SENSOR,
         **_ASSET_NAMES,
     },
-    "airflow.models": {"DAG": _DAG, "BaseOperator": _BASE, "Variable": _VARIABLE},
+    "airflow.models": {"DAG": _DAG, "BaseOperator": _BASE, "Variable": _VARIABLE, "Param": _PARAM},
+    "airflow.models.param": {"Param": _PARAM},
     "airflow.models.dag": {"DAG": _DAG},
     "airflow.models.baseoperator": {"BaseOperator": _BASE, "chain": _CHAIN},
     "airflow.models.variable": {"Variable": _VARIABLE},
@@ -101,6 +104,7 @@ SERVED: dict[str, dict[str, str]] = {
         "AirflowFailException": _EXCEPTIONS + "AirflowFailException",
         "AirflowSensorTimeout": _EXCEPTIONS + "AirflowSensorTimeout",
         "AirflowRescheduleException": _EXCEPTIONS + "AirflowRescheduleException",
+        "ParamValidationError": "flowtui.authoring.params:ParamValidationError",
     },
     "airflow.operators": {},
     **{f"airflow.operators.{name}": names for name, names in _OPERATOR_MODULES.items()},
@@ -164,7 +168,6 @@ empty one where Airflow's only holds submodules), so its served submodules impor
 
 PLANNED_MODULES = frozenset(
     {
-        "airflow.models.param",
         "airflow.utils.setup_teardown",
         "airflow.timetables.trigger",
     }
@@ -173,7 +176,6 @@ PLANNED_MODULES = frozenset(
 
 PLANNED_NAMES = frozenset(
     {
-        "Param",
         "ParamsDict",
         "setup",
         "teardown",

@@ -136,10 +136,10 @@ BAD_FILES = {
         2,
         "flowtui does not support airflow.decorators (setup) yet; see README " + REFUSED,
     ),
-    "param.py": (
-        "from airflow.models import DAG, Param\n",
+    "params_dict.py": (
+        "from airflow.models.param import Param, ParamsDict  # a dag\n",
         1,
-        "flowtui does not support airflow.models (Param) yet; see README " + REFUSED,
+        "flowtui does not support airflow.models.param (ParamsDict) yet; see README " + REFUSED,
     ),
     "virtualenv.py": (
         "from airflow.decorators import dag, task\n\n@task.virtualenv(requirements=[])\n"
