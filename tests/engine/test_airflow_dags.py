@@ -163,6 +163,14 @@ EXPECTED: dict[str, tuple[dict[str, tuple[str, int]], dict[str, Any]]] = {
             "cleanup.remove": "removed",
         },
     ),
+    "airflow_params": (
+        {t: ("success", 1) for t in ("read", "echo", "render", "scaled")},
+        {
+            "read": {"n": 5, "mode": "fast", "tags": ["a"], "note": "plain", "kind": "int"},
+            "render": "5-fast",
+            "scaled": 10,
+        },
+    ),
 }
 """dag_id -> (task_id -> (final state, try_number), task_id -> XCom return_value); every run
 succeeds (exit 0)."""
