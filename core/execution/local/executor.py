@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from flowtui.clock import from_epoch, utcnow
 from flowtui.config import Settings
@@ -62,6 +62,7 @@ _DEATH_WINDOW = 60.0
 
 ParseDone = Callable[[ParseExit], None]
 CallbackDone = Callable[[CallbackExit], None]
+_Exit = TypeVar("_Exit", ParseExit, CallbackExit)
 
 
 class LocalExecutor:
@@ -197,7 +198,7 @@ class LocalExecutor:
             with self._lock:
                 mine = self._callbacks.pop(job, None) is not None
             if mine:
-                _finish_callback(done, CallbackExit(None, None))
+                _report(done, CallbackExit(None, None))
 
     def stop(self, *, leave_attempts: bool = False) -> None:
         """Stop the fork server; it kills any attempt still running (callers stop them first),
@@ -262,13 +263,13 @@ class LocalExecutor:
         with self._lock:
             done = self._parses.pop(event.job)[1]
         report = ParseReport.from_json(event.result) if event.result is not None else None
-        _finish_parse(done, ParseExit(report, event.exit_code, event.timed_out))
+        _report(done, ParseExit(report, event.exit_code, event.timed_out))
 
     def _callback_exited(self, event: JobExited) -> None:
         with self._lock:
             done = self._callbacks.pop(event.job)
         report = CallbackReport.from_json(event.result) if event.result is not None else None
-        _finish_callback(done, CallbackExit(report, event.exit_code, event.timed_out))
+        _report(done, CallbackExit(report, event.exit_code, event.timed_out))
 
     # --- attempts another fork server started ---
 
@@ -356,7 +357,7 @@ class LocalExecutor:
         # A callback's process runs on in its own session, but what it reports is lost with
         # the server: it is not run again (its callables may have done their work).
         for callback_done in callbacks.values():
-            _finish_callback(callback_done, CallbackExit(None, None))
+            _report(callback_done, CallbackExit(None, None))
         dead = self._server_pid
         with self._write_lock:
             self._release_server(wait=False)
@@ -399,7 +400,7 @@ class LocalExecutor:
         )
         logger.error(reason)
         for _request, done in parses.values():
-            _finish_parse(done, ParseExit(None, None))
+            _report(done, ParseExit(None, None))
         # The attempts are not lost: they run on in their own sessions, and the scheduler that
         # comes next adopts them (or starts those that never started) through their tickets.
         logger.error("%d attempt(s) left for the next scheduler to adopt", len(attempts))
@@ -444,18 +445,12 @@ def _await_exit_record(path: str, queued_at: str, state: TicketState) -> TicketS
     return state
 
 
-def _finish_callback(done: CallbackDone, exit: CallbackExit) -> None:
+def _report(done: Callable[[_Exit], None], exit: _Exit) -> None:
+    """Tell a parse's or a callback job's caller how it ended; its failure is logged."""
     try:
         done(exit)
     except Exception:
-        logger.exception("a callback's report could not be handled")
-
-
-def _finish_parse(done: ParseDone, exit: ParseExit) -> None:
-    try:
-        done(exit)
-    except Exception:
-        logger.exception("a parse callback failed")
+        logger.exception("handling the end of %s failed", type(exit).__name__)
 
 
 def parse_dag_folder(settings: Settings) -> list[FileResult]:

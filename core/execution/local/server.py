@@ -198,10 +198,7 @@ class ForkServer:
         """In a freshly forked template: drop what is the fork server's, import `file`, and
         serve its attempts."""
         signal.set_wakeup_fd(-1)
-        for fd in _open_fds():
-            if fd > 2 and fd not in (job_fd, event_fd):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        _close_fds_but({job_fd, event_fd})
         template = ForkServer(job_fd, event_fd, self.dags_folder, is_template=True)
         template._preload(file)
         # Forking a process that has threads is what a template is for (Python 3.12 warns).
@@ -363,12 +360,8 @@ def _read_nonblocking(fd: int) -> bytes:
 
 def serve(job_fd: int, event_fd: int, dags_folder: str, log: str) -> NoReturn:
     """Become the fork server; never returns. Called in a freshly forked or spawned process."""
-    keep = {job_fd, event_fd}
     send_output_to(log)
-    for fd in _open_fds():
-        if fd > 2 and fd not in keep:
-            with contextlib.suppress(OSError):  # the listing's own fd is already closed
-                os.close(fd)
+    _close_fds_but({job_fd, event_fd})
     import inspect  # noqa: F401 -- every Python task's call (`call_with_context`) needs it
 
     import flowtui.execution.task_runner  # noqa: F401 -- imported once here, inherited by every fork
@@ -383,8 +376,12 @@ def serve(job_fd: int, event_fd: int, dags_folder: str, log: str) -> NoReturn:
         os._exit(1)
 
 
-def _open_fds() -> list[int]:
-    return [int(name) for name in os.listdir("/proc/self/fd")]
+def _close_fds_but(keep: set[int]) -> None:
+    """Close every fd this process inherited but 0-2 and `keep`."""
+    for fd in [int(name) for name in os.listdir("/proc/self/fd")]:
+        if fd > 2 and fd not in keep:
+            with contextlib.suppress(OSError):  # the listing's own fd is already closed
+                os.close(fd)
 
 
 if __name__ == "__main__":
