@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from flowtui.clock import parse_datetime, to_text
+from flowtui.clock import parse_datetime, utcnow
 from flowtui.scheduling import alerts, attempts, callbacks
 from flowtui.scheduling.active_run import ActiveRun, RunKey
 from flowtui.scheduling.messages import DeadlineDue
@@ -128,4 +128,4 @@ def started_at(conn: sqlite3.Connection, run: ActiveRun) -> datetime:
     """When a run the scheduler takes over started (now, if the store does not say)."""
     row = reads.run(conn, run.dag_id, run.run_id)
     start = row.get("start_date") if row else None
-    return parse_datetime(start) if start else parse_datetime(to_text(datetime.now()))
+    return parse_datetime(start) if start else utcnow()
