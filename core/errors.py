@@ -132,7 +132,7 @@ class TaskNotFound(FlowtuiError):
 
 class RunNotFound(FlowtuiError):
     def __init__(self, dag_id: str, run_id: str | None) -> None:
-        what = f"run {run_id!r}" if run_id else "any run"
+        what = f"run {run_id!r}" if run_id else "runs yet"
         super().__init__(
             f"DAG {dag_id!r} has no {what}; `flowtui runs list {dag_id}` shows its runs"
         )

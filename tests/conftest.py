@@ -96,6 +96,15 @@ class Home:
         shown: dict[str, Any] = json.loads(done.stdout)
         return shown
 
+    def latest_task_state(self, dag_id: str, task_id: str) -> str | None:
+        """The task's state in the DAG's latest run, None while the DAG has no run (a trigger
+        sent through the command API lands a moment later)."""
+        done = self.run("runs", "show", dag_id, "--output", "json")
+        if done.returncode != 0:
+            return None
+        state: str = json.loads(done.stdout)["tasks"][task_id]["state"]
+        return state
+
     def task_state(self, dag_id: str, run_id: str, task_id: str) -> str | None:
         store = self.store()
         try:

@@ -118,8 +118,8 @@ class Dashboard(App[int]):
     def _screen_shown(self, message: LiveScreen.Shown) -> None:
         """Feed the screen that came on top from now on; its header shows where it is."""
         screen = message.screen
-        if screen is not self.screen:  # popped or covered since: the next `Shown` is newer
-            return
+        if not self.screen_stack or screen is not self.screen:
+            return  # popped or covered since (the next `Shown` is newer), or the app is closing
         header = screen.header_bar
         if header is None:
             return

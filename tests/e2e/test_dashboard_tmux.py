@@ -271,7 +271,7 @@ def test_an_ssh_drop_leaves_the_run_going_and_the_next_flowtui_attaches(
     first.wait_for("Trigger a run of chain_e2e")
     first.keys("Enter")
     wait_until(
-        lambda: home.runs_show("chain_e2e")["tasks"]["first"]["state"] == "running",
+        lambda: home.latest_task_state("chain_e2e", "first") == "running",
         what="the first task to run",
     )
     first.kill()

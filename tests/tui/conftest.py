@@ -4,6 +4,7 @@ the App probes it and sends it commands over its real socket."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import subprocess
 import threading
@@ -14,7 +15,9 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from textual.css.query import NoMatches
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 from flowtui.commands.model import CommandClient
 from flowtui.config import Settings
@@ -34,10 +37,14 @@ async def wait_for(
     timeout: float = 15.0,
     what: str = "the dashboard",
 ) -> Any:
-    """Let the app run until `predicate()` is truthy (checked between UI updates)."""
+    """Let the app run until `predicate()` is truthy (checked between UI updates); a widget
+    the predicate queries that is not mounted yet (NoMatches) counts as not yet."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = predicate()
+        try:
+            value = predicate()
+        except NoMatches:
+            value = None
         if value:
             return value
         await pilot.pause(0.05)
@@ -45,8 +52,11 @@ async def wait_for(
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """Wait for command workers to finish and the UI to process their messages."""
-    await pilot.app.workers.wait_for_complete()
+    """Wait for command workers to finish and the UI to process their messages (a worker a
+    newer one of its exclusive group cancelled counts as finished)."""
+    for worker in list(pilot.app.workers):
+        with contextlib.suppress(WorkerCancelled):
+            await worker.wait()
     await pilot.pause(0.1)
 
 

@@ -79,8 +79,11 @@ async def test_q_with_a_task_running_offers_to_keep_it_running(
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, DagsScreen))
         await pilot.press("q")
-        dialog = await wait_for(pilot, lambda: isinstance(app.screen, QuitDialog) and app.screen)
-        assert "1 task attempt(s) are running" in str(dialog.query_one(".dialog--title").render())
+        title = await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, QuitDialog) and app.screen.query_one(".dialog--title"),
+        )
+        assert "1 task attempt(s) are running" in str(title.render())
         await pilot.press("escape")  # cancel: nothing happens
         await wait_for(pilot, lambda: isinstance(app.screen, DagsScreen))
         assert app.is_running
