@@ -312,7 +312,7 @@ def test_task_group_files_keep_their_edges_and_labels(dag_id: str) -> None:
         assert spec.tasks["end"].upstream == ("load_all",)
 
 
-MAPPED = {
+MAPPED: dict[str, list[Any]] = {
     "double": [2, 4, 6],
     "add": [11, 21, 12, 22],
     "echo": [None, None],

@@ -12,6 +12,7 @@ from flowtui.commands.model import Clear, Mark
 from flowtui.execution.base import AttemptOutcome
 from flowtui.scheduling.active_run import TI, ActiveRun
 from flowtui.scheduling.dispatch import Dispatcher
+from flowtui.spec import DagSpec
 from flowtui.states import TaskState
 from flowtui.store.schema import SCHEMA_VERSION, open_connection
 from tests.engine.conftest import SUCCESS, World
@@ -21,12 +22,12 @@ from tests.engine.conftest import task_spec as task
 FAILED = AttemptOutcome(TaskState.FAILED, "boom", exit_code=1)
 
 
-def _fan(**mapped: object) -> object:
+def _fan(trigger_rule: str = "all_success") -> DagSpec:
     """make -> each (mapped over make's return value) -> join."""
     return dag(
         "fan",
         task("make"),
-        task("each", map_over=(("make", "return_value"),), **mapped),
+        task("each", map_over=(("make", "return_value"),), trigger_rule=trigger_rule),
         task("join"),
         edges=[("make", "each"), ("each", "join")],
     )
@@ -41,10 +42,12 @@ def _instances(world: World, run: ActiveRun, task_id: str) -> list[tuple[int, st
     return list(rows)
 
 
-def _run_mapped(world: World, run: ActiveRun, task_id: str, outcomes: dict[int, object]) -> None:
+def _run_mapped(
+    world: World, run: ActiveRun, task_id: str, outcomes: dict[int, AttemptOutcome]
+) -> None:
     for ti in list(run.mapped[task_id]):
         if ti.state is TaskState.SCHEDULED:
-            _attempt(world, run, ti, outcomes.get(ti.map_index, SUCCESS))  # type: ignore[arg-type]
+            _attempt(world, run, ti, outcomes.get(ti.map_index, SUCCESS))
 
 
 def _attempt(world: World, run: ActiveRun, ti: TI, outcome: AttemptOutcome = SUCCESS) -> None:
@@ -60,19 +63,19 @@ def test_a_mapped_task_expands_over_its_upstream_list_in_the_same_transaction(
     world: World,
 ) -> None:
     """make's success turns each's instance -1 into 0..2, scheduled at once, as Airflow does."""
-    run = world.start(_fan())  # type: ignore[arg-type]
+    run = world.start(_fan())
     assert world.take_ready() == ["make"]
     assert _instances(world, run, "each") == [(-1, "none")]
     world.attempt(run, "make", AttemptOutcome(TaskState.SUCCESS, xcom={"return_value": [5, 6, 7]}))
     assert _instances(world, run, "each") == [(0, "scheduled"), (1, "scheduled"), (2, "scheduled")]
     assert [(t, i) for _, t, i in world.book.ready] == [("each", 0), ("each", 1), ("each", 2)]
     assert "each" not in run.tis
-    assert [e["kind"] for e in world.events(run) if e["task_id"] == "each"][0] == "expanded"
+    assert next(e["kind"] for e in world.events(run) if e["task_id"] == "each") == "expanded"
 
 
 def test_join_waits_for_every_instance_and_fails_with_one(world: World) -> None:
     """Downstream's all_success counts each mapped instance: one failure is upstream_failed."""
-    run = world.start(_fan())  # type: ignore[arg-type]
+    run = world.start(_fan())
     world.take_ready()
     world.attempt(run, "make", AttemptOutcome(TaskState.SUCCESS, xcom={"return_value": [1, 2]}))
     world.book.ready.clear()
@@ -87,11 +90,11 @@ def test_a_zero_length_expansion_skips_the_task_and_a_missing_value_fails_it(
 ) -> None:
     """[] skips the mapped task (and its downstream); a value that is not a list makes it
     upstream_failed with the reason, as Airflow."""
-    run = world.start(_fan())  # type: ignore[arg-type]
+    run = world.start(_fan())
     world.take_ready()
     world.attempt(run, "make", AttemptOutcome(TaskState.SUCCESS, xcom={"return_value": []}))
     assert world.states(run) == {"make": "success", "each": "skipped", "join": "skipped"}
-    other = world.start(_fan(trigger_rule="all_done"), run_id="r2")  # type: ignore[arg-type]
+    other = world.start(_fan(trigger_rule="all_done"), run_id="r2")
     world.take_ready()
     world.attempt(other, "make", AttemptOutcome(TaskState.SUCCESS, xcom={"return_value": 3}))
     assert world.states(other)["each"] == "upstream_failed"
@@ -107,7 +110,7 @@ def test_literals_give_the_cross_product(world: World) -> None:
 
 def test_clearing_one_instance_reruns_only_it_and_mark_takes_a_map_index(world: World) -> None:
     """Clear --map-index 1 resets instance 1 (and join below), not 0 or 2; mark names one."""
-    run = world.start(_fan())  # type: ignore[arg-type]
+    run = world.start(_fan())
     world.take_ready()
     world.attempt(run, "make", AttemptOutcome(TaskState.SUCCESS, xcom={"return_value": [1, 2, 3]}))
     _run_mapped(world, run, "each", {1: FAILED})
