@@ -119,13 +119,20 @@ class Settings(FrozenRecord):
     def lock_path(self) -> Path:
         return self.home / "scheduler.lock"
 
-    def attempt_log_path(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> Path:
-        """`logs/<dag_id>/<run_id>/<task_id>/attempt=<n>.log` under the home (DESIGN.md)."""
-        return Path(self.attempt_log_file(dag_id, run_id, task_id, try_number))
+    def attempt_log_path(
+        self, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1
+    ) -> Path:
+        """`logs/<dag_id>/<run_id>/<task_id>/attempt=<n>.log` under the home (DESIGN.md); a
+        mapped task's instance N logs in `<task_id>/map_index=N/`."""
+        return Path(self.attempt_log_file(dag_id, run_id, task_id, try_number, map_index))
 
-    def attempt_log_file(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
+    def attempt_log_file(
+        self, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1
+    ) -> str:
         """`attempt_log_path` as text, for the scheduler's path (one per attempt queued): a
         string format instead of four Path joins (16 -> 0.2 us a call)."""
+        if map_index >= 0:
+            task_id = f"{task_id}/map_index={map_index}"
         return f"{self._logs_text}/{dag_id}/{run_id}/{task_id}/attempt={try_number}.log"
 
     def ensure_home(self) -> None:

@@ -139,9 +139,19 @@ class RunNotFound(FlowtuiError):
 
 
 class TaskInstanceNotFound(FlowtuiError):
-    def __init__(self, dag_id: str, run_id: str, task_id: str) -> None:
+    def __init__(
+        self, dag_id: str, run_id: str, task_id: str, map_index: int = -1, mapped: int = 0
+    ) -> None:
+        if mapped:  # a mapped task: say which instances there are
+            what = f"{task_id!r} [{map_index}]" if map_index >= 0 else repr(task_id)
+            super().__init__(
+                f"DAG {dag_id!r}, run {run_id!r} has no task instance {what}: {task_id!r} is "
+                f"mapped; give --map-index 0 to {mapped - 1}"
+            )
+            return
+        shown = f"{task_id!r} [{map_index}]" if map_index >= 0 else repr(task_id)
         super().__init__(
-            f"DAG {dag_id!r}, run {run_id!r} has no task instance {task_id!r}; "
+            f"DAG {dag_id!r}, run {run_id!r} has no task instance {shown}; "
             f"`flowtui runs show {dag_id} {run_id}` lists them"
         )
 

@@ -54,6 +54,18 @@ class TaskSpec(NamedTuple):
     """Seconds after a scheduled run's data interval ends by which the task should be done."""
     sensor_mode: str | None = None
     """A sensor's mode ("poke" or "reschedule"); None for any other task."""
+    map_over: tuple[int | tuple[str, str], ...] | None = None
+    """A mapped task (`.expand()`, `.expand_kwargs()`): what its instances are counted from, a
+    literal's length or an upstream's (task_id, XCom key); it gets one instance per element of
+    their cross product. None for an unmapped task."""
+    max_active_tis_per_dag: int | None = None
+    """At most this many of the task's instances run at once, across runs (Airflow's)."""
+    max_active_tis_per_dagrun: int | None = None
+    """At most this many of the task's instances run at once in one run (Airflow's)."""
+
+    @property
+    def is_mapped(self) -> bool:
+        return self.map_over is not None
 
     def to_dict(self) -> dict[str, Any]:
         """The fields by name, in definition order (what `dataclasses.asdict` gave: every
@@ -69,6 +81,8 @@ class TaskSpec(NamedTuple):
         data["outlets"] = tuple(data.get("outlets", ()))
         data["email"] = tuple(data.get("email", ()))
         data["callbacks"] = tuple(data.get("callbacks", ()))
+        if data.get("map_over") is not None:
+            data["map_over"] = tuple(s if type(s) is int else tuple(s) for s in data["map_over"])
         return cls(**data)
 
 

@@ -4,6 +4,7 @@ their groupings, and the names of the trigger rules (what each rule decides is
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -89,3 +90,27 @@ def parse_trigger_rule(value: str) -> TriggerRule:
         raise ValueError(
             f"unknown trigger rule {value!r}; use one of: {', '.join(sorted(TriggerRule))}"
         ) from None
+
+
+_SUMMARY_ORDER = (
+    "failed",
+    "upstream_failed",
+    "up_for_retry",
+    "up_for_reschedule",
+    "queued",
+    "scheduled",
+    "running",
+    "restarting",
+    "none",
+    "success",
+    "skipped",
+    "removed",
+)
+"""Which state a mapped task's instances show as one, first wins: Airflow's grid's order."""
+
+
+def summary_state(states: Iterable[str]) -> str:
+    """The one state that stands for a mapped task's instances (the most pressing, as
+    Airflow's grid sums them up); "none" for no instances."""
+    present = set(states)
+    return next((s for s in _SUMMARY_ORDER if s in present), "none")

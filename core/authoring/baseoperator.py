@@ -54,6 +54,7 @@ class _OperatorMeta(type):
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         if args:
             raise InvalidArgument(cls.__name__, "pass arguments by keyword, e.g. task_id='...'")
+        mapping = kwargs.pop("_mapping", None)  # `.expand()` builds a mapped operator
         group: GroupRef | None = kwargs.get("task_group")
         dag = kwargs.get("dag") or (group.dag if group is not None else None) or current_dag()
         if group is None and dag is not None:
@@ -82,6 +83,9 @@ class _OperatorMeta(type):
             kwargs["dag"] = dag
         kwargs["task_group"] = group
         operator = super().__call__(**kwargs)
+        if mapping is not None:
+            mapping.init_kwargs = kwargs  # what each instance is built with (`mapping.unmap`)
+            operator.mapping = mapping
         operator._finish_init()
         return operator
 
@@ -176,6 +180,9 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
     """True when an attempt can exec bash directly (see `BashOperator.bash_invocation`)."""
     multiple_outputs: bool = False
     """Push each key of a returned dict as its own XCom too."""
+    mapping: Any = None
+    """A mapped task's `flowtui.authoring.mapping.MapInput` (set by `.expand()`); None for an
+    unmapped task."""
 
     # The arguments every task has live in slots rather than in a dict per instance: a
     # 10,000-task DAG then takes half the memory, and the fork server that holds it forks
@@ -198,6 +205,8 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         "end_date",
         "execution_timeout",
         "inlets",
+        "max_active_tis_per_dag",
+        "max_active_tis_per_dagrun",
         "max_retry_delay",
         "on_execute_callback",
         "on_failure_callback",
@@ -250,6 +259,8 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         do_xcom_push: bool = True,
         start_date: Any = None,
         end_date: Any = None,
+        max_active_tis_per_dag: int | None = None,
+        max_active_tis_per_dagrun: int | None = None,
     ) -> None:
         # One line per Airflow argument, each checked where it is given: long by design.
         dag_id = dag.dag_id if dag else None
@@ -290,6 +301,25 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         self.inlets: list[Any] = list(inlets or [])
         self.do_xcom_push = bool(do_xcom_push)
         self.start_date, self.end_date = start_date, end_date
+        self.max_active_tis_per_dag = _limit(
+            max_active_tis_per_dag, place, "max_active_tis_per_dag"
+        )
+        self.max_active_tis_per_dagrun = _limit(
+            max_active_tis_per_dagrun, place, "max_active_tis_per_dagrun"
+        )
+
+    @classmethod
+    def partial(cls, **kwargs: Any) -> Any:
+        """The arguments every instance of a mapped task shares; `.expand(...)` or
+        `.expand_kwargs(...)` on the result makes the task (dynamic task mapping)."""
+        from flowtui.authoring.mapping import OperatorPartial  # only DAGs that map need it
+
+        return OperatorPartial(cls, kwargs)
+
+    @property
+    def is_mapped(self) -> bool:
+        """Whether the task is mapped (`.partial(...).expand(...)`)."""
+        return self.mapping is not None
 
     def _finish_init(self) -> None:
         dag, self._joining = self._joining, None
@@ -395,6 +425,10 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
     def tasks_to_skip(self, result: Any) -> list[str]:
         """Downstream task ids the scheduler must skip after `execute` returned `result`."""
         return []
+
+
+def _limit(value: int | None, place: str, name: str) -> int | None:
+    return None if value is None else check_whole_number(value, place, name, 1)
 
 
 def as_operator(task: object) -> BaseOperator:

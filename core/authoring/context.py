@@ -64,6 +64,10 @@ class AttemptFacts(Protocol):
     def sensing_since(self) -> str | None:
         """A rescheduled sensor's first poke of this try (`AttemptInfo.sensing_since`)."""
 
+    @property
+    def map_index(self) -> int:
+        """Which instance of a mapped task; -1 for an unmapped task."""
+
 
 def _utc(text: str) -> datetime:
     return in_utc(parse_datetime(text))
@@ -141,7 +145,7 @@ class TaskInstance:
         self.run_id = info.run_id
         self.try_number = info.try_number
         self.max_tries = info.max_tries
-        self.map_index = -1
+        self.map_index = info.map_index
         self.task = task
         self.logical_date = _utc(info.logical_date)
         self.execution_date = self.logical_date
@@ -154,7 +158,11 @@ class TaskInstance:
         self._conn: sqlite3.Connection | None = None
 
     def __repr__(self) -> str:
-        return f"<TaskInstance: {self.dag_id}.{self.task_id} {self.run_id} [try {self.try_number}]>"
+        mapped = f" map_index={self.map_index}" if self.map_index >= 0 else ""
+        return (
+            f"<TaskInstance: {self.dag_id}.{self.task_id} {self.run_id}{mapped} "
+            f"[try {self.try_number}]>"
+        )
 
     def xcom_push(self, key: str, value: Any) -> None:
         """Push `value` (JSON-able) as XCom `key` of this task.
@@ -174,38 +182,54 @@ class TaskInstance:
         dag_id: str | None = None,
         run_id: str | None = None,
         default: Any = None,
+        map_indexes: int | None = None,
     ) -> Any:
         """Pull XCom `key` pushed by other tasks (this run and DAG unless told otherwise).
 
         Args:
             task_ids: one id (returns its value or `default`); a list (returns the values
                 found, in that order); None (the first direct upstream task with the key).
+                A mapped task's value is the list of its instances' values, by map index.
             key: the XCom key.
             dag_id: another DAG to read from.
             run_id: another run to read from.
             default: returned when nothing matches (single id or None).
+            map_indexes: one instance of mapped tasks to read (Airflow's argument; one int).
         """
         ids = [task_ids] if isinstance(task_ids, str) else task_ids
         if ids is None:
             ids = self._upstream_task_ids
-        found = self._read(list(ids), key, dag_id or self.dag_id, run_id or self.run_id)
+        found = self._read(
+            list(ids), key, dag_id or self.dag_id, run_id or self.run_id, map_indexes
+        )
         if isinstance(task_ids, str):
             return found.get(task_ids, default)
         if task_ids is None:
             return next((found[t] for t in ids if t in found), default)
         return [found[t] for t in ids if t in found]
 
-    def _read(self, task_ids: list[str], key: str, dag_id: str, run_id: str) -> dict[str, Any]:
+    def _read(
+        self, task_ids: list[str], key: str, dag_id: str, run_id: str, map_index: int | None
+    ) -> dict[str, Any]:
         found: dict[str, Any] = {}
         same_run = dag_id == self.dag_id and run_id == self.run_id
         if same_run and key in self.pushed and self.task_id in task_ids:
             found[self.task_id] = self.pushed[key]
         rest = [t for t in task_ids if t not in found]
         conn = self.connection()
+        mapped = self._mapped(rest) if dag_id == self.dag_id else ()
         if rest and conn is not None:
             with contextlib.suppress(sqlite3.OperationalError):  # a never-migrated store
-                found.update(pull(conn, dag_id, run_id, rest, key))
+                found.update(pull(conn, dag_id, run_id, rest, key, mapped, map_index))
         return found
+
+    def _mapped(self, task_ids: list[str]) -> list[str]:
+        """The mapped tasks among `task_ids` of this DAG."""
+        dag = self.task.dag
+        if dag is None or "mapped_outputs" not in vars(dag):
+            return []  # most DAGs: nothing is mapped
+        tasks = [vars(dag)["task_dict"].get(t) for t in task_ids]
+        return [t.task_id for t in tasks if getattr(t, "is_mapped", False)]
 
     @property
     def store_path(self) -> Path:

@@ -8,7 +8,7 @@ import functools
 import re
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 from flowtui.authoring.baseoperator import BaseOperator, Context, DependencyMixin
 from flowtui.authoring.dag import DAG
@@ -20,6 +20,9 @@ from flowtui.authoring.operators.python import PythonOperator, call_with_context
 from flowtui.authoring.templating import Resolvable, render
 from flowtui.authoring.xcom import RETURN_KEY
 from flowtui.errors import InvalidArgument, TaskCallableFailed, TaskOutsideDag, XComNotFound
+
+if TYPE_CHECKING:
+    from flowtui.authoring.mapping import MapInput
 
 _MISSING: Any = object()
 
@@ -43,8 +46,23 @@ class XComArg(Resolvable, DependencyMixin):
     def _operators(self) -> list[BaseOperator]:
         return [self.operator]
 
+    def map(self, fn: Callable[[Any], Any]) -> MapXComArg:
+        """Each element of the value passed through `fn` (lazily, as Airflow's `.map()`)."""
+        return MapXComArg(self, (fn,))
+
+    def map_source(self) -> tuple[str, str]:
+        """What a task mapping over it counts its instances from: (task_id, key)."""
+        return self.operator.task_id, self.key
+
+    def raw(self, context: Mapping[str, Any]) -> Any:
+        return self.resolve(context)
+
+    def apply(self, item: Any) -> Any:
+        return item
+
     def resolve(self, context: Mapping[str, Any]) -> Any:
-        """Pull the value; a missing `return_value` is None, another missing key an error."""
+        """Pull the value; a missing `return_value` is None, another missing key an error. A
+        mapped task's value is the list of its instances' values, by map index."""
         ti = context["ti"]
         value = ti.xcom_pull(task_ids=self.operator.task_id, key=self.key, default=_MISSING)
         if value is not _MISSING:
@@ -52,6 +70,41 @@ class XComArg(Resolvable, DependencyMixin):
         if self.key == RETURN_KEY:
             return None
         raise XComNotFound(ti.task_id, self.operator.task_id, self.key, ti.run_id)
+
+
+class MapXComArg(Resolvable, DependencyMixin):
+    """`xcom_arg.map(fn)`: the upstream's value with `fn` applied to each element, lazily (a
+    mapped instance calls it for its own element only), as Airflow's."""
+
+    def __init__(self, arg: XComArg, callables: tuple[Callable[[Any], Any], ...]) -> None:
+        self.arg = arg
+        self.callables = callables
+
+    def __repr__(self) -> str:
+        return f"MapXComArg({self.arg!r}, {len(self.callables)} callable(s))"
+
+    def map(self, fn: Callable[[Any], Any]) -> MapXComArg:
+        return MapXComArg(self.arg, (*self.callables, fn))
+
+    def _operators(self) -> list[BaseOperator]:
+        return self.arg._operators()
+
+    def map_source(self) -> tuple[str, str]:
+        return self.arg.map_source()
+
+    def raw(self, context: Mapping[str, Any]) -> Any:
+        return self.arg.resolve(context)
+
+    def apply(self, item: Any) -> Any:
+        for fn in self.callables:
+            item = fn(item)
+        return item
+
+    def resolve(self, context: Mapping[str, Any]) -> Any:
+        """The whole list (passed to an unmapped task): each element mapped."""
+        from flowtui.authoring.mapping import elements
+
+        return elements(self, self.raw(context))
 
 
 class DagParam(Resolvable):
@@ -162,7 +215,24 @@ class TaskFunction:
         """The same task function with some operator arguments changed (e.g. task_id)."""
         return TaskFunction(self.function, self.kind, {**self.options, **options})
 
+    def partial(self, **kwargs: Any) -> _TaskPartial:
+        """The arguments every instance of a mapped call shares (dynamic task mapping)."""
+        return _TaskPartial(self, kwargs)
+
+    def expand(self, **mapped: Any) -> XComArg:
+        """A mapped task: one instance per element of the cross product of `mapped`."""
+        return self.partial().expand(**mapped)
+
+    def expand_kwargs(self, kwargs: Any) -> XComArg:
+        """A mapped task: one instance per dict of arguments in `kwargs`."""
+        return self.partial().expand_kwargs(kwargs)
+
     def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
+        return self._call(args, kwargs)
+
+    def _call(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], mapping: MapInput | None = None
+    ) -> XComArg:
         options = dict(self.options)
         task_id = options.pop("task_id", self.function.__name__)
         group = options.get("task_group")
@@ -182,6 +252,8 @@ class TaskFunction:
             raise InvalidArgument(f"DAG {dag.dag_id!r}, task {task_id!r}", str(exc)) from None
         if self.kind == "python" and "multiple_outputs" not in options:
             options["multiple_outputs"] = _returns_dict(self.function)
+        if mapping is not None:
+            options["_mapping"] = mapping
         operator = _KINDS[self.kind](
             task_id=task_id,
             python_callable=self.function,
@@ -189,7 +261,35 @@ class TaskFunction:
             op_kwargs=kwargs,
             **options,
         )
+        if mapping is not None:
+            from flowtui.authoring.mapping import wire
+
+            wire(operator, mapping)
         return XComArg(operator)
+
+
+class _TaskPartial:
+    """`task_function.partial(**kwargs)`: `.expand(...)` / `.expand_kwargs(...)` make the
+    mapped task, its function called with these arguments and its own mapped ones."""
+
+    def __init__(self, function: TaskFunction, kwargs: dict[str, Any]) -> None:
+        self.function = function
+        self.kwargs = kwargs
+
+    def expand(self, **mapped: Any) -> XComArg:
+        from flowtui.authoring.mapping import MapInput, check_expand, placeholder
+
+        check_expand(self.function.function.__name__, mapped, self.kwargs)
+        mapping = MapInput("expand", mapped, {}, dict(self.kwargs))
+        shown = {**self.kwargs, **{name: placeholder(v) for name, v in mapped.items()}}
+        return self.function._call((), shown, mapping)
+
+    def expand_kwargs(self, kwargs: Any) -> XComArg:
+        from flowtui.authoring.mapping import MapInput, check_kwargs_source
+
+        check_kwargs_source(self.function.function.__name__, kwargs)
+        mapping = MapInput("expand_kwargs", kwargs, {}, dict(self.kwargs))
+        return self.function._call((), dict(self.kwargs), mapping)
 
 
 _Decorator = Callable[[Callable[..., Any]], TaskFunction]

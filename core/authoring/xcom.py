@@ -3,7 +3,7 @@ writing them after an attempt is the store's job."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from flowtui.errors import XComNotSerializable
@@ -50,9 +50,20 @@ def decode_xcom(text: str) -> Any:
 
 
 def pull(
-    conn: sqlite3.Connection, dag_id: str, run_id: str, task_ids: Sequence[str], key: str
+    conn: sqlite3.Connection,
+    dag_id: str,
+    run_id: str,
+    task_ids: Sequence[str],
+    key: str,
+    mapped: Collection[str] = (),
+    map_index: int | None = None,
 ) -> dict[str, Any]:
     """Read XCom `key` of each of `task_ids` in one run.
+
+    Args:
+        mapped: the ids among `task_ids` of mapped tasks: the value of each is the list of its
+            instances' values, by map index ([] when none pushed), as Airflow's lazy sequence.
+        map_index: read only that instance's value of each task.
 
     Returns:
         task_id -> decoded value, for the tasks that pushed `key`; others are absent.
@@ -61,8 +72,18 @@ def pull(
         return {}
     marks = ",".join("?" * len(task_ids))
     rows = conn.execute(
-        f"SELECT task_id, value FROM xcom WHERE dag_id = ? AND run_id = ? AND key = ? "
-        f"AND task_id IN ({marks})",
+        f"SELECT task_id, map_index, value FROM xcom WHERE dag_id = ? AND run_id = ? "
+        f"AND key = ? AND task_id IN ({marks}) ORDER BY map_index",
         (dag_id, run_id, key, *task_ids),
     ).fetchall()
-    return {task_id: decode_xcom(value) for task_id, value in rows}
+    found: dict[str, Any] = {t: [] for t in mapped if map_index is None}
+    for task_id, index, value in rows:
+        if map_index is not None:
+            if index == map_index:
+                found[task_id] = decode_xcom(value)
+        elif task_id in mapped:
+            if index >= 0:
+                found[task_id].append(decode_xcom(value))
+        elif index < 0:
+            found[task_id] = decode_xcom(value)
+    return found

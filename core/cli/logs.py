@@ -23,15 +23,23 @@ def register(top: Group, common: argparse.ArgumentParser) -> None:
     sub.add_argument("task_id")
     sub.add_argument("--try", dest="try_number", type=int, help="attempt number (default: last)")
     sub.add_argument("--follow", "-f", action="store_true", help="keep printing while it runs")
+    sub.add_argument(
+        "--map-index",
+        dest="map_index",
+        type=int,
+        default=-1,
+        metavar="N",
+        help="which instance of a mapped task",
+    )
 
 
 def _logs(args: argparse.Namespace, settings: Settings) -> int:
     from flowtui.execution.logs import follow
 
-    key = (args.dag_id, args.run_id, args.task_id)
+    key = (args.dag_id, args.run_id, args.task_id, args.map_index)
     with open_store(settings) as store:
         try_number = _try_number(store.conn, args)
-        path = settings.attempt_log_path(*key, try_number)
+        path = settings.attempt_log_path(*key[:3], try_number, args.map_index)
         if not args.follow and not path.exists():
             raise InvalidInput("log", str(path), "the attempt has not written a log yet")
         finished = (lambda: _finished(store.conn, key, try_number)) if args.follow else _always
@@ -52,10 +60,13 @@ def _try_number(conn: sqlite3.Connection, args: argparse.Namespace) -> int:
     """The attempt asked for (`--try`, default the last one), checked against the store."""
     from flowtui.store import reads
 
-    ti = reads.task_instance(conn, args.dag_id, args.run_id, args.task_id)
+    ti = reads.task_instance(conn, args.dag_id, args.run_id, args.task_id, args.map_index)
     if ti is None:
         check_dag(conn, args.dag_id)
-        raise TaskInstanceNotFound(args.dag_id, args.run_id, args.task_id)
+        mapped = reads.mapped_instances(conn, args.dag_id, args.run_id, args.task_id)
+        raise TaskInstanceNotFound(
+            args.dag_id, args.run_id, args.task_id, args.map_index, len(mapped)
+        )
     try_number: int = args.try_number or ti["try_number"]
     if try_number < 1 or try_number > max(ti["try_number"], 0):
         raise InvalidInput(
@@ -64,7 +75,7 @@ def _try_number(conn: sqlite3.Connection, args: argparse.Namespace) -> int:
     return try_number
 
 
-def _finished(conn: sqlite3.Connection, key: tuple[str, str, str], try_number: int) -> bool:
+def _finished(conn: sqlite3.Connection, key: tuple[str, str, str, int], try_number: int) -> bool:
     """Whether attempt `try_number` of the task instance `key` will write no more."""
     from flowtui.states import FINISHED, TaskState
     from flowtui.store import reads

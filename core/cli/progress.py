@@ -81,6 +81,8 @@ class RunPrinter:
 
     def _print_change(self, change: TaskStateChanged) -> None:
         task_id = change.task_id
+        if change.map_index >= 0:  # a mapped task's instance, as Airflow writes it
+            task_id = f"{task_id}[{change.map_index}]"
         if change.old is TaskState.RUNNING and task_id in self._tails:
             self._tail(task_id)  # the attempt's last lines before the state it ended in
             del self._tails[task_id]
@@ -91,7 +93,9 @@ class RunPrinter:
         )
         if change.new is TaskState.QUEUED:
             dag_id, run_id = self.run
-            path = self.settings.attempt_log_file(dag_id, run_id, task_id, change.try_number)
+            path = self.settings.attempt_log_file(
+                dag_id, run_id, change.task_id, change.try_number, change.map_index
+            )
             self._tails[task_id] = (path, 0)
 
     def _tail_loop(self) -> None:

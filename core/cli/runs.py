@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from flowtui.cli.arguments import Group, add_command, add_group, add_output
 from flowtui.cli.home import check_dag, open_store
 from flowtui.cli.output import print_json, print_table
+from flowtui.cli.tasks import instance_name
 from flowtui.config import Settings
 from flowtui.errors import RunNotFound
 
@@ -51,6 +53,9 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
         if run is None:
             raise RunNotFound(args.dag_id, args.run_id)
         tis = reads.task_instances(store.conn, args.dag_id, run["run_id"])
+        spec = reads.dag_spec(store.conn, args.dag_id)
+    order = {t: i for i, t in enumerate(spec.tasks if spec else ())}
+    tis.sort(key=lambda t: (order.get(t["task_id"], len(order)), t["map_index"]))
     if args.output == "json":
         return print_json(
             {
@@ -58,9 +63,7 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
                 "run_id": run["run_id"],
                 "state": run["state"],
                 "logical_date": run["logical_date"],
-                "tasks": {
-                    t["task_id"]: {"state": t["state"], "try_number": t["try_number"]} for t in tis
-                },
+                "tasks": _tasks(tis),
             }
         )
     print(f"{run['dag_id']}  {run['run_id']}  {run['state']}  ({run['run_type']})")
@@ -74,7 +77,7 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
     print_table(
         [
             {
-                "task_id": t["task_id"],
+                "task_id": instance_name(t["task_id"], t["map_index"]),
                 "state": t["state"],
                 "try": t["try_number"],
                 "start": t["start_date"] or "",
@@ -86,3 +89,22 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
         {"duration": lambda v: "" if v is None else f"{v:.2f}s"},
     )
     return 0
+
+
+def _tasks(tis: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """task_id -> its state and try number; a mapped task's (expanded) also lists its instances
+    under "mapped", and its state is theirs summed up as Airflow's grid does (`summary_state`)."""
+    from flowtui.states import summary_state
+
+    tasks: dict[str, dict[str, Any]] = {}
+    for t in tis:
+        if t["map_index"] < 0:
+            tasks[t["task_id"]] = {"state": t["state"], "try_number": t["try_number"]}
+            continue
+        task = tasks.setdefault(t["task_id"], {"state": "", "try_number": 0, "mapped": []})
+        task["mapped"].append(
+            {"map_index": t["map_index"], "state": t["state"], "try_number": t["try_number"]}
+        )
+        task["try_number"] = max(task["try_number"], t["try_number"])
+        task["state"] = summary_state(i["state"] for i in task["mapped"])
+    return tasks

@@ -51,6 +51,9 @@ class Clear(NamedTuple):
     runner_pid: int | None = None
     """The foreground process (`dags backfill`) that drives the cleared runs; None: the home's
     scheduler does."""
+    map_index: int | None = None
+    """Only this instance of the mapped tasks `task_regex` matches (their upstream and
+    downstream are cleared whole); None: every instance."""
 
 
 class Mark(NamedTuple):
@@ -60,6 +63,8 @@ class Mark(NamedTuple):
     run_id: str
     task_id: str
     state: str
+    map_index: int = -1
+    """Which instance of a mapped task; -1 for an unmapped task."""
 
 
 class SetPaused(NamedTuple):

@@ -30,9 +30,12 @@ class AttemptKey(NamedTuple):
     run_id: str
     task_id: str
     try_number: int
+    map_index: int = -1
+    """Which instance of a mapped task; -1 for an unmapped task, as in Airflow."""
 
     def __str__(self) -> str:
-        return f"{self.dag_id}.{self.task_id} {self.run_id} try {self.try_number}"
+        mapped = f"[{self.map_index}]" if self.map_index >= 0 else ""
+        return f"{self.dag_id}.{self.task_id}{mapped} {self.run_id} try {self.try_number}"
 
 
 class AttemptInfo(NamedTuple):
@@ -56,10 +59,12 @@ class AttemptInfo(NamedTuple):
     sensing_since: str | None = None
     """A sensor rescheduled before in this try: when its first poke started (its `timeout`
     counts from there); None for its first poke and for every other task."""
+    map_index: int = -1
+    """Which instance of a mapped task (`ti.map_index`); -1 for an unmapped task."""
 
     @property
     def key(self) -> AttemptKey:
-        return AttemptKey(self.dag_id, self.run_id, self.task_id, self.try_number)
+        return AttemptKey(self.dag_id, self.run_id, self.task_id, self.try_number, self.map_index)
 
     def to_json(self) -> dict[str, Any]:
         return self._asdict()

@@ -77,6 +77,7 @@ def _run_copy(dag: DAG, info: AttemptInfo) -> AttemptOutcome:
 
 def _attempt(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance) -> AttemptOutcome:
     try:
+        task = _concrete(task, ti)
         context = build_context(dag, task, info, ti)
         with set_current_context(context):  # get_current_context(), as Airflow sets it
             task.render_template_fields(context)
@@ -86,6 +87,10 @@ def _attempt(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance) 
                 print(f"Returned value was: {result}")
             skip_task_ids = task.tasks_to_skip(result)
             _push_result(task, ti, result)
+            if "mapped_outputs" in vars(dag):  # a mapped task may map over what it pushed
+                from flowtui.authoring.mapping import check_pushed
+
+                check_pushed(dag, task.task_id, ti.pushed)
             asset_events = context["outlet_events"].events(task.outlets)
     except (SkipTask, FailTask) as exc:
         return skip_or_fail_outcome(exc, ti.pushed)
@@ -108,6 +113,17 @@ def _attempt(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance) 
         skip_task_ids=tuple(skip_task_ids),
         asset_events=asset_events,
     )
+
+
+def _concrete(task: BaseOperator, ti: TaskInstance) -> BaseOperator:
+    """The operator the attempt runs: a mapped task's instance `ti.map_index`, built from its
+    arguments and its element of what it maps over; any other task itself."""
+    if not task.is_mapped:
+        return task
+    from flowtui.authoring.mapping import unmap
+
+    ti.task = unmap(task, ti.map_index, {"ti": ti})
+    return ti.task
 
 
 def call_execute_callbacks(task: BaseOperator, context: Context) -> None:
@@ -171,6 +187,10 @@ def bash_invocation(dag: DAG, info: AttemptInfo) -> tuple[list[str], dict[str, s
     task = copy.copy(original)
     ti = TaskInstance(info, task, upstream_ids(dag, task))
     try:
+        concrete = _concrete(task, ti)
+        if not isinstance(concrete, BashOperator):
+            raise TypeError(f"task {info.task_id!r} is not a bash task")
+        task = concrete
         context = build_context(dag, task, info, ti)
         with set_current_context(context):
             task.render_template_fields(context)

@@ -190,10 +190,9 @@ PLANNED_NAMES = frozenset(
 """Names of issue 12's point 4 (from any module, or `task.<name>`): refused with "not yet"."""
 
 PLANNED_METHODS = {
-    "expand": "dynamic task mapping",
-    "expand_kwargs": "dynamic task mapping",
-    "partial": "dynamic task mapping",
-    "map": "dynamic task mapping",
+    "expand": "mapped task groups",
+    "expand_kwargs": "mapped task groups",
+    "partial": "mapped task groups",
     "as_setup": "setup and teardown tasks",
     "as_teardown": "setup and teardown tasks",
 }

@@ -69,6 +69,9 @@ def _task_spec(task: BaseOperator, order: dict[str, int]) -> TaskSpec:
         callbacks=_callbacks(task),
         sla=_seconds(task.sla),
         sensor_mode=getattr(task, "mode", None) if getattr(task, "is_sensor", False) else None,
+        map_over=task.mapping.map_over() if task.mapping is not None else None,
+        max_active_tis_per_dag=task.max_active_tis_per_dag,
+        max_active_tis_per_dagrun=task.max_active_tis_per_dagrun,
     )
 
 

@@ -5,6 +5,7 @@ so that a transition needs no query."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from flowtui.execution.base import AttemptKey
@@ -32,6 +33,7 @@ class TI(Record):
         "queued_at",
         "kill_cause",
         "sensing_since",
+        "map_index",
     )
 
     def __init__(
@@ -46,6 +48,7 @@ class TI(Record):
         queued_at: str | None = None,
         kill_cause: str | None = None,
         sensing_since: str | None = None,
+        map_index: int = -1,
     ) -> None:
         self.task_id = task_id
         self.state = state
@@ -62,6 +65,8 @@ class TI(Record):
         self.sensing_since = sensing_since
         """A sensor in reschedule mode: when its try's first poke started (its next poke is the
         same try); None otherwise."""
+        self.map_index = map_index
+        """Which instance of a mapped task; -1 for an unmapped one (or one not expanded yet)."""
 
 
 class ActiveRun(Record):
@@ -82,6 +87,7 @@ class ActiveRun(Record):
         "prev_success",
         "runner_pid",
         "waiting_on_past",
+        "mapped",
     )
 
     def __init__(
@@ -100,6 +106,7 @@ class ActiveRun(Record):
         prev_success: tuple[str | None, str | None] | None = None,
         runner_pid: int | None = None,
         waiting_on_past: set[str] | None = None,
+        mapped: dict[str, list[TI]] | None = None,
     ) -> None:
         self.dag_id = dag_id
         self.run_id = run_id
@@ -118,6 +125,9 @@ class ActiveRun(Record):
         """For a run of `dags test` or `dags backfill`: the process that drives it."""
         self.waiting_on_past: set[str] = set() if waiting_on_past is None else waiting_on_past
         """Tasks held by depends_on_past until the previous run's instance succeeds."""
+        self.mapped: dict[str, list[TI]] = {} if mapped is None else mapped
+        """The instances of each expanded mapped task, by map_index (`tis` holds a mapped task
+        only until it expands, as its instance -1)."""
 
     @property
     def key(self) -> RunKey:
@@ -125,17 +135,40 @@ class ActiveRun(Record):
 
     def attempt_key(self, ti: TI) -> AttemptKey:
         """The key of the task instance's current attempt."""
-        return AttemptKey(self.dag_id, self.run_id, ti.task_id, ti.try_number)
+        return AttemptKey(self.dag_id, self.run_id, ti.task_id, ti.try_number, ti.map_index)
 
-    def ti_key(self, task_id: str) -> tuple[str, str, str]:
-        """How the store's writes name a task instance: (dag_id, run_id, task_id)."""
-        return self.dag_id, self.run_id, task_id
+    def ti_key(self, ti: TI) -> tuple[str, str, str, int]:
+        """How the store's writes name a task instance: (dag_id, run_id, task_id, map_index)."""
+        return self.dag_id, self.run_id, ti.task_id, ti.map_index
+
+    def ti(self, task_id: str, map_index: int = -1) -> TI | None:
+        """One task instance, or None."""
+        if map_index < 0:
+            return self.tis.get(task_id)
+        instances = self.mapped.get(task_id)
+        return instances[map_index] if instances and map_index < len(instances) else None
+
+    def instances(self, task_id: str) -> list[TI]:
+        """The task's instances: its expanded ones, else its one (none when it has none)."""
+        ti = self.tis.get(task_id)
+        return [ti] if ti is not None else self.mapped.get(task_id, [])
+
+    def task_ids(self) -> list[str]:
+        """The ids of the tasks the run has instances of."""
+        return [*self.tis, *self.mapped]
+
+    def all_tis(self) -> Iterator[TI]:
+        """Every task instance of the run."""
+        yield from self.tis.values()
+        for instances in self.mapped.values():
+            yield from instances
 
     @property
     def unfinished(self) -> int:
         return sum(self.counts[s] for s in UNFINISHED)
 
     def judge(self) -> RunState:
-        """A finished run failed when a leaf task failed or is upstream_failed (DESIGN.md)."""
-        leaves = [self.tis[t].state for t in self.spec.leaves if t in self.tis]
+        """A finished run failed when a leaf task failed or is upstream_failed (DESIGN.md);
+        each instance of a mapped leaf counts."""
+        leaves = (ti.state for t in self.spec.leaves for ti in self.instances(t))
         return RunState.FAILED if any(s in FAILED_STATES for s in leaves) else RunState.SUCCESS

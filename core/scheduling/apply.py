@@ -35,7 +35,7 @@ from flowtui.errors import (
     VariableNotStored,
 )
 from flowtui.scheduling import attempts, pools
-from flowtui.scheduling.active_run import ActiveRun, RunKey
+from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
 from flowtui.scheduling.effects import RefreshSecretMarker
 from flowtui.scheduling.run_book import RunBook, is_driven_elsewhere
 from flowtui.spec import DagSpec
@@ -203,7 +203,7 @@ def _clear(book: RunBook, conn: sqlite3.Connection, command: Clear) -> dict[str,
             f"DAG {spec.dag_id!r} has no task matching {command.task_regex!r}; "
             f"tasks: {', '.join(spec.tasks)}"
         )
-    chosen = set(selected)
+    chosen, picked = set(selected), set(selected)
     if command.downstream:
         chosen.update(spec.relatives(selected, "downstream"))
     if command.upstream:
@@ -225,31 +225,29 @@ def _clear(book: RunBook, conn: sqlite3.Connection, command: Clear) -> dict[str,
         if failed is not None and not chosen & failed.get(row["run_id"], set()):
             continue  # nothing to clear: left as it is, not matched to the DAG as it is now
         run = _active(book, conn, row, spec)
-        ids = [
-            t
+        tis = [
+            ti
             for t in spec.tasks
             if t in chosen
-            and t in run.tis
-            and (not command.only_failed or run.tis[t].state in FAILED_STATES)
+            for ti in run.instances(t)
+            if (command.map_index is None or t not in picked or ti.map_index == command.map_index)
+            and (not command.only_failed or ti.state in FAILED_STATES)
         ]
-        if ids:
-            _clear_run(book, conn, run, ids)
-            cleared[run.run_id] = ids
+        if tis:
+            _clear_run(book, conn, run, tis)
+            cleared[run.run_id] = list(dict.fromkeys(ti.task_id for ti in tis))
             if command.runner_pid is not None:
                 book.drive_from(conn, run, command.runner_pid)
         _forget_if_finished(book, run)
     return {"dag_id": spec.dag_id, "run_id": command.run_id, "cleared": cleared}
 
 
-def _clear_run(
-    book: RunBook, conn: sqlite3.Connection, run: ActiveRun, task_ids: list[str]
-) -> None:
+def _clear_run(book: RunBook, conn: sqlite3.Connection, run: ActiveRun, tis: list[TI]) -> None:
     """Reset task instances so that they run again with their full retries, as Airflow's
     clear does; running ones become `restarting` and are stopped first."""
-    for task_id in task_ids:
-        ti = run.tis[task_id]
-        retries = run.spec.tasks[task_id].retries if task_id in run.spec.tasks else 0
-        ti.max_tries = ti.try_number + retries
+    for ti in tis:
+        task = run.spec.tasks.get(ti.task_id)
+        ti.max_tries = ti.try_number + (task.retries if task is not None else 0)
         if ti.state in (TaskState.RUNNING, TaskState.QUEUED):
             book.set_state(
                 conn, run, ti, TaskState.RESTARTING, max_tries=ti.max_tries, actor_detail="cleared"
@@ -272,7 +270,7 @@ def _clear_run(
     if run.state in RUN_FINISHED:
         book.reopen(conn, run)
     elif run.state is RunState.RUNNING:
-        book.evaluate(conn, run, task_ids)
+        book.evaluate(conn, run, list(dict.fromkeys(ti.task_id for ti in tis)))
 
 
 def _mark(book: RunBook, conn: sqlite3.Connection, command: Mark) -> dict[str, Any]:
@@ -283,10 +281,13 @@ def _mark(book: RunBook, conn: sqlite3.Connection, command: Mark) -> dict[str, A
         _spec(conn, command.dag_id)
         raise RunNotFound(command.dag_id, command.run_id)
     run = _active(book, conn, row)
-    ti = run.tis.get(command.task_id)
+    ti = run.ti(command.task_id, command.map_index)
     if ti is None:
         _forget_if_finished(book, run)
-        raise TaskInstanceNotFound(command.dag_id, command.run_id, command.task_id)
+        mapped = len(run.mapped.get(command.task_id, ()))
+        raise TaskInstanceNotFound(
+            command.dag_id, command.run_id, command.task_id, command.map_index, mapped
+        )
     old, new = ti.state, TaskState(command.state)
     if old in ACTIVE:
         attempts.stop(book, conn, run, ti, f"marked {new} while running")
@@ -302,7 +303,7 @@ def _mark(book: RunBook, conn: sqlite3.Connection, command: Mark) -> dict[str, A
         "task_id": command.task_id,
         "old_state": old,
         "new_state": command.state,
-    }
+    } | ({"map_index": command.map_index} if command.map_index >= 0 else {})
 
 
 def _active(

@@ -31,7 +31,7 @@ def queued(
     now = book.now()
     ti.queued_at = now
     if ti.try_number > 1:  # a first try has none: a replaced run's went with it
-        writes.delete_xcom(conn, run.ti_key(ti.task_id))
+        writes.delete_xcom(conn, run.ti_key(ti))
     book.set_state(
         conn,
         run,
@@ -49,7 +49,7 @@ def queued(
     )
     writes.upsert_attempt(
         conn,
-        run.ti_key(ti.task_id),
+        run.ti_key(ti),
         ti.try_number,
         state=TaskState.QUEUED.value,
         queued_at=now,
@@ -77,7 +77,7 @@ def requeued(
         next_try_at=None,
     )
     writes.upsert_attempt(
-        conn, run.ti_key(ti.task_id), ti.try_number, state=TaskState.QUEUED.value, queued_at=now
+        conn, run.ti_key(ti), ti.try_number, state=TaskState.QUEUED.value, queued_at=now
     )
 
 
@@ -92,7 +92,7 @@ def started(
         fields: dict[str, object] = {"state": TaskState.RUNNING.value, "pid": pid}
     else:
         fields = {"state": TaskState.RUNNING.value, "start_date": ti.start_date, "pid": pid}
-    writes.upsert_attempt(conn, run.ti_key(ti.task_id), ti.try_number, **fields)
+    writes.upsert_attempt(conn, run.ti_key(ti), ti.try_number, **fields)
 
 
 def finished(
@@ -122,7 +122,7 @@ def finished(
     elif outcome.state is TaskState.UP_FOR_RESCHEDULE and outcome.reschedule_at:
         _reschedule(book, conn, run, ti, outcome, end)
     else:
-        key = run.ti_key(ti.task_id)
+        key = run.ti_key(ti)
         if outcome.xcom:
             writes.write_xcom(conn, key, outcome.xcom, end)
         book.set_state(conn, run, ti, outcome.state, end_date=end, duration=duration)
@@ -139,7 +139,7 @@ def finished(
                 alerts.plan(book, run, ti, task, "success")
     writes.upsert_attempt(
         conn,
-        run.ti_key(ti.task_id),
+        run.ti_key(ti),
         ti.try_number,
         state=attempt_state.value,
         end_date=end,
@@ -206,7 +206,7 @@ def reschedule_due(book: RunBook, conn: sqlite3.Connection, attempt: AttemptKey)
     """A sensor's next poke is due (its time came, or what it waits for happened): it is
     scheduled again, unless it moved on meanwhile (cleared, marked, poked already)."""
     run = book.runs.get(RunKey(attempt.dag_id, attempt.run_id))
-    ti = run.tis.get(attempt.task_id) if run else None
+    ti = run.ti(attempt.task_id, attempt.map_index) if run else None
     if (
         run
         and ti
@@ -214,7 +214,7 @@ def reschedule_due(book: RunBook, conn: sqlite3.Connection, attempt: AttemptKey)
         and ti.try_number == attempt.try_number
     ):
         book.set_state(conn, run, ti, TaskState.SCHEDULED)
-        book.ready.append((run.key, ti.task_id))
+        book.ready.append((run.key, ti.task_id, ti.map_index))
 
 
 def _skip(book: RunBook, conn: sqlite3.Connection, run: ActiveRun, task_ids: Iterable[str]) -> None:
@@ -222,11 +222,14 @@ def _skip(book: RunBook, conn: sqlite3.Connection, run: ActiveRun, task_ids: Ite
     below: list[str] = []
     now = book.now()
     for task_id in task_ids:
-        ti = run.tis.get(task_id)
-        if ti is not None and ti.state in (TaskState.NONE, TaskState.SCHEDULED):
-            book.set_state(
-                conn, run, ti, TaskState.SKIPPED, start_date=now, end_date=now, duration=0.0
-            )
+        skipped = False
+        for ti in run.instances(task_id):
+            if ti.state in (TaskState.NONE, TaskState.SCHEDULED):
+                book.set_state(
+                    conn, run, ti, TaskState.SKIPPED, start_date=now, end_date=now, duration=0.0
+                )
+                skipped = True
+        if skipped:
             below.extend(run.spec.tasks[task_id].downstream)
     book.evaluate(conn, run, below)
 
@@ -235,10 +238,10 @@ def retry_due(book: RunBook, conn: sqlite3.Connection, failed: AttemptKey) -> No
     """The retry delay after attempt `failed` has passed: its next try is scheduled (unless
     the task instance moved on meanwhile: cleared, marked, or retried already)."""
     run = book.runs.get(RunKey(failed.dag_id, failed.run_id))
-    ti = run.tis.get(failed.task_id) if run else None
+    ti = run.ti(failed.task_id, failed.map_index) if run else None
     if run and ti and ti.state is TaskState.UP_FOR_RETRY and ti.try_number == failed.try_number:
         book.set_state(conn, run, ti, TaskState.SCHEDULED)
-        book.ready.append((run.key, ti.task_id))
+        book.ready.append((run.key, ti.task_id, ti.map_index))
 
 
 def stop(book: RunBook, conn: sqlite3.Connection, run: ActiveRun, ti: TI, cause: str) -> None:
@@ -253,6 +256,7 @@ def stop(book: RunBook, conn: sqlite3.Connection, run: ActiveRun, ti: TI, cause:
         run_id=run.run_id,
         task_id=ti.task_id,
         detail=cause,
+        map_index=ti.map_index,
     )
     key = run.attempt_key(ti)
     book.effects.append(KillAttempt(key, cause, ti.log_path, ti.pid, ti.start_date))

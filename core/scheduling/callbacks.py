@@ -51,7 +51,16 @@ def plan_task(
     if task is None or kind not in task.callbacks:
         return
     book.effects.append(
-        RunCallback(run, ti.task_id, ti.try_number, ti.max_tries, ti.log_path, kind, error=error)
+        RunCallback(
+            run,
+            ti.task_id,
+            ti.try_number,
+            ti.max_tries,
+            ti.log_path,
+            kind,
+            error=error,
+            map_index=ti.map_index,
+        )
     )
 
 
@@ -59,18 +68,28 @@ def plan_dag(book: RunBook, run: ActiveRun, reason: str) -> None:
     """`run` just ended (its state set): run its DAG's callback. `reason` as Airflow gives it:
     "success", "task_failure" or "timed_out"."""
     kind = "on_success_callback" if run.state is RunState.SUCCESS else "on_failure_callback"
-    if kind not in run.spec.callbacks or not run.tis:
+    if kind not in run.spec.callbacks or next(run.all_tis(), None) is None:
         return
     ti = _deciding(run)
     book.effects.append(
-        RunCallback(run, ti.task_id, ti.try_number, ti.max_tries, None, kind, True, reason=reason)
+        RunCallback(
+            run,
+            ti.task_id,
+            ti.try_number,
+            ti.max_tries,
+            None,
+            kind,
+            True,
+            reason=reason,
+            map_index=ti.map_index,
+        )
     )
 
 
 def _deciding(run: ActiveRun) -> TI:
     """The task instance whose context a DAG's callback gets: the first failed one (in
     definition order) of a failed run, else its last task."""
-    tis = [run.tis[t] for t in run.spec.tasks if t in run.tis] or list(run.tis.values())
+    tis = [ti for t in run.spec.tasks for ti in run.instances(t)] or list(run.all_tis())
     if run.state is not RunState.SUCCESS:
         for state in (TaskState.FAILED, TaskState.UPSTREAM_FAILED):
             failed = [ti for ti in tis if ti.state is state]
@@ -111,6 +130,7 @@ class Callbacks:
             run.conf,
             str(self.settings.db_path),
             run.prev_success,
+            map_index=effect.map_index,
         )
         log = effect.log_path
         if effect.dag_level or not log:

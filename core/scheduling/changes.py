@@ -19,6 +19,7 @@ class TaskStateChanged(NamedTuple):
     old: TaskState
     new: TaskState
     detail: str | None = None
+    map_index: int = -1
 
 
 class RunStateChanged(NamedTuple):

@@ -70,7 +70,7 @@ def due(book: RunBook, conn: sqlite3.Connection, deadline: DeadlineDue) -> None:
 def _time_out(book: RunBook, conn: sqlite3.Connection, run: ActiveRun) -> None:
     seconds = run.spec.dagrun_timeout or 0
     detail = f"the run timed out (dagrun_timeout of {seconds:g} s)"
-    for ti in list(run.tis.values()):
+    for ti in list(run.all_tis()):
         if ti.state in ACTIVE and not ti.kill_cause:
             attempts.stop(book, conn, run, ti, detail)
         if ti.state in UNFINISHED:
@@ -91,8 +91,9 @@ def _check_sla(book: RunBook, conn: sqlite3.Connection, deadline: DeadlineDue) -
     run = book.runs.get(RunKey(deadline.dag_id, deadline.run_id))
     task_id = deadline.task_id
     assert task_id is not None
-    if run is not None:
-        ti = run.tis.get(task_id)
+    if run is not None:  # a mapped task: its first instance not done
+        tis = run.instances(task_id)
+        ti = next((t for t in tis if t.state not in _DONE), tis[0] if tis else None)
         state = ti.state if ti is not None else None
     else:  # the run ended: judge by what the store has
         row = reads.task_instance(conn, deadline.dag_id, deadline.run_id, task_id)

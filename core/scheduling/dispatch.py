@@ -1,6 +1,7 @@
 """Which queued runs start now (within each DAG's `max_active_runs`) and which scheduled task
 instances start now: highest `priority_weight` first, within the home's `parallelism`, each
-DAG's `max_active_tasks` and each pool's slots, while their DAG is not paused; the plain-data
+DAG's `max_active_tasks`, each pool's slots and each task's `max_active_tis_per_dag` and
+`max_active_tis_per_dagrun`, while their DAG is not paused; the plain-data
 request each becomes; the attempts handed to the executor until they exit."""
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class Dispatcher:
         self.parallelism = parallelism
         self.live: set[AttemptKey] = set()
         """Attempts handed to the executor that have not exited yet."""
-        self._heap: list[tuple[int, int, RunKey, str]] = []
+        self._heap: list[tuple[int, int, RunKey, str, int]] = []
         self._seq = itertools.count()
         self._active_by_dag: Counter[str] = Counter()
         self._held: dict[AttemptKey, tuple[str, int]] = {}
@@ -66,6 +67,9 @@ class Dispatcher:
         """Slots of each pool that live attempts hold."""
         self._unpriced: set[AttemptKey] = set()
         """Live attempts handed over (`resume`, `reset`) whose pool is not looked up yet."""
+        self._per_task: Counter[tuple[str, ...]] = Counter()
+        """Live attempts of each task with a `max_active_tis_per_dag(run)` limit, by (dag_id,
+        task_id) and by (dag_id, run_id, task_id); tasks without one are not counted."""
 
     def take(
         self,
@@ -83,11 +87,12 @@ class Dispatcher:
         pool changed by a command counts from the next call on (`conn`: the store the pools are
         read from and a refusal written to)."""
         while book.ready:
-            run_key, task_id = book.ready.popleft()
+            run_key, task_id, map_index = book.ready.popleft()
             run = book.runs.get(run_key)
             if run is not None and task_id in run.spec.tasks:
                 weight = run.spec.tasks[task_id].priority_weight
-                heapq.heappush(self._heap, (-weight, next(self._seq), run_key, task_id))
+                entry = (-weight, next(self._seq), run_key, task_id, map_index)
+                heapq.heappush(self._heap, entry)
         if not self._heap or len(self.live) >= self.parallelism:
             return []
         held = paused()
@@ -101,10 +106,14 @@ class Dispatcher:
             run = book.runs.get(item[2])
             if run is None:
                 continue
-            ti = run.tis[item[3]]
-            if ti.state is not TaskState.SCHEDULED:
+            ti = run.ti(item[3], item[4])
+            if ti is None or ti.state is not TaskState.SCHEDULED:
                 continue  # moved on, or just queued from an earlier entry (cleared meanwhile)
             if run.dag_id in held or self._active_by_dag[run.dag_id] >= run.spec.max_active_tasks:
+                deferred.append(item)
+                continue
+            limits = _task_limits(run, ti.task_id)
+            if limits and any(self._per_task[k] >= n for k, n in limits):
                 deferred.append(item)
                 continue
             pool, needed = _pool_of(run, ti.task_id)
@@ -126,6 +135,7 @@ class Dispatcher:
             self._active_by_dag[run.dag_id] += 1
             self._held[key] = (pool, needed)
             self._used[pool] += needed
+            self._per_task.update(k for k, _ in limits)
         for item in deferred:
             heapq.heappush(self._heap, item)
         return queued
@@ -137,6 +147,7 @@ class Dispatcher:
         self._active_by_dag = Counter(key.dag_id for key in live)
         self._held.clear()
         self._used.clear()
+        self._per_task.clear()
         self._unpriced = set(live)
 
     def resume(self, key: AttemptKey) -> None:
@@ -155,6 +166,9 @@ class Dispatcher:
         self._unpriced.discard(key)
         pool, needed = self._held.pop(key, (DEFAULT_POOL, 0))
         self._used[pool] -= needed
+        if self._per_task:
+            limited = ((key.dag_id, key.task_id), (key.dag_id, key.run_id, key.task_id))
+            self._per_task.subtract(k for k in limited if self._per_task[k] > 0)
         return True
 
     def _price(self, book: RunBook) -> None:
@@ -164,6 +178,8 @@ class Dispatcher:
             pool, needed = _pool_of(run, key.task_id) if run else (DEFAULT_POOL, 1)
             self._held[key] = (pool, needed)
             self._used[pool] += needed
+            if run is not None:
+                self._per_task.update(k for k, _ in _task_limits(run, key.task_id))
         self._unpriced.clear()
 
 
@@ -172,6 +188,20 @@ def _pool_of(run: ActiveRun, task_id: str) -> tuple[str, int]:
     the DAG: one of `default_pool`)."""
     task = run.spec.tasks.get(task_id)
     return (task.pool, task.pool_slots) if task is not None else (DEFAULT_POOL, 1)
+
+
+def _task_limits(run: ActiveRun, task_id: str) -> list[tuple[tuple[str, ...], int]]:
+    """The task's `max_active_tis_per_dag` and `max_active_tis_per_dagrun`, each with the key
+    its live attempts are counted under; [] for a task without either (most)."""
+    task = run.spec.tasks.get(task_id)
+    if task is None:
+        return []
+    limits: list[tuple[tuple[str, ...], int]] = []
+    if task.max_active_tis_per_dag is not None:
+        limits.append(((run.dag_id, task_id), task.max_active_tis_per_dag))
+    if task.max_active_tis_per_dagrun is not None:
+        limits.append(((run.dag_id, run.run_id, task_id), task.max_active_tis_per_dagrun))
+    return limits
 
 
 def attempt_request(
@@ -196,6 +226,7 @@ def attempt_request(
         conf=run.conf,
         db_path=str(settings.db_path),
         prev_success=_prev_success(conn, run),
+        map_index=ti.map_index,
     )
     return AttemptRequest(
         info,

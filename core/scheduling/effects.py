@@ -80,6 +80,7 @@ class RunCallback(NamedTuple):
     dag_level: bool = False
     error: str | None = None
     reason: str | None = None
+    map_index: int = -1
 
 
 Effect = (

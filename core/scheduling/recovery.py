@@ -24,20 +24,20 @@ def unfinished_attempts(
     """The attempts to resume: their runs are loaded into `book`; the caller hands each try
     to the executor again. Those of another machine are failed here."""
     rows = conn.execute(
-        "SELECT ti.dag_id, ti.run_id, ti.task_id, ti.hostname, r.runner_pid "
+        "SELECT ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.hostname, r.runner_pid "
         "FROM task_instances ti JOIN dag_runs r "
         "ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id "
         "WHERE ti.state IN ('queued', 'running', 'restarting')"
     ).fetchall()
     found = []
-    for dag_id, run_id, task_id, ti_host, runner_pid in rows:
+    for dag_id, run_id, task_id, map_index, ti_host, runner_pid in rows:
         if is_driven_elsewhere(runner_pid):
             continue
         run = book.runs.get(RunKey(dag_id, run_id))
         if run is None:
             row = reads.run(conn, dag_id, run_id)
             run = book.load_run(conn, row) if row else None
-        ti = run.tis.get(task_id) if run else None
+        ti = run.ti(task_id, map_index) if run else None
         if run is None or ti is None:
             continue
         if ti_host not in (None, hostname) or not ti.log_path:

@@ -15,11 +15,12 @@ from typing import Any
 
 from flowtui.clock import Clock, parse_datetime, to_text
 from flowtui.execution.base import AttemptKey
+from flowtui.scheduling import expansion
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
 from flowtui.scheduling.changes import Change, RunStateChanged, TaskStateChanged
 from flowtui.scheduling.effects import Effect, RescheduleAt, RetryAt
 from flowtui.scheduling.trigger_rules import Decision, UpstreamCounts, evaluate
-from flowtui.spec import DagSpec
+from flowtui.spec import DagSpec, TaskSpec
 from flowtui.states import RUN_FINISHED, RunState, TaskState
 from flowtui.store import reads, writes
 
@@ -53,8 +54,9 @@ class RunBook:
         """Who the store's events name for the changes made now (a command's sender while
         it is applied)."""
         self.runs: dict[RunKey, ActiveRun] = {}
-        self.ready: deque[tuple[RunKey, str]] = deque()
-        """Task instances that became `scheduled`, for the scheduler to queue."""
+        self.ready: deque[tuple[RunKey, str, int]] = deque()
+        """Task instances (task_id, map_index) that became `scheduled`, for the scheduler to
+        queue."""
         self.effects: list[Effect] = []
         """What the scheduler must do once the current transaction commits."""
         self.changes: list[Change] = []
@@ -98,8 +100,10 @@ class RunBook:
         if spec is None:
             return None
         rows = reads.task_instances(conn, row["dag_id"], row["run_id"])
-        tis = {
-            r["task_id"]: TI(
+        tis: dict[str, TI] = {}
+        mapped: dict[str, list[TI]] = {}
+        for r in rows:
+            ti = TI(
                 r["task_id"],
                 TaskState(r["state"]),
                 r["try_number"],
@@ -108,23 +112,27 @@ class RunBook:
                 r["start_date"],
                 r["log_path"],
                 r["queued_at"],
+                map_index=r["map_index"],
             )
-            for r in rows
-        }
-        retrying = [r for r in rows if r["state"] == TaskState.UP_FOR_RETRY and r["next_try_at"]]
-        sensing = [tis[r["task_id"]] for r in rows if r["state"] == TaskState.UP_FOR_RESCHEDULE]
+            if ti.map_index < 0:
+                tis[ti.task_id] = ti
+            else:
+                mapped.setdefault(ti.task_id, []).append(ti)
+        run = _active_run(row, spec, tis, mapped)
+        sensing = [ti for ti in run.all_tis() if ti.state is TaskState.UP_FOR_RESCHEDULE]
         for ti in sensing:
             ti.sensing_since = _first_poke(conn, row, ti)
-        run = _active_run(row, spec, tis)
         self._sync_tasks(conn, run)
         self.runs[run.key] = run
-        for ti in tis.values():
+        for ti in run.all_tis():
             if ti.state is TaskState.SCHEDULED:
-                self.ready.append((run.key, ti.task_id))
+                self.ready.append((run.key, ti.task_id, ti.map_index))
         if not is_driven_elsewhere(run.runner_pid):  # a restarted scheduler needs the timers
-            for r in retrying:
-                failed = run.attempt_key(tis[r["task_id"]])
-                self.effects.append(RetryAt(failed, parse_datetime(r["next_try_at"])))
+            for r in rows:
+                failed = run.ti(r["task_id"], r["map_index"])
+                if failed and failed.state is TaskState.UP_FOR_RETRY and r["next_try_at"]:
+                    when = parse_datetime(r["next_try_at"])
+                    self.effects.append(RetryAt(run.attempt_key(failed), when))
             for ti in sensing:  # poked at once: what would wake it was watched by the dead
                 self.effects.append(RescheduleAt(run.attempt_key(ti), self.clock()))
         return run
@@ -135,19 +143,19 @@ class RunBook:
         self._sync_tasks(conn, run)
         if run.state is RunState.RUNNING:
             self.touched.add(run.key)
-            self.evaluate(conn, run, list(run.tis))
+            self.evaluate(conn, run, run.task_ids())
 
     def _sync_tasks(self, conn: sqlite3.Connection, run: ActiveRun) -> None:
         """Match the run's task instances to the DAG as it is now: new tasks get one, tasks
         that left the DAG become `removed` unless they already ran."""
-        missing = [t for t in run.spec.tasks if t not in run.tis]
+        missing = [t for t in run.spec.tasks if t not in run.tis and t not in run.mapped]
         if missing:
             writes.insert_task_instances(conn, run.spec, run.run_id, missing)
             for task_id in missing:
                 ti = TI(task_id, TaskState.NONE, 0, run.spec.tasks[task_id].retries)
                 run.tis[task_id] = ti
                 run.counts[TaskState.NONE] += 1
-        for ti in list(run.tis.values()):
+        for ti in list(run.all_tis()):
             if ti.task_id not in run.spec.tasks and ti.state in _NOT_STARTED:
                 self.set_state(
                     conn, run, ti, TaskState.REMOVED, detail="task is no longer in the DAG"
@@ -191,7 +199,7 @@ class RunBook:
         now = self.now()
         self._set_run_state(conn, run, RunState.RUNNING, start_date=now, end_date=None)
         self.touched.add(run.key)  # a run with no tasks is done at once
-        self.evaluate(conn, run, list(run.tis))
+        self.evaluate(conn, run, run.task_ids())
 
     def finish_if_done(self, conn: sqlite3.Connection, run: ActiveRun) -> bool:
         """End the run when no task instance can move any more; True if it ended."""
@@ -200,7 +208,7 @@ class RunBook:
         unfinished = run.unfinished
         if unfinished and unfinished == run.counts[TaskState.NONE]:
             # Nothing runs, nothing will: these tasks wait on a rule that can no longer be met.
-            for ti in list(run.tis.values()):
+            for ti in list(run.all_tis()):
                 if ti.state is TaskState.NONE:
                     detail = "deadlock: its trigger rule can no longer be met"
                     self.set_state(conn, run, ti, TaskState.UPSTREAM_FAILED, detail=detail)
@@ -239,7 +247,7 @@ class RunBook:
     def current(self, attempt: AttemptKey) -> tuple[ActiveRun, TI] | None:
         """The run and task instance of `attempt`, while it is their current try."""
         run = self.runs.get(RunKey(attempt.dag_id, attempt.run_id))
-        ti = run.tis.get(attempt.task_id) if run else None
+        ti = run.ti(attempt.task_id, attempt.map_index) if run else None
         if run is None or ti is None or ti.try_number != attempt.try_number:
             return None
         return run, ti
@@ -272,30 +280,38 @@ class RunBook:
     # --- dependencies ---
 
     def evaluate(self, conn: sqlite3.Connection, run: ActiveRun, task_ids: Iterable[str]) -> None:
-        """Apply trigger rules to the given tasks in state `none`, and onwards to the tasks
-        below any that end at once (skipped, upstream_failed, EmptyOperator success)."""
+        """Apply trigger rules to the given tasks' instances in state `none`, and onwards to the
+        tasks below any that end at once (skipped, upstream_failed, EmptyOperator success). A
+        mapped task expands when its rule lets it run (`expansion`)."""
         work = deque(task_ids)
         while work:
-            ti = run.tis[work.popleft()]
-            task = run.spec.tasks.get(ti.task_id)
-            if ti.state is not TaskState.NONE or task is None:
+            task_id = work.popleft()
+            task = run.spec.tasks.get(task_id)
+            waiting = _waiting(run, task_id)
+            if not waiting or task is None:
                 continue
-            states = (run.tis[u].state for u in task.upstream if u in run.tis)
-            decision = evaluate(task.trigger_rule, UpstreamCounts.from_states(states))
+            decision = evaluate(task.trigger_rule, _upstream_counts(run, task))
             if decision is Decision.WAIT:
                 continue
             if decision is Decision.RUN and task.depends_on_past:
-                if not _past_done(conn, run, ti.task_id):
-                    run.waiting_on_past.add(ti.task_id)
+                if not _past_done(conn, run, task_id):
+                    run.waiting_on_past.add(task_id)
                     continue  # evaluated again when the previous run's instance succeeds
-                run.waiting_on_past.discard(ti.task_id)
+                run.waiting_on_past.discard(task_id)
+            if decision is Decision.RUN and task.is_mapped:
+                waiting = expansion.expand(self, conn, run, task)
+                if not waiting:  # it ended instead: nothing to map over, or skipped
+                    work.extend(task.downstream)
+                    continue
             if decision is Decision.RUN and task.operator != "EmptyOperator":
-                self.set_state(conn, run, ti, TaskState.SCHEDULED)
-                self.ready.append((run.key, ti.task_id))
+                for ti in waiting:
+                    self.set_state(conn, run, ti, TaskState.SCHEDULED)
+                    self.ready.append((run.key, task_id, ti.map_index))
                 continue
             now = self.now()
             new = _ENDS_AT_ONCE[decision]
-            self.set_state(conn, run, ti, new, start_date=now, end_date=now, duration=0.0)
+            for ti in waiting:
+                self.set_state(conn, run, ti, new, start_date=now, end_date=now, duration=0.0)
             work.extend(task.downstream)
 
     # --- the one way a task instance changes state ---
@@ -324,7 +340,7 @@ class RunBook:
         actor = f"{self.actor} ({actor_detail})" if actor_detail else self.actor
         writes.set_task_state(
             conn,
-            run.ti_key(ti.task_id),
+            run.ti_key(ti),
             old,
             new,
             ts=self.now(),
@@ -334,7 +350,9 @@ class RunBook:
             **fields,
         )
         self.changes.append(
-            TaskStateChanged(run.dag_id, run.run_id, ti.task_id, ti.try_number, old, new, detail)
+            TaskStateChanged(
+                run.dag_id, run.run_id, ti.task_id, ti.try_number, old, new, detail, ti.map_index
+            )
         )
         task = run.spec.tasks.get(ti.task_id)
         if new in _PAST_DONE and task is not None and task.depends_on_past:
@@ -353,7 +371,29 @@ class RunBook:
             self.evaluate(conn, min(later, key=lambda r: r.logical_date), [task_id])
 
 
-def _active_run(row: dict[str, Any], spec: DagSpec, tis: dict[str, TI]) -> ActiveRun:
+def _waiting(run: ActiveRun, task_id: str) -> list[TI]:
+    """The task's instances in state `none` (its trigger rule decides what becomes of them)."""
+    ti = run.tis.get(task_id)
+    if ti is not None:
+        return [ti] if ti.state is TaskState.NONE else []
+    return [ti for ti in run.mapped.get(task_id, ()) if ti.state is TaskState.NONE]
+
+
+def _upstream_counts(run: ActiveRun, task: TaskSpec) -> UpstreamCounts:
+    """The states of the task's direct upstream instances; a mapped upstream counts each of
+    its instances, as in Airflow."""
+    tis = run.tis
+    if not run.mapped:  # most runs: one instance per task
+        return UpstreamCounts.from_states(tis[u].state for u in task.upstream if u in tis)
+    return UpstreamCounts.from_states(ti.state for u in task.upstream for ti in run.instances(u))
+
+
+def _active_run(
+    row: dict[str, Any],
+    spec: DagSpec,
+    tis: dict[str, TI],
+    mapped: dict[str, list[TI]] | None = None,
+) -> ActiveRun:
     """The in-memory run of a `dag_runs` row and its task instances."""
     run = ActiveRun(
         row["dag_id"],
@@ -367,8 +407,11 @@ def _active_run(row: dict[str, Any], spec: DagSpec, tis: dict[str, TI]) -> Activ
         spec,
         tis,
         runner_pid=row.get("runner_pid"),
+        mapped=mapped,
     )
-    run.counts.update(ti.state for ti in tis.values())
+    for instances in run.mapped.values():
+        instances.sort(key=lambda ti: ti.map_index)
+    run.counts.update(ti.state for ti in run.all_tis())
     return run
 
 
@@ -407,7 +450,7 @@ def _past_done(conn: sqlite3.Connection, run: ActiveRun, task_id: str) -> bool:
 
 def _first_poke(conn: sqlite3.Connection, run: dict[str, Any], ti: TI) -> str | None:
     """When a rescheduled sensor's try began: its attempt's start (kept across its pokes)."""
-    for attempt in reads.attempts(conn, run["dag_id"], run["run_id"], ti.task_id):
+    for attempt in reads.attempts(conn, run["dag_id"], run["run_id"], ti.task_id, ti.map_index):
         if attempt["try_number"] == ti.try_number:
             return str(attempt["start_date"]) if attempt["start_date"] else ti.start_date
     return ti.start_date

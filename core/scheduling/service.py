@@ -161,7 +161,7 @@ class Scheduler:
             resumed = self.home.take_over(conn, self._hostname) if self.home is not None else []
             for run in self.book.runs.values():
                 if run.state is RunState.RUNNING:
-                    self.book.evaluate(conn, run, list(run.tis))
+                    self.book.evaluate(conn, run, run.task_ids())
                     started = deadlines.started_at(conn, run)
                     missed = deadlines.missed_slas(conn, run.dag_id, run.run_id)
                     deadlines.arm(self.timers.at, run, started, missed)
@@ -296,7 +296,7 @@ class Scheduler:
             self.book.load_active(conn)
             for run in self.book.runs.values():
                 if run.state is RunState.RUNNING:
-                    self.book.evaluate(conn, run, list(run.tis))
+                    self.book.evaluate(conn, run, run.task_ids())
 
     def _fail(self, reason: str) -> None:
         """Stop by ourselves, attempts left running for the next scheduler to adopt."""
@@ -505,7 +505,9 @@ class Scheduler:
             attempts.requeued(self.book, conn, run, ti, self._hostname)
             request = attempt_request(conn, self.settings, run, ti, ti.log_path, self._preload)
             return request._replace(info=request.info._replace(sensing_since=ti.sensing_since))
-        log = self.settings.attempt_log_file(run.dag_id, run.run_id, ti.task_id, ti.try_number + 1)
+        log = self.settings.attempt_log_file(
+            run.dag_id, run.run_id, ti.task_id, ti.try_number + 1, ti.map_index
+        )
         attempts.queued(self.book, conn, run, ti, log, self._hostname)
         return attempt_request(conn, self.settings, run, ti, log, self._preload)
 

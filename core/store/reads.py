@@ -108,10 +108,23 @@ def previous_success(
 
 
 def task_instances(conn: sqlite3.Connection, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+    """The run's task instances, in the order they were made (a mapped task's by map_index)."""
     return _rows(
         conn,
         "SELECT * FROM task_instances WHERE dag_id = ? AND run_id = ? ORDER BY rowid",
         (dag_id, run_id),
+    )
+
+
+def mapped_instances(
+    conn: sqlite3.Connection, dag_id: str, run_id: str, task_id: str
+) -> list[dict[str, Any]]:
+    """The instances of a mapped task in one run, by map_index ([] before it expands)."""
+    return _rows(
+        conn,
+        "SELECT * FROM task_instances WHERE dag_id = ? AND run_id = ? AND task_id = ? "
+        "AND map_index >= 0 ORDER BY map_index",
+        (dag_id, run_id, task_id),
     )
 
 
@@ -136,19 +149,25 @@ def task_ids_by_run(
 
 
 def task_instance(
-    conn: sqlite3.Connection, dag_id: str, run_id: str, task_id: str
+    conn: sqlite3.Connection, dag_id: str, run_id: str, task_id: str, map_index: int = -1
 ) -> dict[str, Any] | None:
     rows = _rows(
         conn,
-        "SELECT * FROM task_instances WHERE dag_id = ? AND run_id = ? AND task_id = ?",
-        (dag_id, run_id, task_id),
+        "SELECT * FROM task_instances WHERE dag_id = ? AND run_id = ? AND task_id = ? "
+        "AND map_index = ?",
+        (dag_id, run_id, task_id, map_index),
     )
     return rows[0] if rows else None
 
 
 def attempts(
-    conn: sqlite3.Connection, dag_id: str, run_id: str, task_id: str | None = None
+    conn: sqlite3.Connection,
+    dag_id: str,
+    run_id: str,
+    task_id: str | None = None,
+    map_index: int = -1,
 ) -> list[dict[str, Any]]:
+    """The attempts of a run (by start), or of one task instance (by try)."""
     if task_id is None:
         return _rows(
             conn,
@@ -158,8 +177,8 @@ def attempts(
     return _rows(
         conn,
         "SELECT * FROM attempts WHERE dag_id = ? AND run_id = ? AND task_id = ? "
-        "ORDER BY try_number",
-        (dag_id, run_id, task_id),
+        "AND map_index = ? ORDER BY try_number",
+        (dag_id, run_id, task_id, map_index),
     )
 
 
@@ -189,10 +208,12 @@ def events(
     run_id: str | None = None,
     task_id: str | None = None,
     limit: int = 10_000,
+    map_index: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Events after `after_id`, oldest first, optionally for one DAG / run / task."""
+    """Events after `after_id`, oldest first, optionally for one DAG / run / task / instance."""
     clauses, params = ["id > ?"], [after_id]
-    for column, value in (("dag_id", dag_id), ("run_id", run_id), ("task_id", task_id)):
+    columns = (("dag_id", dag_id), ("run_id", run_id), ("task_id", task_id))
+    for column, value in (*columns, ("map_index", map_index)):
         if value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)  # type: ignore[arg-type]  # ints and strs both bind

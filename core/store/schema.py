@@ -15,7 +15,7 @@ from flowtui.errors import FlowtuiError, SchemaTooNew, StoreDamaged, StoreNotAcc
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _DAMAGED = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 _NOT_ACCESSIBLE = {3, 8, 14, 23}  # SQLITE_PERM, SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_AUTH
@@ -163,11 +163,55 @@ def _add_asset_events_v4(db: Database) -> None:
     db.table("dataset_alias_events").create_index(["event_id"])
 
 
+_TI_COLUMNS = (
+    "state TEXT NOT NULL DEFAULT 'none', try_number INTEGER NOT NULL DEFAULT 0, "
+    "max_tries INTEGER NOT NULL DEFAULT 0, operator TEXT, "
+    "priority_weight INTEGER NOT NULL DEFAULT 1, queued_at TEXT, start_date TEXT, "
+    "end_date TEXT, duration FLOAT, pid INTEGER, hostname TEXT, log_path TEXT, "
+    "next_try_at TEXT, note TEXT"
+)
+_ATTEMPT_COLUMNS = (
+    "try_number INTEGER, state TEXT, queued_at TEXT, start_date TEXT, end_date TEXT, "
+    "pid INTEGER, exit_code INTEGER, cause TEXT, log_path TEXT"
+)
+_XCOM_COLUMNS = "key TEXT, value TEXT NOT NULL, timestamp TEXT NOT NULL"
+
+
+def _add_map_index_v5(db: Database) -> None:
+    """Version 5: dynamic task mapping (issue 12). Task instances, attempts and XComs are keyed
+    by `map_index` too (-1 for an unmapped task, as in Airflow), and a task's events name it.
+    SQLite cannot change a primary key: each table is rebuilt, its rows copied in rowid order
+    (readers list task instances by rowid) with map_index -1."""
+    for table, columns, key in (
+        ("task_instances", _TI_COLUMNS, ""),
+        ("attempts", _ATTEMPT_COLUMNS, ", try_number"),
+        ("xcom", _XCOM_COLUMNS, ", key"),
+    ):
+        names = [row[1] for row in db.execute(f"PRAGMA table_info({table})").fetchall()]
+        if names:
+            db.execute(f"ALTER TABLE {table} RENAME TO {table}_v4")
+        db.execute(
+            f"CREATE TABLE {table} (dag_id TEXT, run_id TEXT, task_id TEXT, "
+            f"map_index INTEGER NOT NULL DEFAULT -1, {columns}, "
+            f"PRIMARY KEY (dag_id, run_id, task_id, map_index{key}))"
+        )
+        if names:
+            listed = ", ".join(names)
+            db.execute(
+                f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {table}_v4 ORDER BY rowid"
+            )
+            db.execute(f"DROP TABLE {table}_v4")
+    db.execute("CREATE INDEX idx_task_instances_state ON task_instances (state)")
+    if db.table("events").exists():
+        db.execute("ALTER TABLE events ADD COLUMN map_index INTEGER NOT NULL DEFAULT -1")
+
+
 _MIGRATIONS: list[Callable[[Database], None]] = [
     _create_v1,
     _add_datasets_v2,
     _add_pools_v3,
     _add_asset_events_v4,
+    _add_map_index_v5,
 ]
 
 

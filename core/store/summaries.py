@@ -7,6 +7,7 @@ import json
 import sqlite3
 from typing import Any
 
+from flowtui.states import summary_state
 from flowtui.store.reads import _rows
 
 
@@ -72,7 +73,8 @@ def sla_misses(conn: sqlite3.Connection, dag_id: str, run_ids: list[str]) -> set
 def run_grid(conn: sqlite3.Connection, dag_id: str, recent: int = 25) -> dict[str, Any]:
     """The DAG's last `recent` runs (oldest first, as Airflow's grid) and, per run, its task
     instances keyed by task id (state, try_number, max_tries, duration, and sla_missed when it
-    missed its SLA)."""
+    missed its SLA); an expanded mapped task's cell lists its instances' states (`mapped`, by
+    map index) and shows the one that sums them up (`summary_state`)."""
     runs = _rows(
         conn,
         "SELECT * FROM (SELECT * FROM dag_runs WHERE dag_id = ? "
@@ -85,16 +87,22 @@ def run_grid(conn: sqlite3.Connection, dag_id: str, recent: int = 25) -> dict[st
         # Built by hand, and only the columns a grid shows: this runs on every refresh for
         # runs x tasks rows (thousands), and each object made here is work for the collector.
         rows = conn.execute(
-            "SELECT run_id, task_id, state, try_number, max_tries, duration FROM task_instances "
-            f"WHERE dag_id = ? AND run_id IN ({marks})",
+            "SELECT run_id, task_id, state, try_number, max_tries, duration, map_index "
+            f"FROM task_instances WHERE dag_id = ? AND run_id IN ({marks})",
             (dag_id, *(r["run_id"] for r in runs)),
         )
-        for run_id, task_id, state, try_number, max_tries, duration in rows:
+        for run_id, task_id, state, try_number, max_tries, duration, map_index in rows:
+            cell = cells[run_id].get(task_id)
+            if map_index >= 0 and cell is not None:  # a mapped task: one cell sums them up
+                cell["mapped"].append(state)
+                cell["state"] = summary_state(cell["mapped"])
+                continue
             cells[run_id][task_id] = {
                 "state": state,
                 "try_number": try_number,
                 "max_tries": max_tries,
                 "duration": duration,
+                "mapped": [state] if map_index >= 0 else [],
             }
     for run_id, task_id in sla_misses(conn, dag_id, [r["run_id"] for r in runs]):
         if task_id in cells.get(run_id, {}):

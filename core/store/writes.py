@@ -29,10 +29,14 @@ _TI_COLUMNS = frozenset(
 )
 _RUN_COLUMNS = frozenset({"queued_at", "start_date", "end_date", "runner_pid", "conf"})
 
+TIKey = tuple[str, str, str, int]
+"""How writes name a task instance: (dag_id, run_id, task_id, map_index); map_index -1 for an
+unmapped task (and a mapped one not expanded yet), as in Airflow."""
+
 
 def set_task_state(
     conn: sqlite3.Connection,
-    key: tuple[str, str, str],
+    key: TIKey,
     old: str,
     new: str,
     *,
@@ -42,11 +46,11 @@ def set_task_state(
     detail: str | None = None,
     **fields: Any,
 ) -> None:
-    """Move task instance `key` = (dag_id, run_id, task_id) from `old` to `new`, with `fields`;
-    the event names `attempt`, the try it concerns."""
+    """Move task instance `key` from `old` to `new`, with `fields`; the event names `attempt`,
+    the try it concerns."""
     conn.execute(_ti_update(tuple(fields)), (new, *fields.values(), *key))
     if old != new or detail:
-        _event(conn, ts, "task_state", actor, *key, attempt, old, new, detail)
+        _event(conn, ts, "task_state", actor, *key[:3], attempt, old, new, detail, key[3])
 
 
 @functools.cache
@@ -57,7 +61,7 @@ def _ti_update(names: tuple[str, ...]) -> str:
     if unknown:
         raise TypeError(f"not task_instances columns: {sorted(unknown)}")
     sets = "".join(f", {name} = ?" for name in names)
-    where = "WHERE dag_id = ? AND run_id = ? AND task_id = ?"
+    where = "WHERE dag_id = ? AND run_id = ? AND task_id = ? AND map_index = ?"
     return f"UPDATE task_instances SET state = ?{sets} {where}"
 
 
@@ -134,23 +138,42 @@ def delete_run(conn: sqlite3.Connection, dag_id: str, run_id: str, *, ts: str, a
 
 
 def insert_task_instances(
-    conn: sqlite3.Connection, spec: DagSpec, run_id: str, task_ids: Iterable[str]
+    conn: sqlite3.Connection,
+    spec: DagSpec,
+    run_id: str,
+    task_ids: Iterable[str],
+    map_indexes: Iterable[int] = (-1,),
 ) -> None:
+    """A task instance (state none) of each of `task_ids` for each of `map_indexes`."""
+    indexes = tuple(map_indexes)
     conn.executemany(
-        "INSERT INTO task_instances (dag_id, run_id, task_id, state, try_number, max_tries, "
-        "operator, priority_weight) VALUES (?, ?, ?, 'none', 0, ?, ?, ?)",
+        "INSERT INTO task_instances (dag_id, run_id, task_id, map_index, state, try_number, "
+        "max_tries, operator, priority_weight) VALUES (?, ?, ?, ?, 'none', 0, ?, ?, ?)",
         [
             (
                 spec.dag_id,
                 run_id,
                 t,
+                i,
                 spec.tasks[t].retries,
                 spec.tasks[t].operator,
                 spec.tasks[t].priority_weight,
             )
             for t in task_ids
+            for i in indexes
         ],
     )
+
+
+def delete_task_instance(conn: sqlite3.Connection, key: TIKey, *, ts: str, actor: str) -> None:
+    """Remove a task instance: a mapped task's unexpanded one (map_index -1) becomes its
+    instance 0, 1, ... once it expands (as Airflow renumbers it)."""
+    conn.execute(
+        "DELETE FROM task_instances WHERE dag_id = ? AND run_id = ? AND task_id = ? "
+        "AND map_index = ?",
+        key,
+    )
+    _event(conn, ts, "expanded", actor, *key[:3], None, None, None, None, key[3])
 
 
 def record_event(
@@ -164,9 +187,12 @@ def record_event(
     task_id: str | None = None,
     try_number: int | None = None,
     detail: str | None = None,
+    map_index: int = -1,
 ) -> None:
     """Append a non-state event: a user command, a kill, a recovery, a parse, an alert."""
-    _event(conn, ts, kind, actor, dag_id, run_id, task_id, try_number, None, None, detail)
+    _event(
+        conn, ts, kind, actor, dag_id, run_id, task_id, try_number, None, None, detail, map_index
+    )
 
 
 def _event(
@@ -181,42 +207,42 @@ def _event(
     old: str | None,
     new: str | None,
     detail: str | None,
+    map_index: int = -1,
 ) -> None:
     conn.execute(
         "INSERT INTO events (ts, kind, dag_id, run_id, task_id, try_number, old_state, "
-        "new_state, actor, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (ts, kind, dag_id, run_id, task_id, try_number, old, new, actor, detail),
+        "new_state, actor, detail, map_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (ts, kind, dag_id, run_id, task_id, try_number, old, new, actor, detail, map_index),
     )
 
 
-def upsert_attempt(
-    conn: sqlite3.Connection, key: tuple[str, str, str], try_number: int, **fields: Any
-) -> None:
+def upsert_attempt(conn: sqlite3.Connection, key: TIKey, try_number: int, **fields: Any) -> None:
     """Create or update the row of one attempt (try) of a task instance."""
     names = ", ".join(fields)
     marks = ", ".join("?" for _ in fields)
     updates = ", ".join(f"{name} = excluded.{name}" for name in fields)
     conn.execute(
-        f"INSERT INTO attempts (dag_id, run_id, task_id, try_number, {names}) "
-        f"VALUES (?, ?, ?, ?, {marks}) ON CONFLICT (dag_id, run_id, task_id, try_number) "
+        f"INSERT INTO attempts (dag_id, run_id, task_id, map_index, try_number, {names}) "
+        f"VALUES (?, ?, ?, ?, ?, {marks}) "
+        f"ON CONFLICT (dag_id, run_id, task_id, map_index, try_number) "
         f"DO UPDATE SET {updates}",
         (*key, try_number, *fields.values()),
     )
 
 
-def write_xcom(
-    conn: sqlite3.Connection, key: tuple[str, str, str], values: Mapping[str, Any], ts: str
-) -> None:
+def write_xcom(conn: sqlite3.Connection, key: TIKey, values: Mapping[str, Any], ts: str) -> None:
     """Store `values` (key -> JSON-able value) as the XComs of task instance `key`."""
     conn.executemany(
-        "INSERT OR REPLACE INTO xcom (dag_id, run_id, task_id, key, value, timestamp) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO xcom (dag_id, run_id, task_id, map_index, key, value, "
+        "timestamp) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [(*key, name, json.dumps(value), ts) for name, value in values.items()],
     )
 
 
-def delete_xcom(conn: sqlite3.Connection, key: tuple[str, str, str]) -> None:
-    conn.execute("DELETE FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = ?", key)
+def delete_xcom(conn: sqlite3.Connection, key: TIKey) -> None:
+    conn.execute(
+        "DELETE FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = ? AND map_index = ?", key
+    )
 
 
 def upsert_dag(conn: sqlite3.Connection, spec: DagSpec, ts: str) -> None:
@@ -263,7 +289,7 @@ def clear_import_errors(conn: sqlite3.Connection, filenames: Iterable[str]) -> N
 
 
 def record_dataset_updates(
-    conn: sqlite3.Connection, key: tuple[str, str, str], uris: Iterable[str], ts: str
+    conn: sqlite3.Connection, key: TIKey, uris: Iterable[str], ts: str
 ) -> None:
     """Task instance `key` succeeded: each dataset of its outlets was updated."""
     record_asset_events(conn, key, [(uri, None, ()) for uri in uris], ts)
@@ -271,7 +297,7 @@ def record_dataset_updates(
 
 def record_asset_events(
     conn: sqlite3.Connection,
-    key: tuple[str, str, str],
+    key: TIKey,
     events: Iterable[tuple[str, dict[str, Any] | None, tuple[str, ...]]],
     ts: str,
 ) -> None:
@@ -281,7 +307,7 @@ def record_asset_events(
         cursor = conn.execute(
             "INSERT INTO dataset_events (uri, dag_id, run_id, task_id, ts, extra) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (uri, *key, ts, json.dumps(extra) if extra else None),
+            (uri, *key[:3], ts, json.dumps(extra) if extra else None),
         )
         conn.executemany(
             "INSERT OR IGNORE INTO dataset_alias_events (alias, event_id) VALUES (?, ?)",

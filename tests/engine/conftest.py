@@ -119,7 +119,7 @@ class World:
 
     def take_ready(self) -> list[str]:
         """The task ids the scheduler would hand to the executor now."""
-        ready = [task_id for _, task_id in self.book.ready]
+        ready = [task_id for _, task_id, _ in self.book.ready]
         self.book.ready.clear()
         return ready
 

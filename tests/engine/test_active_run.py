@@ -37,7 +37,7 @@ def test_a_ti_has_the_defaults_equality_and_repr_of_the_dataclass() -> None:
     assert repr(ti) == (
         "TI(task_id='a', state=<TaskState.QUEUED: 'queued'>, try_number=1, max_tries=2, "
         "pid=None, start_date=None, log_path='/l', queued_at=None, kill_cause=None, "
-        "sensing_since=None)"
+        "sensing_since=None, map_index=-1)"
     )
     with pytest.raises(TypeError):
         hash(ti)
@@ -56,6 +56,6 @@ def test_an_active_run_has_fresh_defaults_and_compares_by_value() -> None:
     assert two.waiting_on_past == set()
     assert one != two
     assert one.key == RunKey("d", "r")
-    assert one.attempt_key(one.tis["a"]) == ("d", "r", "a", 0)
+    assert one.attempt_key(one.tis["a"]) == ("d", "r", "a", 0, -1)
     assert repr(two).startswith("ActiveRun(dag_id='d', run_id='r', run_type='manual', ")
     assert _run(runner_pid=4) != _run()

@@ -188,7 +188,7 @@ def test_the_airflow_folder_loads_without_import_errors(home: Home) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
     listed = json.loads(_flowtui(home, "dags", "list", "--output", "json").stdout)
-    assert {row["dag_id"] for row in listed} == set(EXPECTED) | RUN_ELSEWHERE
+    assert {row["dag_id"] for row in listed} == set(EXPECTED) | RUN_ELSEWHERE | {"airflow_mapping"}
 
 
 @pytest.mark.parametrize("dag_id", list(EXPECTED))
@@ -310,3 +310,72 @@ def test_task_group_files_keep_their_edges_and_labels(dag_id: str) -> None:
             "extract.nested.products",
         )
         assert spec.tasks["end"].upstream == ("load_all",)
+
+
+MAPPED: dict[str, list[Any]] = {
+    "double": [2, 4, 6],
+    "add": [11, 21, 12, 22],
+    "echo": [None, None],
+    "kwargs": ["a=1", "b=2"],
+    "labelled": ["n1", "n2", "n3"],
+    "again": [2, 6, 10],
+}
+"""airflow_mapping's mapped tasks -> each instance's XCom return_value, by map index."""
+
+
+def test_a_mapping_file_runs_and_one_instance_clears_from_the_command_line(home: Home) -> None:
+    """`airflow_mapping` (its docstring says what it does) ends as Airflow's would: instances
+    by map index with their XComs, the empty expansion skipped, the summary pulling lists; then
+    `tasks clear --map-index 1` resets that instance alone, `tasks state` and `logs` name one."""
+    done = _flowtui(home, "dags", "test", "airflow_mapping", "--logical-date", DAY)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "double[2]" in done.stdout
+    shown = json.loads(_flowtui(home, "runs", "show", "airflow_mapping", "--output", "json").stdout)
+    tasks = shown["tasks"]
+    for task_id, values in MAPPED.items():
+        assert [i["map_index"] for i in tasks[task_id]["mapped"]] == list(range(len(values)))
+        assert {i["state"] for i in tasks[task_id]["mapped"]} == {"success"}
+    assert tasks["nothing"] == {"state": "skipped", "try_number": 0}
+    assert tasks["after_nothing"]["state"] == "skipped"
+    conn = sqlite3.connect(home.path / "flowtui.db")
+    try:
+        rows = conn.execute(
+            "SELECT task_id, map_index, value FROM xcom WHERE key = 'return_value' "
+            "ORDER BY task_id, map_index"
+        ).fetchall()
+    finally:
+        conn.close()
+    pushed: dict[str, list[Any]] = {}
+    for task_id, map_index, value in rows:
+        if map_index >= 0:
+            pushed.setdefault(task_id, []).append(json.loads(value))
+    assert pushed == {t: v for t, v in MAPPED.items() if t != "echo"}
+    assert json.loads(dict((t, v) for t, _, v in rows)["summary"]) == [
+        [2, 4, 6],
+        [2, 6, 10],
+        ["a=1", "b=2"],
+    ]
+    log = _flowtui(home, "logs", "airflow_mapping", RUN_ID, "echo", "--map-index", "1")
+    assert log.stdout.rstrip().endswith("two 1"), log.stdout
+    cleared = _flowtui(
+        home,
+        "tasks",
+        "clear",
+        "airflow_mapping",
+        "--run",
+        RUN_ID,
+        "--task",
+        "^double$",
+        "--map-index",
+        "1",
+    )
+    assert cleared.returncode == 0, cleared.stderr
+    states = [
+        _flowtui(
+            home, "tasks", "state", "airflow_mapping", RUN_ID, "double", "--map-index", i
+        ).stdout.strip()
+        for i in ("0", "1", "2")
+    ]
+    assert states == ["success", "none", "success"]
+    unmapped = _flowtui(home, "tasks", "state", "airflow_mapping", RUN_ID, "double")
+    assert "'double' is mapped; give --map-index 0 to 2" in unmapped.stderr

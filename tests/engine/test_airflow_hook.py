@@ -148,12 +148,12 @@ BAD_FILES = {
         "flowtui does not support airflow.decorators (task.virtualenv) yet; see README " + REFUSED,
     ),
     "mapped.py": (
-        "from datetime import datetime\nfrom airflow.sdk import dag, task\n\n"
+        "from datetime import datetime\nfrom airflow.sdk import dag, task, task_group\n\n"
         "@dag(schedule=None, start_date=datetime(2024, 1, 1))\ndef mapped():\n"
-        "    @task\n    def double(x):\n        return 2 * x\n\n"
+        "    @task_group\n    def double(x):\n        return x\n\n"
         "    double.expand(x=[1, 2])\n\nmapped()\n",
         10,
-        "flowtui does not support .expand() (dynamic task mapping) yet; see README " + REFUSED,
+        "flowtui does not support .expand() (mapped task groups) yet; see README " + REFUSED,
     ),
     "timetable.py": (
         "from airflow import DAG\nfrom airflow.timetables.interval import "

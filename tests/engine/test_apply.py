@@ -123,7 +123,7 @@ class CommandWorld:
         """A run driven to its end: every task succeeds unless `outcomes` says otherwise."""
         run = self.started(dag_id, run_id)
         while self.book.ready:
-            _, task_id = self.book.ready.popleft()
+            _, task_id, _ = self.book.ready.popleft()
             self.queue(run, task_id, pid=4242)
             outcome = (outcomes or {}).get(task_id, SUCCESS)
             attempts.finished(self.book, self.conn, run, run.tis[task_id], outcome, NOW)
@@ -605,7 +605,7 @@ def test_clear_of_a_running_run_stops_live_attempts_and_reschedules_at_once(
         "enrich": "restarting",
         "load": "none",
     }
-    assert list(world.book.ready) == [(run.key, "extract")]
+    assert list(world.book.ready) == [(run.key, "extract", -1)]
     assert world.book.effects == [
         KillAttempt(
             AttemptKey("fan", "r1", "clean", 1),
@@ -686,7 +686,7 @@ def test_mark_in_a_running_run_moves_the_downstream_at_once(
     world.book.ready.clear()
     world.apply(Mark("etl", "r1", "extract", state))
     assert world.states("etl", "r1")["transform"] == transform
-    assert [t for _, t in world.book.ready] == (["transform"] if state == "success" else [])
+    assert [t for _, t, _ in world.book.ready] == (["transform"] if state == "success" else [])
     assert world.book.effects == []
     assert world.book.runs[run.key].state is RunState.RUNNING
 

@@ -256,7 +256,9 @@ def test_an_older_store_migrates_to_one_with_asset_events(tmp_path: Any, version
     migrated = open_connection(path)
     try:
         assert migrated.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
-        writes.record_asset_events(migrated, ("d", "r", "t"), [("s3://x", {"n": 1}, ("al",))], "ts")
+        writes.record_asset_events(
+            migrated, ("d", "r", "t", -1), [("s3://x", {"n": 1}, ("al",))], "ts"
+        )
         assert migrated.execute(
             "SELECT e.uri, e.extra, a.alias FROM dataset_events e "
             "JOIN dataset_alias_events a ON a.event_id = e.id"

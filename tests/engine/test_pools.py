@@ -166,7 +166,7 @@ def test_attempts_handed_over_by_recovery_hold_their_slots(world: World) -> None
     adopting = Dispatcher(parallelism=32)
     for task_id in ("t2", "t1"):
         adopting.resume(run.attempt_key(run.tis[task_id]))
-    world.book.ready.append((run.key, "t0"))  # as loading the run again finds it scheduled
+    world.book.ready.append((run.key, "t0", -1))  # as loading the run again finds it scheduled
     assert _taken(adopting, world) == []
     _end(adopting, world, run, "t2")
     assert _taken(adopting, world) == ["t0"]

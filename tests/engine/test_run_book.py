@@ -114,7 +114,7 @@ def test_start_run_runs_the_run_and_schedules_its_roots(world: World) -> None:
         "end_date": None,
     }
     assert world.states(run) == {"extract": "scheduled", "transform": "none", "load": "none"}
-    assert list(world.book.ready) == [(run.key, "extract")]
+    assert list(world.book.ready) == [(run.key, "extract", -1)]
     assert world.book.changes == [
         RunStateChanged("etl", "manual__1", RunState.QUEUED, RunState.RUNNING),
         TaskStateChanged("etl", "manual__1", "extract", 0, TaskState.NONE, TaskState.SCHEDULED),
@@ -719,14 +719,14 @@ def test_depends_on_past_holds_a_task_until_the_previous_run_succeeds(
     scheduled the moment that one succeeds or is skipped (not when it fails)."""
     day1 = world.start(PAST, "day1", DAY_1)
     day2 = world.start(PAST, "day2", DAY_2)
-    assert list(world.book.ready) == [(day1.key, "step")]  # the first run has no past
+    assert list(world.book.ready) == [(day1.key, "step", -1)]  # the first run has no past
     world.take_ready()
     assert day2.waiting_on_past == {"step"}
     assert world.states(day2)["step"] == "none"
     assert world.book.finish_if_done(world.conn, day2) is False  # waiting is not a deadlock
     world.attempt(day1, "step", previous)
     assert world.states(day2)["step"] == ("scheduled" if released else "none")
-    assert [t for k, t in world.book.ready if k == day2.key] == (["step"] if released else [])
+    assert [t for k, t, _ in world.book.ready if k == day2.key] == (["step"] if released else [])
     assert day2.waiting_on_past == (set() if released else {"step"})
     assert world.book.finish_if_done(world.conn, day2) is False
     assert world.run_row(day2)["state"] == "running"
@@ -784,7 +784,7 @@ def test_a_new_run_book_loads_the_active_runs(world: World) -> None:
         "load": TaskState.NONE,
     }
     assert again.counts[TaskState.NONE] == 2
-    assert list(book.ready) == [(running.key, "extract")]
+    assert list(book.ready) == [(running.key, "extract", -1)]
 
 
 def test_load_active_leaves_the_runs_recovery_loaded_as_they_are(world: World) -> None:
@@ -799,7 +799,7 @@ def test_load_active_leaves_the_runs_recovery_loaded_as_they_are(world: World) -
     recovered = book.runs[run.key]
     book.load_active(world.conn)
     assert book.runs[run.key] is recovered
-    assert list(book.ready) == [(run.key, "extract")]
+    assert list(book.ready) == [(run.key, "extract", -1)]
     assert [e for e in book.effects if isinstance(e, RetryAt)] == [
         RetryAt(run.attempt_key(run.tis["fetch"]), NOW + timedelta(seconds=60))
     ]

@@ -18,7 +18,7 @@ CONSUMER = dag("consumer", task("use"), schedule={"datasets": [B, A]})
 
 
 def _update(world: World, uri: str, seconds: float) -> None:
-    writes.record_dataset_updates(world.conn, ("producer", "r1", "make"), [uri], at(seconds))
+    writes.record_dataset_updates(world.conn, ("producer", "r1", "make", -1), [uri], at(seconds))
 
 
 def _runs(world: World) -> list[dict[str, object]]:

@@ -43,6 +43,9 @@ TASK_FIELDS = (
     "callbacks",
     "sla",
     "sensor_mode",
+    "map_over",
+    "max_active_tis_per_dag",
+    "max_active_tis_per_dagrun",
 )
 DAG_FIELDS = (
     "dag_id",
@@ -103,6 +106,9 @@ def _every_field_set() -> DagSpec:
         callbacks=("on_failure_callback", "on_retry_callback"),
         sla=3600.0,
         sensor_mode="reschedule",
+        map_over=(3, ("u", "return_value")),
+        max_active_tis_per_dag=2,
+        max_active_tis_per_dagrun=1,
     )
     return DagSpec(
         dag_id="every",
