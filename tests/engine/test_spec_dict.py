@@ -43,6 +43,11 @@ TASK_FIELDS = (
     "callbacks",
     "sla",
     "sensor_mode",
+    "is_setup",
+    "is_teardown",
+    "on_failure_fail_dagrun",
+    "indirect_setups",
+    "external_task_marker",
 )
 DAG_FIELDS = (
     "dag_id",
@@ -103,6 +108,10 @@ def _every_field_set() -> DagSpec:
         callbacks=("on_failure_callback", "on_retry_callback"),
         sla=3600.0,
         sensor_mode="reschedule",
+        is_teardown=True,
+        on_failure_fail_dagrun=True,
+        indirect_setups=("s1", "s2"),
+        external_task_marker=("other", "wait_here", 3),
     )
     return DagSpec(
         dag_id="every",
