@@ -61,6 +61,12 @@ def with_context(**context):  # type: ignore[no-untyped-def]
     return sorted(context)
 
 
+def environment():  # type: ignore[no-untyped-def]
+    import os
+
+    return [os.environ.get("GIVEN"), "HOME" in os.environ]
+
+
 def returns_a_set():  # type: ignore[no-untyped-def]
     return {1, 2}
 
@@ -103,6 +109,18 @@ def test_a_wheel_requirement_is_installed_once_and_the_venv_reused(
 def test_only_plain_context_keys_cross_to_the_other_interpreter(cache: Path) -> None:
     task = _operator(ExternalPythonOperator, python=sys.executable, python_callable=with_context)
     assert task.execute(dict(CONTEXT)) == ["ds", "params", "run_id"]
+
+
+@pytest.mark.parametrize("inherit_env", [True, False])
+def test_env_vars_reach_the_callable_with_or_without_the_attempts_own(inherit_env: bool) -> None:
+    task = _operator(
+        ExternalPythonOperator,
+        python=sys.executable,
+        python_callable=environment,
+        env_vars={"GIVEN": "yes"},
+        inherit_env=inherit_env,
+    )
+    assert task.execute(dict(CONTEXT)) == ["yes", inherit_env]
 
 
 def test_two_attempts_racing_for_one_venv_build_it_once(tmp_path: Path) -> None:
