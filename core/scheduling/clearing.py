@@ -24,6 +24,13 @@ def tasks_to_clear(
     selected = list(selected)
     tasks = spec.tasks
     chosen = set(selected)
+    if not any(task.is_setup for task in tasks.values()):
+        # One walk each way for all of them: a regex may select most of a large DAG.
+        if downstream:
+            chosen.update(spec.relatives(selected, "downstream"))
+        if upstream:
+            chosen.update(spec.relatives(selected, "upstream"))
+        return chosen
     for task_id in selected:
         task = tasks[task_id]
         if downstream:
