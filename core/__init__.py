@@ -36,8 +36,11 @@ if TYPE_CHECKING:
         BranchPythonOperator,
         EmailOperator,
         EmptyOperator,
+        ExternalPythonOperator,
+        ExternalTaskMarker,
         LatestOnlyOperator,
         PythonOperator,
+        PythonVirtualenvOperator,
         ShortCircuitOperator,
         TriggerDagRunOperator,
         WeekDay,
@@ -53,6 +56,7 @@ if TYPE_CHECKING:
         PythonSensor,
         TimeDeltaSensor,
     )
+    from flowtui.authoring.setup_teardown import setup, teardown
     from flowtui.authoring.task_group import TaskGroup, task_group
     from flowtui.authoring.taskflow import XComArg, dag, task
     from flowtui.authoring.variables import Variable
@@ -80,12 +84,17 @@ _HOMES = {
     "BranchPythonOperator": "flowtui.authoring.operators",
     "EmailOperator": "flowtui.authoring.operators",
     "EmptyOperator": "flowtui.authoring.operators",
+    "ExternalPythonOperator": "flowtui.authoring.operators",
+    "ExternalTaskMarker": "flowtui.authoring.operators",
     "LatestOnlyOperator": "flowtui.authoring.operators",
     "PythonOperator": "flowtui.authoring.operators",
+    "PythonVirtualenvOperator": "flowtui.authoring.operators",
     "ShortCircuitOperator": "flowtui.authoring.operators",
     "TriggerDagRunOperator": "flowtui.authoring.operators",
     "WeekDay": "flowtui.authoring.operators",
     "Param": "flowtui.authoring.params",
+    "setup": "flowtui.authoring.setup_teardown",
+    "teardown": "flowtui.authoring.setup_teardown",
     "BaseSensorOperator": "flowtui.authoring.sensors",
     "BashSensor": "flowtui.authoring.sensors",
     "DateTimeSensor": "flowtui.authoring.sensors",
@@ -123,6 +132,8 @@ __all__ = [
     "DateTimeSensor",
     "EmailOperator",
     "EmptyOperator",
+    "ExternalPythonOperator",
+    "ExternalTaskMarker",
     "ExternalTaskSensor",
     "FailTask",
     "FileSensor",
@@ -132,6 +143,7 @@ __all__ = [
     "PokeReturnValue",
     "PythonOperator",
     "PythonSensor",
+    "PythonVirtualenvOperator",
     "ShortCircuitOperator",
     "SkipTask",
     "TaskGroup",
@@ -145,8 +157,10 @@ __all__ = [
     "chain",
     "dag",
     "get_current_context",
+    "setup",
     "task",
     "task_group",
+    "teardown",
 ]
 
 

@@ -62,6 +62,16 @@ class TaskSpec(NamedTuple):
     """At most this many of the task's instances run at once, across runs (Airflow's)."""
     max_active_tis_per_dagrun: int | None = None
     """At most this many of the task's instances run at once in one run (Airflow's)."""
+    is_setup: bool = False
+    is_teardown: bool = False
+    on_failure_fail_dagrun: bool = False
+    """A teardown whose failure fails the run (teardowns are no leaves of the run otherwise)."""
+    indirect_setups: tuple[str, ...] = ()
+    """The relevant setups above a task that are not its direct upstream (Airflow's setup
+    constraint: it waits for them to succeed); () for a teardown."""
+    external_task_marker: tuple[str, str, int] | None = None
+    """An `ExternalTaskMarker`'s (external_dag_id, external_task_id, recursion_depth):
+    clearing it clears that task of the other DAG's run of the same logical date."""
 
     @property
     def is_mapped(self) -> bool:
@@ -83,6 +93,10 @@ class TaskSpec(NamedTuple):
         data["callbacks"] = tuple(data.get("callbacks", ()))
         if data.get("map_over") is not None:
             data["map_over"] = tuple(s if type(s) is int else tuple(s) for s in data["map_over"])
+        data["indirect_setups"] = tuple(data.get("indirect_setups", ()))
+        if data.get("external_task_marker") is not None:
+            dag_id, task_id, depth = data["external_task_marker"]
+            data["external_task_marker"] = (dag_id, task_id, depth)
         return cls(**data)
 
 
@@ -188,7 +202,42 @@ class DagSpec(_DagFields):
 
     @property
     def leaves(self) -> list[str]:
-        return [t.task_id for t in self.tasks.values() if not t.downstream]
+        """The tasks whose states decide the run's, as Airflow's effective leaves: a task that
+        is no teardown (or one with `on_failure_fail_dagrun`) and has no downstream but
+        teardowns without it; the tasks with no downstream when there is none such (a DAG of
+        teardowns only)."""
+        tasks = self.tasks
+
+        def counts(task_id: str) -> bool:
+            task = tasks.get(task_id)
+            return task is None or not task.is_teardown or task.on_failure_fail_dagrun
+
+        leaves = [
+            t.task_id
+            for t in tasks.values()
+            if counts(t.task_id) and not any(counts(d) for d in t.downstream)
+        ]
+        return leaves or [t.task_id for t in tasks.values() if not t.downstream]
+
+    def setup_scope(self, task_id: str) -> list[str]:
+        """Airflow's relevant setups of a task and their teardowns: each setup above it that
+        has no teardown or has one below the task, followed by that setup's teardowns (the
+        task itself excepted); what clearing the task clears with it."""
+        below = self.relatives([task_id], "downstream")
+        teardowns_below = {t for t in below if self.tasks[t].is_teardown}
+        found: dict[str, None] = {}
+        for setup in self.relatives([task_id], "upstream"):
+            if not self.tasks[setup].is_setup:
+                continue
+            teardowns = [d for d in self.tasks[setup].downstream if self._is_teardown(d)]
+            if not teardowns or teardowns_below.intersection(teardowns):
+                found[setup] = None
+                found.update((t, None) for t in teardowns if t != task_id)
+        return list(found)
+
+    def _is_teardown(self, task_id: str) -> bool:
+        task = self.tasks.get(task_id)
+        return task is not None and task.is_teardown
 
     def relatives(
         self, task_ids: Iterable[str], direction: Literal["upstream", "downstream"]

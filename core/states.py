@@ -76,6 +76,9 @@ class TriggerRule(StrEnum):
     NONE_FAILED_MIN_ONE_SUCCESS = "none_failed_min_one_success"
     NONE_SKIPPED = "none_skipped"
     ALWAYS = "always"
+    ALL_DONE_SETUP_SUCCESS = "all_done_setup_success"
+    """A teardown's rule (`as_teardown`, `@teardown`): all upstream done, and one of its direct
+    setups succeeded when it has any."""
 
 
 def parse_trigger_rule(value: str) -> TriggerRule:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from flowtui.authoring.arguments import (
     callbacks,
@@ -139,6 +139,38 @@ class DependencyMixin:
         self.set_downstream(other)
         return self
 
+    def _marked_operators(self) -> list[BaseOperator]:
+        """The tasks `as_setup` and `as_teardown` mark."""
+        return self._operators()
+
+    def as_setup(self) -> Self:
+        """Make the task a setup task (Airflow 2.7's setup/teardown): the tasks below it wait
+        for it to succeed, and clearing one of them clears it too."""
+        for operator in self._marked_operators():
+            operator.is_setup = True
+        return self
+
+    def as_teardown(
+        self,
+        *,
+        setups: DependencyMixin | Sequence[DependencyMixin] | None = None,
+        on_failure_fail_dagrun: bool | None = None,
+    ) -> Self:
+        """Make the task a teardown task: it runs once its upstream are done, whatever their
+        outcome, if one of its setups succeeded (trigger rule all_done_setup_success); its
+        failure fails the run only with `on_failure_fail_dagrun`. `setups` become setup tasks
+        directly upstream of it."""
+        for operator in self._marked_operators():
+            operator.is_teardown = True
+            operator.trigger_rule = "all_done_setup_success"
+            if on_failure_fail_dagrun is not None:
+                operator.on_failure_fail_dagrun = on_failure_fail_dagrun
+            if setups is not None:
+                for setup in [setups] if isinstance(setups, DependencyMixin) else setups:
+                    setup.as_setup()
+                    setup >> operator
+        return self
+
 
 def flatten(
     other: object, *, as_upstream: bool = False, source: BaseOperator | None = None
@@ -183,6 +215,11 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
     mapping: Any = None
     """A mapped task's `flowtui.authoring.mapping.MapInput` (set by `.expand()`); None for an
     unmapped task."""
+    is_setup: bool = False
+    """A setup task (`as_setup`, `@setup`); set on the few tasks that are, in their `__dict__`."""
+    is_teardown: bool = False
+    """A teardown task (`as_teardown`, `@teardown`)."""
+    _fails_dagrun: bool = False
 
     # The arguments every task has live in slots rather than in a dict per instance: a
     # 10,000-task DAG then takes half the memory, and the fork server that holds it forks
@@ -320,6 +357,21 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
     def is_mapped(self) -> bool:
         """Whether the task is mapped (`.partial(...).expand(...)`)."""
         return self.mapping is not None
+
+    @property
+    def on_failure_fail_dagrun(self) -> bool:
+        """Whether this teardown's failure fails the run (by default a teardown's does not)."""
+        return self._fails_dagrun
+
+    @on_failure_fail_dagrun.setter
+    def on_failure_fail_dagrun(self, value: bool) -> None:
+        if value and not self.is_teardown:
+            raise InvalidArgument(
+                self._where(),
+                "on_failure_fail_dagrun=True is for teardown tasks only; "
+                "pass it to .as_teardown(...) or @teardown(...)",
+            )
+        self._fails_dagrun = bool(value)
 
     def _finish_init(self) -> None:
         dag, self._joining = self._joining, None

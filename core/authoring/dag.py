@@ -35,6 +35,8 @@ class DagTask(Protocol):
     task_id: str
     trigger_rule: str
     retries: int
+    is_setup: bool
+    is_teardown: bool
 
     @property
     def dag(self) -> dag_context.DagRef | None: ...
@@ -261,7 +263,8 @@ class DAG:
         return [t for t in self.task_dict if t in seen]
 
     def validate(self) -> None:
-        """Check trigger rules, retries, params' defaults and the absence of cycles.
+        """Check trigger rules (also after setup tasks), retries, params' defaults and the
+        absence of cycles.
 
         Raises:
             UnknownTriggerRule, InvalidArgument, DagCycle, InvalidParamDefault,
@@ -275,10 +278,27 @@ class DAG:
             task_params = getattr(task, "params", None)
             if task_params:
                 check_param_defaults(where(task.task_id, self.dag_id), task_params)
+        self._check_after_setups()
         cycle = self._find_cycle()
         if cycle:
             raise DagCycle(self.dag_id, cycle)
         self._task_order = {task_id: i for i, task_id in enumerate(self.task_dict)}
+
+    def _check_after_setups(self) -> None:
+        """Airflow's rule: a task right after a setup task is a teardown or has the trigger
+        rule all_success (so that clearing a setup behaves the same whatever it is cleared
+        with)."""
+        for setup in self.task_dict.values():
+            if not setup.is_setup:
+                continue
+            for task_id in sorted(setup.downstream_task_ids):
+                down = self.task_dict[task_id]
+                if not down.is_teardown and down.trigger_rule != "all_success":
+                    raise InvalidArgument(
+                        where(task_id, self.dag_id),
+                        f"follows setup task {setup.task_id!r}, so its trigger_rule must be "
+                        f"'all_success' (as in Airflow), not {down.trigger_rule!r}",
+                    )
 
     def _find_cycle(self) -> list[str] | None:
         # Iterative depth-first search: a recursive one would overflow on long chains.

@@ -180,6 +180,12 @@ class TaskGroup(DependencyMixin):
     def _operators(self) -> list[BaseOperator]:
         return list(self)
 
+    def _marked_operators(self) -> list[BaseOperator]:
+        raise InvalidArgument(
+            f"task group {self.group_id!r}",
+            "task groups cannot be marked as setup or teardown (as in Airflow); mark its tasks",
+        )
+
     def _ends(self, *, as_upstream: bool, source: BaseOperator | None) -> list[BaseOperator]:
         return self.leaves if as_upstream else self.roots
 

@@ -176,12 +176,27 @@ def _sensor_operator(**kwargs: Any) -> BaseOperator:
     return DecoratedSensor(**kwargs)
 
 
+def _virtualenv_operator(**kwargs: Any) -> BaseOperator:
+    """@task.virtualenv's operator, its module imported only by DAG files that have one."""
+    from flowtui.authoring.operators.virtualenv import VirtualenvDecoratedOperator
+
+    return VirtualenvDecoratedOperator(**kwargs)
+
+
+def _external_python_operator(**kwargs: Any) -> BaseOperator:
+    from flowtui.authoring.operators.virtualenv import ExternalPythonDecoratedOperator
+
+    return ExternalPythonDecoratedOperator(**kwargs)
+
+
 _KINDS: dict[str, Callable[..., BaseOperator]] = {
     "python": _PythonDecoratedOperator,
     "branch": _BranchDecoratedOperator,
     "short_circuit": _ShortCircuitDecoratedOperator,
     "bash": _BashDecoratedOperator,
     "sensor": _sensor_operator,
+    "virtualenv": _virtualenv_operator,
+    "external_python": _external_python_operator,
 }
 
 
@@ -205,6 +220,13 @@ def _unique_task_id(is_taken: Callable[[str], bool], task_id: str) -> str:
 class TaskFunction:
     """A `@task`-decorated function: calling it inside a DAG adds a task, returning an XComArg."""
 
+    is_setup = False
+    """Its tasks are setup tasks (`@setup`)."""
+    is_teardown = False
+    """Its tasks are teardown tasks (`@teardown`), failing the run with
+    `on_failure_fail_dagrun`."""
+    on_failure_fail_dagrun = False
+
     def __init__(self, function: Callable[..., Any], kind: str, options: dict[str, Any]) -> None:
         functools.update_wrapper(self, function)
         self.function = function
@@ -213,7 +235,10 @@ class TaskFunction:
 
     def override(self, **options: Any) -> TaskFunction:
         """The same task function with some operator arguments changed (e.g. task_id)."""
-        return TaskFunction(self.function, self.kind, {**self.options, **options})
+        new = TaskFunction(self.function, self.kind, {**self.options, **options})
+        new.is_setup, new.is_teardown = self.is_setup, self.is_teardown
+        new.on_failure_fail_dagrun = self.on_failure_fail_dagrun
+        return new
 
     def partial(self, **kwargs: Any) -> _TaskPartial:
         """The arguments every instance of a mapped call shares (dynamic task mapping)."""
@@ -254,6 +279,12 @@ class TaskFunction:
             options["multiple_outputs"] = _returns_dict(self.function)
         if mapping is not None:
             options["_mapping"] = mapping
+        if self.is_teardown and "trigger_rule" in options:
+            raise InvalidArgument(
+                f"DAG {dag.dag_id!r}, task {task_id!r}",
+                "a teardown's trigger_rule is all_done_setup_success, as in Airflow; "
+                "remove trigger_rule",
+            )
         operator = _KINDS[self.kind](
             task_id=task_id,
             python_callable=self.function,
@@ -265,6 +296,10 @@ class TaskFunction:
             from flowtui.authoring.mapping import wire
 
             wire(operator, mapping)
+        if self.is_setup:
+            operator.as_setup()
+        if self.is_teardown:
+            operator.as_teardown(on_failure_fail_dagrun=self.on_failure_fail_dagrun)
         return XComArg(operator)
 
 
@@ -297,7 +332,7 @@ _Decorator = Callable[[Callable[..., Any]], TaskFunction]
 
 class _TaskDecorator:
     """`@task`, `@task(...)`, `@task.bash`, `@task.branch`, `@task.short_circuit`,
-    `@task.sensor`."""
+    `@task.sensor`, `@task.virtualenv`, `@task.external_python`."""
 
     @overload
     def __call__(self, python_callable: Callable[..., Any], /) -> TaskFunction: ...
@@ -358,6 +393,27 @@ class _TaskDecorator:
         """The function is a sensor's poke: it returns a bool or a `PokeReturnValue`; the
         options take the sensor's arguments (poke_interval, timeout, mode, ...)."""
         return self._make("sensor", python_callable, options)
+
+    @overload
+    def virtualenv(self, python_callable: Callable[..., Any], /) -> TaskFunction: ...
+    @overload
+    def virtualenv(self, python_callable: None = None, /, **options: Any) -> _Decorator: ...
+    def virtualenv(
+        self, python_callable: Callable[..., Any] | None = None, /, **options: Any
+    ) -> TaskFunction | _Decorator:
+        """The function runs in a virtualenv with `requirements`, as
+        `PythonVirtualenvOperator`."""
+        return self._make("virtualenv", python_callable, options)
+
+    @overload
+    def external_python(self, python_callable: Callable[..., Any], /) -> TaskFunction: ...
+    @overload
+    def external_python(self, python_callable: None = None, /, **options: Any) -> _Decorator: ...
+    def external_python(
+        self, python_callable: Callable[..., Any] | None = None, /, **options: Any
+    ) -> TaskFunction | _Decorator:
+        """The function runs with the interpreter `python=`, as `ExternalPythonOperator`."""
+        return self._make("external_python", python_callable, options)
 
     @staticmethod
     def _make(

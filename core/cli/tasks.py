@@ -67,11 +67,14 @@ def _clear(args: argparse.Namespace, settings: Settings) -> int:
         args.only_failed,
         map_index=args.map_index,
     )
-    cleared: dict[str, list[str]] = send(settings, command)["cleared"]
+    result = send(settings, command)
+    cleared: dict[str, list[str]] = result["cleared"]
     total = sum(len(v) for v in cleared.values())
     print(f"cleared {total} task instance(s) in {len(cleared)} run(s)")
     for run_id, task_ids in cleared.items():
         print(f"  {run_id}: {', '.join(task_ids)}")
+    for other in result.get("external", []):  # through ExternalTaskMarkers
+        print(f"  and in DAG {other['dag_id']}, {other['run_id']}: {', '.join(other['task_ids'])}")
     return 0
 
 

@@ -31,6 +31,10 @@ _TASK_GROUP_DECORATOR = "flowtui.authoring.task_group:task_group"
 _LABEL = "flowtui.authoring.edge_label:Label"
 _CURRENT_CONTEXT = "flowtui.authoring.current_context:get_current_context"
 _PARAM = "flowtui.authoring.params:Param"
+_SETUP_TEARDOWN = {
+    "setup": "flowtui.authoring.setup_teardown:setup",
+    "teardown": "flowtui.authoring.setup_teardown:teardown",
+}
 _TASK = "flowtui.loading.airflow_shims:task"
 _DAG_DECORATOR = "flowtui.authoring.taskflow:dag"
 _OPERATORS = "flowtui.authoring.operators:"
@@ -39,6 +43,8 @@ _EXCEPTIONS = "flowtui.authoring.exceptions:"
 
 _PYTHON = {
     "PythonOperator": _OPERATORS + "PythonOperator",
+    "PythonVirtualenvOperator": _OPERATORS + "PythonVirtualenvOperator",
+    "ExternalPythonOperator": _OPERATORS + "ExternalPythonOperator",
     "BranchPythonOperator": _OPERATORS + "BranchPythonOperator",
     "ShortCircuitOperator": _OPERATORS + "ShortCircuitOperator",
     "get_current_context": _CURRENT_CONTEXT,
@@ -49,7 +55,10 @@ _BASE_SENSOR = {
 }
 _SENSOR_MODULES = {
     "filesystem": {"FileSensor": _SENSORS + "FileSensor"},
-    "external_task": {"ExternalTaskSensor": _SENSORS + "ExternalTaskSensor"},
+    "external_task": {
+        "ExternalTaskSensor": _SENSORS + "ExternalTaskSensor",
+        "ExternalTaskMarker": _OPERATORS + "ExternalTaskMarker",
+    },
     "time_delta": {"TimeDeltaSensor": _SENSORS + "TimeDeltaSensor"},
     "date_time": {"DateTimeSensor": _SENSORS + "DateTimeSensor"},
     "python": {"PythonSensor": _SENSORS + "PythonSensor"},
@@ -83,6 +92,7 @@ SERVED: dict[str, dict[str, str]] = {
         "Label": _LABEL,
         "get_current_context": _CURRENT_CONTEXT,
         "Param": _PARAM,
+        **_SETUP_TEARDOWN,
         **_BASE_SENSOR,
         **_ASSET_NAMES,
     },
@@ -96,6 +106,7 @@ SERVED: dict[str, dict[str, str]] = {
         "dag": _DAG_DECORATOR,
         "task": _TASK,
         "task_group": _TASK_GROUP_DECORATOR,
+        **_SETUP_TEARDOWN,
     },
     "airflow.datasets": _DATASET_NAMES,
     "airflow.exceptions": {
@@ -166,24 +177,12 @@ SERVED: dict[str, dict[str, str]] = {
 """Airflow module -> {name: "flowtui module:attribute"}. Every served module is a package (an
 empty one where Airflow's only holds submodules), so its served submodules import too."""
 
-PLANNED_MODULES = frozenset(
-    {
-        "airflow.utils.setup_teardown",
-        "airflow.timetables.trigger",
-    }
-)
+PLANNED_MODULES = frozenset({"airflow.timetables.trigger"})
 """Modules of issue 12's point 4 that a later flowtui serves: refused with "not yet"."""
 
 PLANNED_NAMES = frozenset(
     {
         "ParamsDict",
-        "setup",
-        "teardown",
-        "ExternalTaskMarker",
-        "PythonVirtualenvOperator",
-        "ExternalPythonOperator",
-        "virtualenv",
-        "external_python",
         "CronTriggerTimetable",
     }
 )
@@ -193,8 +192,6 @@ PLANNED_METHODS = {
     "expand": "mapped task groups",
     "expand_kwargs": "mapped task groups",
     "partial": "mapped task groups",
-    "as_setup": "setup and teardown tasks",
-    "as_teardown": "setup and teardown tasks",
 }
 """Methods of operators and TaskFlow objects that Airflow files call and flowtui does not have
 yet, with the feature they belong to: the loader reports the AttributeError as a refusal."""

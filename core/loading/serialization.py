@@ -11,6 +11,7 @@ from flowtui.authoring.arguments import email_addresses
 from flowtui.authoring.assets import Asset, AssetOrTimeSchedule, BaseAsset, as_condition
 from flowtui.authoring.baseoperator import BaseOperator, as_operator
 from flowtui.authoring.dag import DAG
+from flowtui.authoring.operators.external_task_marker import ExternalTaskMarker
 from flowtui.authoring.params import param_schemas, param_values
 from flowtui.spec import CALLBACKS, DagSpec, TaskSpec
 
@@ -18,7 +19,7 @@ from flowtui.spec import CALLBACKS, DagSpec, TaskSpec
 def dag_spec(dag: DAG, fileloc: str) -> DagSpec:
     """The plain-data description of `dag`, defined in `fileloc`."""
     order = dag.task_order
-    return DagSpec(
+    spec = DagSpec(
         dag_id=dag.dag_id,
         fileloc=fileloc,
         tasks={t: _task_spec(as_operator(task), order) for t, task in dag.task_dict.items()},
@@ -41,6 +42,25 @@ def dag_spec(dag: DAG, fileloc: str) -> DagSpec:
         },
         param_schemas=param_schemas(dag.params),
     )
+    return _with_indirect_setups(spec)
+
+
+def _with_indirect_setups(spec: DagSpec) -> DagSpec:
+    """Give each task that is no teardown the relevant setups above it that are not its direct
+    upstream (`TaskSpec.indirect_setups`); a DAG without setups is returned as it is."""
+    if not any(task.is_setup for task in spec.tasks.values()):
+        return spec
+    for task_id, task in spec.tasks.items():
+        if task.is_teardown:
+            continue
+        indirect = tuple(
+            t
+            for t in spec.setup_scope(task_id)
+            if spec.tasks[t].is_setup and t not in task.upstream
+        )
+        if indirect:
+            spec.tasks[task_id] = task._replace(indirect_setups=indirect)
+    return spec
 
 
 def _task_spec(task: BaseOperator, order: dict[str, int]) -> TaskSpec:
@@ -72,7 +92,17 @@ def _task_spec(task: BaseOperator, order: dict[str, int]) -> TaskSpec:
         map_over=task.mapping.map_over() if task.mapping is not None else None,
         max_active_tis_per_dag=task.max_active_tis_per_dag,
         max_active_tis_per_dagrun=task.max_active_tis_per_dagrun,
+        is_setup=task.is_setup,
+        is_teardown=task.is_teardown,
+        on_failure_fail_dagrun=task.on_failure_fail_dagrun,
+        external_task_marker=_marker(task),
     )
+
+
+def _marker(task: BaseOperator) -> tuple[str, str, int] | None:
+    if not isinstance(task, ExternalTaskMarker):
+        return None
+    return task.external_dag_id, task.external_task_id, task.recursion_depth
 
 
 def _seconds(value: timedelta | None) -> float | None:

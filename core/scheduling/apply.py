@@ -36,6 +36,7 @@ from flowtui.errors import (
 )
 from flowtui.scheduling import attempts, pools
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
+from flowtui.scheduling.clearing import external_clears, tasks_to_clear
 from flowtui.scheduling.effects import RefreshSecretMarker
 from flowtui.scheduling.run_book import RunBook, is_driven_elsewhere
 from flowtui.spec import DagSpec
@@ -203,11 +204,10 @@ def _clear(book: RunBook, conn: sqlite3.Connection, command: Clear) -> dict[str,
             f"DAG {spec.dag_id!r} has no task matching {command.task_regex!r}; "
             f"tasks: {', '.join(spec.tasks)}"
         )
-    chosen, picked = set(selected), set(selected)
-    if command.downstream:
-        chosen.update(spec.relatives(selected, "downstream"))
-    if command.upstream:
-        chosen.update(spec.relatives(selected, "upstream"))
+    picked = set(selected)
+    chosen = tasks_to_clear(
+        spec, selected, upstream=command.upstream, downstream=command.downstream
+    )
     if command.run_id:
         row = reads.run(conn, spec.dag_id, command.run_id)
         if row is None:
@@ -221,6 +221,7 @@ def _clear(book: RunBook, conn: sqlite3.Connection, command: Clear) -> dict[str,
         else None
     )
     cleared: dict[str, list[str]] = {}
+    elsewhere: list[dict[str, Any]] = []
     for row in rows:
         if failed is not None and not chosen & failed.get(row["run_id"], set()):
             continue  # nothing to clear: left as it is, not matched to the DAG as it is now
@@ -234,12 +235,21 @@ def _clear(book: RunBook, conn: sqlite3.Connection, command: Clear) -> dict[str,
             and (not command.only_failed or ti.state in FAILED_STATES)
         ]
         if tis:
+            ids = list(dict.fromkeys(ti.task_id for ti in tis))
+            for other in external_clears(conn, spec, row, ids, only_failed=command.only_failed):
+                other_run = _active(book, conn, other.run, other.spec)
+                there = [ti for t in other.task_ids for ti in other_run.instances(t)]
+                _clear_run(book, conn, other_run, there)
+                _forget_if_finished(book, other_run)
+                ids_there = {"run_id": other_run.run_id, "task_ids": other.task_ids}
+                elsewhere.append({"dag_id": other_run.dag_id, **ids_there})
             _clear_run(book, conn, run, tis)
-            cleared[run.run_id] = list(dict.fromkeys(ti.task_id for ti in tis))
+            cleared[run.run_id] = ids
             if command.runner_pid is not None:
                 book.drive_from(conn, run, command.runner_pid)
         _forget_if_finished(book, run)
-    return {"dag_id": spec.dag_id, "run_id": command.run_id, "cleared": cleared}
+    result = {"dag_id": spec.dag_id, "run_id": command.run_id, "cleared": cleared}
+    return {**result, "external": elsewhere} if elsewhere else result
 
 
 def _clear_run(book: RunBook, conn: sqlite3.Connection, run: ActiveRun, tis: list[TI]) -> None:

@@ -19,9 +19,14 @@ from flowtui.scheduling import expansion
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
 from flowtui.scheduling.changes import Change, RunStateChanged, TaskStateChanged
 from flowtui.scheduling.effects import Effect, RescheduleAt, RetryAt
-from flowtui.scheduling.trigger_rules import Decision, UpstreamCounts, evaluate
+from flowtui.scheduling.trigger_rules import (
+    Decision,
+    UpstreamCounts,
+    evaluate,
+    evaluate_indirect_setups,
+)
 from flowtui.spec import DagSpec, TaskSpec
-from flowtui.states import RUN_FINISHED, RunState, TaskState
+from flowtui.states import FINISHED, RUN_FINISHED, RunState, TaskState, TriggerRule
 from flowtui.store import reads, writes
 
 _NOT_STARTED = frozenset(
@@ -67,6 +72,9 @@ class RunBook:
         """URIs of datasets updated since the scheduler last looked."""
         self.webhook_events: frozenset[str] = frozenset()
         """The events some `[[notify.webhook]]` asks for: they alert even without email."""
+        self.released: dict[RunKey, list[str]] = {}
+        """Tasks to evaluate because a setup above them, not their direct upstream, finished
+        (after a clear, the tasks between may not run again to evaluate them)."""
 
     def now(self) -> str:
         return to_text(self.clock())
@@ -80,6 +88,7 @@ class RunBook:
         self.changes.clear()
         self.touched.clear()
         self.dataset_updates.clear()
+        self.released.clear()
 
     # --- loading ---
 
@@ -284,13 +293,15 @@ class RunBook:
         tasks below any that end at once (skipped, upstream_failed, EmptyOperator success). A
         mapped task expands when its rule lets it run (`expansion`)."""
         work = deque(task_ids)
-        while work:
+        while work or run.key in self.released:
+            if not work:
+                work.extend(self.released.pop(run.key))
             task_id = work.popleft()
             task = run.spec.tasks.get(task_id)
             waiting = _waiting(run, task_id)
             if not waiting or task is None:
                 continue
-            decision = evaluate(task.trigger_rule, _upstream_counts(run, task))
+            decision = _decide(run, task)
             if decision is Decision.WAIT:
                 continue
             if decision is Decision.RUN and task.depends_on_past:
@@ -357,6 +368,10 @@ class RunBook:
         task = run.spec.tasks.get(ti.task_id)
         if new in _PAST_DONE and task is not None and task.depends_on_past:
             self._release_next_run(conn, run, ti.task_id)
+        if new in FINISHED and task is not None and task.is_setup:
+            below = [t.task_id for t in run.spec.tasks.values() if ti.task_id in t.indirect_setups]
+            if below:
+                self.released.setdefault(run.key, []).extend(below)
 
     def _release_next_run(self, conn: sqlite3.Connection, run: ActiveRun, task_id: str) -> None:
         """depends_on_past: the next run's instance of this task may be waiting for this one."""
@@ -369,6 +384,30 @@ class RunBook:
         ]
         if later:
             self.evaluate(conn, min(later, key=lambda r: r.logical_date), [task_id])
+
+
+def _decide(run: ActiveRun, task: TaskSpec) -> Decision:
+    """The trigger rule's decision for a task of `run`, after Airflow's setup constraint: the
+    relevant setups above it that are not its direct upstream must all succeed (a failure or a
+    skip among them decides at once, ahead of the rule; while they run, only a rule that
+    already failed or skipped the task decides)."""
+    counts = _upstream_counts(run, task)
+    setups = None
+    if task.trigger_rule == TriggerRule.ALL_DONE_SETUP_SUCCESS:
+        setups = UpstreamCounts.from_states(
+            ti.state for u in task.upstream if run.spec.tasks[u].is_setup for ti in run.instances(u)
+        )
+    decision = evaluate(task.trigger_rule, counts, setups)
+    if not task.indirect_setups or task.trigger_rule == TriggerRule.ALWAYS:
+        return decision
+    above = evaluate_indirect_setups(
+        UpstreamCounts.from_states(
+            ti.state for s in task.indirect_setups for ti in run.instances(s)
+        )
+    )
+    if above is Decision.RUN or (above is Decision.WAIT and decision is not Decision.RUN):
+        return decision
+    return above
 
 
 def _waiting(run: ActiveRun, task_id: str) -> list[TI]:

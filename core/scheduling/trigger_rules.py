@@ -26,7 +26,15 @@ none_failed_min_one_success  as none_failed, one success    upstream_failed on a
                                                             skipped when all skipped
 none_skipped                 all done, none skipped         skipped on a skip
 always                       at once                        (never)
+all_done_setup_success       all done, and one direct       when all done: skipped if every
+(a teardown's)               setup succeeded (if it has     direct setup was skipped, else
+                             any)                           upstream_failed if none succeeded
 ===========================  =============================  ================================
+
+Setup tasks (Airflow 2.7's setup/teardown) add one rule before any of these, for a task that is
+no teardown: it waits until every relevant setup above it that is not a direct upstream (its
+`indirect_setups`) succeeded, and becomes upstream_failed as soon as one failed or skipped as
+soon as one was skipped (`evaluate_indirect_setups`).
 """
 
 from __future__ import annotations
@@ -121,8 +129,12 @@ class UpstreamCounts(_Counts):
         return self.failed + self.upstream_failed > 0
 
 
-def evaluate(rule: TriggerRule | str, counts: UpstreamCounts) -> Decision:
-    """Decide what happens to a task, given its rule and its direct upstream's states.
+def evaluate(
+    rule: TriggerRule | str, counts: UpstreamCounts, setups: UpstreamCounts | None = None
+) -> Decision:
+    """Decide what happens to a task, given its rule and its direct upstream's states;
+    `setups` counts the direct upstream that are setup tasks (only all_done_setup_success
+    looks at them).
 
     Raises:
         ValueError: `rule` names no rule.
@@ -130,7 +142,20 @@ def evaluate(rule: TriggerRule | str, counts: UpstreamCounts) -> Decision:
     rule = parse_trigger_rule(rule)
     if counts.total == 0:
         return Decision.RUN
+    if rule is TriggerRule.ALL_DONE_SETUP_SUCCESS:
+        return _all_done_setup_success(counts, setups)
     return _RULES[rule](counts)
+
+
+def evaluate_indirect_setups(setups: UpstreamCounts) -> Decision:
+    """What the relevant setups above a task, other than its direct upstream, allow: RUN once
+    all succeeded, UPSTREAM_FAILED on a failure, SKIP on a skip, else WAIT (Airflow's setup
+    constraint, checked before the task's own rule)."""
+    if setups.any_failed:
+        return Decision.UPSTREAM_FAILED
+    if setups.skipped:
+        return Decision.SKIP
+    return Decision.RUN if setups.success >= setups.total else Decision.WAIT
 
 
 # Removed upstream count as done but as neither success, failure nor skip, as in Airflow for
@@ -218,6 +243,17 @@ def _always(c: UpstreamCounts) -> Decision:
     return Decision.RUN
 
 
+def _all_done_setup_success(c: UpstreamCounts, setups: UpstreamCounts | None) -> Decision:
+    # A teardown runs whatever its work did, unless none of its setups ran.
+    if not c.is_all_done:
+        return Decision.WAIT
+    if setups is None or not setups.total:
+        return Decision.RUN
+    if setups.skipped >= setups.total:
+        return Decision.SKIP
+    return Decision.RUN if setups.success else Decision.UPSTREAM_FAILED
+
+
 _RULES: dict[TriggerRule, Callable[[UpstreamCounts], Decision]] = {
     TriggerRule.ALL_SUCCESS: _all_success,
     TriggerRule.ALL_FAILED: _all_failed,
@@ -232,4 +268,5 @@ _RULES: dict[TriggerRule, Callable[[UpstreamCounts], Decision]] = {
     TriggerRule.NONE_SKIPPED: _none_skipped,
     TriggerRule.ALWAYS: _always,
 }
-"""One decision function per rule, used once a task has at least one upstream."""
+"""One decision function per rule but all_done_setup_success (which needs the setups' counts),
+used once a task has at least one upstream."""

@@ -22,6 +22,7 @@ import pendulum
 from airflow.datasets import Dataset, DatasetAlias
 from airflow.sdk import Asset, AssetAlias, asset, dag, task
 from airflow.timetables.datasets import DatasetOrTimeSchedule
+from airflow.timetables.interval import CronDataIntervalTimetable
 
 START = pendulum.datetime(2024, 1, 1, tz="UTC")
 
@@ -71,7 +72,8 @@ airflow_assets_either()
 
 @dag(
     schedule=DatasetOrTimeSchedule(
-        timetable="@daily", datasets=orders & Dataset("s3://shop/prices.csv")
+        timetable=CronDataIntervalTimetable("@daily", timezone="UTC"),
+        datasets=orders & Dataset("s3://shop/prices.csv"),
     ),
     start_date=START,
     catchup=False,

@@ -163,6 +163,27 @@ EXPECTED: dict[str, tuple[dict[str, tuple[str, int]], dict[str, Any]]] = {
             "cleanup.remove": "removed",
         },
     ),
+    "airflow_setup_teardown": (
+        {
+            "create_cluster": ("success", 1),
+            "query": ("success", 1),
+            "delete_cluster": ("failed", 1),
+            "maybe_lock": ("skipped", 1),
+            "locked_work": ("skipped", 0),
+            "unlock": ("skipped", 0),
+        },
+        {"create_cluster": "cluster-1", "query": "rows from cluster-1"},
+    ),
+    "airflow_virtualenv": (
+        {t: ("success", 1) for t in ("in_venv", "numbers", "sum_in_venv", "twice", "external")},
+        {
+            "in_venv": {"isolated": True, "ds": DAY, "n": 3},
+            "numbers": [1, 2, 3],
+            "sum_in_venv": 6,
+            "twice": 12,
+            "external": "a-b",
+        },
+    ),
     "airflow_params": (
         {t: ("success", 1) for t in ("read", "echo", "render", "scaled")},
         {
@@ -175,8 +196,37 @@ EXPECTED: dict[str, tuple[dict[str, tuple[str, int]], dict[str, Any]]] = {
 """dag_id -> (task_id -> (final state, try_number), task_id -> XCom return_value); every run
 succeeds (exit 0)."""
 
-RUN_ELSEWHERE = {"airflow_trigger_child", "airflow_trigger_parent", "airflow_trigger_forget"}
-"""DAGs of the folder that need a scheduler beside `dags test` (test_trigger_dagrun.py)."""
+FAILING: dict[str, tuple[dict[str, tuple[str, int]], dict[str, Any]]] = {
+    "airflow3_teardown_after_failure": (
+        {"create": ("success", 1), "work": ("failed", 1), "remove": ("success", 1)},
+        {"create": "/tmp/scratch", "remove": "removed /tmp/scratch"},
+    ),
+    "airflow3_setup_fails": (
+        {
+            "create": ("failed", 1),
+            "work": ("upstream_failed", 0),
+            "report": ("upstream_failed", 0),
+            "remove": ("upstream_failed", 0),
+        },
+        {},
+    ),
+    "airflow3_teardown_fails_run": (
+        {"create": ("success", 1), "work": ("success", 1), "remove": ("failed", 1)},
+        {"create": "/tmp/scratch", "work": 3},
+    ),
+}
+"""As EXPECTED, for the DAGs whose runs fail (exit 1)."""
+
+RUN_ELSEWHERE = {
+    "airflow_trigger_child",
+    "airflow_trigger_parent",
+    "airflow_trigger_forget",
+    "airflow_marker_parent",
+    "airflow_marker_child",
+    "airflow_marker_grandchild",
+}
+"""DAGs of the folder that need a scheduler beside `dags test` (test_trigger_dagrun.py) or
+runs of each other (test_external_task_marker.py)."""
 
 
 def _flowtui(home: Home, *args: str) -> Any:
@@ -188,16 +238,22 @@ def test_the_airflow_folder_loads_without_import_errors(home: Home) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
     listed = json.loads(_flowtui(home, "dags", "list", "--output", "json").stdout)
-    assert {row["dag_id"] for row in listed} == set(EXPECTED) | RUN_ELSEWHERE | {"airflow_mapping"}
+    expected = set(EXPECTED) | set(FAILING) | RUN_ELSEWHERE | {"airflow_mapping"}
+    assert {row["dag_id"] for row in listed} == expected
 
 
-@pytest.mark.parametrize("dag_id", list(EXPECTED))
-def test_an_airflow_dag_file_runs_to_its_documented_states(home: Home, dag_id: str) -> None:
-    tasks, xcoms = EXPECTED[dag_id]
+@pytest.mark.parametrize(
+    ("dag_id", "state"),
+    [(dag_id, "success") for dag_id in EXPECTED] + [(dag_id, "failed") for dag_id in FAILING],
+)
+def test_an_airflow_dag_file_runs_to_its_documented_states(
+    home: Home, dag_id: str, state: str
+) -> None:
+    tasks, xcoms = EXPECTED.get(dag_id) or FAILING[dag_id]
     done = _flowtui(home, "dags", "test", dag_id, "--logical-date", DAY)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == (0 if state == "success" else 1), done.stdout + done.stderr
     shown = json.loads(_flowtui(home, "runs", "show", dag_id, "--output", "json").stdout)
-    assert (shown["run_id"], shown["state"]) == (RUN_ID, "success")
+    assert (shown["run_id"], shown["state"]) == (RUN_ID, state)
     assert {t: (ti["state"], ti["try_number"]) for t, ti in shown["tasks"].items()} == tasks
     conn = sqlite3.connect(home.path / "flowtui.db")
     try:

@@ -131,21 +131,22 @@ BAD_FILES = {
         2,
         "flowtui does not support airflow.providers.postgres; see README " + REFUSED,
     ),
-    "setup.py": (
-        "from airflow import DAG\nfrom airflow.decorators import setup\n",
+    "cron_trigger.py": (
+        "from airflow import DAG\nfrom airflow.timetables.trigger import CronTriggerTimetable\n",
         2,
-        "flowtui does not support airflow.decorators (setup) yet; see README " + REFUSED,
+        "flowtui does not support airflow.timetables.trigger (CronTriggerTimetable) yet; "
+        "see README " + REFUSED,
     ),
     "params_dict.py": (
         "from airflow.models.param import Param, ParamsDict  # a dag\n",
         1,
         "flowtui does not support airflow.models.param (ParamsDict) yet; see README " + REFUSED,
     ),
-    "virtualenv.py": (
-        "from airflow.decorators import dag, task\n\n@task.virtualenv(requirements=[])\n"
+    "docker.py": (
+        "from airflow.decorators import dag, task\n\n@task.docker(image='python')\n"
         "def f():\n    pass\n",
         3,
-        "flowtui does not support airflow.decorators (task.virtualenv) yet; see README " + REFUSED,
+        "flowtui does not support airflow.decorators (task.docker); see README " + REFUSED,
     ),
     "mapped.py": (
         "from datetime import datetime\nfrom airflow.sdk import dag, task, task_group\n\n"

@@ -46,6 +46,11 @@ TASK_FIELDS = (
     "map_over",
     "max_active_tis_per_dag",
     "max_active_tis_per_dagrun",
+    "is_setup",
+    "is_teardown",
+    "on_failure_fail_dagrun",
+    "indirect_setups",
+    "external_task_marker",
 )
 DAG_FIELDS = (
     "dag_id",
@@ -109,6 +114,10 @@ def _every_field_set() -> DagSpec:
         map_over=(3, ("u", "return_value")),
         max_active_tis_per_dag=2,
         max_active_tis_per_dagrun=1,
+        is_teardown=True,
+        on_failure_fail_dagrun=True,
+        indirect_setups=("s1", "s2"),
+        external_task_marker=("other", "wait_here", 3),
     )
     return DagSpec(
         dag_id="every",

@@ -6,7 +6,12 @@ import itertools
 
 import pytest
 
-from flowtui.scheduling.trigger_rules import Decision, UpstreamCounts, evaluate
+from flowtui.scheduling.trigger_rules import (
+    Decision,
+    UpstreamCounts,
+    evaluate,
+    evaluate_indirect_setups,
+)
 from flowtui.states import TaskState, TriggerRule, parse_trigger_rule
 
 S = TaskState.SUCCESS
@@ -184,6 +189,10 @@ TRUTH_TABLE: list[tuple[TriggerRule, list[TaskState], Decision]] = [
     (TR.ALWAYS, [UF], RUN),
     (TR.ALWAYS, [R, N], RUN),
     (TR.ALWAYS, [Q, RETRY], RUN),
+    # all_done_setup_success without setups upstream: all_done.
+    (TR.ALL_DONE_SETUP_SUCCESS, [S, F], RUN),
+    (TR.ALL_DONE_SETUP_SUCCESS, [K, UF], RUN),
+    (TR.ALL_DONE_SETUP_SUCCESS, [S, R], WAIT),
 ]
 
 DESIGN_RULES = (
@@ -274,6 +283,46 @@ def test_parse_trigger_rule_rejects_an_unknown_name(name: str) -> None:
     assert "none_failed_min_one_success" in str(info.value)
 
 
-def test_there_are_exactly_the_twelve_rules_of_the_design() -> None:
-    assert len(TriggerRule) == 12
-    assert tuple(TriggerRule) == DESIGN_RULES
+def test_there_are_the_twelve_rules_of_the_design_and_airflows_teardown_rule() -> None:
+    assert tuple(TriggerRule) == (*DESIGN_RULES, "all_done_setup_success")
+
+
+@pytest.mark.parametrize(
+    ("upstream", "setups", "expected"),
+    [
+        # A teardown runs once all its upstream are done if one of its setups succeeded,
+        # whatever the work did.
+        ([S, F], [S], RUN),
+        ([S, K], [S], RUN),
+        ([S, F, UF], [S, F], RUN),
+        ([S, R], [S], WAIT),
+        ([R, F], [R], WAIT),
+        # Every setup skipped: skipped; none succeeded: upstream_failed (only once all done).
+        ([K, K], [K], SKIP),
+        ([K, S, K], [K, K], SKIP),
+        ([F, UF], [F], UPF),
+        ([K, F, UF], [K, F], UPF),
+        ([F, R], [F], WAIT),
+    ],
+)
+def test_all_done_setup_success_judges_the_direct_setups(
+    upstream: list[TaskState], setups: list[TaskState], expected: Decision
+) -> None:
+    """Airflow's teardown rule; `setups` are the states of the direct upstream that are setup
+    tasks (also among `upstream`)."""
+    decision = evaluate(
+        TR.ALL_DONE_SETUP_SUCCESS,
+        UpstreamCounts.from_states(upstream),
+        UpstreamCounts.from_states(setups),
+    )
+    assert decision is expected
+
+
+@pytest.mark.parametrize(
+    ("setups", "expected"),
+    [([S, S], RUN), ([S, R], WAIT), ([N], WAIT), ([S, F], UPF), ([UF, R], UPF), ([K, R], SKIP)],
+)
+def test_indirect_setups_must_all_succeed_and_decide_a_failure_or_skip_at_once(
+    setups: list[TaskState], expected: Decision
+) -> None:
+    assert evaluate_indirect_setups(UpstreamCounts.from_states(setups)) is expected
