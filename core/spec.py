@@ -63,6 +63,9 @@ class TaskSpec(NamedTuple):
     max_active_tis_per_dagrun: int | None = None
     """At most this many of the task's instances run at once in one run (Airflow's)."""
 
+    owner: str = "flowtui"
+    """Who owns the task (Airflow's `owner`); a DAG's owners are its tasks' (its screen)."""
+
     @property
     def is_mapped(self) -> bool:
         return self.map_over is not None

@@ -72,6 +72,7 @@ def _task_spec(task: BaseOperator, order: dict[str, int]) -> TaskSpec:
         map_over=task.mapping.map_over() if task.mapping is not None else None,
         max_active_tis_per_dag=task.max_active_tis_per_dag,
         max_active_tis_per_dagrun=task.max_active_tis_per_dagrun,
+        owner=str(task.owner),
     )
 
 

@@ -46,6 +46,7 @@ TASK_FIELDS = (
     "map_over",
     "max_active_tis_per_dag",
     "max_active_tis_per_dagrun",
+    "owner",
 )
 DAG_FIELDS = (
     "dag_id",
@@ -109,6 +110,7 @@ def _every_field_set() -> DagSpec:
         map_over=(3, ("u", "return_value")),
         max_active_tis_per_dag=2,
         max_active_tis_per_dagrun=1,
+        owner="data-team",
     )
     return DagSpec(
         dag_id="every",
