@@ -17,6 +17,7 @@ from flowtui.commands.model import (
     DeletePool,
     DeleteVariable,
     Mark,
+    MarkRun,
     SetPaused,
     SetPool,
     SetVariable,
@@ -39,7 +40,14 @@ from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
 from flowtui.scheduling.effects import RefreshSecretMarker
 from flowtui.scheduling.run_book import RunBook, is_driven_elsewhere
 from flowtui.spec import DagSpec
-from flowtui.states import ACTIVE, FAILED_STATES, RUN_FINISHED, RunState, TaskState
+from flowtui.states import (
+    ACTIVE,
+    FAILED_STATES,
+    RUN_FINISHED,
+    UNFINISHED,
+    RunState,
+    TaskState,
+)
 from flowtui.store import reads, variables, writes
 
 _RUN_TYPES = ("manual", "test", "backfill")
@@ -74,6 +82,8 @@ def _apply(book: RunBook, conn: sqlite3.Connection, command: Command, actor: str
                 result = _clear(book, conn, command)
             case Mark():
                 result = _mark(book, conn, command)
+            case MarkRun():
+                result = _mark_run(book, conn, command)
             case SetPaused(dag_id, is_paused):
                 _spec(conn, dag_id)
                 writes.set_paused(conn, dag_id, is_paused)
@@ -304,6 +314,39 @@ def _mark(book: RunBook, conn: sqlite3.Connection, command: Mark) -> dict[str, A
         "old_state": old,
         "new_state": command.state,
     } | ({"map_index": command.map_index} if command.map_index >= 0 else {})
+
+
+def _mark_run(book: RunBook, conn: sqlite3.Connection, command: MarkRun) -> dict[str, Any]:
+    """Airflow's "mark run as success / failed" (skipped task instances stay skipped)."""
+    if command.state not in (RunState.SUCCESS, RunState.FAILED):
+        raise InvalidInput("state", command.state, "mark a run success or failed")
+    row = reads.run(conn, command.dag_id, command.run_id)
+    if row is None:
+        _spec(conn, command.dag_id)
+        raise RunNotFound(command.dag_id, command.run_id)
+    run = _active(book, conn, row)
+    state = RunState(command.state)
+    marked: dict[str, str] = {}
+    for ti in run.tis.values():
+        new = _marked_with_run(ti.state, state)
+        if new is None:
+            continue
+        if ti.state in ACTIVE:
+            attempts.stop(book, conn, run, ti, f"run marked {state} while running")
+        done = book.now()
+        book.set_state(conn, run, ti, new, end_date=done, next_try_at=None, actor_detail="marked")
+        marked[ti.task_id] = new
+    book.end_run(conn, run, state, "marked")
+    return {"dag_id": run.dag_id, "run_id": run.run_id, "state": state, "marked": marked}
+
+
+def _marked_with_run(old: TaskState, run_state: RunState) -> TaskState | None:
+    """What a task instance in `old` becomes when its run is marked `run_state`; None: stays."""
+    if run_state is RunState.SUCCESS:
+        return None if old in (TaskState.SUCCESS, TaskState.SKIPPED) else TaskState.SUCCESS
+    if old in ACTIVE:
+        return TaskState.FAILED
+    return TaskState.SKIPPED if old in UNFINISHED else None
 
 
 def _active(
