@@ -286,11 +286,7 @@ def _clear_run(book: RunBook, conn: sqlite3.Connection, run: ActiveRun, tis: lis
 def _mark(book: RunBook, conn: sqlite3.Connection, command: Mark) -> dict[str, Any]:
     if command.state not in (TaskState.SUCCESS, TaskState.FAILED):
         raise InvalidInput("state", command.state, "mark a task instance success or failed")
-    row = reads.run(conn, command.dag_id, command.run_id)
-    if row is None:
-        _spec(conn, command.dag_id)
-        raise RunNotFound(command.dag_id, command.run_id)
-    run = _active(book, conn, row)
+    run = _stored_run(book, conn, command.dag_id, command.run_id)
     ti = run.ti(command.task_id, command.map_index)
     if ti is None:
         _forget_if_finished(book, run)
@@ -320,11 +316,7 @@ def _mark_run(book: RunBook, conn: sqlite3.Connection, command: MarkRun) -> dict
     """Airflow's "mark run as success / failed" (skipped task instances stay skipped)."""
     if command.state not in (RunState.SUCCESS, RunState.FAILED):
         raise InvalidInput("state", command.state, "mark a run success or failed")
-    row = reads.run(conn, command.dag_id, command.run_id)
-    if row is None:
-        _spec(conn, command.dag_id)
-        raise RunNotFound(command.dag_id, command.run_id)
-    run = _active(book, conn, row)
+    run = _stored_run(book, conn, command.dag_id, command.run_id)
     state = RunState(command.state)
     marked: dict[str, str] = {}
     for ti in run.tis.values():
@@ -347,6 +339,19 @@ def _marked_with_run(old: TaskState, run_state: RunState) -> TaskState | None:
     if old in ACTIVE:
         return TaskState.FAILED
     return TaskState.SKIPPED if old in UNFINISHED else None
+
+
+def _stored_run(book: RunBook, conn: sqlite3.Connection, dag_id: str, run_id: str) -> ActiveRun:
+    """A run a command names, loaded to be changed.
+
+    Raises:
+        DagNotFound, RunNotFound: the store has no such DAG, or no such run of it.
+    """
+    row = reads.run(conn, dag_id, run_id)
+    if row is None:
+        _spec(conn, dag_id)
+        raise RunNotFound(dag_id, run_id)
+    return _active(book, conn, row)
 
 
 def _active(
