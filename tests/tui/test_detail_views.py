@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Markdown, Static
 
 from flowtui.scheduling.clients import connect
@@ -56,6 +57,13 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Home:
 
 def _app(home: Home) -> Dashboard:
     return make_dashboard(home.settings, connect(home.settings, "dashboard:test"))
+
+
+async def _open_dag(pilot: Pilot[Any], app: Dashboard) -> DagScreen:
+    screen = DagScreen("shop")
+    await app.push_screen(screen)
+    await wait_for(pilot, lambda: screen.run_grid.selected(), what="the grid")
+    return screen
 
 
 def _top(app: Dashboard) -> object:
@@ -108,9 +116,7 @@ async def test_x_t_d_show_xcoms_rendered_fields_and_doc(shop: Home) -> None:
 async def test_i_shows_the_dags_details_and_doc_and_s_its_source(shop: Home) -> None:
     app = _app(shop)
     async with app.run_test(size=SIZE) as pilot:
-        dag_screen = DagScreen("shop")
-        await app.push_screen(dag_screen)
-        await wait_for(pilot, lambda: dag_screen.run_grid.selected(), what="the grid")
+        dag_screen = await _open_dag(pilot, app)
         await pilot.press("i")
         await wait_for(
             pilot, lambda: isinstance(app.screen, DagDetailsScreen) and app.screen.details
@@ -134,9 +140,7 @@ async def test_i_shows_the_dags_details_and_doc_and_s_its_source(shop: Home) -> 
 async def test_h_shows_a_tasks_history_across_runs(shop: Home) -> None:
     app = _app(shop)
     async with app.run_test(size=SIZE) as pilot:
-        dag_screen = DagScreen("shop")
-        await app.push_screen(dag_screen)
-        await wait_for(pilot, lambda: dag_screen.run_grid.selected(), what="the grid")
+        dag_screen = await _open_dag(pilot, app)
         dag_screen.run_grid.select(None, "load")
         await pilot.press("h")
         await wait_for(pilot, lambda: isinstance(app.screen, TaskHistoryScreen) and app.screen.rows)
@@ -158,9 +162,7 @@ async def test_h_shows_a_tasks_history_across_runs(shop: Home) -> None:
 async def test_a_lists_every_run_and_filters_them_by_date(shop: Home) -> None:
     app = _app(shop)
     async with app.run_test(size=SIZE) as pilot:
-        dag_screen = DagScreen("shop")
-        await app.push_screen(dag_screen)
-        await wait_for(pilot, lambda: dag_screen.run_grid.selected(), what="the grid")
+        await _open_dag(pilot, app)
         await pilot.press("a")
         runs = await wait_for(
             pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.data and app.screen

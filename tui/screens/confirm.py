@@ -8,7 +8,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -66,7 +66,42 @@ class ClearTarget(Protocol):
         ...
 
 
-class ClearDialog(ModalScreen[list[Clear] | None]):
+T = TypeVar("T")
+
+
+class _ClearDialogBase(ModalScreen[T | None]):
+    """What the clear dialogs share: toggles that redraw the listing, y (or the Clear button)
+    confirms, esc (or Cancel) dismisses with None."""
+
+    def on_mount(self) -> None:
+        self._refresh_list()
+
+    @on(Checkbox.Changed)
+    def _toggled(self) -> None:
+        self._refresh_list()
+
+    def _refresh_list(self) -> None:
+        raise NotImplementedError
+
+    def action_confirm(self) -> None:
+        raise NotImplementedError
+
+    def action_flip(self, name: str) -> None:
+        box = self.query_one(f"#{name}", Checkbox)
+        box.value = not box.value
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "yes":
+            self.action_confirm()
+        else:
+            self.dismiss(None)
+
+
+class ClearDialog(_ClearDialogBase[list[Clear]]):
     """Lists what a clear of one or several task instances (of one or several runs) will reset,
     with toggles; y clears (one command per run), esc cancels."""
 
@@ -97,9 +132,6 @@ class ClearDialog(ModalScreen[list[Clear] | None]):
                 yield Button("Clear (y)", id="yes", variant="error")
                 yield Button("Cancel (esc)", id="no")
 
-    def on_mount(self) -> None:
-        self._refresh_list()
-
     def selected(self) -> dict[str, list[str]]:
         """Run id -> the task ids the clear resets there with the toggles as they are."""
         wide = {n: self.query_one(f"#{n}", Checkbox).value for n in ("upstream", "downstream")}
@@ -113,10 +145,6 @@ class ClearDialog(ModalScreen[list[Clear] | None]):
                 tasks = [t for t in tasks if target.states.get(t) in ("failed", "upstream_failed")]
             chosen.setdefault(target.run_id, []).extend(tasks)
         return {run: list(dict.fromkeys(tasks)) for run, tasks in chosen.items() if tasks}
-
-    @on(Checkbox.Changed)
-    def _toggled(self) -> None:
-        self._refresh_list()
 
     def _refresh_list(self) -> None:
         chosen = self.selected()
@@ -132,10 +160,6 @@ class ClearDialog(ModalScreen[list[Clear] | None]):
             + "\n".join(lines or ["  (nothing)"])
         )
 
-    def action_flip(self, name: str) -> None:
-        box = self.query_one(f"#{name}", Checkbox)
-        box.value = not box.value
-
     def action_confirm(self) -> None:
         chosen = self.selected()
         if not chosen:
@@ -148,23 +172,13 @@ class ClearDialog(ModalScreen[list[Clear] | None]):
             ]
         )
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "yes":
-            self.action_confirm()
-        else:
-            self.dismiss(None)
-
-
-class ClearRunDialog(ModalScreen[Clear | None]):
+class ClearRunDialog(_ClearDialogBase[Clear]):
     """Clear a whole run: every task instance, or only the failed ones; y clears."""
 
     BINDINGS = [
         Binding("y", "confirm", "Clear"),
-        Binding("f", "flip", "Failed only"),
+        Binding("f", "flip('only_failed')", "Failed only"),
         Binding("escape,n", "cancel", "Cancel"),
     ]
 
@@ -182,9 +196,6 @@ class ClearRunDialog(ModalScreen[Clear | None]):
                 yield Button("Clear (y)", id="yes", variant="error")
                 yield Button("Cancel (esc)", id="no")
 
-    def on_mount(self) -> None:
-        self._refresh_list()
-
     @property
     def only_failed(self) -> bool:
         return self.query_one("#only_failed", Checkbox).value
@@ -192,10 +203,6 @@ class ClearRunDialog(ModalScreen[Clear | None]):
     def selected(self) -> list[str]:
         failed = ("failed", "upstream_failed")
         return [t for t, s in self.states.items() if not self.only_failed or s in failed]
-
-    @on(Checkbox.Changed)
-    def _toggled(self) -> None:
-        self._refresh_list()
 
     def _refresh_list(self) -> None:
         by_state = Counter(self.states[t] for t in self.selected())
@@ -205,25 +212,11 @@ class ClearRunDialog(ModalScreen[Clear | None]):
             + (f": {counts}" if counts else "")
         )
 
-    def action_flip(self) -> None:
-        box = self.query_one("#only_failed", Checkbox)
-        box.value = not box.value
-
     def action_confirm(self) -> None:
         if not self.selected():
             self.notify("nothing to clear in this run", severity="warning")
             return
         self.dismiss(Clear(self.dag_id, self.run_id, only_failed=self.only_failed))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "yes":
-            self.action_confirm()
-        else:
-            self.dismiss(None)
 
 
 class MarkDialog(ModalScreen[str | None]):

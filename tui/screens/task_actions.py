@@ -7,6 +7,7 @@ goes to the App as `CommandRequested`."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from textual.binding import Binding
@@ -104,15 +105,19 @@ class TaskActionsScreen(LiveScreen):
             if marked:
                 self.marks_done()
 
+        detail = "A running attempt is stopped; tasks below it may become upstream_failed."
+        self.ask_mark(subject, detail, mark)
+
+    def ask_mark(self, subject: str, detail: str, mark: Callable[[str], None]) -> None:
+        """Ask success or failed for `subject` (`MarkDialog`), confirm failed (`detail` says
+        what it does), then call `mark(state)`."""
+
         def chosen(state: str | None) -> None:
             if state == "success":
                 mark(state)
             elif state == "failed":  # destructive: confirm first
                 self.app.push_screen(
-                    ConfirmDialog(
-                        f"Mark {subject} failed?",
-                        "A running attempt is stopped; tasks below it may become upstream_failed.",
-                    ),
+                    ConfirmDialog(f"Mark {subject} failed?", detail),
                     lambda yes: mark("failed") if yes else None,
                 )
 
@@ -163,17 +168,5 @@ class RunActionsScreen(TaskActionsScreen):
             command = MarkRun(run.dag_id, run.run_id, state)
             self.post_message(CommandRequested(command, f"marked run {run.run_id} {state}"))
 
-        def chosen(state: str | None) -> None:
-            if state == "success":
-                mark(state)
-            elif state == "failed":  # destructive: confirm first
-                self.app.push_screen(
-                    ConfirmDialog(
-                        f"Mark run {run.run_id} failed?",
-                        "Running attempts are stopped and fail; task instances not started are "
-                        "skipped.",
-                    ),
-                    lambda yes: mark("failed") if yes else None,
-                )
-
-        self.app.push_screen(MarkDialog(f"run {run.run_id}"), chosen)
+        detail = "Running attempts are stopped and fail; task instances not started are skipped."
+        self.ask_mark(f"run {run.run_id}", detail, mark)
