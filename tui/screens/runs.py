@@ -31,6 +31,12 @@ DATE = re.compile(r"\d{4}(-\d\d(-\d\d([T ]\d\d(:\d\d(:\d\d)?)?)?)?)?")
 """A logical date's beginning, as the store writes it."""
 
 
+RUN_COLUMNS = (("logical date", 16), ("state", 14), ("failed", 6), ("took", 7), ("type", 9))
+TI_COLUMNS = (("task", 24), ("state", 17), ("try", 3), ("took", 6), ("started", 14))
+RUN_ID_WIDTH = 40
+"""The run id, last: cut first at 80 columns (the logical date and type say most of it)."""
+
+
 class RunsData(NamedTuple):
     """One read: the runs that match (newest first), how many match in all, and the task
     instances of the run under the cursor."""
@@ -83,8 +89,11 @@ class RunsScreen(RunActionsScreen):
 
     def on_mount(self) -> None:
         self.filter_input.display = False
-        self.runs_table.add_columns("logical date", "state", "failed", "took", "type", "run")
-        self.tis_table.add_columns("task", "state", "try", "took", "started")
+        # Fixed widths: a table refilled on every refresh keeps its first (header) widths.
+        for label, width in (*RUN_COLUMNS, ("run", RUN_ID_WIDTH)):
+            self.runs_table.add_column(label, width=width)
+        for label, width in TI_COLUMNS:
+            self.tis_table.add_column(label, width=width)
         self.runs_table.focus()
 
     @property

@@ -25,6 +25,9 @@ SPARK_RUNS = 40
 """Runs the sparkline draws, at most (it fits 80 columns with its summary)."""
 
 
+COLUMNS = (("logical date", 16), ("state", 14), ("tries", 5), ("took", 6), ("run", 40))
+
+
 class TaskHistoryScreen(LiveScreen):
     """A task's instances, one row per run, newest first."""
 
@@ -42,7 +45,9 @@ class TaskHistoryScreen(LiveScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.history_table.add_columns("logical date", "state", "tries", "took", "run")
+        # Fixed widths: a table refilled on every refresh keeps its first (header) widths.
+        for label, width in COLUMNS:
+            self.history_table.add_column(label, width=width)
         self.history_table.focus()
         self.show([])
 
