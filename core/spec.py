@@ -62,7 +62,6 @@ class TaskSpec(NamedTuple):
     """At most this many of the task's instances run at once, across runs (Airflow's)."""
     max_active_tis_per_dagrun: int | None = None
     """At most this many of the task's instances run at once in one run (Airflow's)."""
-
     owner: str = "flowtui"
     """Who owns the task (Airflow's `owner`); a DAG's owners are its tasks' (its screen)."""
 

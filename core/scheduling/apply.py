@@ -319,7 +319,7 @@ def _mark_run(book: RunBook, conn: sqlite3.Connection, command: MarkRun) -> dict
     run = _stored_run(book, conn, command.dag_id, command.run_id)
     state = RunState(command.state)
     marked: dict[str, str] = {}
-    for ti in run.tis.values():
+    for ti in list(run.all_tis()):
         new = _marked_with_run(ti.state, state)
         if new is None:
             continue
@@ -327,7 +327,7 @@ def _mark_run(book: RunBook, conn: sqlite3.Connection, command: MarkRun) -> dict
             attempts.stop(book, conn, run, ti, f"run marked {state} while running")
         done = book.now()
         book.set_state(conn, run, ti, new, end_date=done, next_try_at=None, actor_detail="marked")
-        marked[ti.task_id] = new
+        marked[ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"] = new
     book.end_run(conn, run, state, "marked")
     return {"dag_id": run.dag_id, "run_id": run.run_id, "state": state, "marked": marked}
 
