@@ -72,6 +72,8 @@ class TaskSpec(NamedTuple):
     external_task_marker: tuple[str, str, int] | None = None
     """An `ExternalTaskMarker`'s (external_dag_id, external_task_id, recursion_depth):
     clearing it clears that task of the other DAG's run of the same logical date."""
+    owner: str = "flowtui"
+    """Who owns the task (Airflow's `owner`); a DAG's owners are its tasks' (its screen)."""
 
     @property
     def is_mapped(self) -> bool:

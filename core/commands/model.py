@@ -67,6 +67,16 @@ class Mark(NamedTuple):
     """Which instance of a mapped task; -1 for an unmapped task."""
 
 
+class MarkRun(NamedTuple):
+    """Set a whole run to success or failed by hand, as Airflow's "mark run as": success marks
+    every task instance that is not success or skipped success; failed marks the running ones
+    failed and those not started skipped."""
+
+    dag_id: str
+    run_id: str
+    state: str
+
+
 class SetPaused(NamedTuple):
     """Pause (no new runs or tasks start) or unpause a DAG."""
 
@@ -102,11 +112,22 @@ class DeletePool(NamedTuple):
     name: str
 
 
-Command = Trigger | Clear | Mark | SetPaused | SetVariable | DeleteVariable | SetPool | DeletePool
+Command = (
+    Trigger
+    | Clear
+    | Mark
+    | MarkRun
+    | SetPaused
+    | SetVariable
+    | DeleteVariable
+    | SetPool
+    | DeletePool
+)
 _KINDS: dict[str, type[Command]] = {
     "trigger": Trigger,
     "clear": Clear,
     "mark": Mark,
+    "mark_run": MarkRun,
     "set_paused": SetPaused,
     "set_variable": SetVariable,
     "delete_variable": DeleteVariable,

@@ -25,6 +25,7 @@ from flowtui.errors import FlowtuiError, TaskCallableFailed, TaskNotFound, one_l
 from flowtui.execution import masking
 from flowtui.execution.base import AttemptInfo, AttemptOutcome
 from flowtui.execution.mask_filter import Masker
+from flowtui.execution.rendered_fields import rendered_fields
 from flowtui.states import TaskState
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def run_task(dag: DAG, info: AttemptInfo) -> AttemptOutcome:
     variables.configure(info.db_path)
     masker = secrets_masker(info)
     with masking.masked_output(masker):
-        outcome = _run_copy(dag, info)
+        outcome = _run_copy(dag, info, masker)
     if masker and outcome.cause:
         return outcome._replace(cause=masker.mask(outcome.cause))
     return outcome
@@ -59,7 +60,7 @@ def secrets_masker(info: AttemptInfo) -> Masker:
     return Masker(masking.secret_values(info.db_path, os.environ))
 
 
-def _run_copy(dag: DAG, info: AttemptInfo) -> AttemptOutcome:
+def _run_copy(dag: DAG, info: AttemptInfo, masker: Masker) -> AttemptOutcome:
     try:
         # A copy: rendering fields in place must not change the DAG this process keeps.
         task = copy.copy(as_operator(dag.get_task(info.task_id)))
@@ -68,19 +69,23 @@ def _run_copy(dag: DAG, info: AttemptInfo) -> AttemptOutcome:
         return AttemptOutcome(TaskState.FAILED, str(exc))
     ti = TaskInstance(info, task, upstream_ids(dag, task))
     try:
-        return _attempt(dag, task, info, ti)
+        return _attempt(dag, task, info, ti, masker)
     finally:
         ti.close()
         sys.stdout.flush()
         sys.stderr.flush()
 
 
-def _attempt(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance) -> AttemptOutcome:
+def _attempt(
+    dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance, masker: Masker
+) -> AttemptOutcome:
+    rendered: dict[str, Any] = {}
     try:
         task = _concrete(task, ti)
         context = build_context(dag, task, info, ti)
         with set_current_context(context):  # get_current_context(), as Airflow sets it
             task.render_template_fields(context)
+            rendered = rendered_fields(task, masker)
             call_execute_callbacks(task, context)
             result = task.execute(context)
             if getattr(task, "show_return_value_in_logs", False):
@@ -93,25 +98,29 @@ def _attempt(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance) 
                 check_pushed(dag, task.task_id, ti.pushed)
             asset_events = context["outlet_events"].events(task.outlets)
     except (SkipTask, FailTask) as exc:
-        return skip_or_fail_outcome(exc, ti.pushed)
+        return skip_or_fail_outcome(exc, ti.pushed)._replace(rendered=rendered)
     except Reschedule as exc:  # a sensor in reschedule mode: its condition is not met yet
         when = to_text(exc.reschedule_date)
-        return AttemptOutcome(TaskState.UP_FOR_RESCHEDULE, reschedule_at=when, wake=exc.wake)
+        return AttemptOutcome(
+            TaskState.UP_FOR_RESCHEDULE, reschedule_at=when, wake=exc.wake, rendered=rendered
+        )
     except FlowtuiError as exc:
         traceback.print_exc()
-        return AttemptOutcome(TaskState.FAILED, one_line(str(exc), _MAX_ERROR), xcom=ti.pushed)
+        cause = one_line(str(exc), _MAX_ERROR)
+        return AttemptOutcome(TaskState.FAILED, cause, xcom=ti.pushed, rendered=rendered)
     except SystemExit as exc:
         traceback.print_exc()
         cause = f"task called sys.exit({exc.code!r})"
-        return AttemptOutcome(TaskState.FAILED, cause, xcom=ti.pushed)
+        return AttemptOutcome(TaskState.FAILED, cause, xcom=ti.pushed, rendered=rendered)
     except Exception as exc:
         traceback.print_exc()
-        return AttemptOutcome(TaskState.FAILED, error_line(exc), xcom=ti.pushed)
+        return AttemptOutcome(TaskState.FAILED, error_line(exc), xcom=ti.pushed, rendered=rendered)
     return AttemptOutcome(
         TaskState.SUCCESS,
         xcom=ti.pushed,
         skip_task_ids=tuple(skip_task_ids),
         asset_events=asset_events,
+        rendered=rendered,
     )
 
 
@@ -165,8 +174,11 @@ def _push_result(task: BaseOperator, ti: TaskInstance, result: Any) -> None:
             ti.xcom_push(key, value)
 
 
-def bash_invocation(dag: DAG, info: AttemptInfo) -> tuple[list[str], dict[str, str], str | None]:
-    """Render a bash task for one attempt and return (argv, env, cwd) to exec bash with.
+def bash_invocation(
+    dag: DAG, info: AttemptInfo, rendered: dict[str, Any] | None = None
+) -> tuple[list[str], dict[str, str], str | None]:
+    """Render a bash task for one attempt and return (argv, env, cwd) to exec bash with; the
+    rendered fields (masked) go into `rendered` when given, for the attempt's outcome.
 
     Calls the task's `on_execute_callback`s first. For `@task.bash` this calls the function
     (pulling its XCom arguments from the store); XComs it pushes are dropped. SkipTask and
@@ -206,7 +218,10 @@ def bash_invocation(dag: DAG, info: AttemptInfo) -> tuple[list[str], dict[str, s
     finally:
         ti.close()
     # The environment bash gets may hold more FLOWTUI_VAR_ secrets than this process's.
-    argv, env = masking.filtered(argv, env, masking.secret_values(info.db_path, os.environ, env))
+    secrets = masking.secret_values(info.db_path, os.environ, env)
+    if rendered is not None:
+        rendered.update(rendered_fields(task, Masker(secrets)))
+    argv, env = masking.filtered(argv, env, secrets)
     return argv, env, cwd
 
 

@@ -96,6 +96,7 @@ def _task_spec(task: BaseOperator, order: dict[str, int]) -> TaskSpec:
         is_teardown=task.is_teardown,
         on_failure_fail_dagrun=task.on_failure_fail_dagrun,
         external_task_marker=_marker(task),
+        owner=str(task.owner),
     )
 
 

@@ -17,6 +17,7 @@ from flowtui.commands.model import (
     DeletePool,
     DeleteVariable,
     Mark,
+    MarkRun,
     SetPaused,
     SetPool,
     SetVariable,
@@ -40,7 +41,14 @@ from flowtui.scheduling.clearing import external_clears, tasks_to_clear
 from flowtui.scheduling.effects import RefreshSecretMarker
 from flowtui.scheduling.run_book import RunBook, is_driven_elsewhere
 from flowtui.spec import DagSpec
-from flowtui.states import ACTIVE, FAILED_STATES, RUN_FINISHED, RunState, TaskState
+from flowtui.states import (
+    ACTIVE,
+    FAILED_STATES,
+    RUN_FINISHED,
+    UNFINISHED,
+    RunState,
+    TaskState,
+)
 from flowtui.store import reads, variables, writes
 
 _RUN_TYPES = ("manual", "test", "backfill")
@@ -75,6 +83,8 @@ def _apply(book: RunBook, conn: sqlite3.Connection, command: Command, actor: str
                 result = _clear(book, conn, command)
             case Mark():
                 result = _mark(book, conn, command)
+            case MarkRun():
+                result = _mark_run(book, conn, command)
             case SetPaused(dag_id, is_paused):
                 _spec(conn, dag_id)
                 writes.set_paused(conn, dag_id, is_paused)
@@ -286,11 +296,7 @@ def _clear_run(book: RunBook, conn: sqlite3.Connection, run: ActiveRun, tis: lis
 def _mark(book: RunBook, conn: sqlite3.Connection, command: Mark) -> dict[str, Any]:
     if command.state not in (TaskState.SUCCESS, TaskState.FAILED):
         raise InvalidInput("state", command.state, "mark a task instance success or failed")
-    row = reads.run(conn, command.dag_id, command.run_id)
-    if row is None:
-        _spec(conn, command.dag_id)
-        raise RunNotFound(command.dag_id, command.run_id)
-    run = _active(book, conn, row)
+    run = _stored_run(book, conn, command.dag_id, command.run_id)
     ti = run.ti(command.task_id, command.map_index)
     if ti is None:
         _forget_if_finished(book, run)
@@ -314,6 +320,48 @@ def _mark(book: RunBook, conn: sqlite3.Connection, command: Mark) -> dict[str, A
         "old_state": old,
         "new_state": command.state,
     } | ({"map_index": command.map_index} if command.map_index >= 0 else {})
+
+
+def _mark_run(book: RunBook, conn: sqlite3.Connection, command: MarkRun) -> dict[str, Any]:
+    """Airflow's "mark run as success / failed" (skipped task instances stay skipped)."""
+    if command.state not in (RunState.SUCCESS, RunState.FAILED):
+        raise InvalidInput("state", command.state, "mark a run success or failed")
+    run = _stored_run(book, conn, command.dag_id, command.run_id)
+    state = RunState(command.state)
+    marked: dict[str, str] = {}
+    for ti in list(run.all_tis()):
+        new = _marked_with_run(ti.state, state)
+        if new is None:
+            continue
+        if ti.state in ACTIVE:
+            attempts.stop(book, conn, run, ti, f"run marked {state} while running")
+        done = book.now()
+        book.set_state(conn, run, ti, new, end_date=done, next_try_at=None, actor_detail="marked")
+        marked[ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"] = new
+    book.end_run(conn, run, state, "marked")
+    return {"dag_id": run.dag_id, "run_id": run.run_id, "state": state, "marked": marked}
+
+
+def _marked_with_run(old: TaskState, run_state: RunState) -> TaskState | None:
+    """What a task instance in `old` becomes when its run is marked `run_state`; None: stays."""
+    if run_state is RunState.SUCCESS:
+        return None if old in (TaskState.SUCCESS, TaskState.SKIPPED) else TaskState.SUCCESS
+    if old in ACTIVE:
+        return TaskState.FAILED
+    return TaskState.SKIPPED if old in UNFINISHED else None
+
+
+def _stored_run(book: RunBook, conn: sqlite3.Connection, dag_id: str, run_id: str) -> ActiveRun:
+    """A run a command names, loaded to be changed.
+
+    Raises:
+        DagNotFound, RunNotFound: the store has no such DAG, or no such run of it.
+    """
+    row = reads.run(conn, dag_id, run_id)
+    if row is None:
+        _spec(conn, dag_id)
+        raise RunNotFound(dag_id, run_id)
+    return _active(book, conn, row)
 
 
 def _active(

@@ -5,6 +5,7 @@ between pokes), retried after a delay, poked again, and stopped. Each goes throu
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -137,14 +138,16 @@ def finished(
             callbacks.plan_task(book, run, ti, task, "success")
             if "success" in book.webhook_events:
                 alerts.plan(book, run, ti, task, "success")
+    ended_fields: dict[str, object] = {"exit_code": outcome.exit_code, "cause": outcome.cause}
+    if outcome.rendered:  # kept from an earlier poke of the same try when this one has none
+        ended_fields["rendered"] = json.dumps(outcome.rendered)
     writes.upsert_attempt(
         conn,
         run.ti_key(ti),
         ti.try_number,
         state=attempt_state.value,
         end_date=end,
-        exit_code=outcome.exit_code,
-        cause=outcome.cause,
+        **ended_fields,
     )
     ti.pid = None
     return ti.state

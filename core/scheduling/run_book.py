@@ -245,8 +245,14 @@ class RunBook:
 
     def abandon(self, conn: sqlite3.Connection, run: ActiveRun, detail: str) -> None:
         """End a run that nobody will drive on (a foreground command was interrupted)."""
-        self._set_run_state(conn, run, RunState.FAILED, detail=detail, end_date=self.now())
-        del self.runs[run.key]
+        self.end_run(conn, run, RunState.FAILED, detail)
+
+    def end_run(
+        self, conn: sqlite3.Connection, run: ActiveRun, state: RunState, detail: str
+    ) -> None:
+        """End a run in `state`, whatever its leaves say (abandoned, or marked by a user)."""
+        self._set_run_state(conn, run, state, detail=detail, end_date=self.now())
+        self.runs.pop(run.key, None)
 
     def abandon_driven_by(self, conn: sqlite3.Connection, pid: int, detail: str) -> None:
         """Fail the unfinished runs process `pid` drove (see `abandon`)."""

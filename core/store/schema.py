@@ -15,7 +15,7 @@ from flowtui.errors import FlowtuiError, SchemaTooNew, StoreDamaged, StoreNotAcc
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _DAMAGED = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 _NOT_ACCESSIBLE = {3, 8, 14, 23}  # SQLITE_PERM, SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_AUTH
@@ -206,12 +206,20 @@ def _add_map_index_v5(db: Database) -> None:
         db.execute("ALTER TABLE events ADD COLUMN map_index INTEGER NOT NULL DEFAULT -1")
 
 
+def _add_rendered_fields_v6(db: Database) -> None:
+    """Version 6: each attempt's rendered templated fields (issue 13, as Airflow's Rendered
+    Template view shows them): JSON, field name -> value as rendered for that try, masked.
+    Older attempts have none."""
+    db.execute("ALTER TABLE attempts ADD COLUMN rendered TEXT")
+
+
 _MIGRATIONS: list[Callable[[Database], None]] = [
     _create_v1,
     _add_datasets_v2,
     _add_pools_v3,
     _add_asset_events_v4,
     _add_map_index_v5,
+    _add_rendered_fields_v6,
 ]
 
 

@@ -51,6 +51,7 @@ TASK_FIELDS = (
     "on_failure_fail_dagrun",
     "indirect_setups",
     "external_task_marker",
+    "owner",
 )
 DAG_FIELDS = (
     "dag_id",
@@ -118,6 +119,7 @@ def _every_field_set() -> DagSpec:
         on_failure_fail_dagrun=True,
         indirect_setups=("s1", "s2"),
         external_task_marker=("other", "wait_here", 3),
+        owner="data-team",
     )
     return DagSpec(
         dag_id="every",

@@ -1,10 +1,14 @@
-"""Modal dialogs: confirm a clear (with downstream / upstream / failed-only toggles), choose
-a mark, give a trigger's conf, confirm quitting while attempts run, and a plain yes/no."""
+"""Modal dialogs: confirm a clear of task instances (with downstream / upstream / failed-only
+toggles) or of a whole run (failed-only), choose a mark, give a trigger's conf, confirm
+quitting while attempts run, and a plain yes/no."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, Protocol, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -45,79 +49,46 @@ class ConfirmDialog(ModalScreen[bool]):
         self.dismiss(event.button.id == "yes")
 
 
-class ClearDialog(ModalScreen[Clear | None]):
-    """Lists what a clear will reset, with toggles; y clears, esc cancels."""
+class ClearTarget(Protocol):
+    """A task instance a clear starts from, with what the dialog needs to widen it."""
 
-    BINDINGS = [
-        Binding("y", "confirm", "Clear"),
-        Binding("d", "flip('downstream')", "Downstream"),
-        Binding("u", "flip('upstream')", "Upstream"),
-        Binding("f", "flip('only_failed')", "Failed only"),
-        Binding("escape,n", "cancel", "Cancel"),
-    ]
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def task_id(self) -> str: ...
+    @property
+    def downstream(self) -> list[str]: ...
+    @property
+    def upstream(self) -> list[str]: ...
+    @property
+    def states(self) -> dict[str, str]:
+        """Every task of its run -> its state."""
+        ...
 
-    def __init__(
-        self,
-        dag_id: str,
-        run_id: str,
-        task_id: str,
-        relatives: dict[str, list[str]],
-        states: dict[str, str],
-    ) -> None:
-        super().__init__()
-        self.dag_id, self.run_id, self.task_id = dag_id, run_id, task_id
-        self.relatives = relatives
-        """"downstream" / "upstream" -> task ids, transitively."""
-        self.states = states
-        """task id -> its state in this run."""
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label(f"Clear {self.task_id} in {self.run_id}?", classes="dialog--title")
-            yield Checkbox("downstream (d)", id="downstream", value=True)
-            yield Checkbox("upstream (u)", id="upstream")
-            yield Checkbox("failed only (f)", id="only_failed")
-            yield Static(id="clear-list", classes="dialog--detail")
-            with Horizontal(classes="dialog--buttons"):
-                yield Button("Clear (y)", id="yes", variant="error")
-                yield Button("Cancel (esc)", id="no")
+T = TypeVar("T")
+
+
+class _ClearDialogBase(ModalScreen[T | None]):
+    """What the clear dialogs share: toggles that redraw the listing, y (or the Clear button)
+    confirms, esc (or Cancel) dismisses with None."""
 
     def on_mount(self) -> None:
         self._refresh_list()
-
-    def selected(self) -> list[str]:
-        """Task ids the clear resets with the toggles as they are."""
-        chosen = [self.task_id]
-        for name in ("upstream", "downstream"):
-            if self.query_one(f"#{name}", Checkbox).value:
-                chosen += self.relatives.get(name, [])
-        if self.query_one("#only_failed", Checkbox).value:
-            chosen = [t for t in chosen if self.states.get(t) in ("failed", "upstream_failed")]
-        return list(dict.fromkeys(chosen))
 
     @on(Checkbox.Changed)
     def _toggled(self) -> None:
         self._refresh_list()
 
     def _refresh_list(self) -> None:
-        tasks = self.selected()
-        lines = [f"  {t}  ({self.states.get(t, 'none')})" for t in tasks] or ["  (nothing)"]
-        self.query_one("#clear-list", Static).update(
-            f"{len(tasks)} task instance(s) will be reset and run again:\n" + "\n".join(lines)
-        )
+        raise NotImplementedError
+
+    def action_confirm(self) -> None:
+        raise NotImplementedError
 
     def action_flip(self, name: str) -> None:
         box = self.query_one(f"#{name}", Checkbox)
         box.value = not box.value
-
-    def action_confirm(self) -> None:
-        tasks = self.selected()
-        if not tasks:
-            self.notify("nothing to clear with these toggles", severity="warning")
-            return
-        self.dismiss(
-            Clear(self.dag_id, self.run_id, "^(" + "|".join(_escape(t) for t in tasks) + ")$")
-        )
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -130,14 +101,127 @@ class ClearDialog(ModalScreen[Clear | None]):
             self.dismiss(None)
 
 
-def _escape(task_id: str) -> str:
-    import re
+class ClearDialog(_ClearDialogBase[list[Clear]]):
+    """Lists what a clear of one or several task instances (of one or several runs) will reset,
+    with toggles; y clears (one command per run), esc cancels."""
 
-    return re.escape(task_id)
+    BINDINGS = [
+        Binding("y", "confirm", "Clear"),
+        Binding("d", "flip('downstream')", "Downstream"),
+        Binding("u", "flip('upstream')", "Upstream"),
+        Binding("f", "flip('only_failed')", "Failed only"),
+        Binding("escape,n", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, dag_id: str, targets: Sequence[ClearTarget]) -> None:
+        super().__init__()
+        self.dag_id, self.targets = dag_id, list(targets)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            if len(self.targets) == 1:
+                title = f"Clear {self.targets[0].task_id} in {self.targets[0].run_id}?"
+            else:
+                title = f"Clear the {len(self.targets)} selected task instances?"
+            yield Label(title, classes="dialog--title")
+            yield Checkbox("downstream (d)", id="downstream", value=True)
+            yield Checkbox("upstream (u)", id="upstream")
+            yield Checkbox("failed only (f)", id="only_failed")
+            yield Static(id="clear-list", classes="dialog--detail")
+            with Horizontal(classes="dialog--buttons"):
+                yield Button("Clear (y)", id="yes", variant="error")
+                yield Button("Cancel (esc)", id="no")
+
+    def selected(self) -> dict[str, list[str]]:
+        """Run id -> the task ids the clear resets there with the toggles as they are."""
+        wide = {n: self.query_one(f"#{n}", Checkbox).value for n in ("upstream", "downstream")}
+        only_failed = self.query_one("#only_failed", Checkbox).value
+        chosen: dict[str, list[str]] = {}
+        for target in self.targets:
+            tasks = [target.task_id]
+            tasks += target.upstream if wide["upstream"] else []
+            tasks += target.downstream if wide["downstream"] else []
+            if only_failed:
+                tasks = [t for t in tasks if target.states.get(t) in ("failed", "upstream_failed")]
+            chosen.setdefault(target.run_id, []).extend(tasks)
+        return {run: list(dict.fromkeys(tasks)) for run, tasks in chosen.items() if tasks}
+
+    def _refresh_list(self) -> None:
+        chosen = self.selected()
+        states = {t.run_id: t.states for t in self.targets}
+        runs = len({t.run_id for t in self.targets})
+        lines = [
+            f"  {run + '  ' if runs > 1 else ''}{t}  ({states[run].get(t, 'none')})"
+            for run, tasks in chosen.items()
+            for t in tasks
+        ]
+        self.query_one("#clear-list", Static).update(
+            f"{len(lines)} task instance(s) will be reset and run again:\n"
+            + "\n".join(lines or ["  (nothing)"])
+        )
+
+    def action_confirm(self) -> None:
+        chosen = self.selected()
+        if not chosen:
+            self.notify("nothing to clear with these toggles", severity="warning")
+            return
+        self.dismiss(
+            [
+                Clear(self.dag_id, run_id, "^(" + "|".join(map(re.escape, tasks)) + ")$")
+                for run_id, tasks in chosen.items()
+            ]
+        )
+
+
+class ClearRunDialog(_ClearDialogBase[Clear]):
+    """Clear a whole run: every task instance, or only the failed ones; y clears."""
+
+    BINDINGS = [
+        Binding("y", "confirm", "Clear"),
+        Binding("f", "flip('only_failed')", "Failed only"),
+        Binding("escape,n", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, dag_id: str, run_id: str, states: dict[str, str]) -> None:
+        super().__init__()
+        self.dag_id, self.run_id, self.states = dag_id, run_id, states
+        """`states`: every task of the run -> its state."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"Clear the whole run {self.run_id}?", classes="dialog--title")
+            yield Checkbox("failed only (f)", id="only_failed")
+            yield Static(id="clear-list", classes="dialog--detail")
+            with Horizontal(classes="dialog--buttons"):
+                yield Button("Clear (y)", id="yes", variant="error")
+                yield Button("Cancel (esc)", id="no")
+
+    @property
+    def only_failed(self) -> bool:
+        return self.query_one("#only_failed", Checkbox).value
+
+    def selected(self) -> list[str]:
+        failed = ("failed", "upstream_failed")
+        return [t for t, s in self.states.items() if not self.only_failed or s in failed]
+
+    def _refresh_list(self) -> None:
+        by_state = Counter(self.states[t] for t in self.selected())
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(by_state.items()))
+        self.query_one("#clear-list", Static).update(
+            f"{sum(by_state.values())} task instance(s) will be reset and run again"
+            + (f": {counts}" if counts else "")
+        )
+
+    def action_confirm(self) -> None:
+        if not self.selected():
+            self.notify("nothing to clear in this run", severity="warning")
+            return
+        self.dismiss(Clear(self.dag_id, self.run_id, only_failed=self.only_failed))
 
 
 class MarkDialog(ModalScreen[str | None]):
-    """Mark a task instance: s success, f failed, esc cancel."""
+    """Mark a task instance, a run, or the selected task instances: s success, f failed, esc
+    cancel."""
 
     BINDINGS = [
         Binding("s", "choose('success')", "Success"),
@@ -145,13 +229,14 @@ class MarkDialog(ModalScreen[str | None]):
         Binding("escape,n", "choose(None)", "Cancel"),
     ]
 
-    def __init__(self, task_id: str, run_id: str) -> None:
+    def __init__(self, subject: str) -> None:
         super().__init__()
-        self.task_id, self.run_id = task_id, run_id
+        self.subject = subject
+        """What is marked, as the title names it ("load in RUN_ID", "run RUN_ID")."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Mark {self.task_id} in {self.run_id} as...", classes="dialog--title")
+            yield Label(f"Mark {self.subject} as...", classes="dialog--title")
             with Horizontal(classes="dialog--buttons"):
                 yield Button("success (s)", id="success", variant="success")
                 yield Button("failed (f)", id="failed", variant="error")

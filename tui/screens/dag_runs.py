@@ -25,7 +25,11 @@ from flowtui.store.summaries import dag_header, run_grid
 from flowtui.tui.format import format_duration, format_elapsed, format_timestamp, schedule_text
 from flowtui.tui.messages import RefreshRequested
 from flowtui.tui.screens.base import SpecCache
-from flowtui.tui.screens.task_actions import SelectedTaskInstance, TaskActionsScreen
+from flowtui.tui.screens.dag_details import DagDetailsScreen
+from flowtui.tui.screens.runs import RunsScreen
+from flowtui.tui.screens.source import SourceScreen
+from flowtui.tui.screens.task_actions import RunActionsScreen, SelectedRun, SelectedTaskInstance
+from flowtui.tui.screens.task_history import TaskHistoryScreen
 from flowtui.tui.screens.task_instance import TaskInstanceScreen
 from flowtui.tui.widgets.duration_sparklines import WIDTH as SPARK_WIDTH
 from flowtui.tui.widgets.graph_view import GraphView
@@ -62,7 +66,7 @@ class DagScreenData:
     now: datetime = field(default_factory=utcnow)
 
 
-class DagScreen(TaskActionsScreen):
+class DagScreen(RunActionsScreen):
     """A DAG's runs by tasks; enter opens the task instance under the cursor."""
 
     BINDINGS = [
@@ -74,6 +78,10 @@ class DagScreen(TaskActionsScreen):
         Binding("enter", "open_task", "Open"),
         Binding("right_square_bracket", "jump_prefix(1)", "Next failed", key_display="]f"),
         Binding("left_square_bracket", "jump_prefix(-1)", "Prev failed", key_display="[f"),
+        Binding("i", "details", "DAG details", show=False),
+        Binding("s", "source", "DAG source", show=False),
+        Binding("h", "history", "Task history", show=False),
+        Binding("a", "all_runs", "All runs", show=False),
     ]
 
     def __init__(self, dag_id: str) -> None:
@@ -193,7 +201,7 @@ class DagScreen(TaskActionsScreen):
             self._run_id = run_id
             if run_id != data.attempts_run_id:
                 self.post_message(RefreshRequested())  # the timeline needs this run's attempts
-        self.query_one("#dag-title", Static).update(_title(data))
+        self.query_one("#dag-title", Static).update(_title(data, len(self.run_grid.marked)))
         run = next((r for r in data.runs if r["run_id"] == run_id), None)
         ti = data.cells.get(run_id or "", {}).get(task_id or "")
         self.query_one("#run-details", Static).update(_details(run, task_id, ti))
@@ -208,6 +216,13 @@ class DagScreen(TaskActionsScreen):
     @on(RunGrid.CellMoved)
     def _cell_moved(self) -> None:
         self._refresh_panels()
+
+    @on(RunGrid.MarksChanged)
+    def _marks_changed(self) -> None:
+        if self.data is not None:
+            self.query_one("#dag-title", Static).update(
+                _title(self.data, len(self.run_grid.marked))
+            )
 
     @on(RunGrid.TaskChosen)
     def _task_chosen(self) -> None:
@@ -241,17 +256,41 @@ class DagScreen(TaskActionsScreen):
         selected, data = self.run_grid.selected(), self.data
         if selected is None or data is None:
             return None
-        run_id, task_id = selected
-        cells = data.cells.get(run_id, {})
-        return SelectedTaskInstance(
-            self.dag_id,
-            run_id,
-            task_id,
-            cells.get(task_id, {}).get("state", "none"),
-            downstream=data.spec.relatives([task_id], "downstream"),
-            upstream=data.spec.relatives([task_id], "upstream"),
-            states={t: ti["state"] for t, ti in cells.items()},
-        )
+        return _selected(self.dag_id, data, *selected)
+
+    def marked_task_instances(self) -> list[SelectedTaskInstance]:
+        data = self.data
+        if data is None:
+            return []
+        return [
+            _selected(self.dag_id, data, run_id, task_id)
+            for run_id, task_id in self.run_grid.marked
+        ]
+
+    def marks_done(self) -> None:
+        self.run_grid.clear_marks()
+
+    def selected_run(self) -> SelectedRun | None:
+        selected, data = self.run_grid.selected(), self.data
+        if selected is None or data is None:
+            return None
+        cells = data.cells.get(selected[0], {})
+        return SelectedRun(self.dag_id, selected[0], {t: ti["state"] for t, ti in cells.items()})
+
+    def action_details(self) -> None:
+        self.app.push_screen(DagDetailsScreen(self.dag_id))
+
+    def action_source(self) -> None:
+        if self.data is not None:
+            self.app.push_screen(SourceScreen(self.data.dag["fileloc"]))
+
+    def action_history(self) -> None:
+        selected = self.run_grid.selected()
+        if selected is not None:
+            self.app.push_screen(TaskHistoryScreen(self.dag_id, selected[1]))
+
+    def action_all_runs(self) -> None:
+        self.app.push_screen(RunsScreen(self.dag_id))
 
     def action_open_task(self, focus_log: bool = False) -> None:
         ti = self.selected_task_instance()
@@ -313,13 +352,28 @@ def _first_to_fix(task_ids: list[str], cells: dict[str, dict[str, Any]]) -> str 
     return task_ids[0] if task_ids else None
 
 
-def _title(data: DagScreenData) -> Text:
+def _selected(dag_id: str, data: DagScreenData, run_id: str, task_id: str) -> SelectedTaskInstance:
+    cells = data.cells.get(run_id, {})
+    return SelectedTaskInstance(
+        dag_id,
+        run_id,
+        task_id,
+        cells.get(task_id, {}).get("state", "none"),
+        downstream=data.spec.relatives([task_id], "downstream"),
+        upstream=data.spec.relatives([task_id], "upstream"),
+        states={t: ti["state"] for t, ti in cells.items()},
+    )
+
+
+def _title(data: DagScreenData, marked: int = 0) -> Text:
     dag = data.dag
     text = Text(f" {dag['dag_id']}", style="bold")
     text.append(f"  schedule {schedule_text(dag['schedule'])}", style="dim")
     if dag["is_paused"]:
         text.append("  ⏸ paused", style="yellow")
     text.append(f"  {len(data.spec.tasks)} tasks  {len(data.runs)} recent runs", style="dim")
+    if marked:
+        text.append(f"  {marked} selected (c, m act on them)", style="bold")
     return text
 
 

@@ -1,18 +1,21 @@
-"""The keys that act on one task instance (clear, retry, mark), shared by the DAG screen and
-the task-instance screen. A screen provides `selected_task_instance()`; the rest is here, up
-to the command, which goes to the App as `CommandRequested`."""
+"""The keys that act on one task instance (clear, retry, mark), or on the task instances the
+user selected, shared by the DAG screen and the task-instance screen; and those that act on a
+whole run (clear, mark), shared by the screens that show runs. A screen provides
+`selected_task_instance()` (and `selected_run()`); the rest is here, up to the command, which
+goes to the App as `CommandRequested`."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from textual.binding import Binding
 
-from flowtui.commands.model import Clear, Mark
+from flowtui.commands.model import Clear, Mark, MarkRun
 from flowtui.tui.messages import CommandRequested
 from flowtui.tui.screens.base import LiveScreen
-from flowtui.tui.screens.confirm import ClearDialog, ConfirmDialog, MarkDialog
+from flowtui.tui.screens.confirm import ClearDialog, ClearRunDialog, ConfirmDialog, MarkDialog
 
 RETRYABLE = ("failed", "upstream_failed", "up_for_retry", "skipped")
 
@@ -44,24 +47,29 @@ class TaskActionsScreen(LiveScreen):
     def selected_task_instance(self) -> SelectedTaskInstance | None:
         raise NotImplementedError
 
+    def marked_task_instances(self) -> list[SelectedTaskInstance]:
+        """Task instances the user selected (`space` in the grid): c and m act on all of them
+        rather than on the one under the cursor."""
+        return []
+
     def action_clear_task(self) -> None:
-        ti = self.selected_task_instance()
-        if ti is None:
+        marked = self.marked_task_instances()
+        tis = marked or [ti for ti in [self.selected_task_instance()] if ti is not None]
+        if not tis:
             return
-        dialog = ClearDialog(
-            ti.dag_id,
-            ti.run_id,
-            ti.task_id,
-            {"downstream": ti.downstream, "upstream": ti.upstream},
-            ti.states,
-        )
 
-        def done(command: Clear | None) -> None:
-            if command is not None:
-                summary = f"cleared {ti.task_id} in {ti.run_id}"
+        def done(commands: list[Clear] | None) -> None:
+            for command in commands or []:
+                what = f"{len(marked)} task instances" if marked else tis[0].task_id
+                summary = f"cleared {what} in {command.run_id}"
                 self.post_message(CommandRequested(command, summary))
+            if commands:
+                self.marks_done()
 
-        self.app.push_screen(dialog, done)
+        self.app.push_screen(ClearDialog(tis[0].dag_id, tis), done)
+
+    def marks_done(self) -> None:
+        """A command went out for the marked task instances: forget the selection."""
 
     def action_retry_task(self) -> None:
         """Run a failed task again now: clear it and whatever failed below it because of it."""
@@ -80,24 +88,85 @@ class TaskActionsScreen(LiveScreen):
         self.post_message(CommandRequested(command, f"retrying {ti.task_id} in {ti.run_id}"))
 
     def action_mark_task(self) -> None:
-        ti = self.selected_task_instance()
-        if ti is None:
+        marked = self.marked_task_instances()
+        tis = marked or [ti for ti in [self.selected_task_instance()] if ti is not None]
+        if not tis:
             return
+        subject = (
+            f"{tis[0].task_id} in {tis[0].run_id}"
+            if not marked
+            else (f"the {len(marked)} selected task instances")
+        )
 
         def mark(state: str) -> None:
-            command = Mark(ti.dag_id, ti.run_id, ti.task_id, state)
-            self.post_message(CommandRequested(command, f"marked {ti.task_id} {state}"))
+            for ti in tis:
+                command = Mark(ti.dag_id, ti.run_id, ti.task_id, state)
+                self.post_message(CommandRequested(command, f"marked {ti.task_id} {state}"))
+            if marked:
+                self.marks_done()
+
+        detail = "A running attempt is stopped; tasks below it may become upstream_failed."
+        self.ask_mark(subject, detail, mark)
+
+    def ask_mark(self, subject: str, detail: str, mark: Callable[[str], None]) -> None:
+        """Ask success or failed for `subject` (`MarkDialog`), confirm failed (`detail` says
+        what it does), then call `mark(state)`."""
 
         def chosen(state: str | None) -> None:
             if state == "success":
                 mark(state)
             elif state == "failed":  # destructive: confirm first
                 self.app.push_screen(
-                    ConfirmDialog(
-                        f"Mark {ti.task_id} failed?",
-                        "A running attempt is stopped; tasks below it may become upstream_failed.",
-                    ),
+                    ConfirmDialog(f"Mark {subject} failed?", detail),
                     lambda yes: mark("failed") if yes else None,
                 )
 
-        self.app.push_screen(MarkDialog(ti.task_id, ti.run_id), chosen)
+        self.app.push_screen(MarkDialog(subject), chosen)
+
+
+@dataclass(frozen=True)
+class SelectedRun:
+    """A run the user points at: its task instances' states for the dialogs."""
+
+    dag_id: str
+    run_id: str
+    states: dict[str, str] = field(default_factory=dict)
+    """Every task of the run -> its state."""
+
+
+class RunActionsScreen(TaskActionsScreen):
+    """A task-actions screen that also shows runs: C clears the run under the cursor, M marks
+    it, with the task-level dialogs' confirmations."""
+
+    BINDINGS = [
+        Binding("C", "clear_run", "Clear run", show=False),
+        Binding("M", "mark_run", "Mark run", show=False),
+    ]
+
+    def selected_run(self) -> SelectedRun | None:
+        raise NotImplementedError
+
+    def action_clear_run(self) -> None:
+        run = self.selected_run()
+        if run is None:
+            return
+
+        def done(command: Clear | None) -> None:
+            if command is not None:
+                which = "failed task instances" if command.only_failed else "run"
+                summary = f"cleared the {which} of {run.run_id}"
+                self.post_message(CommandRequested(command, summary))
+
+        self.app.push_screen(ClearRunDialog(run.dag_id, run.run_id, run.states), done)
+
+    def action_mark_run(self) -> None:
+        run = self.selected_run()
+        if run is None:
+            return
+
+        def mark(state: str) -> None:
+            command = MarkRun(run.dag_id, run.run_id, state)
+            self.post_message(CommandRequested(command, f"marked run {run.run_id} {state}"))
+
+        detail = "Running attempts are stopped and fail; task instances not started are skipped."
+        self.ask_mark(f"run {run.run_id}", detail, mark)

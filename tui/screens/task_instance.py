@@ -1,6 +1,7 @@
 """One task instance: its state, try number and operator, its attempts (start, duration, exit
 code, cause), its state history from `events`, and the log of a chosen attempt (`LogPane`,
-which reads and follows the file itself). Clear, retry and mark come from `TaskActionsScreen`."""
+which reads and follows the file itself); x / t / d open its XComs, rendered fields and doc.
+Clear, retry and mark come from `TaskActionsScreen`."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from flowtui.store.summaries import dag_header, task_history
 from flowtui.tui.format import format_duration, format_elapsed, format_timestamp, format_until
 from flowtui.tui.screens.base import KeyTable, SpecCache
 from flowtui.tui.screens.task_actions import SelectedTaskInstance, TaskActionsScreen
+from flowtui.tui.screens.task_details import TaskDetailsScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
 from flowtui.tui.widgets.log_file import AttemptLog
 from flowtui.tui.widgets.log_pane import LogPane
@@ -46,6 +48,9 @@ class TaskInstanceScreen(TaskActionsScreen):
         Binding("f", "log('toggle_follow')", "Follow"),
         Binding("left_square_bracket", "log('previous_attempt')", "Prev try"),
         Binding("right_square_bracket", "log('next_attempt')", "Next try"),
+        Binding("x", "details('xcom')", "XCom", show=False),
+        Binding("t", "details('rendered')", "Rendered fields", show=False),
+        Binding("d", "details('doc')", "Task doc", show=False),
     ]
 
     def __init__(self, dag_id: str, run_id: str, task_id: str, focus_log: bool = False) -> None:
@@ -94,6 +99,13 @@ class TaskInstanceScreen(TaskActionsScreen):
         if action == "log" and parameters and panes:
             return panes.first().check_action(str(parameters[0]), ())
         return True
+
+    def action_details(self, tab: str) -> None:
+        """XCom, rendered fields (of the try the log shows) or doc, each a tab of one screen."""
+        screen = TaskDetailsScreen(
+            self.dag_id, self.run_id, self.task_id, tab, self.log_pane.try_number
+        )
+        self.app.push_screen(screen)
 
     def action_focus_log(self) -> None:
         self.log_pane.log_view.focus()

@@ -72,6 +72,7 @@ class RunGrid(DataTable[Text]):
         Binding("k", "cursor_up", "Up", show=False),
         Binding("j", "cursor_down", "Down", show=False),
         Binding("enter", "select_cursor", "Open"),
+        Binding("space", "toggle_mark", "Select (c, m act on all)", show=False),
     ]
 
     class CellMoved(_CellMessage):
@@ -79,6 +80,9 @@ class RunGrid(DataTable[Text]):
 
     class TaskChosen(_CellMessage):
         """Enter was pressed on a cell."""
+
+    class MarksChanged(Message):
+        """A cell was selected or unselected (`space`), or the selection was cleared."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="cell", cell_padding=0, zebra_stripes=False)
@@ -90,6 +94,8 @@ class RunGrid(DataTable[Text]):
         self._durations: dict[str, list[float | None]] = {}
         self._scale = 0.0
         self._announced: tuple[str, str] | None = None
+        self._marked: set[tuple[str, str]] = set()
+        """(run_id, task_id) of the cells selected with `space`."""
 
     def on_data_table_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
         event.stop()
@@ -107,7 +113,31 @@ class RunGrid(DataTable[Text]):
             column = max(column, FIXED)  # the name and sparkline columns are not task instances
         return Coordinate(row, column)
 
+    def action_toggle_mark(self) -> None:
+        selected = self.selected()
+        if selected is None:
+            return
+        key = (selected[0], selected[1])
+        self._marked ^= {key}
+        self.update_cell(key[1], key[0], self._cell(key))
+        self.post_message(self.MarksChanged())
+
     # --- public ---
+
+    @property
+    def marked(self) -> list[tuple[str, str]]:
+        """(run_id, task_id) of the selected cells, in the grid's reading order."""
+        run_ids = [str(key.value) for key in list(self.columns)[FIXED:]]
+        task_ids = [str(key.value) for key in self.rows]
+        return [(r, t) for r in run_ids for t in task_ids if (r, t) in self._marked]
+
+    def clear_marks(self) -> None:
+        """Unselect every cell."""
+        marked, self._marked = self._marked, set()
+        for key in marked:
+            if key[0] in self.columns and key[1] in self.rows:
+                self.update_cell(key[1], key[0], self._cell(key))
+        self.post_message(self.MarksChanged())
 
     def runs_that_fit(self, task_ids: Sequence[str], width: int | None = None) -> int:
         """How many run columns fit beside the task names at the grid's width (at least 1)."""
@@ -175,10 +205,7 @@ class RunGrid(DataTable[Text]):
             self.add_row(
                 Text(task_id, overflow="ellipsis", no_wrap=True),
                 sparkline(self._durations[task_id], scale),
-                *(
-                    _run_cell(data.states.get(key), key in data.sla_missed, task_id in data.sensing)
-                    for key in ((r["run_id"], task_id) for r in data.runs)
-                ),
+                *(self._cell(key) for key in ((r["run_id"], task_id) for r in data.runs)),
                 key=task_id,
             )
         # clear() left the cursor at (0, 0), on the name column: put it back on a task instance
@@ -186,13 +213,15 @@ class RunGrid(DataTable[Text]):
 
     def _update(self, data: GridData) -> None:
         missed = data.sla_missed
-        for key, state in data.states.items():
-            if self._states.get(key) != state or (key in missed) != (key in self._missed):
-                sensing = key[1] in self._sensing
-                self.update_cell(key[1], key[0], _run_cell(state, key in missed, sensing))
-        for key in self._states.keys() - data.states.keys():
-            self.update_cell(key[1], key[0], _run_cell(None))
+        changed = [
+            key
+            for key, state in data.states.items()
+            if self._states.get(key) != state or (key in missed) != (key in self._missed)
+        ]
+        changed += self._states.keys() - data.states.keys()
         self._states, self._missed = dict(data.states), missed
+        for key in changed:
+            self.update_cell(key[1], key[0], self._cell(key))
         if data.durations == self._durations:
             return
         scale = _scale(data.durations)
@@ -204,6 +233,12 @@ class RunGrid(DataTable[Text]):
                 # only the rows whose durations changed, unless the common scale moved
                 self._durations[task_id] = values
                 self.update_cell(task_id, "durations", sparkline(values, scale))
+
+    def _cell(self, key: tuple[str, str]) -> Text:
+        """The cell of (run_id, task_id) as the grid's data and selection say."""
+        if key in self._marked:
+            return Text("•", style="bold") + glyph(self._states.get(key))
+        return _run_cell(self._states.get(key), key in self._missed, key[1] in self._sensing)
 
     def _announce(self) -> None:
         selected = self.selected()

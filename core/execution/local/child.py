@@ -178,9 +178,11 @@ def _run_attempt(request: AttemptRequest, preloaded: dict[str, DAG] | None) -> A
         dags = preloaded or dags_by_id(Path(request.file))
         dag = dags[info.dag_id]
         if request.runs_bash:
-            argv, env, cwd = bash_invocation(dag, info)
+            rendered: dict[str, Any] = {}
+            argv, env, cwd = bash_invocation(dag, info, rendered)
             codes = getattr(dag.get_task(info.task_id), "skip_exit_codes", ())
-            return bash_exit_outcome(_run_bash(argv, env, cwd), codes)
+            outcome = bash_exit_outcome(_run_bash(argv, env, cwd), codes)
+            return outcome._replace(rendered=rendered)
         return run_task(dag, info)
     except (SkipTask, FailTask) as exc:  # raised by a @task.bash function before bash starts
         return skip_or_fail_outcome(exc)
