@@ -54,8 +54,9 @@ if TYPE_CHECKING:
         TimeDeltaSensor,
     )
     from flowtui.authoring.task_group import TaskGroup, task_group
-    from flowtui.authoring.taskflow import XComArg, dag, task
+    from flowtui.authoring.taskflow import dag, task
     from flowtui.authoring.variables import Variable
+    from flowtui.authoring.xcom_arg import XComArg
     from flowtui.states import TriggerRule
 
 _HOMES = {
@@ -96,7 +97,7 @@ _HOMES = {
     "TimeDeltaSensor": "flowtui.authoring.sensors",
     "TaskGroup": "flowtui.authoring.task_group",
     "task_group": "flowtui.authoring.task_group",
-    "XComArg": "flowtui.authoring.taskflow",
+    "XComArg": "flowtui.authoring.xcom_arg",
     "dag": "flowtui.authoring.taskflow",
     "task": "flowtui.authoring.taskflow",
     "Variable": "flowtui.authoring.variables",

@@ -5,9 +5,9 @@ operator's `execute`."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from flowtui.authoring.arguments import (
     callbacks,
@@ -19,16 +19,16 @@ from flowtui.authoring.arguments import (
     where,
 )
 from flowtui.authoring.dag_context import DagRef, current_dag
+from flowtui.authoring.dependencies import DependencyMixin, flatten, xcom_args
 from flowtui.authoring.group_context import GroupRef, current_group
-from flowtui.authoring.templating import Resolvable, render
+from flowtui.authoring.templating import render
+from flowtui.authoring.xcom_arg import XComArg
 from flowtui.errors import CrossDagDependency, InvalidArgument
 
 Context = dict[str, Any]
 """What a task receives at run time: `ds`, `ti`, `params`, ... (see `flowtui.authoring.context`)."""
 
 _PARAMS: dict[type, frozenset[str]] = {}
-
-D = TypeVar("D", bound="DependencyMixin | Sequence[DependencyMixin]")
 
 
 def _accepted_params(cls: type) -> frozenset[str]:
@@ -88,81 +88,6 @@ class _OperatorMeta(type):
             operator.mapping = mapping
         operator._finish_init()
         return operator
-
-
-class DependencyMixin:
-    """`>>`, `<<` and `set_upstream/set_downstream` for tasks, XComArgs, task groups and edge
-    labels; lists work too."""
-
-    __slots__ = ()
-
-    def _operators(self) -> list[BaseOperator]:
-        raise NotImplementedError
-
-    def _ends(self, *, as_upstream: bool, source: BaseOperator | None) -> list[BaseOperator]:
-        """The tasks an edge with this node reaches: its leaves when it runs before the other
-        side (`as_upstream`), its roots when after (a task or XComArg: itself). `source` is
-        the task on the other side, for a node that must know it (an edge label)."""
-        return self._operators()
-
-    def set_upstream(
-        self, other: DependencyMixin | Sequence[DependencyMixin], edge_modifier: Any = None
-    ) -> None:
-        """Make `other` (a task, XComArg, group or list of them) run before this; an
-        `edge_modifier` (a `Label`) names the edges."""
-        label = getattr(edge_modifier, "label", None)
-        for operator in self._ends(as_upstream=False, source=None):
-            operator._relate(other, upstream=True, label=label)
-
-    def set_downstream(
-        self, other: DependencyMixin | Sequence[DependencyMixin], edge_modifier: Any = None
-    ) -> None:
-        """Make `other` (a task, XComArg, group or list of them) run after this; an
-        `edge_modifier` (a `Label`) names the edges."""
-        label = getattr(edge_modifier, "label", None)
-        for operator in self._ends(as_upstream=True, source=None):
-            operator._relate(other, upstream=False, label=label)
-
-    def __rshift__(self, other: D) -> D:
-        self.set_downstream(other)
-        return other
-
-    def __lshift__(self, other: D) -> D:
-        self.set_upstream(other)
-        return other
-
-    def __rrshift__(self, other: Sequence[DependencyMixin]) -> DependencyMixin:
-        self.set_upstream(other)
-        return self
-
-    def __rlshift__(self, other: Sequence[DependencyMixin]) -> DependencyMixin:
-        self.set_downstream(other)
-        return self
-
-
-def flatten(
-    other: object, *, as_upstream: bool = False, source: BaseOperator | None = None
-) -> list[BaseOperator]:
-    """The tasks behind a task, an XComArg, a group (its leaves `as_upstream`, else its roots),
-    or a (nested) list/tuple/set of them; `source` is the task on the edge's other side."""
-    if isinstance(other, DependencyMixin):
-        return other._ends(as_upstream=as_upstream, source=source)
-    if isinstance(other, list | tuple | set | frozenset):
-        return [o for item in other for o in flatten(item, as_upstream=as_upstream, source=source)]
-    raise InvalidArgument(
-        "dependency", f"cannot depend on a {type(other).__name__}; use tasks or lists of tasks"
-    )
-
-
-def _xcom_args(value: object) -> Iterator[DependencyMixin]:
-    if isinstance(value, Resolvable) and isinstance(value, DependencyMixin):
-        yield value
-    elif isinstance(value, list | tuple | set | frozenset):
-        for item in value:
-            yield from _xcom_args(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _xcom_args(item)
 
 
 class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
@@ -328,7 +253,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         if self._task_group is not None:
             self._task_group.add(self)
         for name in self.template_fields:
-            for arg in _xcom_args(getattr(self, name, None)):
+            for arg in xcom_args(getattr(self, name, None)):
                 self.set_upstream(arg)
 
     def _where(self) -> str:
@@ -356,6 +281,12 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
     def task_group(self) -> GroupRef | None:
         """The task group the task is in, or None (Airflow gives the DAG's root group)."""
         return self._task_group
+
+    @property
+    def output(self) -> XComArg:
+        """The task's return value as an `XComArg` (`task.output["key"]` for another key), to
+        pass to another task, as Airflow's `operator.output`."""
+        return XComArg(self)
 
     @property
     def dag_id(self) -> str | None:

@@ -11,7 +11,7 @@ import sys
 import traceback
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from flowtui.authoring import variables
 from flowtui.authoring.baseoperator import BaseOperator, Context, as_operator
@@ -151,26 +151,41 @@ def skip_or_fail_outcome(
 
 
 def _push_result(task: BaseOperator, ti: TaskInstance, result: Any) -> None:
+    """Push the return value as `return_value`, and with `multiple_outputs` each key of it
+    before, as Airflow does; a value that is no dict with string keys fails the task with
+    nothing pushed."""
     if not task.do_xcom_push or result is None:
         return
-    ti.xcom_push(RETURN_KEY, result)
     if task.multiple_outputs:
-        if not isinstance(result, dict):
+        if not isinstance(result, Mapping):
             raise TypeError(
                 f"multiple_outputs needs a dict return value, got {type(result).__name__}"
             )
+        bad = [key for key in result if not isinstance(key, str)]
+        if bad:
+            raise TypeError(f"multiple_outputs needs string keys, got {bad[0]!r}")
         for key, value in result.items():
-            if not isinstance(key, str):
-                raise TypeError(f"multiple_outputs needs string keys, got {key!r}")
             ti.xcom_push(key, value)
+    ti.xcom_push(RETURN_KEY, result)
 
 
-def bash_invocation(dag: DAG, info: AttemptInfo) -> tuple[list[str], dict[str, str], str | None]:
-    """Render a bash task for one attempt and return (argv, env, cwd) to exec bash with.
+class BashInvocation(NamedTuple):
+    """How to exec a bash task's attempt, and the XComs pushed while preparing it."""
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str | None
+    xcom: dict[str, Any]
+    """What templates (`{{ ti.xcom_push(...) }}`) and a @task.bash function pushed: kept
+    whatever bash does, as in Airflow, where a push is stored at once."""
+
+
+def bash_invocation(dag: DAG, info: AttemptInfo) -> BashInvocation:
+    """Render a bash task for one attempt and return what to exec bash with.
 
     Calls the task's `on_execute_callback`s first. For `@task.bash` this calls the function
-    (pulling its XCom arguments from the store); XComs it pushes are dropped. SkipTask and
-    FailTask raised by that function propagate.
+    (pulling its XCom arguments from the store). SkipTask and FailTask raised by that function
+    propagate.
     When secret variables exist, the argv runs bash under the masking filter (`python
     mask_filter.py -- bash -c CMD`), and the messages of errors raised here are masked too;
     otherwise bash is exec'd directly.
@@ -207,7 +222,7 @@ def bash_invocation(dag: DAG, info: AttemptInfo) -> tuple[list[str], dict[str, s
         ti.close()
     # The environment bash gets may hold more FLOWTUI_VAR_ secrets than this process's.
     argv, env = masking.filtered(argv, env, masking.secret_values(info.db_path, os.environ, env))
-    return argv, env, cwd
+    return BashInvocation(argv, env, cwd, ti.pushed)
 
 
 def _mask_message(exc: BaseException, info: AttemptInfo) -> None:

@@ -33,7 +33,12 @@ EXPECTED: dict[str, tuple[dict[str, tuple[str, int]], dict[str, Any]]] = {
             "report": ("success", 1),
             "done": ("success", 0),
         },
-        {"extract": {"rows": 3, "ds": DAY}, "choose": "big", "big": "3 rows"},
+        {
+            "extract": {"rows": 3, "ds": DAY},
+            "choose": "big",
+            "big": "3 rows",
+            "report": f"report for {DAY}",
+        },
     ),
     "airflow3_sdk": (
         {
@@ -53,6 +58,7 @@ EXPECTED: dict[str, tuple[dict[str, tuple[str, int]], dict[str, Any]]] = {
             "pick": "even",
             "even": "6 is even",
             "gate": False,
+            "shout": "LOUD",
             "last": "2024-01-16",
         },
     ),
@@ -167,6 +173,7 @@ EXPECTED: dict[str, tuple[dict[str, tuple[str, int]], dict[str, Any]]] = {
         {t: ("success", 1) for t in ("read", "echo", "render", "scaled")},
         {
             "read": {"n": 5, "mode": "fast", "tags": ["a"], "note": "plain", "kind": "int"},
+            "echo": "5-fast",
             "render": "5-fast",
             "scaled": 10,
         },

@@ -306,16 +306,16 @@ def bash_dag(command: str, **kwargs: Any) -> DAG:
 
 def test_bash_invocation_renders_and_picks_env(db: Path, tmp_path: Path) -> None:
     d = bash_dag("echo {{ params.name }} {{ ds }}", env={"X": "{{ ds_nodash }}"}, cwd=str(tmp_path))
-    argv, env, cwd = bash_invocation(d, attempt_info(db, "d", "b"))
+    argv, env, cwd, _xcom = bash_invocation(d, attempt_info(db, "d", "b"))
     assert argv == ["bash", "-c", "echo world 2024-03-05"]
     assert env == {"X": "20240305"}
     assert cwd == str(tmp_path)
-    _, merged, _ = bash_invocation(
+    _, merged, _, _xcom = bash_invocation(
         bash_dag("true", env={"X": "1"}, append_env=True), attempt_info(db, "d", "b")
     )
     assert merged["X"] == "1"
     assert merged["PATH"] == os.environ["PATH"]
-    _, inherited, _ = bash_invocation(bash_dag("true"), attempt_info(db, "d", "b"))
+    _, inherited, _, _xcom = bash_invocation(bash_dag("true"), attempt_info(db, "d", "b"))
     assert inherited == dict(os.environ)
 
 

@@ -199,7 +199,7 @@ def test_task_bash_runs_the_returned_command(db: Path) -> None:
 
         greet(name())
     run_and_store(db, d, "name")
-    argv, env, _ = bash_invocation(d, attempt(db, "b", "greet"))
+    argv, env, _, _xcom = bash_invocation(d, attempt(db, "b", "greet"))
     assert argv == ["bash", "-c", "echo hello flowtui 2024-01-02"]
     assert env == {"A": "1"}
     assert run_task(d, attempt(db, "b", "greet")).xcom == {

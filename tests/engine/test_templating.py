@@ -27,7 +27,7 @@ def rendered_command(db: Path, command: str, **changes: Any) -> str:
         "data_interval_end": "2024-02-28T06:30:00+00:00",
         "run_type": "scheduled",
     }
-    argv, _, _ = bash_invocation(d, attempt_info(db, "tpl", "load", **{**fields, **changes}))
+    argv, _, _, _xcom = bash_invocation(d, attempt_info(db, "tpl", "load", **{**fields, **changes}))
     return argv[2]
 
 
