@@ -21,7 +21,7 @@ from flowtui.authoring.arguments import (
 from flowtui.authoring.dag_context import DagRef, current_dag
 from flowtui.authoring.dependencies import DependencyMixin, flatten, xcom_args
 from flowtui.authoring.group_context import GroupRef, current_group
-from flowtui.authoring.templating import render
+from flowtui.authoring.templating import TemplateFiles, render
 from flowtui.authoring.xcom_arg import XComArg
 from flowtui.errors import CrossDagDependency, InvalidArgument
 
@@ -99,6 +99,9 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
 
     template_fields: ClassVar[Sequence[str]] = ()
     """Attributes rendered with Jinja2 (and XComArgs resolved) before `execute`."""
+    template_ext: Sequence[str] = ()
+    """A string in a templated field ending in one of these names a template file (looked for
+    beside the DAG file, then in the DAG's `template_searchpath`), rendered in its place."""
     operator_name: ClassVar[str | None] = None
     """How the task's kind is shown; the class name when None."""
     runs_bash: ClassVar[bool] = False
@@ -345,9 +348,19 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
 
     def render_template_fields(self, context: Context) -> None:
         """Render every field in `template_fields` in place (and resolve XComArgs)."""
+        files = self.template_files()
         for name in self.template_fields:
-            value = getattr(self, name)
-            setattr(self, name, render(value, context, task_id=self.task_id, field=name))
+            value = render(
+                getattr(self, name), context, task_id=self.task_id, field=name, files=files
+            )
+            setattr(self, name, value)
+
+    def template_files(self) -> TemplateFiles | None:
+        """Where the task's template files are, or None when it takes none (no `template_ext`)."""
+        if not self.template_ext:
+            return None
+        folders = (self._dag.folder, *self._dag.template_searchpath) if self._dag else ()
+        return TemplateFiles(tuple(self.template_ext), tuple(f for f in folders if f))
 
     def execute(self, context: Context) -> Any:
         """Do the task's work; the return value becomes XCom `return_value`."""

@@ -5,6 +5,7 @@ the plain-data spec the scheduler works from is `flowtui.loading.serialization`'
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
@@ -94,6 +95,7 @@ class DAG:
         on_failure_callback: Callable[..., Any] | list[Callable[..., Any]] | None = None,
         *,
         schedule_interval: Any = None,
+        template_searchpath: str | Sequence[str] | None = None,
     ) -> None:
         self.dag_id: str = check_id("dag_id", dag_id)
         place = f"DAG {dag_id!r}"
@@ -129,6 +131,11 @@ class DAG:
         """Called with a run's context when it succeeds (in a process of its own)."""
         self.on_failure_callback = callbacks(on_failure_callback, place, "on_failure_callback")
         """Called with a run's context when it fails (`context["reason"]` says why)."""
+        paths = (
+            [template_searchpath] if isinstance(template_searchpath, str) else template_searchpath
+        )
+        self.template_searchpath: list[str] = [str(path) for path in paths or ()]
+        """Folders searched for template files after the DAG file's own, in order."""
         self.fileloc: str | None = None
         """The file that defined the DAG, set once it is imported. flowtui does not read it:
         it is Airflow's attribute, for task code that finds files beside its DAG's."""
@@ -155,6 +162,11 @@ class DAG:
 
     def __repr__(self) -> str:
         return f"<DAG: {self.dag_id}>"
+
+    @property
+    def folder(self) -> str | None:
+        """The folder of the DAG's file, as Airflow's `dag.folder`; None until it is loaded."""
+        return os.path.dirname(self.fileloc) if self.fileloc else None
 
     def __enter__(self) -> DAG:
         dag_context.enter(self)

@@ -83,7 +83,13 @@ class _BashDecoratedOperator(BashOperator):
                 self.task_id,
                 TypeError(f"a @task.bash function must return a non-empty string, got {command!r}"),
             )
-        self.bash_command = render(command, context, task_id=self.task_id, field="bash_command")
+        self.bash_command = render(
+            command,
+            context,
+            task_id=self.task_id,
+            field="bash_command",
+            files=self.template_files(),
+        )
         return super().bash_invocation(context)
 
 

@@ -44,6 +44,8 @@ class PythonOperator(BaseOperator):
         op_kwargs: keyword arguments (templated); they win over context keys.
         templates_dict: rendered and handed to the callable as context key `templates_dict`.
         show_return_value_in_logs: print "Returned value was: ..." to the task log.
+        templates_exts: extensions of template files in the templated fields (e.g. [".sql"]):
+            a string ending in one is the file's text, rendered (`BaseOperator.template_ext`).
     """
 
     template_fields: ClassVar[Sequence[str]] = ("templates_dict", "op_args", "op_kwargs")
@@ -63,9 +65,12 @@ class PythonOperator(BaseOperator):
         op_kwargs: Mapping[str, Any] | None = None,
         templates_dict: dict[str, Any] | None = None,
         show_return_value_in_logs: bool = True,
+        templates_exts: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if templates_exts:
+            self.template_ext = tuple(templates_exts)
         if not callable(python_callable):
             raise InvalidArgument(self._where(), "python_callable must be callable")
         self.python_callable = python_callable
