@@ -16,6 +16,7 @@ def call_with_context(
     """Call `fn(*args, **kwargs)`, adding the context keys `fn` names (all with `**kwargs`).
 
     Keys in `kwargs` win over context keys of the same name; names filled by `args` are left out.
+    An `async def` function is awaited (in an event loop of its own), as Airflow 3 does.
     """
     import inspect
 
@@ -32,7 +33,12 @@ def call_with_context(
             for p in params
             if p.kind in named and p.name in merged and p.name not in taken
         }
-    return fn(*args, **chosen)
+    result = fn(*args, **chosen)
+    if inspect.iscoroutine(result):
+        import asyncio
+
+        return asyncio.run(result)
+    return result
 
 
 class PythonOperator(BaseOperator):
