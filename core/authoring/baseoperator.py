@@ -120,6 +120,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         "__dict__",
         "__weakref__",
         "_dag",
+        "_display_name",
         "_downstream",
         "_joining",
         "_task_group",
@@ -189,6 +190,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         end_date: Any = None,
         max_active_tis_per_dag: int | None = None,
         max_active_tis_per_dagrun: int | None = None,
+        task_display_name: str | None = None,
     ) -> None:
         # One line per Airflow argument, each checked where it is given: long by design.
         dag_id = dag.dag_id if dag else None
@@ -235,6 +237,11 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         self.max_active_tis_per_dagrun = _limit(
             max_active_tis_per_dagrun, place, "max_active_tis_per_dagrun"
         )
+        if task_display_name is not None and not isinstance(task_display_name, str):
+            raise InvalidArgument(
+                place, f"task_display_name must be a string, got {task_display_name!r}"
+            )
+        self._display_name = task_display_name or None
 
     @classmethod
     def partial(cls, **kwargs: Any) -> Any:
@@ -284,6 +291,11 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
     def task_group(self) -> GroupRef | None:
         """The task group the task is in, or None (Airflow gives the DAG's root group)."""
         return self._task_group
+
+    @property
+    def task_display_name(self) -> str:
+        """The name shown for the task: its `task_display_name`, else its id (as Airflow's)."""
+        return self._display_name or self.task_id
 
     @property
     def output(self) -> XComArg:

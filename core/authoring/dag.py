@@ -96,6 +96,7 @@ class DAG:
         *,
         schedule_interval: Any = None,
         template_searchpath: str | Sequence[str] | None = None,
+        dag_display_name: str | None = None,
     ) -> None:
         self.dag_id: str = check_id("dag_id", dag_id)
         place = f"DAG {dag_id!r}"
@@ -121,6 +122,11 @@ class DAG:
         self._check_dates(place)
         self.catchup = bool(catchup)
         self.description = description or ""
+        if dag_display_name is not None and not isinstance(dag_display_name, str):
+            raise InvalidArgument(
+                place, f"dag_display_name must be a string, got {dag_display_name!r}"
+            )
+        self._display_name = dag_display_name or None
         self.tags: list[str] = [str(tag) for tag in tags or ()]
         self.params: dict[str, Any] = dict(params or {})
         self.max_active_runs = check_whole_number(max_active_runs, place, "max_active_runs", 1)
@@ -162,6 +168,11 @@ class DAG:
 
     def __repr__(self) -> str:
         return f"<DAG: {self.dag_id}>"
+
+    @property
+    def dag_display_name(self) -> str:
+        """The name shown for the DAG: its `dag_display_name`, else its id (as Airflow's)."""
+        return self._display_name or self.dag_id
 
     @property
     def folder(self) -> str | None:

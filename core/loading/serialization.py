@@ -40,6 +40,7 @@ def dag_spec(dag: DAG, fileloc: str) -> DagSpec:
             for up, downs in dag.edge_info.items()
         },
         param_schemas=param_schemas(dag.params),
+        display_name=_other_name(dag.dag_display_name, dag.dag_id),
     )
 
 
@@ -72,7 +73,13 @@ def _task_spec(task: BaseOperator, order: dict[str, int]) -> TaskSpec:
         map_over=task.mapping.map_over() if task.mapping is not None else None,
         max_active_tis_per_dag=task.max_active_tis_per_dag,
         max_active_tis_per_dagrun=task.max_active_tis_per_dagrun,
+        display_name=_other_name(task.task_display_name, task.task_id),
     )
+
+
+def _other_name(name: str, key: str) -> str | None:
+    """A display name the spec keeps: None when it is the id (most tasks; specs stay small)."""
+    return None if name == key else name
 
 
 def _seconds(value: timedelta | None) -> float | None:

@@ -46,6 +46,7 @@ TASK_FIELDS = (
     "map_over",
     "max_active_tis_per_dag",
     "max_active_tis_per_dagrun",
+    "display_name",
 )
 DAG_FIELDS = (
     "dag_id",
@@ -66,6 +67,7 @@ DAG_FIELDS = (
     "callbacks",
     "labels",
     "param_schemas",
+    "display_name",
 )
 """The dataclasses' fields, in their order (the order of the stored JSON's keys)."""
 
@@ -109,6 +111,7 @@ def _every_field_set() -> DagSpec:
         map_over=(3, ("u", "return_value")),
         max_active_tis_per_dag=2,
         max_active_tis_per_dagrun=1,
+        display_name="Load the orders",
     )
     return DagSpec(
         dag_id="every",
@@ -129,6 +132,7 @@ def _every_field_set() -> DagSpec:
         callbacks=("on_success_callback",),
         labels={"u": {"t": "on success"}, "t": {"d1": "first"}},
         param_schemas={"n": {"type": "integer", "enum": [1, 3]}, "need": {"type": "string"}},
+        display_name="Orders, daily",
     )
 
 
@@ -229,7 +233,7 @@ def test_specs_compare_hash_and_print_as_the_dataclasses_did() -> None:
         "DagSpec(dag_id='d', fileloc='f', tasks={}, schedule=None, start_date=None, "
         "end_date=None, timezone='UTC', catchup=False, max_active_runs=1, max_active_tasks=16, "
         "dagrun_timeout=None, description='', tags=(), params={}, doc_md=None, callbacks=(), "
-        "labels={}, param_schemas={})"
+        "labels={}, param_schemas={}, display_name=None)"
     )
 
 
