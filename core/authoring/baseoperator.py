@@ -150,6 +150,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         "retries",
         "retry_delay",
         "retry_exponential_backoff",
+        "retry_policy",
         "sla",
         "start_date",
         "task_id",
@@ -191,6 +192,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         max_active_tis_per_dag: int | None = None,
         max_active_tis_per_dagrun: int | None = None,
         task_display_name: str | None = None,
+        retry_policy: Any = None,
     ) -> None:
         # One line per Airflow argument, each checked where it is given: long by design.
         dag_id = dag.dag_id if dag else None
@@ -225,7 +227,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         self.on_retry_callback = callbacks(on_retry_callback, place, "on_retry_callback")
         self.on_execute_callback = callbacks(on_execute_callback, place, "on_execute_callback")
         self.sla = to_timedelta(sla, place, "sla")
-        self.params: dict[str, Any] = dict(params or {})
+        self.params: dict[str, Any] = dict((params or {}).items())  # a ParamsDict's Params
         self.doc_md = doc_md
         self.outlets: list[Any] = list(outlets or [])
         self.inlets: list[Any] = list(inlets or [])
@@ -242,6 +244,10 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
                 place, f"task_display_name must be a string, got {task_display_name!r}"
             )
         self._display_name = task_display_name or None
+        if retry_policy is not None and not callable(getattr(retry_policy, "evaluate", None)):
+            raise InvalidArgument(place, "retry_policy must be a RetryPolicy (with evaluate())")
+        self.retry_policy = retry_policy
+        """Airflow 3.3's retry policy (`flowtui.authoring.retry_policy`), or None."""
 
     @classmethod
     def partial(cls, **kwargs: Any) -> Any:

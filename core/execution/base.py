@@ -148,6 +148,9 @@ class AttemptOutcome(NamedTuple):
     asset_events: tuple[tuple[str, dict[str, Any] | None, tuple[str, ...]], ...] = ()
     """success: the asset events to record, as (uri, extra, aliases it came through), when the
     child reported them; empty: the spec's outlets, without extra."""
+    retry_delay: float | None = None
+    """failed: seconds before the retry, when the task's `retry_policy` chose them; None: the
+    task's `retry_delay` and backoff."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -163,6 +166,8 @@ class AttemptOutcome(NamedTuple):
             data["wake"] = [list(pair) for pair in self.wake]
         if self.asset_events:
             data["asset_events"] = [[u, x, list(a)] for u, x, a in self.asset_events]
+        if self.retry_delay is not None:
+            data["retry_delay"] = self.retry_delay
         return data
 
     @classmethod
@@ -178,6 +183,7 @@ class AttemptOutcome(NamedTuple):
             data.get("reschedule_at"),
             tuple((str(kind), str(what)) for kind, what in data.get("wake") or ()),
             tuple((str(u), x, tuple(a)) for u, x, a in data.get("asset_events") or ()),
+            data.get("retry_delay"),
         )
 
 

@@ -76,6 +76,7 @@ def _run_copy(dag: DAG, info: AttemptInfo) -> AttemptOutcome:
 
 
 def _attempt(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance) -> AttemptOutcome:
+    context: Context | None = None
     try:
         task = _concrete(task, ti)
         context = build_context(dag, task, info, ti)
@@ -99,14 +100,16 @@ def _attempt(dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance) 
         return AttemptOutcome(TaskState.UP_FOR_RESCHEDULE, reschedule_at=when, wake=exc.wake)
     except FlowtuiError as exc:
         traceback.print_exc()
-        return AttemptOutcome(TaskState.FAILED, one_line(str(exc), _MAX_ERROR), xcom=ti.pushed)
+        failed = AttemptOutcome(TaskState.FAILED, one_line(str(exc), _MAX_ERROR), xcom=ti.pushed)
+        return apply_retry_policy(task, exc, failed, info, context)
     except SystemExit as exc:
         traceback.print_exc()
         cause = f"task called sys.exit({exc.code!r})"
         return AttemptOutcome(TaskState.FAILED, cause, xcom=ti.pushed)
     except Exception as exc:
         traceback.print_exc()
-        return AttemptOutcome(TaskState.FAILED, error_line(exc), xcom=ti.pushed)
+        failed = AttemptOutcome(TaskState.FAILED, error_line(exc), xcom=ti.pushed)
+        return apply_retry_policy(task, exc, failed, info, context)
     return AttemptOutcome(
         TaskState.SUCCESS,
         xcom=ti.pushed,
@@ -124,6 +127,36 @@ def _concrete(task: BaseOperator, ti: TaskInstance) -> BaseOperator:
 
     ti.task = unmap(task, ti.map_index, {"ti": ti})
     return ti.task
+
+
+def apply_retry_policy(
+    task: object,
+    exc: BaseException,
+    outcome: AttemptOutcome,
+    info: AttemptInfo,
+    context: Context | None,
+) -> AttemptOutcome:
+    """The failed `outcome` as the task's `retry_policy` decides after `exc` (Airflow 3.3):
+    FAIL fails it now, RETRY with a delay sets when the retry comes (still within `retries`),
+    DEFAULT (or no policy) leaves it. A policy that raises is logged and counts as DEFAULT."""
+    policy = getattr(task, "retry_policy", None)
+    if policy is None:
+        return outcome
+    from flowtui.authoring.retry_policy import RetryAction
+
+    try:
+        decision = policy.evaluate(exc, info.try_number, info.max_tries, context)
+        action = RetryAction(getattr(decision, "action", decision))
+    except Exception:
+        print("[flowtui] retry_policy raised; the task's retries apply:", file=sys.stderr)
+        traceback.print_exc()
+        return outcome
+    print(f"Retry policy decision action={action.value} reason={decision.reason}")
+    if action is RetryAction.FAIL:
+        return outcome._replace(no_retry=True)
+    if action is RetryAction.RETRY and decision.retry_delay is not None:
+        return outcome._replace(retry_delay=decision.retry_delay.total_seconds())
+    return outcome
 
 
 def call_execute_callbacks(task: BaseOperator, context: Context) -> None:

@@ -180,7 +180,7 @@ def _run_attempt(request: AttemptRequest, preloaded: dict[str, DAG] | None) -> A
         dag = dags[info.dag_id]
         if request.runs_bash:
             bash = bash_invocation(dag, info)
-            return _bash_attempt(dag.get_task(info.task_id), bash, request.log_path)
+            return _bash_attempt(dag.get_task(info.task_id), bash, request)
         return run_task(dag, info)
     except (SkipTask, FailTask) as exc:  # raised by a @task.bash function before bash starts
         return skip_or_fail_outcome(exc)
@@ -191,21 +191,25 @@ def _run_attempt(request: AttemptRequest, preloaded: dict[str, DAG] | None) -> A
         return AttemptOutcome(TaskState.FAILED, problem.message)
 
 
-def _bash_attempt(task: object, bash: BashInvocation, log_path: str) -> AttemptOutcome:
+def _bash_attempt(task: object, bash: BashInvocation, request: AttemptRequest) -> AttemptOutcome:
     """Run a bash task's command; on success its last line of output (read back from the log
     it went to) is XCom `return_value` unless the task says `do_xcom_push=False`, as Airflow's
-    BashOperator returns it."""
+    BashOperator returns it. A failure goes to the task's `retry_policy` as the exception
+    Airflow's BashOperator raises."""
+    from flowtui.authoring.exceptions import AirflowException
+    from flowtui.authoring.xcom import RETURN_KEY
+    from flowtui.execution.task_runner import apply_retry_policy
+
     sys.stdout.flush()
     start = os.fstat(1).st_size  # stdout is the attempt's log (`_redirect_output`)
-    outcome = bash_exit_outcome(
-        _run_bash(bash.argv, bash.env, bash.cwd), getattr(task, "skip_exit_codes", ())
-    )
-    xcom = dict(bash.xcom)
+    code = _run_bash(bash.argv, bash.env, bash.cwd)
+    outcome = bash_exit_outcome(code, getattr(task, "skip_exit_codes", ()))._replace(xcom=bash.xcom)
     if outcome.state is TaskState.SUCCESS and getattr(task, "do_xcom_push", True):
-        from flowtui.authoring.xcom import RETURN_KEY
-
-        xcom[RETURN_KEY] = last_line(log_path, start)
-    return outcome._replace(xcom=xcom)
+        return outcome._replace(xcom={**bash.xcom, RETURN_KEY: last_line(request.log_path, start)})
+    if outcome.state is TaskState.FAILED:
+        exc = AirflowException(f"Bash command failed. The command returned exit code {code}.")
+        return apply_retry_policy(task, exc, outcome, request.info, None)
+    return outcome
 
 
 def _run_callbacks(job: CallbackJob, preloaded: dict[str, DAG] | None) -> CallbackReport:
