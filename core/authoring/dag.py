@@ -128,7 +128,7 @@ class DAG:
             )
         self._display_name = dag_display_name or None
         self.tags: list[str] = [str(tag) for tag in tags or ()]
-        self.params: dict[str, Any] = dict(params or {})
+        self.params: dict[str, Any] = dict((params or {}).items())  # a ParamsDict's Params
         self.max_active_runs = check_whole_number(max_active_runs, place, "max_active_runs", 1)
         self.max_active_tasks = check_whole_number(max_active_tasks, place, "max_active_tasks", 1)
         self.dagrun_timeout = to_timedelta(dagrun_timeout, place, "dagrun_timeout")

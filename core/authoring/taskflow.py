@@ -347,7 +347,7 @@ def _build_dag(
     except TypeError as exc:
         raise InvalidArgument(f"@dag {dag_id!r}", str(exc)) from None
     bound.apply_defaults()
-    params = dict(options.pop("params", None) or {})
+    params = dict((options.pop("params", None) or {}).items())  # a ParamsDict's Params
     for name, value in bound.arguments.items():
         kind = signature.parameters[name].kind
         if kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):

@@ -31,6 +31,11 @@ _TASK_GROUP_DECORATOR = "flowtui.authoring.task_group:task_group"
 _LABEL = "flowtui.authoring.edge_label:Label"
 _CURRENT_CONTEXT = "flowtui.authoring.current_context:get_current_context"
 _PARAM = "flowtui.authoring.params:Param"
+_PARAMS_DICT = "flowtui.authoring.params:ParamsDict"
+_RETRY_POLICY_NAMES = {
+    name: f"flowtui.authoring.retry_policy:{name}"
+    for name in ("RetryPolicy", "ExceptionRetryPolicy", "RetryRule", "RetryAction", "RetryDecision")
+}
 _TASK = "flowtui.loading.airflow_shims:task"
 _DAG_DECORATOR = "flowtui.authoring.taskflow:dag"
 _OPERATORS = "flowtui.authoring.operators:"
@@ -83,11 +88,16 @@ SERVED: dict[str, dict[str, str]] = {
         "Label": _LABEL,
         "get_current_context": _CURRENT_CONTEXT,
         "Param": _PARAM,
+        "ParamsDict": _PARAMS_DICT,
         **_BASE_SENSOR,
         **_ASSET_NAMES,
+        **_RETRY_POLICY_NAMES,
     },
+    "airflow.sdk.definitions": {},
+    "airflow.sdk.definitions.param": {"Param": _PARAM, "ParamsDict": _PARAMS_DICT},
+    "airflow.sdk.definitions.retry_policy": _RETRY_POLICY_NAMES,
     "airflow.models": {"DAG": _DAG, "BaseOperator": _BASE, "Variable": _VARIABLE, "Param": _PARAM},
-    "airflow.models.param": {"Param": _PARAM},
+    "airflow.models.param": {"Param": _PARAM, "ParamsDict": _PARAMS_DICT},
     "airflow.models.dag": {"DAG": _DAG},
     "airflow.models.baseoperator": {"BaseOperator": _BASE, "chain": _CHAIN},
     "airflow.models.variable": {"Variable": _VARIABLE},
@@ -176,7 +186,6 @@ PLANNED_MODULES = frozenset(
 
 PLANNED_NAMES = frozenset(
     {
-        "ParamsDict",
         "setup",
         "teardown",
         "ExternalTaskMarker",
