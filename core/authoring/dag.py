@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
@@ -86,7 +86,7 @@ class DAG:
         default_args: dict[str, Any] | None = None,
         description: str | None = "",
         tags: Sequence[str] | None = None,
-        params: dict[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
         max_active_runs: int = 1,
         max_active_tasks: int = 16,
         dagrun_timeout: timedelta | float | None = None,
