@@ -58,8 +58,9 @@ if TYPE_CHECKING:
     )
     from flowtui.authoring.setup_teardown import setup, teardown
     from flowtui.authoring.task_group import TaskGroup, task_group
-    from flowtui.authoring.taskflow import XComArg, dag, task
+    from flowtui.authoring.taskflow import dag, task
     from flowtui.authoring.variables import Variable
+    from flowtui.authoring.xcom_arg import XComArg
     from flowtui.states import TriggerRule
 
 _HOMES = {
@@ -105,7 +106,7 @@ _HOMES = {
     "TimeDeltaSensor": "flowtui.authoring.sensors",
     "TaskGroup": "flowtui.authoring.task_group",
     "task_group": "flowtui.authoring.task_group",
-    "XComArg": "flowtui.authoring.taskflow",
+    "XComArg": "flowtui.authoring.xcom_arg",
     "dag": "flowtui.authoring.taskflow",
     "task": "flowtui.authoring.taskflow",
     "Variable": "flowtui.authoring.variables",

@@ -233,6 +233,19 @@ class TemplateRenderError(FlowtuiError):
         super().__init__(f"task {task_id!r}: template field {field!r}: {detail}")
 
 
+class TemplateFileNotFound(TemplateRenderError):
+    """A templated field names a template file (by its extension) that no folder holds."""
+
+    def __init__(self, task_id: str, field: str, name: str, folders: tuple[str, ...]) -> None:
+        where = ", ".join(folders) or "no folder (the DAG was not loaded from a file)"
+        super().__init__(
+            task_id,
+            field,
+            f"template file {name!r} not found in {where}; put it beside the DAG file or add "
+            f"its folder to the DAG's template_searchpath",
+        )
+
+
 class TemplateUndefined(TemplateRenderError):
     """A template used a name the context does not define."""
 

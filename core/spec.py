@@ -74,6 +74,9 @@ class TaskSpec(NamedTuple):
     clearing it clears that task of the other DAG's run of the same logical date."""
     owner: str = "flowtui"
     """Who owns the task (Airflow's `owner`); a DAG's owners are its tasks' (its screen)."""
+    display_name: str | None = None
+    """Airflow's `task_display_name`, shown instead of the id (which stays the key); None when
+    the task has none."""
 
     @property
     def is_mapped(self) -> bool:
@@ -128,6 +131,9 @@ class _DagFields(NamedTuple):
     param_schemas: dict[str, dict[str, Any]]
     """The JSON schema of each DAG param given as a `Param` (`params` holds the defaults; a
     param here but not there is required); plain-value params have none. {} for older specs."""
+    display_name: str | None
+    """Airflow's `dag_display_name`, shown instead of the id (which stays the key); None when
+    the DAG has none."""
 
 
 class DagSpec(_DagFields):
@@ -157,6 +163,7 @@ class DagSpec(_DagFields):
         callbacks: tuple[str, ...] = (),
         labels: dict[str, dict[str, str]] | None = None,
         param_schemas: dict[str, dict[str, Any]] | None = None,
+        display_name: str | None = None,
     ) -> DagSpec:
         return tuple.__new__(
             cls,
@@ -179,6 +186,7 @@ class DagSpec(_DagFields):
                 callbacks,
                 {} if labels is None else labels,
                 {} if param_schemas is None else param_schemas,
+                display_name,
             ),
         )
 

@@ -5,9 +5,9 @@ operator's `execute`."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar
 
 from flowtui.authoring.arguments import (
     callbacks,
@@ -19,16 +19,16 @@ from flowtui.authoring.arguments import (
     where,
 )
 from flowtui.authoring.dag_context import DagRef, current_dag
+from flowtui.authoring.dependencies import DependencyMixin, flatten, xcom_args
 from flowtui.authoring.group_context import GroupRef, current_group
-from flowtui.authoring.templating import Resolvable, render
+from flowtui.authoring.templating import TemplateFiles, render
+from flowtui.authoring.xcom_arg import XComArg
 from flowtui.errors import CrossDagDependency, InvalidArgument
 
 Context = dict[str, Any]
 """What a task receives at run time: `ds`, `ti`, `params`, ... (see `flowtui.authoring.context`)."""
 
 _PARAMS: dict[type, frozenset[str]] = {}
-
-D = TypeVar("D", bound="DependencyMixin | Sequence[DependencyMixin]")
 
 
 def _accepted_params(cls: type) -> frozenset[str]:
@@ -90,113 +90,6 @@ class _OperatorMeta(type):
         return operator
 
 
-class DependencyMixin:
-    """`>>`, `<<` and `set_upstream/set_downstream` for tasks, XComArgs, task groups and edge
-    labels; lists work too."""
-
-    __slots__ = ()
-
-    def _operators(self) -> list[BaseOperator]:
-        raise NotImplementedError
-
-    def _ends(self, *, as_upstream: bool, source: BaseOperator | None) -> list[BaseOperator]:
-        """The tasks an edge with this node reaches: its leaves when it runs before the other
-        side (`as_upstream`), its roots when after (a task or XComArg: itself). `source` is
-        the task on the other side, for a node that must know it (an edge label)."""
-        return self._operators()
-
-    def set_upstream(
-        self, other: DependencyMixin | Sequence[DependencyMixin], edge_modifier: Any = None
-    ) -> None:
-        """Make `other` (a task, XComArg, group or list of them) run before this; an
-        `edge_modifier` (a `Label`) names the edges."""
-        label = getattr(edge_modifier, "label", None)
-        for operator in self._ends(as_upstream=False, source=None):
-            operator._relate(other, upstream=True, label=label)
-
-    def set_downstream(
-        self, other: DependencyMixin | Sequence[DependencyMixin], edge_modifier: Any = None
-    ) -> None:
-        """Make `other` (a task, XComArg, group or list of them) run after this; an
-        `edge_modifier` (a `Label`) names the edges."""
-        label = getattr(edge_modifier, "label", None)
-        for operator in self._ends(as_upstream=True, source=None):
-            operator._relate(other, upstream=False, label=label)
-
-    def __rshift__(self, other: D) -> D:
-        self.set_downstream(other)
-        return other
-
-    def __lshift__(self, other: D) -> D:
-        self.set_upstream(other)
-        return other
-
-    def __rrshift__(self, other: Sequence[DependencyMixin]) -> DependencyMixin:
-        self.set_upstream(other)
-        return self
-
-    def __rlshift__(self, other: Sequence[DependencyMixin]) -> DependencyMixin:
-        self.set_downstream(other)
-        return self
-
-    def _marked_operators(self) -> list[BaseOperator]:
-        """The tasks `as_setup` and `as_teardown` mark."""
-        return self._operators()
-
-    def as_setup(self) -> Self:
-        """Make the task a setup task (Airflow 2.7's setup/teardown): the tasks below it wait
-        for it to succeed, and clearing one of them clears it too."""
-        for operator in self._marked_operators():
-            operator.is_setup = True
-        return self
-
-    def as_teardown(
-        self,
-        *,
-        setups: DependencyMixin | Sequence[DependencyMixin] | None = None,
-        on_failure_fail_dagrun: bool | None = None,
-    ) -> Self:
-        """Make the task a teardown task: it runs once its upstream are done, whatever their
-        outcome, if one of its setups succeeded (trigger rule all_done_setup_success); its
-        failure fails the run only with `on_failure_fail_dagrun`. `setups` become setup tasks
-        directly upstream of it."""
-        for operator in self._marked_operators():
-            operator.is_teardown = True
-            operator.trigger_rule = "all_done_setup_success"
-            if on_failure_fail_dagrun is not None:
-                operator.on_failure_fail_dagrun = on_failure_fail_dagrun
-            if setups is not None:
-                for setup in [setups] if isinstance(setups, DependencyMixin) else setups:
-                    setup.as_setup()
-                    setup >> operator
-        return self
-
-
-def flatten(
-    other: object, *, as_upstream: bool = False, source: BaseOperator | None = None
-) -> list[BaseOperator]:
-    """The tasks behind a task, an XComArg, a group (its leaves `as_upstream`, else its roots),
-    or a (nested) list/tuple/set of them; `source` is the task on the edge's other side."""
-    if isinstance(other, DependencyMixin):
-        return other._ends(as_upstream=as_upstream, source=source)
-    if isinstance(other, list | tuple | set | frozenset):
-        return [o for item in other for o in flatten(item, as_upstream=as_upstream, source=source)]
-    raise InvalidArgument(
-        "dependency", f"cannot depend on a {type(other).__name__}; use tasks or lists of tasks"
-    )
-
-
-def _xcom_args(value: object) -> Iterator[DependencyMixin]:
-    if isinstance(value, Resolvable) and isinstance(value, DependencyMixin):
-        yield value
-    elif isinstance(value, list | tuple | set | frozenset):
-        for item in value:
-            yield from _xcom_args(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _xcom_args(item)
-
-
 class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
     """A task: one node of a DAG. Subclasses implement `execute(context)`.
 
@@ -206,6 +99,9 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
 
     template_fields: ClassVar[Sequence[str]] = ()
     """Attributes rendered with Jinja2 (and XComArgs resolved) before `execute`."""
+    template_ext: Sequence[str] = ()
+    """A string in a templated field ending in one of these names a template file (looked for
+    beside the DAG file, then in the DAG's `template_searchpath`), rendered in its place."""
     operator_name: ClassVar[str | None] = None
     """How the task's kind is shown; the class name when None."""
     runs_bash: ClassVar[bool] = False
@@ -229,6 +125,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         "__dict__",
         "__weakref__",
         "_dag",
+        "_display_name",
         "_downstream",
         "_joining",
         "_task_group",
@@ -258,6 +155,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         "retries",
         "retry_delay",
         "retry_exponential_backoff",
+        "retry_policy",
         "sla",
         "start_date",
         "task_id",
@@ -289,7 +187,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         on_retry_callback: Callable[..., Any] | list[Callable[..., Any]] | None = None,
         on_execute_callback: Callable[..., Any] | list[Callable[..., Any]] | None = None,
         sla: timedelta | float | None = None,
-        params: dict[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
         doc_md: str | None = None,
         outlets: list[Any] | None = None,
         inlets: list[Any] | None = None,
@@ -298,6 +196,8 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         end_date: Any = None,
         max_active_tis_per_dag: int | None = None,
         max_active_tis_per_dagrun: int | None = None,
+        task_display_name: str | None = None,
+        retry_policy: Any = None,
     ) -> None:
         # One line per Airflow argument, each checked where it is given: long by design.
         dag_id = dag.dag_id if dag else None
@@ -332,7 +232,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         self.on_retry_callback = callbacks(on_retry_callback, place, "on_retry_callback")
         self.on_execute_callback = callbacks(on_execute_callback, place, "on_execute_callback")
         self.sla = to_timedelta(sla, place, "sla")
-        self.params: dict[str, Any] = dict(params or {})
+        self.params: dict[str, Any] = dict((params or {}).items())  # a ParamsDict's Params
         self.doc_md = doc_md
         self.outlets: list[Any] = list(outlets or [])
         self.inlets: list[Any] = list(inlets or [])
@@ -344,6 +244,15 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         self.max_active_tis_per_dagrun = _limit(
             max_active_tis_per_dagrun, place, "max_active_tis_per_dagrun"
         )
+        if task_display_name is not None and not isinstance(task_display_name, str):
+            raise InvalidArgument(
+                place, f"task_display_name must be a string, got {task_display_name!r}"
+            )
+        self._display_name = task_display_name or None
+        if retry_policy is not None and not callable(getattr(retry_policy, "evaluate", None)):
+            raise InvalidArgument(place, "retry_policy must be a RetryPolicy (with evaluate())")
+        self.retry_policy = retry_policy
+        """Airflow 3.3's retry policy (`flowtui.authoring.retry_policy`), or None."""
 
     @classmethod
     def partial(cls, **kwargs: Any) -> Any:
@@ -380,7 +289,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         if self._task_group is not None:
             self._task_group.add(self)
         for name in self.template_fields:
-            for arg in _xcom_args(getattr(self, name, None)):
+            for arg in xcom_args(getattr(self, name, None)):
                 self.set_upstream(arg)
 
     def _where(self) -> str:
@@ -408,6 +317,17 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
     def task_group(self) -> GroupRef | None:
         """The task group the task is in, or None (Airflow gives the DAG's root group)."""
         return self._task_group
+
+    @property
+    def task_display_name(self) -> str:
+        """The name shown for the task: its `task_display_name`, else its id (as Airflow's)."""
+        return self._display_name or self.task_id
+
+    @property
+    def output(self) -> XComArg:
+        """The task's return value as an `XComArg` (`task.output["key"]` for another key), to
+        pass to another task, as Airflow's `operator.output`."""
+        return XComArg(self)
 
     @property
     def dag_id(self) -> str | None:
@@ -466,9 +386,19 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
 
     def render_template_fields(self, context: Context) -> None:
         """Render every field in `template_fields` in place (and resolve XComArgs)."""
+        files = self.template_files()
         for name in self.template_fields:
-            value = getattr(self, name)
-            setattr(self, name, render(value, context, task_id=self.task_id, field=name))
+            value = render(
+                getattr(self, name), context, task_id=self.task_id, field=name, files=files
+            )
+            setattr(self, name, value)
+
+    def template_files(self) -> TemplateFiles | None:
+        """Where the task's template files are, or None when it takes none (no `template_ext`)."""
+        if not self.template_ext:
+            return None
+        folders = (self._dag.folder, *self._dag.template_searchpath) if self._dag else ()
+        return TemplateFiles(tuple(self.template_ext), tuple(f for f in folders if f))
 
     def execute(self, context: Context) -> Any:
         """Do the task's work; the return value becomes XCom `return_value`."""

@@ -5,7 +5,8 @@ the plain-data spec the scheduler works from is `flowtui.loading.serialization`'
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
@@ -87,7 +88,7 @@ class DAG:
         default_args: dict[str, Any] | None = None,
         description: str | None = "",
         tags: Sequence[str] | None = None,
-        params: dict[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
         max_active_runs: int = 1,
         max_active_tasks: int = 16,
         dagrun_timeout: timedelta | float | None = None,
@@ -96,6 +97,8 @@ class DAG:
         on_failure_callback: Callable[..., Any] | list[Callable[..., Any]] | None = None,
         *,
         schedule_interval: Any = None,
+        template_searchpath: str | Sequence[str] | None = None,
+        dag_display_name: str | None = None,
     ) -> None:
         self.dag_id: str = check_id("dag_id", dag_id)
         place = f"DAG {dag_id!r}"
@@ -121,8 +124,13 @@ class DAG:
         self._check_dates(place)
         self.catchup = bool(catchup)
         self.description = description or ""
+        if dag_display_name is not None and not isinstance(dag_display_name, str):
+            raise InvalidArgument(
+                place, f"dag_display_name must be a string, got {dag_display_name!r}"
+            )
+        self._display_name = dag_display_name or None
         self.tags: list[str] = [str(tag) for tag in tags or ()]
-        self.params: dict[str, Any] = dict(params or {})
+        self.params: dict[str, Any] = dict((params or {}).items())  # a ParamsDict's Params
         self.max_active_runs = check_whole_number(max_active_runs, place, "max_active_runs", 1)
         self.max_active_tasks = check_whole_number(max_active_tasks, place, "max_active_tasks", 1)
         self.dagrun_timeout = to_timedelta(dagrun_timeout, place, "dagrun_timeout")
@@ -131,6 +139,11 @@ class DAG:
         """Called with a run's context when it succeeds (in a process of its own)."""
         self.on_failure_callback = callbacks(on_failure_callback, place, "on_failure_callback")
         """Called with a run's context when it fails (`context["reason"]` says why)."""
+        paths = (
+            [template_searchpath] if isinstance(template_searchpath, str) else template_searchpath
+        )
+        self.template_searchpath: list[str] = [str(path) for path in paths or ()]
+        """Folders searched for template files after the DAG file's own, in order."""
         self.fileloc: str | None = None
         """The file that defined the DAG, set once it is imported. flowtui does not read it:
         it is Airflow's attribute, for task code that finds files beside its DAG's."""
@@ -157,6 +170,16 @@ class DAG:
 
     def __repr__(self) -> str:
         return f"<DAG: {self.dag_id}>"
+
+    @property
+    def dag_display_name(self) -> str:
+        """The name shown for the DAG: its `dag_display_name`, else its id (as Airflow's)."""
+        return self._display_name or self.dag_id
+
+    @property
+    def folder(self) -> str | None:
+        """The folder of the DAG's file, as Airflow's `dag.folder`; None until it is loaded."""
+        return os.path.dirname(self.fileloc) if self.fileloc else None
 
     def __enter__(self) -> DAG:
         dag_context.enter(self)

@@ -4,7 +4,7 @@ operators and the DAG class need not import each other."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 
@@ -17,6 +17,13 @@ class DagRef(Protocol):
 
     @property
     def default_args(self) -> Mapping[str, Any]: ...
+
+    @property
+    def folder(self) -> str | None:
+        """The folder of the DAG's file (None before it is loaded from one)."""
+
+    @property
+    def template_searchpath(self) -> Sequence[str]: ...
 
     @property
     def task_group_dict(self) -> dict[str, Any]:

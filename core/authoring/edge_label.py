@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flowtui.authoring.baseoperator import BaseOperator, DependencyMixin, flatten
+from flowtui.authoring.baseoperator import BaseOperator
+from flowtui.authoring.dependencies import DependencyMixin, flatten
 
 
 class Label(DependencyMixin):

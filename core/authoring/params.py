@@ -6,6 +6,7 @@ when a schema constrains a value). When params are checked is `param_validation`
 from __future__ import annotations
 
 import json
+from collections.abc import ItemsView, Iterator, Mapping, MutableMapping, ValuesView
 from datetime import datetime, time
 from functools import cache
 from typing import Any, Final
@@ -103,6 +104,78 @@ class Param:
             "description": self.description,
             "schema": self.schema,
         }
+
+
+class ParamsDict(MutableMapping[str, Any]):
+    """Airflow's `ParamsDict`: Params by name, where reading a key gives the Param's value
+    (checked against its schema) and `get_param` the Param; setting a plain value checks it
+    against the Param of that name, if any, else wraps it in one. `items()` and `values()`
+    give the Params, as Airflow's do, so `DAG(params=ParamsDict(...))` keeps their schemas.
+
+    Raises:
+        ParamValidationError: a value read or set fails its schema (unless
+            `suppress_exception`, which reads it as None and sets it anyway).
+    """
+
+    def __init__(
+        self, dict_obj: Mapping[str, Any] | None = None, suppress_exception: bool = False
+    ) -> None:
+        source = dict_obj.items() if dict_obj is not None else ()
+        self._params = {k: v if isinstance(v, Param) else Param(v) for k, v in source}
+        self.suppress_exception = suppress_exception
+
+    def __repr__(self) -> str:
+        return repr(self.dump())
+
+    def __getitem__(self, key: str) -> Any:
+        return self._params[key].resolve(suppress_exception=self.suppress_exception)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if isinstance(value, Param):
+            self._params[key] = value
+            return
+        param = self._params.get(key)
+        if param is None:
+            self._params[key] = Param(value)
+            return
+        try:
+            param.resolve(value, suppress_exception=self.suppress_exception)
+        except ParamValidationError as exc:
+            raise ParamValidationError(f"Invalid input for param {key}: {exc}") from None
+        param.value = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._params[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._params)
+
+    def __len__(self) -> int:
+        return len(self._params)
+
+    def get_param(self, key: str) -> Param:
+        """The Param itself."""
+        return self._params[key]
+
+    def items(self) -> ItemsView[str, Any]:
+        return self._params.items()
+
+    def values(self) -> ValuesView[Any]:
+        return self._params.values()
+
+    def dump(self) -> dict[str, Any]:
+        """Every value, None for one that fails its schema."""
+        return {k: v.resolve(suppress_exception=True) for k, v in self._params.items()}
+
+    def validate(self) -> dict[str, Any]:
+        """Every value, checked against its schema."""
+        resolved = {}
+        for key, param in self._params.items():
+            try:
+                resolved[key] = param.resolve(suppress_exception=self.suppress_exception)
+            except ParamValidationError as exc:
+                raise ParamValidationError(f"Invalid input for param {key}: {exc}") from None
+        return resolved
 
 
 def param_values(params: dict[str, Any]) -> dict[str, Any]:

@@ -15,8 +15,9 @@ from typing import Any, overload
 
 from flowtui.authoring import group_context
 from flowtui.authoring.arguments import check_id
-from flowtui.authoring.baseoperator import BaseOperator, DependencyMixin
+from flowtui.authoring.baseoperator import BaseOperator
 from flowtui.authoring.dag_context import DagRef, current_dag
+from flowtui.authoring.dependencies import DependencyMixin
 from flowtui.errors import DuplicateGroupId, InvalidArgument
 
 __all__ = ["TaskGroup", "root_group", "task_group"]

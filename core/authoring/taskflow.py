@@ -10,7 +10,7 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, overload
 
-from flowtui.authoring.baseoperator import BaseOperator, Context, DependencyMixin
+from flowtui.authoring.baseoperator import BaseOperator, Context
 from flowtui.authoring.dag import DAG
 from flowtui.authoring.dag_context import current_dag
 from flowtui.authoring.group_context import current_group
@@ -18,93 +18,11 @@ from flowtui.authoring.operators.bash import BashOperator
 from flowtui.authoring.operators.branch import BranchPythonOperator, ShortCircuitOperator
 from flowtui.authoring.operators.python import PythonOperator, call_with_context
 from flowtui.authoring.templating import Resolvable, render
-from flowtui.authoring.xcom import RETURN_KEY
-from flowtui.errors import InvalidArgument, TaskCallableFailed, TaskOutsideDag, XComNotFound
+from flowtui.authoring.xcom_arg import XComArg
+from flowtui.errors import InvalidArgument, TaskCallableFailed, TaskOutsideDag
 
 if TYPE_CHECKING:
     from flowtui.authoring.mapping import MapInput
-
-_MISSING: Any = object()
-
-
-class XComArg(Resolvable, DependencyMixin):
-    """The XCom `key` of `operator`, as an argument of another task.
-
-    `xcom_arg["k"]` is the same task's XCom `k` (see `multiple_outputs`).
-    """
-
-    def __init__(self, operator: BaseOperator, key: str = RETURN_KEY) -> None:
-        self.operator = operator
-        self.key = key
-
-    def __repr__(self) -> str:
-        return f"XComArg({self.operator.task_id!r}, key={self.key!r})"
-
-    def __getitem__(self, key: str) -> XComArg:
-        return XComArg(self.operator, key)
-
-    def _operators(self) -> list[BaseOperator]:
-        return [self.operator]
-
-    def map(self, fn: Callable[[Any], Any]) -> MapXComArg:
-        """Each element of the value passed through `fn` (lazily, as Airflow's `.map()`)."""
-        return MapXComArg(self, (fn,))
-
-    def map_source(self) -> tuple[str, str]:
-        """What a task mapping over it counts its instances from: (task_id, key)."""
-        return self.operator.task_id, self.key
-
-    def raw(self, context: Mapping[str, Any]) -> Any:
-        return self.resolve(context)
-
-    def apply(self, item: Any) -> Any:
-        return item
-
-    def resolve(self, context: Mapping[str, Any]) -> Any:
-        """Pull the value; a missing `return_value` is None, another missing key an error. A
-        mapped task's value is the list of its instances' values, by map index."""
-        ti = context["ti"]
-        value = ti.xcom_pull(task_ids=self.operator.task_id, key=self.key, default=_MISSING)
-        if value is not _MISSING:
-            return value
-        if self.key == RETURN_KEY:
-            return None
-        raise XComNotFound(ti.task_id, self.operator.task_id, self.key, ti.run_id)
-
-
-class MapXComArg(Resolvable, DependencyMixin):
-    """`xcom_arg.map(fn)`: the upstream's value with `fn` applied to each element, lazily (a
-    mapped instance calls it for its own element only), as Airflow's."""
-
-    def __init__(self, arg: XComArg, callables: tuple[Callable[[Any], Any], ...]) -> None:
-        self.arg = arg
-        self.callables = callables
-
-    def __repr__(self) -> str:
-        return f"MapXComArg({self.arg!r}, {len(self.callables)} callable(s))"
-
-    def map(self, fn: Callable[[Any], Any]) -> MapXComArg:
-        return MapXComArg(self.arg, (*self.callables, fn))
-
-    def _operators(self) -> list[BaseOperator]:
-        return self.arg._operators()
-
-    def map_source(self) -> tuple[str, str]:
-        return self.arg.map_source()
-
-    def raw(self, context: Mapping[str, Any]) -> Any:
-        return self.arg.resolve(context)
-
-    def apply(self, item: Any) -> Any:
-        for fn in self.callables:
-            item = fn(item)
-        return item
-
-    def resolve(self, context: Mapping[str, Any]) -> Any:
-        """The whole list (passed to an unmapped task): each element mapped."""
-        from flowtui.authoring.mapping import elements
-
-        return elements(self, self.raw(context))
 
 
 class DagParam(Resolvable):
@@ -165,7 +83,13 @@ class _BashDecoratedOperator(BashOperator):
                 self.task_id,
                 TypeError(f"a @task.bash function must return a non-empty string, got {command!r}"),
             )
-        self.bash_command = render(command, context, task_id=self.task_id, field="bash_command")
+        self.bash_command = render(
+            command,
+            context,
+            task_id=self.task_id,
+            field="bash_command",
+            files=self.template_files(),
+        )
         return super().bash_invocation(context)
 
 
@@ -200,11 +124,23 @@ _KINDS: dict[str, Callable[..., BaseOperator]] = {
 }
 
 
-def _returns_dict(fn: Callable[..., Any]) -> bool:
-    annotation = getattr(fn, "__annotations__", {}).get("return")
-    if isinstance(annotation, str):  # postponed annotations: judge by the name
-        return re.sub(r"\[.*", "", annotation.replace(" ", "")) in {"dict", "Dict", "typing.Dict"}
-    return annotation is dict or typing.get_origin(annotation) is dict
+def _returns_mapping(fn: Callable[..., Any]) -> bool:
+    """Whether `fn`'s return annotation is a mapping (`dict[str, int]`, `Mapping`, a TypedDict):
+    Airflow's default for `multiple_outputs`. An annotation that does not evaluate (a name
+    imported only under TYPE_CHECKING) says no, as in Airflow."""
+    annotations = getattr(fn, "__annotations__", {})
+    if "return" not in annotations:
+        return False
+
+    def returns() -> None: ...
+
+    returns.__annotations__ = {"return": annotations["return"]}
+    try:
+        hint = typing.get_type_hints(returns, getattr(fn, "__globals__", None))["return"]
+    except (NameError, TypeError, SyntaxError):
+        return False
+    origin = typing.get_origin(hint) or hint
+    return isinstance(origin, type) and issubclass(origin, Mapping)
 
 
 def _unique_task_id(is_taken: Callable[[str], bool], task_id: str) -> str:
@@ -276,7 +212,7 @@ class TaskFunction:
         except TypeError as exc:
             raise InvalidArgument(f"DAG {dag.dag_id!r}, task {task_id!r}", str(exc)) from None
         if self.kind == "python" and "multiple_outputs" not in options:
-            options["multiple_outputs"] = _returns_dict(self.function)
+            options["multiple_outputs"] = _returns_mapping(self.function)
         if mapping is not None:
             options["_mapping"] = mapping
         if self.is_teardown and "trigger_rule" in options:
@@ -467,7 +403,7 @@ def _build_dag(
     except TypeError as exc:
         raise InvalidArgument(f"@dag {dag_id!r}", str(exc)) from None
     bound.apply_defaults()
-    params = dict(options.pop("params", None) or {})
+    params = dict((options.pop("params", None) or {}).items())  # a ParamsDict's Params
     for name, value in bound.arguments.items():
         kind = signature.parameters[name].kind
         if kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):

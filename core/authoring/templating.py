@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from flowtui.clock import parse_datetime
-from flowtui.errors import FlowtuiError, TemplateRenderError, TemplateUndefined
+from flowtui.errors import (
+    FlowtuiError,
+    TemplateFileNotFound,
+    TemplateRenderError,
+    TemplateUndefined,
+)
 
 if TYPE_CHECKING:
     import jinja2
@@ -26,33 +31,58 @@ class Resolvable:
         raise NotImplementedError
 
 
+class TemplateFiles(NamedTuple):
+    """Where a task's template files are: a string ending in one of `extensions` (the operator's
+    `template_ext`) names a file in one of `folders`, whose text is rendered instead."""
+
+    extensions: tuple[str, ...]
+    folders: tuple[str, ...]
+    """The DAG file's folder, then the DAG's `template_searchpath`, as Airflow searches."""
+
+
 def is_template(value: object) -> bool:
     """Whether `value` is a string that Jinja2 would change."""
     return isinstance(value, str) and any(marker in value for marker in _MARKERS)
 
 
-def render(value: Any, context: Mapping[str, Any], *, task_id: str = "?", field: str = "?") -> Any:
+def render(
+    value: Any,
+    context: Mapping[str, Any],
+    *,
+    task_id: str = "?",
+    field: str = "?",
+    files: TemplateFiles | None = None,
+) -> Any:
     """Render `value` against `context`, recursing into lists, tuples, sets and dict values.
 
-    Strings without `{{`, `{%` or `{#` come back unchanged; `Resolvable` values are resolved and
-    not rendered further; other objects come back as they are.
+    Strings without `{{`, `{%` or `{#` come back unchanged, unless they end in one of `files`'
+    extensions: then the file of that name is read from `files`' folders and rendered (at any
+    depth, as Airflow's `template_ext`). `Resolvable` values are resolved and not rendered
+    further; other objects come back as they are.
 
     Raises:
+        TemplateFileNotFound: no folder has the file a string names.
         TemplateUndefined: the template uses a name the context lacks.
         TemplateRenderError: any other failure while rendering, naming task and field.
     """
     if isinstance(value, str):
+        if files is not None and value.endswith(files.extensions):
+            return _render_file(value, context, task_id, field, files.folders)
         return _render_string(value, context, task_id, field) if is_template(value) else value
     if isinstance(value, Resolvable):
         return value.resolve(context)
+
+    def again(item: Any) -> Any:
+        return render(item, context, task_id=task_id, field=field, files=files)
+
     if isinstance(value, list):
-        return [render(item, context, task_id=task_id, field=field) for item in value]
+        return [again(item) for item in value]
     if isinstance(value, tuple):
-        return tuple(render(item, context, task_id=task_id, field=field) for item in value)
+        return tuple(again(item) for item in value)
     if isinstance(value, set | frozenset):
-        return type(value)(render(item, context, task_id=task_id, field=field) for item in value)
+        return type(value)(again(item) for item in value)
     if isinstance(value, dict):
-        return {k: render(v, context, task_id=task_id, field=field) for k, v in value.items()}
+        return {k: again(v) for k, v in value.items()}
     return value
 
 
@@ -72,11 +102,33 @@ def prepare(value: Any) -> None:
             prepare(item)
 
 
+def _render_file(
+    name: str, context: Mapping[str, Any], task_id: str, field: str, folders: tuple[str, ...]
+) -> str:
+    import jinja2
+
+    def load() -> jinja2.Template:
+        try:
+            return _environment(folders).get_template(name)
+        except jinja2.TemplateNotFound:
+            raise TemplateFileNotFound(task_id, field, name, folders) from None
+
+    return _rendered(load, context, task_id, field)
+
+
 def _render_string(source: str, context: Mapping[str, Any], task_id: str, field: str) -> str:
+    return _rendered(lambda: _compile(source), context, task_id, field)
+
+
+def _rendered(
+    load: Callable[[], jinja2.Template], context: Mapping[str, Any], task_id: str, field: str
+) -> str:
     import jinja2
 
     try:
-        return _compile(source).render(context)
+        return load().render(context)
+    except TemplateRenderError:
+        raise
     except jinja2.UndefinedError as exc:
         raise TemplateUndefined(task_id, field, exc.message or "undefined name") from exc
     except jinja2.TemplateSyntaxError as exc:
@@ -91,14 +143,18 @@ def _render_string(source: str, context: Mapping[str, Any], task_id: str, field:
 
 @functools.lru_cache(maxsize=512)
 def _compile(source: str) -> jinja2.Template:
-    return _environment().from_string(source)
+    return _environment(()).from_string(source)
 
 
 @functools.cache
-def _environment() -> jinja2.Environment:
+def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
+    """Jinja2 as Airflow sets it up; with `folders`, it loads template files from them."""
     import jinja2
 
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    loader = jinja2.FileSystemLoader(list(folders)) if folders else None
+    env = jinja2.Environment(
+        loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True
+    )
     env.filters.update(
         ds=lambda d: _as_datetime(d).strftime("%Y-%m-%d"),
         ds_nodash=lambda d: _as_datetime(d).strftime("%Y%m%d"),

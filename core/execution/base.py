@@ -151,6 +151,9 @@ class AttemptOutcome(NamedTuple):
     rendered: Mapping[str, Any] = MappingProxyType({})
     """The task's templated fields as this attempt rendered them, masked
     (`execution.rendered_fields`); empty when rendering did not happen or failed."""
+    retry_delay: float | None = None
+    """failed: seconds before the retry, when the task's `retry_policy` chose them; None: the
+    task's `retry_delay` and backoff."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -168,6 +171,8 @@ class AttemptOutcome(NamedTuple):
             data["asset_events"] = [[u, x, list(a)] for u, x, a in self.asset_events]
         if self.rendered:
             data["rendered"] = dict(self.rendered)
+        if self.retry_delay is not None:
+            data["retry_delay"] = self.retry_delay
         return data
 
     @classmethod
@@ -184,6 +189,7 @@ class AttemptOutcome(NamedTuple):
             tuple((str(kind), str(what)) for kind, what in data.get("wake") or ()),
             tuple((str(u), x, tuple(a)) for u, x, a in data.get("asset_events") or ()),
             dict(data.get("rendered") or {}),
+            data.get("retry_delay"),
         )
 
 

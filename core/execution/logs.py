@@ -61,6 +61,24 @@ def send_output_to(log: str) -> None:
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
 
 
+def last_line(path: str | Path, start: int) -> str:
+    """The last line written to the log after byte `start`, without its trailing whitespace:
+    what Airflow's BashOperator returns (bash's stdout and stderr, as they reach the log); ""
+    when nothing was written. Read backwards from the end: a long output costs its last line."""
+    with open(path, "rb") as file:
+        position = file.seek(0, os.SEEK_END)
+        tail = b""
+        while position > start:
+            step = min(CHUNK, position - start)
+            position -= step
+            file.seek(position)
+            tail = file.read(step) + tail
+            body = tail.removesuffix(b"\n")  # the line's own end, not an empty line after it
+            if b"\n" in body or position <= start:
+                return body.rpartition(b"\n")[2].decode(errors="backslashreplace").rstrip()
+    return ""
+
+
 def follow(path: Path, is_finished: Callable[[], bool], poll: float = 0.1) -> Iterator[bytes]:
     """Yield the log's bytes, at most `CHUNK` at a time, as it grows, like `tail -f`, until
     `is_finished()` and the file has nothing more to give (at once when it is finished

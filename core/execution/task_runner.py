@@ -11,7 +11,7 @@ import sys
 import traceback
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from flowtui.authoring import variables
 from flowtui.authoring.baseoperator import BaseOperator, Context, as_operator
@@ -80,6 +80,7 @@ def _attempt(
     dag: DAG, task: BaseOperator, info: AttemptInfo, ti: TaskInstance, masker: Masker
 ) -> AttemptOutcome:
     rendered: dict[str, Any] = {}
+    context: Context | None = None
     try:
         task = _concrete(task, ti)
         context = build_context(dag, task, info, ti)
@@ -107,14 +108,18 @@ def _attempt(
     except FlowtuiError as exc:
         traceback.print_exc()
         cause = one_line(str(exc), _MAX_ERROR)
-        return AttemptOutcome(TaskState.FAILED, cause, xcom=ti.pushed, rendered=rendered)
+        failed = AttemptOutcome(TaskState.FAILED, cause, xcom=ti.pushed, rendered=rendered)
+        return apply_retry_policy(task, exc, failed, info, context)
     except SystemExit as exc:
         traceback.print_exc()
         cause = f"task called sys.exit({exc.code!r})"
         return AttemptOutcome(TaskState.FAILED, cause, xcom=ti.pushed, rendered=rendered)
     except Exception as exc:
         traceback.print_exc()
-        return AttemptOutcome(TaskState.FAILED, error_line(exc), xcom=ti.pushed, rendered=rendered)
+        failed = AttemptOutcome(
+            TaskState.FAILED, error_line(exc), xcom=ti.pushed, rendered=rendered
+        )
+        return apply_retry_policy(task, exc, failed, info, context)
     return AttemptOutcome(
         TaskState.SUCCESS,
         xcom=ti.pushed,
@@ -133,6 +138,36 @@ def _concrete(task: BaseOperator, ti: TaskInstance) -> BaseOperator:
 
     ti.task = unmap(task, ti.map_index, {"ti": ti})
     return ti.task
+
+
+def apply_retry_policy(
+    task: object,
+    exc: BaseException,
+    outcome: AttemptOutcome,
+    info: AttemptInfo,
+    context: Context | None,
+) -> AttemptOutcome:
+    """The failed `outcome` as the task's `retry_policy` decides after `exc` (Airflow 3.3):
+    FAIL fails it now, RETRY with a delay sets when the retry comes (still within `retries`),
+    DEFAULT (or no policy) leaves it. A policy that raises is logged and counts as DEFAULT."""
+    policy = getattr(task, "retry_policy", None)
+    if policy is None:
+        return outcome
+    from flowtui.authoring.retry_policy import RetryAction
+
+    try:
+        decision = policy.evaluate(exc, info.try_number, info.max_tries, context)
+        action = RetryAction(getattr(decision, "action", decision))
+    except Exception:
+        print("[flowtui] retry_policy raised; the task's retries apply:", file=sys.stderr)
+        traceback.print_exc()
+        return outcome
+    print(f"Retry policy decision action={action.value} reason={decision.reason}")
+    if action is RetryAction.FAIL:
+        return outcome._replace(no_retry=True)
+    if action is RetryAction.RETRY and decision.retry_delay is not None:
+        return outcome._replace(retry_delay=decision.retry_delay.total_seconds())
+    return outcome
 
 
 def call_execute_callbacks(task: BaseOperator, context: Context) -> None:
@@ -160,29 +195,43 @@ def skip_or_fail_outcome(
 
 
 def _push_result(task: BaseOperator, ti: TaskInstance, result: Any) -> None:
+    """Push the return value as `return_value`, and with `multiple_outputs` each key of it
+    before, as Airflow does; a value that is no dict with string keys fails the task with
+    nothing pushed."""
     if not task.do_xcom_push or result is None:
         return
-    ti.xcom_push(RETURN_KEY, result)
     if task.multiple_outputs:
-        if not isinstance(result, dict):
+        if not isinstance(result, Mapping):
             raise TypeError(
                 f"multiple_outputs needs a dict return value, got {type(result).__name__}"
             )
+        bad = [key for key in result if not isinstance(key, str)]
+        if bad:
+            raise TypeError(f"multiple_outputs needs string keys, got {bad[0]!r}")
         for key, value in result.items():
-            if not isinstance(key, str):
-                raise TypeError(f"multiple_outputs needs string keys, got {key!r}")
             ti.xcom_push(key, value)
+    ti.xcom_push(RETURN_KEY, result)
 
 
-def bash_invocation(
-    dag: DAG, info: AttemptInfo, rendered: dict[str, Any] | None = None
-) -> tuple[list[str], dict[str, str], str | None]:
-    """Render a bash task for one attempt and return (argv, env, cwd) to exec bash with; the
-    rendered fields (masked) go into `rendered` when given, for the attempt's outcome.
+class BashInvocation(NamedTuple):
+    """How to exec a bash task's attempt, and what preparing it pushed and rendered."""
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str | None
+    xcom: dict[str, Any]
+    """What templates (`{{ ti.xcom_push(...) }}`) and a @task.bash function pushed: kept
+    whatever bash does, as in Airflow, where a push is stored at once."""
+    rendered: dict[str, Any]
+    """The task's templated fields as rendered, masked (`execution.rendered_fields`)."""
+
+
+def bash_invocation(dag: DAG, info: AttemptInfo) -> BashInvocation:
+    """Render a bash task for one attempt and return what to exec bash with.
 
     Calls the task's `on_execute_callback`s first. For `@task.bash` this calls the function
-    (pulling its XCom arguments from the store); XComs it pushes are dropped. SkipTask and
-    FailTask raised by that function propagate.
+    (pulling its XCom arguments from the store). SkipTask and FailTask raised by that function
+    propagate.
     When secret variables exist, the argv runs bash under the masking filter (`python
     mask_filter.py -- bash -c CMD`), and the messages of errors raised here are masked too;
     otherwise bash is exec'd directly.
@@ -219,10 +268,9 @@ def bash_invocation(
         ti.close()
     # The environment bash gets may hold more FLOWTUI_VAR_ secrets than this process's.
     secrets = masking.secret_values(info.db_path, os.environ, env)
-    if rendered is not None:
-        rendered.update(rendered_fields(task, Masker(secrets)))
+    rendered = rendered_fields(task, Masker(secrets))
     argv, env = masking.filtered(argv, env, secrets)
-    return argv, env, cwd
+    return BashInvocation(argv, env, cwd, ti.pushed, rendered)
 
 
 def _mask_message(exc: BaseException, info: AttemptInfo) -> None:

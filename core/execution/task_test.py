@@ -50,11 +50,11 @@ def run_task_test(
     restore_user_umask()  # the task's own files get the user's umask, not flowtui's 077
     if task.runs_bash:
         try:
-            argv, env, cwd = bash_invocation(dag, info)
+            bash = bash_invocation(dag, info)
         except (SkipTask, FailTask) as exc:  # raised by a @task.bash function
             outcome = skip_or_fail_outcome(exc)
         else:
-            code = subprocess.run(argv, env=env, cwd=cwd, check=False).returncode
+            code = subprocess.run(bash.argv, env=bash.env, cwd=bash.cwd, check=False).returncode
             outcome = bash_exit_outcome(code, getattr(task, "skip_exit_codes", ()))
     else:
         outcome = run_task(dag, info)

@@ -9,7 +9,7 @@ _DAG = "flowtui.authoring.dag:DAG"
 _BASE = "flowtui.authoring.baseoperator:BaseOperator"
 _CHAIN = "flowtui.authoring.baseoperator:chain"
 _VARIABLE = "flowtui.authoring.variables:Variable"
-_XCOM_ARG = "flowtui.authoring.taskflow:XComArg"
+_XCOM_ARG = "flowtui.authoring.xcom_arg:XComArg"
 _DATASET = "flowtui.authoring.datasets:Dataset"
 _ASSETS = "flowtui.authoring.assets:"
 _ASSET_NAMES = {
@@ -34,6 +34,11 @@ _PARAM = "flowtui.authoring.params:Param"
 _SETUP_TEARDOWN = {
     "setup": "flowtui.authoring.setup_teardown:setup",
     "teardown": "flowtui.authoring.setup_teardown:teardown",
+}
+_PARAMS_DICT = "flowtui.authoring.params:ParamsDict"
+_RETRY_POLICY_NAMES = {
+    name: f"flowtui.authoring.retry_policy:{name}"
+    for name in ("RetryPolicy", "ExceptionRetryPolicy", "RetryRule", "RetryAction", "RetryDecision")
 }
 _TASK = "flowtui.loading.airflow_shims:task"
 _DAG_DECORATOR = "flowtui.authoring.taskflow:dag"
@@ -93,11 +98,16 @@ SERVED: dict[str, dict[str, str]] = {
         "get_current_context": _CURRENT_CONTEXT,
         "Param": _PARAM,
         **_SETUP_TEARDOWN,
+        "ParamsDict": _PARAMS_DICT,
         **_BASE_SENSOR,
         **_ASSET_NAMES,
+        **_RETRY_POLICY_NAMES,
     },
+    "airflow.sdk.definitions": {},
+    "airflow.sdk.definitions.param": {"Param": _PARAM, "ParamsDict": _PARAMS_DICT},
+    "airflow.sdk.definitions.retry_policy": _RETRY_POLICY_NAMES,
     "airflow.models": {"DAG": _DAG, "BaseOperator": _BASE, "Variable": _VARIABLE, "Param": _PARAM},
-    "airflow.models.param": {"Param": _PARAM},
+    "airflow.models.param": {"Param": _PARAM, "ParamsDict": _PARAMS_DICT},
     "airflow.models.dag": {"DAG": _DAG},
     "airflow.models.baseoperator": {"BaseOperator": _BASE, "chain": _CHAIN},
     "airflow.models.variable": {"Variable": _VARIABLE},
@@ -182,7 +192,6 @@ PLANNED_MODULES = frozenset({"airflow.timetables.trigger"})
 
 PLANNED_NAMES = frozenset(
     {
-        "ParamsDict",
         "CronTriggerTimetable",
     }
 )

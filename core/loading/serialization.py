@@ -41,6 +41,7 @@ def dag_spec(dag: DAG, fileloc: str) -> DagSpec:
             for up, downs in dag.edge_info.items()
         },
         param_schemas=param_schemas(dag.params),
+        display_name=_other_name(dag.dag_display_name, dag.dag_id),
     )
     return _with_indirect_setups(spec)
 
@@ -97,6 +98,7 @@ def _task_spec(task: BaseOperator, order: dict[str, int]) -> TaskSpec:
         on_failure_fail_dagrun=task.on_failure_fail_dagrun,
         external_task_marker=_marker(task),
         owner=str(task.owner),
+        display_name=_other_name(task.task_display_name, task.task_id),
     )
 
 
@@ -104,6 +106,11 @@ def _marker(task: BaseOperator) -> tuple[str, str, int] | None:
     if not isinstance(task, ExternalTaskMarker):
         return None
     return task.external_dag_id, task.external_task_id, task.recursion_depth
+
+
+def _other_name(name: str, key: str) -> str | None:
+    """A display name the spec keeps: None when it is the id (most tasks; specs stay small)."""
+    return None if name == key else name
 
 
 def _seconds(value: timedelta | None) -> float | None:

@@ -164,7 +164,10 @@ def _fail(
     duration: float | None,
 ) -> None:
     if task is not None and not outcome.no_retry and ti.try_number <= ti.max_tries:
-        when = book.clock() + timedelta(seconds=retry_delay(task, ti.try_number))
+        delay = outcome.retry_delay  # a retry_policy's choice, else the task's own
+        when = book.clock() + timedelta(
+            seconds=retry_delay(task, ti.try_number) if delay is None else delay
+        )
         book.set_state(
             conn,
             run,

@@ -24,13 +24,16 @@ def state_counts(conn: sqlite3.Connection) -> dict[str, int]:
 
 
 def dag_overview(conn: sqlite3.Connection, recent: int = 10) -> list[dict[str, Any]]:
-    """One row per active DAG: its settings, its last `recent` runs (newest first), how many
+    """One row per active DAG: its settings (with its `display_name`, None when it has none),
+    its last `recent` runs (newest first), how many
     of its task instances are running, failed or waiting to retry now, and how many of its
     latest run's missed their SLA."""
     dags = _rows(
         conn,
         "SELECT dag_id, fileloc, is_paused, schedule, description, tags, next_run_at, "
-        "json_extract(spec, '$.params') AS params FROM dags WHERE is_active = 1 ORDER BY dag_id",
+        "json_extract(spec, '$.params') AS params, "
+        "json_extract(spec, '$.display_name') AS display_name "
+        "FROM dags WHERE is_active = 1 ORDER BY dag_id",
     )
     live = conn.execute(
         "SELECT dag_id, state, COUNT(*) FROM task_instances WHERE state IN "

@@ -5,8 +5,9 @@ Expected from `flowtui dags test airflow2_classic --logical-date 2024-01-15` (ex
 success): extract success, XCom return_value {"rows": 3, "ds": "2024-01-15"}; choose success,
 XCom return_value "big"; big success, XCom return_value "3 rows"; small skipped (not chosen);
 join success (none_failed_min_one_success); skip_me skipped (AirflowSkipException);
-after_skip skipped (all_success below a skip); report success (bash, all_done), XCom none;
-done success (DummyOperator, marked without a process).
+after_skip skipped (all_success below a skip); report success (bash, all_done), XCom
+return_value "report for 2024-01-15" (bash's last line); done success (DummyOperator,
+marked without a process).
 """
 
 from datetime import timedelta

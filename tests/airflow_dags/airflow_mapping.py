@@ -7,7 +7,8 @@ Expected from `flowtui dags test airflow_mapping --logical-date 2024-01-15` (exi
 success), each mapped instance's XCom return_value in map-index order:
 numbers success, XCom [1, 2, 3]; double: 3 instances, success, XCom 2, 4, 6; total success,
 XCom 12; add: 4 instances (x over [1, 2] times y over [10, 20], y varying fastest), XCom 11,
-21, 12, 22; echo (BashOperator over a literal list): 2 instances, success; kwargs
+21, 12, 22; echo (BashOperator over a literal list): 2 instances, success, XCom "one 0",
+"two 1" (each one's last line); kwargs
 (expand_kwargs): 2 instances, XCom "a=1", "b=2"; labelled (`.map()` of numbers): 3 instances,
 XCom "n1", "n2", "n3"; again (double again, over double's results minus one): 3 instances,
 XCom 2, 6, 10; nothing (over an empty list): skipped (map_index -1); after_nothing skipped;

@@ -3,10 +3,10 @@ plain-value param beside them, and a task's own Param.
 
 Expected from `flowtui dags test airflow_params --logical-date 2024-01-15` (exit 0, run success,
 as in Airflow): read success, XCom return_value {"n": 5, "mode": "fast", "tags": ["a"],
-"note": "plain", "kind": "int"} (the context's params are the plain values); echo success
-(it prints "5-fast": `{{ params.n }}` renders the value); render success, XCom return_value
-"5-fast" (the same template in a PythonOperator's op_kwargs); scaled success, XCom
-return_value 10 (the task's Param "scale" beside the DAG's "n").
+"note": "plain", "kind": "int"} (the context's params are the plain values); echo success,
+XCom return_value "5-fast" (its last line: `{{ params.n }}` renders the value); render
+success, XCom return_value "5-fast" (the same template in a PythonOperator's op_kwargs);
+scaled success, XCom return_value 10 (the task's Param "scale" beside the DAG's "n").
 """
 
 import pendulum

@@ -33,7 +33,12 @@ EXPECTED: dict[str, tuple[dict[str, tuple[str, int]], dict[str, Any]]] = {
             "report": ("success", 1),
             "done": ("success", 0),
         },
-        {"extract": {"rows": 3, "ds": DAY}, "choose": "big", "big": "3 rows"},
+        {
+            "extract": {"rows": 3, "ds": DAY},
+            "choose": "big",
+            "big": "3 rows",
+            "report": f"report for {DAY}",
+        },
     ),
     "airflow3_sdk": (
         {
@@ -53,6 +58,7 @@ EXPECTED: dict[str, tuple[dict[str, tuple[str, int]], dict[str, Any]]] = {
             "pick": "even",
             "even": "6 is even",
             "gate": False,
+            "shout": "LOUD",
             "last": "2024-01-16",
         },
     ),
@@ -188,8 +194,39 @@ EXPECTED: dict[str, tuple[dict[str, tuple[str, int]], dict[str, Any]]] = {
         {t: ("success", 1) for t in ("read", "echo", "render", "scaled")},
         {
             "read": {"n": 5, "mode": "fast", "tags": ["a"], "note": "plain", "kind": "int"},
+            "echo": "5-fast",
             "render": "5-fast",
             "scaled": 10,
+        },
+    ),
+    "airflow_details": (
+        {
+            **{
+                t: ("success", 1)
+                for t in (
+                    *("split", "summary", "add", "echo", "quiet", "pushes", "use_output"),
+                    *("note", "script", "query", "shout", "overridden", "later", "read_params"),
+                )
+            },
+            "denied": ("failed", 1),
+            "after": ("success", 0),
+            "flaky": ("success", 2),
+        },
+        {
+            "split": {"a": 1, "b": 2},
+            "summary": {"rows": 3, "cols": 4},
+            "add": 4,
+            "echo": "3 rows",
+            "pushes": "None done",
+            "use_output": "3 rows|pulled 3 rows",
+            "note": "from template",
+            "script": f"hello {DAY}",
+            "query": f"SELECT 3 FROM t WHERE ds = '{DAY}'",
+            "shout": "two",
+            "overridden": ["overridden", 2, "Overridden task"],
+            "later": "awaited",
+            "flaky": 2,
+            "read_params": {"n": 3, "label": "plain"},
         },
     ),
 }
@@ -228,6 +265,17 @@ RUN_ELSEWHERE = {
 """DAGs of the folder that need a scheduler beside `dags test` (test_trigger_dagrun.py) or
 runs of each other (test_external_task_marker.py)."""
 
+OTHER_XCOMS: dict[str, dict[tuple[str, str], Any]] = {
+    "airflow_details": {
+        ("split", "a"): 1,
+        ("split", "b"): 2,
+        ("summary", "rows"): 3,
+        ("summary", "cols"): 4,
+        ("pushes", "note"): "from template",
+    },
+}
+"""dag_id -> (task_id, key) -> value: the XComs besides return_value its run stores (all)."""
+
 
 def _flowtui(home: Home, *args: str) -> Any:
     return home.run(*args, "--dags-folder", str(FOLDER), timeout=120)
@@ -258,13 +306,15 @@ def test_an_airflow_dag_file_runs_to_its_documented_states(
     conn = sqlite3.connect(home.path / "flowtui.db")
     try:
         rows = conn.execute(
-            "SELECT task_id, value FROM xcom WHERE dag_id = ? AND run_id = ? AND key = ?",
-            (dag_id, RUN_ID, "return_value"),
+            "SELECT task_id, key, value FROM xcom WHERE dag_id = ? AND run_id = ?",
+            (dag_id, RUN_ID),
         ).fetchall()
     finally:
         conn.close()
-    returned = {task_id: json.loads(value) for task_id, value in rows}
+    returned = {t: json.loads(value) for t, key, value in rows if key == "return_value"}
     assert {t: v for t, v in returned.items() if v is not None} == xcoms
+    others = {(t, key): json.loads(value) for t, key, value in rows if key != "return_value"}
+    assert others == OTHER_XCOMS.get(dag_id, others)
 
 
 ZONED = """
@@ -371,7 +421,7 @@ def test_task_group_files_keep_their_edges_and_labels(dag_id: str) -> None:
 MAPPED: dict[str, list[Any]] = {
     "double": [2, 4, 6],
     "add": [11, 21, 12, 22],
-    "echo": [None, None],
+    "echo": ["one 0", "two 1"],
     "kwargs": ["a=1", "b=2"],
     "labelled": ["n1", "n2", "n3"],
     "again": [2, 6, 10],
@@ -405,7 +455,7 @@ def test_a_mapping_file_runs_and_one_instance_clears_from_the_command_line(home:
     for task_id, map_index, value in rows:
         if map_index >= 0:
             pushed.setdefault(task_id, []).append(json.loads(value))
-    assert pushed == {t: v for t, v in MAPPED.items() if t != "echo"}
+    assert pushed == MAPPED
     assert json.loads(dict((t, v) for t, _, v in rows)["summary"]) == [
         [2, 4, 6],
         [2, 6, 10],
@@ -435,3 +485,16 @@ def test_a_mapping_file_runs_and_one_instance_clears_from_the_command_line(home:
     assert states == ["success", "none", "success"]
     unmapped = _flowtui(home, "tasks", "state", "airflow_mapping", RUN_ID, "double")
     assert "'double' is mapped; give --map-index 0 to 2" in unmapped.stderr
+
+
+@pytest.mark.usefixtures("hooked")
+def test_display_names_are_kept_in_the_spec_beside_the_ids() -> None:
+    from flowtui.loading.dag_file import parse_here
+
+    report = parse_here(FOLDER / "airflow_details.py")
+    assert report.problem is None, report.problem
+    [spec] = report.specs
+    assert (spec.dag_id, spec.display_name) == ("airflow_details", "Airflow details")
+    names = {t: task.display_name for t, task in spec.tasks.items() if task.display_name}
+    assert names == {"script": "Say hello", "overridden": "Overridden task"}
+    assert spec.tasks["overridden"].retries == 2  # task.override(retries=2)

@@ -137,10 +137,11 @@ BAD_FILES = {
         "flowtui does not support airflow.timetables.trigger (CronTriggerTimetable) yet; "
         "see README " + REFUSED,
     ),
-    "params_dict.py": (
-        "from airflow.models.param import Param, ParamsDict  # a dag\n",
+    "trigger_timetable.py": (
+        "from airflow.timetables.trigger import CronTriggerTimetable  # a dag\n",
         1,
-        "flowtui does not support airflow.models.param (ParamsDict) yet; see README " + REFUSED,
+        "flowtui does not support airflow.timetables.trigger (CronTriggerTimetable) yet; "
+        "see README " + REFUSED,
     ),
     "docker.py": (
         "from airflow.decorators import dag, task\n\n@task.docker(image='python')\n"

@@ -54,7 +54,7 @@ def test_a_callable_a_task_and_a_poke_get_the_attempts_context(db: Path) -> None
         outcome = run_task(dag, attempt_info(db, "current", task_id, **day))
         assert outcome.xcom == {"return_value": f"{task_id} 2024-01-02"}, outcome.cause
     assert run_task(dag, attempt_info(db, "current", "poke")).state == "success"
-    argv, _, _ = bash_invocation(dag, attempt_info(db, "current", "command"))
+    argv, _, _, _xcom, _rendered = bash_invocation(dag, attempt_info(db, "current", "command"))
     assert argv[-1] == "echo command"
     with pytest.raises(NoCurrentContext):  # and it is gone once the attempt ends
         get_current_context()

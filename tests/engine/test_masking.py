@@ -230,10 +230,10 @@ def test_run_task_masks_output_and_the_error(db: Path, capsys: pytest.CaptureFix
 def test_bash_invocation_uses_the_filter_only_when_secrets_exist(db: Path) -> None:
     with DAG("d") as dag:
         BashOperator(task_id="b", bash_command="echo {{ var.value.get('db_password', 'none') }}")
-    argv, _env, _cwd = bash_invocation(dag, _attempt(db, "b"))
+    argv, _env, _cwd, _xcom, _rendered = bash_invocation(dag, _attempt(db, "b"))
     assert argv == ["bash", "-c", "echo none"]
     Variable.set("db_password", SECRET)
-    argv, env, _cwd = bash_invocation(dag, _attempt(db, "b"))
+    argv, env, _cwd, _xcom, _rendered = bash_invocation(dag, _attempt(db, "b"))
     assert argv[0] == sys.executable
     assert argv[-3:] == ["bash", "-c", f"echo {SECRET}"]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30, check=False)
@@ -247,7 +247,7 @@ def test_an_environment_secret_given_to_bash_only_is_masked(db: Path) -> None:
             bash_command="echo $FLOWTUI_VAR_API_TOKEN",
             env={"FLOWTUI_VAR_API_TOKEN": "tok-abcdef"},
         )
-    argv, env, _cwd = bash_invocation(dag, _attempt(db, "b"))
+    argv, env, _cwd, _xcom, _rendered = bash_invocation(dag, _attempt(db, "b"))
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30, check=False)
     assert done.stdout == "***\n"
 
@@ -260,5 +260,5 @@ def test_bash_is_given_each_secret_once_and_none_too_short_to_mask(
     Variable.set("db_password", "tok-abcdef")
     with DAG("d") as dag:
         BashOperator(task_id="b", bash_command="true", env={"A": "1"}, append_env=True)
-    _argv, env, _cwd = bash_invocation(dag, _attempt(db, "b"))
+    _argv, env, _cwd, _xcom, _rendered = bash_invocation(dag, _attempt(db, "b"))
     assert json.loads(env["FLOWTUI_MASK_SECRETS"]) == ["tok-abcdef"]

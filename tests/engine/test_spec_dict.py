@@ -52,6 +52,7 @@ TASK_FIELDS = (
     "indirect_setups",
     "external_task_marker",
     "owner",
+    "display_name",
 )
 DAG_FIELDS = (
     "dag_id",
@@ -72,6 +73,7 @@ DAG_FIELDS = (
     "callbacks",
     "labels",
     "param_schemas",
+    "display_name",
 )
 """The dataclasses' fields, in their order (the order of the stored JSON's keys)."""
 
@@ -120,6 +122,7 @@ def _every_field_set() -> DagSpec:
         indirect_setups=("s1", "s2"),
         external_task_marker=("other", "wait_here", 3),
         owner="data-team",
+        display_name="Load the orders",
     )
     return DagSpec(
         dag_id="every",
@@ -140,6 +143,7 @@ def _every_field_set() -> DagSpec:
         callbacks=("on_success_callback",),
         labels={"u": {"t": "on success"}, "t": {"d1": "first"}},
         param_schemas={"n": {"type": "integer", "enum": [1, 3]}, "need": {"type": "string"}},
+        display_name="Orders, daily",
     )
 
 
@@ -240,7 +244,7 @@ def test_specs_compare_hash_and_print_as_the_dataclasses_did() -> None:
         "DagSpec(dag_id='d', fileloc='f', tasks={}, schedule=None, start_date=None, "
         "end_date=None, timezone='UTC', catchup=False, max_active_runs=1, max_active_tasks=16, "
         "dagrun_timeout=None, description='', tags=(), params={}, doc_md=None, callbacks=(), "
-        "labels={}, param_schemas={})"
+        "labels={}, param_schemas={}, display_name=None)"
     )
 
 

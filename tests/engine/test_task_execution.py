@@ -40,7 +40,9 @@ def test_return_value_becomes_xcom_and_is_logged(
     db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     outcome = run_task(one_task_dag(lambda: {"rows": [1, 2]}), attempt_info(db, "d", "t"))
-    assert outcome == AttemptOutcome(TaskState.SUCCESS, xcom={"return_value": {"rows": [1, 2]}})
+    expected = AttemptOutcome(TaskState.SUCCESS, xcom={"return_value": {"rows": [1, 2]}})
+    assert outcome._replace(rendered=expected.rendered) == expected
+    assert outcome.rendered == {"templates_dict": None, "op_args": [], "op_kwargs": {}}
     assert "Returned value was: {'rows': [1, 2]}" in capsys.readouterr().out
 
 
@@ -306,16 +308,18 @@ def bash_dag(command: str, **kwargs: Any) -> DAG:
 
 def test_bash_invocation_renders_and_picks_env(db: Path, tmp_path: Path) -> None:
     d = bash_dag("echo {{ params.name }} {{ ds }}", env={"X": "{{ ds_nodash }}"}, cwd=str(tmp_path))
-    argv, env, cwd = bash_invocation(d, attempt_info(db, "d", "b"))
+    argv, env, cwd, _xcom, _rendered = bash_invocation(d, attempt_info(db, "d", "b"))
     assert argv == ["bash", "-c", "echo world 2024-03-05"]
     assert env == {"X": "20240305"}
     assert cwd == str(tmp_path)
-    _, merged, _ = bash_invocation(
+    _, merged, _, _xcom, _rendered = bash_invocation(
         bash_dag("true", env={"X": "1"}, append_env=True), attempt_info(db, "d", "b")
     )
     assert merged["X"] == "1"
     assert merged["PATH"] == os.environ["PATH"]
-    _, inherited, _ = bash_invocation(bash_dag("true"), attempt_info(db, "d", "b"))
+    _, inherited, _, _xcom, _rendered = bash_invocation(
+        bash_dag("true"), attempt_info(db, "d", "b")
+    )
     assert inherited == dict(os.environ)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from flowtui import DAG, EmptyOperator, TaskGroup, task, task_group
-from flowtui.authoring.taskflow import XComArg
+from flowtui.authoring.xcom_arg import XComArg
 from flowtui.errors import DuplicateGroupId, DuplicateTaskId, InvalidArgument, InvalidId
 
 

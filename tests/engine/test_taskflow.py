@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 
@@ -16,6 +17,7 @@ from flowtui.errors import InvalidArgument, TaskCallableFailed
 from flowtui.execution.base import AttemptInfo, AttemptOutcome
 from flowtui.execution.task_runner import bash_invocation, run_task
 from flowtui.loading.serialization import dag_spec
+from flowtui.states import TaskState
 from flowtui.store.schema import open_connection
 from tests.conftest import attempt_info
 
@@ -155,6 +157,68 @@ def test_dict_return_annotation_turns_on_multiple_outputs(db: Path) -> None:
     assert run_task(d, attempt(db, "inferred", "stats")).xcom == {"return_value": {"n": 4}, "n": 4}
 
 
+class Totals(TypedDict):
+    n: int
+
+
+def test_multiple_outputs_follows_airflow_s_inference_and_checks_the_value(db: Path) -> None:
+    with DAG("inference") as d:
+
+        @task
+        def mapping() -> Mapping[str, int]:
+            return {"n": 1}
+
+        @task
+        def typed() -> Totals:
+            return {"n": 2}
+
+        @task
+        def listed() -> list[int]:
+            return [3]
+
+        def unknown() -> NotImported:  # type: ignore[name-defined]  # noqa: F821
+            return {"n": 4}
+
+        @task(multiple_outputs=True)
+        def not_a_dict() -> Any:
+            return [5]
+
+        mapping(), typed(), listed(), task(unknown)(), not_a_dict()
+    inferred = {t: as_operator(d.get_task(t)).multiple_outputs for t in d.task_ids}
+    assert inferred == {
+        "mapping": True,
+        "typed": True,
+        "listed": False,
+        "unknown": False,  # as in Airflow: an annotation that does not resolve says no
+        "not_a_dict": True,
+    }
+    failed = run_task(d, attempt(db, "inference", "not_a_dict"))
+    assert (failed.state, dict(failed.xcom)) == ("failed", {})  # nothing pushed, as Airflow
+    assert failed.cause == "TypeError: multiple_outputs needs a dict return value, got list"
+
+
+def test_operator_output_and_str_of_an_xcom_arg(db: Path) -> None:
+    with DAG("outputs") as d:
+        first = PythonOperator(task_id="first", python_callable=lambda: {"k": "v"})
+        second = PythonOperator(
+            task_id="second",
+            python_callable=lambda whole, part, text: [whole, part, text],
+            op_args=[first.output, first.output["k"], f"got {first.output}"],
+        )
+    assert isinstance(first.output, XComArg)
+    assert second.upstream_task_ids == {"first"}  # the XComArgs wire it; the string does not
+    assert str(first.output["k"]) == (
+        "{{ task_instance.xcom_pull(task_ids='first', dag_id='outputs', key='k') }}"
+    )
+    pushed = {"return_value": {"k": "v"}, "k": "v"}
+    store_outcome(db, "outputs", "first", AttemptOutcome(TaskState.SUCCESS, xcom=pushed))
+    assert run_task(d, attempt(db, "outputs", "second")).xcom["return_value"] == [
+        {"k": "v"},
+        "v",
+        "got {'k': 'v'}",
+    ]
+
+
 def test_missing_return_value_is_none_and_missing_key_is_an_error(db: Path) -> None:
     with DAG("missing") as d:
 
@@ -199,7 +263,7 @@ def test_task_bash_runs_the_returned_command(db: Path) -> None:
 
         greet(name())
     run_and_store(db, d, "name")
-    argv, env, _ = bash_invocation(d, attempt(db, "b", "greet"))
+    argv, env, _, _xcom, _rendered = bash_invocation(d, attempt(db, "b", "greet"))
     assert argv == ["bash", "-c", "echo hello flowtui 2024-01-02"]
     assert env == {"A": "1"}
     assert run_task(d, attempt(db, "b", "greet")).xcom == {

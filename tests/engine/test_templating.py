@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from flowtui import DAG, BashOperator, Variable
+from flowtui import DAG, BashOperator, PythonOperator, Variable
 from flowtui.authoring.templating import is_template, render
 from flowtui.errors import TemplateRenderError, TemplateUndefined
 from flowtui.execution.task_runner import bash_invocation, run_task
@@ -27,7 +27,9 @@ def rendered_command(db: Path, command: str, **changes: Any) -> str:
         "data_interval_end": "2024-02-28T06:30:00+00:00",
         "run_type": "scheduled",
     }
-    argv, _, _ = bash_invocation(d, attempt_info(db, "tpl", "load", **{**fields, **changes}))
+    argv, _, _, _xcom, _rendered = bash_invocation(
+        d, attempt_info(db, "tpl", "load", **{**fields, **changes})
+    )
     return argv[2]
 
 
@@ -118,3 +120,40 @@ def test_import_flowtui_does_not_import_jinja2() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_template_files_are_read_from_the_dag_folder_then_template_searchpath(
+    db: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "beside.sh").write_text("echo {{ ds }}\n")
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "q.sql").write_text("SELECT {{ params.n }}")
+    with DAG("files", params={"n": 7}, template_searchpath=str(extra)) as d:
+        BashOperator(task_id="script", bash_command="beside.sh")
+        BashOperator(task_id="inline", bash_command="beside.sh ")  # Airflow's escape: a space
+        PythonOperator(
+            task_id="query",
+            python_callable=lambda sqls: sqls,
+            op_kwargs={"sqls": ["q.sql", "plain.txt"]},  # at any depth, as Airflow
+            templates_exts=[".sql"],
+        )
+        PythonOperator(
+            task_id="missing", python_callable=print, op_args=["gone.sql"], templates_exts=(".sql",)
+        )
+    d.fileloc = str(tmp_path / "files.py")
+    info = {"logical_date": "2024-02-28T00:00:00+00:00"}
+    assert bash_invocation(d, attempt_info(db, "files", "script", **info)).argv[2] == (
+        "echo 2024-02-28\n"
+    )
+    assert bash_invocation(d, attempt_info(db, "files", "inline", **info)).argv[2] == "beside.sh "
+    assert run_task(d, attempt_info(db, "files", "query", **info)).xcom == {
+        "return_value": ["SELECT 7", "plain.txt"]
+    }
+    failed = run_task(d, attempt_info(db, "files", "missing", **info))
+    assert failed.state == "failed"
+    assert failed.cause == (
+        f"task 'missing': template field 'op_args': template file 'gone.sql' not found in "
+        f"{tmp_path}, {extra}; put it beside the DAG file or add its folder to the DAG's "
+        f"template_searchpath"
+    )

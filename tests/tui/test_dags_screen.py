@@ -279,3 +279,36 @@ async def test_a_dag_asking_for_mail_without_smtp_shows_a_warning(home: Home) ->
             assert fileloc.endswith("mailing.py")
             message = plain(options.get_option_at_index(1).prompt)
             assert "warning: DAG 'mailing' asks for email (task 'load')" in message
+
+
+NAMED = """
+    from flowtui import DAG, BashOperator
+
+    with DAG("named", dag_display_name="Nightly orders") as named:
+        BashOperator(task_id="load", bash_command="true", task_display_name="Load the orders")
+        BashOperator(task_id="plain", bash_command="true")
+"""
+
+
+async def test_display_names_are_shown_where_the_ids_were(home: Home) -> None:
+    """Airflow's dag_display_name and task_display_name in the list (and its filter), the DAG
+    screen's title (the id beside it) and the grid's rows; the ids stay the rows' keys."""
+    home.write_dag("named.py", NAMED)
+    load_dags(home)
+    app = _offline(home)
+    async with app.run_test(size=SIZE) as pilot:
+        screen: DagsScreen = await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, DagsScreen) and _dag_ids(app.screen) and app.screen,
+        )
+        assert _dag_ids(screen) == ["named"]
+        assert str(screen.dag_table.get_cell("named", "DAG")) == "Nightly orders"
+        await pilot.press("slash", *"nightly", "enter")
+        assert _dag_ids(screen) == ["named"]
+        await pilot.press("enter")
+        shown = await wait_for(pilot, lambda: _dag_screen(app), what="the named screen")
+        title = str(shown.query_one("#dag-title", Static).render())
+        assert title.startswith(" Nightly orders (named)  schedule")
+        grid = shown.run_grid
+        rows = {str(key.value): str(grid.get_cell(key, "task")) for key in grid.rows}
+        assert rows == {"load": "Load the orders", "plain": "plain"}

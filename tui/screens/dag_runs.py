@@ -171,8 +171,10 @@ class DagScreen(RunActionsScreen):
         )
         self.data = data
         grid = self.run_grid
+        names = _names(data.spec)
         visible = grid.runs_that_fit(
-            data.task_ids, grid.size.width or int(self.app.size.width * 0.6)
+            [names.get(t, t) for t in data.task_ids],
+            grid.size.width or int(self.app.size.width * 0.6),
         )
         grid.set_data(_grid_data(data, visible))
         newest = data.runs[-1]["run_id"] if data.runs else None
@@ -342,7 +344,12 @@ def _grid_data(data: DagScreenData, visible: int) -> GridData:
         if ti.get("sla_missed")
     )
     sensing = frozenset(t for t, task in data.spec.tasks.items() if task.sensor_mode == "poke")
-    return GridData(data.task_ids, shown, states, durations, missed, sensing)
+    return GridData(data.task_ids, shown, states, durations, missed, sensing, _names(data.spec))
+
+
+def _names(spec: DagSpec) -> dict[str, str]:
+    """The tasks' display names, for those that have one."""
+    return {t: task.display_name for t, task in spec.tasks.items() if task.display_name}
 
 
 def _first_to_fix(task_ids: list[str], cells: dict[str, dict[str, Any]]) -> str | None:
@@ -367,7 +374,9 @@ def _selected(dag_id: str, data: DagScreenData, run_id: str, task_id: str) -> Se
 
 def _title(data: DagScreenData, marked: int = 0) -> Text:
     dag = data.dag
-    text = Text(f" {dag['dag_id']}", style="bold")
+    text = Text(f" {data.spec.display_name or dag['dag_id']}", style="bold")
+    if data.spec.display_name:
+        text.append(f" ({dag['dag_id']})", style="dim")
     text.append(f"  schedule {schedule_text(dag['schedule'])}", style="dim")
     if dag["is_paused"]:
         text.append("  ⏸ paused", style="yellow")

@@ -217,7 +217,10 @@ def _matches(dag: dict[str, Any], text: str) -> bool:
         if word.startswith("tag:"):
             if not any(word[4:] in tag.lower() for tag in dag["tags"]):
                 return False
-        elif word not in dag["dag_id"].lower() and word not in dag["description"].lower():
+        elif not any(
+            word in (text or "").lower()
+            for text in (dag["dag_id"], dag["display_name"], dag["description"])
+        ):
             return False
     return True
 
@@ -231,7 +234,7 @@ def _cells(dag: dict[str, Any]) -> list[Any]:
     counts = dag["task_counts"]
     running = counts.get("running", 0) + counts.get("queued", 0)
     failed = counts.get("failed", 0) + counts.get("upstream_failed", 0)
-    name = Text(dag["dag_id"], style="bold")
+    name = Text(dag["display_name"] or dag["dag_id"], style="bold")  # the id stays the key
     if dag.get("sla_missed"):
         name.append(f" !SLA {dag['sla_missed']}", style="bold magenta")
     return [

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Static
 
+from flowtui.spec import TaskSpec
 from flowtui.store import reads
 from flowtui.store.summaries import dag_header, task_history
 from flowtui.tui.format import format_duration, format_elapsed, format_timestamp, format_until
@@ -172,7 +173,10 @@ class TaskInstanceScreen(TaskActionsScreen):
     def _summary(self, ti: dict[str, Any] | None) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {self.dag_id} / {self.run_id} / ", style="dim")
-        text.append(self.task_id, style="bold")
+        task = self._task_spec()
+        text.append(task.display_name if task and task.display_name else self.task_id, style="bold")
+        if task and task.display_name:
+            text.append(f" ({self.task_id})", style="dim")
         if ti is None:
             text.append("   not in this run (yet)", style="dim")
             return text
@@ -192,9 +196,13 @@ class TaskInstanceScreen(TaskActionsScreen):
 
     def _sensing(self) -> bool:
         """Whether the task is a sensor in poke mode (as the DAG's spec says)."""
-        spec = self.data.get("spec") if self.data else None
-        task = spec.tasks.get(self.task_id) if spec is not None else None
+        task = self._task_spec()
         return task is not None and task.sensor_mode == "poke"
+
+    def _task_spec(self) -> TaskSpec | None:
+        """The task as the DAG's spec describes it; None before it is read, or when gone."""
+        spec = self.data.get("spec") if self.data else None
+        return spec.tasks.get(self.task_id) if spec is not None else None
 
     def _fill_attempts(self, attempts: list[dict[str, Any]]) -> None:
         table, shown = self.attempts_table, self.log_pane.try_number

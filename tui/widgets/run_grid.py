@@ -46,10 +46,13 @@ class GridData:
     """(run_id, task_id) of the cells that missed their SLA: marked `!`."""
     sensing: frozenset[str] = frozenset()
     """Tasks that are sensors in poke mode: running, they are waiting (shown `⏲`)."""
+    names: dict[str, str] = field(default_factory=dict)
+    """task_id -> the name its row shows (its display name), for the tasks that have one."""
 
     @property
     def shape(self) -> tuple[Any, ...]:
-        return (tuple(self.task_ids), tuple((r["run_id"], r["state"]) for r in self.runs))
+        rows = tuple(self.names.get(t, t) for t in self.task_ids)
+        return (tuple(self.task_ids), rows, tuple((r["run_id"], r["state"]) for r in self.runs))
 
 
 class _CellMessage(Message):
@@ -139,10 +142,11 @@ class RunGrid(DataTable[Text]):
                 self.update_cell(key[1], key[0], self._cell(key))
         self.post_message(self.MarksChanged())
 
-    def runs_that_fit(self, task_ids: Sequence[str], width: int | None = None) -> int:
-        """How many run columns fit beside the task names at the grid's width (at least 1)."""
+    def runs_that_fit(self, names: Sequence[str], width: int | None = None) -> int:
+        """How many run columns fit beside the task names (what the rows show) at the grid's
+        width (at least 1)."""
         width = self.size.width if width is None else width
-        room = width - _name_width(task_ids) - SPARK_COLUMN - 2  # 2: the vertical scrollbar
+        room = width - _name_width(names) - SPARK_COLUMN - 2  # 2: the vertical scrollbar
         return max(1, room // RUN_WIDTH)
 
     def selected(self) -> tuple[str, str] | None:
@@ -195,7 +199,8 @@ class RunGrid(DataTable[Text]):
         self.clear(columns=True)
         self._shape, self._states, self._durations = data.shape, dict(data.states), {}
         self._missed, self._sensing = data.sla_missed, data.sensing
-        self.add_column(Text("task", style="bold"), width=_name_width(data.task_ids), key="task")
+        names = [data.names.get(t, t) for t in data.task_ids]
+        self.add_column(Text("task", style="bold"), width=_name_width(names), key="task")
         self.add_column(Text("durations", style="bold"), width=SPARK_COLUMN, key="durations")
         for run in data.runs:
             self.add_column(_run_cell(run["state"]), width=RUN_WIDTH, key=run["run_id"])
@@ -203,7 +208,7 @@ class RunGrid(DataTable[Text]):
         for task_id in data.task_ids:
             self._durations[task_id] = list(data.durations.get(task_id, []))
             self.add_row(
-                Text(task_id, overflow="ellipsis", no_wrap=True),
+                Text(data.names.get(task_id, task_id), overflow="ellipsis", no_wrap=True),
                 sparkline(self._durations[task_id], scale),
                 *(self._cell(key) for key in ((r["run_id"], task_id) for r in data.runs)),
                 key=task_id,
@@ -247,8 +252,8 @@ class RunGrid(DataTable[Text]):
             self.post_message(self.CellMoved(self, *selected))
 
 
-def _name_width(task_ids: Sequence[str]) -> int:
-    return min(NAME_MAX, max([len("task"), *(len(t) for t in task_ids)])) + 1
+def _name_width(names: Sequence[str]) -> int:
+    return min(NAME_MAX, max([len("task"), *(len(t) for t in names)])) + 1
 
 
 def _run_cell(state: str | None, sla_missed: bool = False, sensing: bool = False) -> Text:

@@ -33,6 +33,7 @@ class BashOperator(BaseOperator):
     """
 
     template_fields: ClassVar[Sequence[str]] = ("bash_command", "env", "cwd")
+    template_ext: Sequence[str] = (".sh", ".bash")
     runs_bash: ClassVar[bool] = True
 
     def __init__(

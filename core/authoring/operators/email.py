@@ -35,6 +35,7 @@ class EmailOperator(BaseOperator):
     """
 
     template_fields: ClassVar[Sequence[str]] = ("to", "subject", "html_content", "files")
+    template_ext: Sequence[str] = (".html",)
 
     def __init__(
         self,

@@ -16,6 +16,7 @@ def call_with_context(
     """Call `fn(*args, **kwargs)`, adding the context keys `fn` names (all with `**kwargs`).
 
     Keys in `kwargs` win over context keys of the same name; names filled by `args` are left out.
+    An `async def` function is awaited (in an event loop of its own), as Airflow 3 does.
     """
     import inspect
 
@@ -32,7 +33,12 @@ def call_with_context(
             for p in params
             if p.kind in named and p.name in merged and p.name not in taken
         }
-    return fn(*args, **chosen)
+    result = fn(*args, **chosen)
+    if inspect.iscoroutine(result):
+        import asyncio
+
+        return asyncio.run(result)
+    return result
 
 
 class PythonOperator(BaseOperator):
@@ -44,6 +50,8 @@ class PythonOperator(BaseOperator):
         op_kwargs: keyword arguments (templated); they win over context keys.
         templates_dict: rendered and handed to the callable as context key `templates_dict`.
         show_return_value_in_logs: print "Returned value was: ..." to the task log.
+        templates_exts: extensions of template files in the templated fields (e.g. [".sql"]):
+            a string ending in one is the file's text, rendered (`BaseOperator.template_ext`).
     """
 
     template_fields: ClassVar[Sequence[str]] = ("templates_dict", "op_args", "op_kwargs")
@@ -63,9 +71,12 @@ class PythonOperator(BaseOperator):
         op_kwargs: Mapping[str, Any] | None = None,
         templates_dict: dict[str, Any] | None = None,
         show_return_value_in_logs: bool = True,
+        templates_exts: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if templates_exts:
+            self.template_ext = tuple(templates_exts)
         if not callable(python_callable):
             raise InvalidArgument(self._where(), "python_callable must be callable")
         self.python_callable = python_callable

@@ -20,7 +20,7 @@ from flowtui.execution import leftovers, ticket
 from flowtui.execution.base import AttemptOutcome, AttemptRequest, bash_exit_outcome
 from flowtui.execution.callbacks import CallbackReport
 from flowtui.execution.local.protocol import CallbackJob, ParseJob, RunJob, write_all
-from flowtui.execution.logs import flowtui_line, send_output_to
+from flowtui.execution.logs import flowtui_line, last_line, send_output_to
 from flowtui.execution.ticket import ticket_path
 from flowtui.loading.parse import ImportProblem, ParseReport
 from flowtui.records import Record
@@ -28,6 +28,7 @@ from flowtui.states import TaskState
 
 if TYPE_CHECKING:
     from flowtui.authoring.dag import DAG
+    from flowtui.execution.task_runner import BashInvocation
 
 START_FAILED = 70
 """Exit code of a child that failed before it could report a result."""
@@ -178,11 +179,8 @@ def _run_attempt(request: AttemptRequest, preloaded: dict[str, DAG] | None) -> A
         dags = preloaded or dags_by_id(Path(request.file))
         dag = dags[info.dag_id]
         if request.runs_bash:
-            rendered: dict[str, Any] = {}
-            argv, env, cwd = bash_invocation(dag, info, rendered)
-            codes = getattr(dag.get_task(info.task_id), "skip_exit_codes", ())
-            outcome = bash_exit_outcome(_run_bash(argv, env, cwd), codes)
-            return outcome._replace(rendered=rendered)
+            bash = bash_invocation(dag, info)
+            return _bash_attempt(dag.get_task(info.task_id), bash, request)
         return run_task(dag, info)
     except (SkipTask, FailTask) as exc:  # raised by a @task.bash function before bash starts
         return skip_or_fail_outcome(exc)
@@ -191,6 +189,28 @@ def _run_attempt(request: AttemptRequest, preloaded: dict[str, DAG] | None) -> A
         where = f" (line {problem.line})" if problem.line else ""
         print(f"[flowtui] could not start the task{where}: {problem.message}", file=sys.stderr)
         return AttemptOutcome(TaskState.FAILED, problem.message)
+
+
+def _bash_attempt(task: object, bash: BashInvocation, request: AttemptRequest) -> AttemptOutcome:
+    """Run a bash task's command; on success its last line of output (read back from the log
+    it went to) is XCom `return_value` unless the task says `do_xcom_push=False`, as Airflow's
+    BashOperator returns it. A failure goes to the task's `retry_policy` as the exception
+    Airflow's BashOperator raises."""
+    from flowtui.authoring.exceptions import AirflowException
+    from flowtui.authoring.xcom import RETURN_KEY
+    from flowtui.execution.task_runner import apply_retry_policy
+
+    sys.stdout.flush()
+    start = os.fstat(1).st_size  # stdout is the attempt's log (`_redirect_output`)
+    code = _run_bash(bash.argv, bash.env, bash.cwd)
+    outcome = bash_exit_outcome(code, getattr(task, "skip_exit_codes", ()))
+    outcome = outcome._replace(xcom=bash.xcom, rendered=bash.rendered)
+    if outcome.state is TaskState.SUCCESS and getattr(task, "do_xcom_push", True):
+        return outcome._replace(xcom={**bash.xcom, RETURN_KEY: last_line(request.log_path, start)})
+    if outcome.state is TaskState.FAILED:
+        exc = AirflowException(f"Bash command failed. The command returned exit code {code}.")
+        return apply_retry_policy(task, exc, outcome, request.info, None)
+    return outcome
 
 
 def _run_callbacks(job: CallbackJob, preloaded: dict[str, DAG] | None) -> CallbackReport:

@@ -1,0 +1,1 @@
+SELECT {{ params.n }} FROM t WHERE ds = '{{ ds }}'
