@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -107,6 +108,8 @@ def _measure(args: argparse.Namespace, folder: Path, columns: int, rows: int) ->
         idle_list, _ = _count(dashboard, args.seconds, None)
     finally:
         dashboard.close()
+        # Its scheduler goes on headless once the terminal is gone, as designed: stop it.
+        subprocess.run([args.flowtui, "scheduler", "stop"], env=env, capture_output=True)
     return {
         "following_bytes_per_s": following,
         "floor_log_bytes_per_s": floor,
