@@ -134,6 +134,8 @@ class Dashboard(App[int]):
     @on(StateLoaded)
     def _state_loaded(self, message: StateLoaded) -> None:
         self._counts = message.counts
+        if not self.screen_stack:
+            return  # the app is quitting: a read may arrive after its last screen went
         screen = self.screen
         if message.target is screen and isinstance(screen, LiveScreen):
             header = screen.header_bar

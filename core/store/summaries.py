@@ -8,7 +8,7 @@ import sqlite3
 from typing import Any
 
 from flowtui.states import summary_state
-from flowtui.store.reads import _rows
+from flowtui.store.reads import _rows, rows_in_one_step
 
 
 def data_version(conn: sqlite3.Connection) -> int:
@@ -73,46 +73,76 @@ def sla_misses(conn: sqlite3.Connection, dag_id: str, run_ids: list[str]) -> set
     return {(run_id, task_id) for run_id, task_id in rows}
 
 
-def run_grid(conn: sqlite3.Connection, dag_id: str, recent: int = 25) -> dict[str, Any]:
-    """The DAG's last `recent` runs (oldest first, as Airflow's grid) and, per run, its task
-    instances keyed by task id (state, try_number, max_tries, duration, and sla_missed when it
-    missed its SLA); an expanded mapped task's cell lists its instances' states (`mapped`, by
-    map index) and shows the one that sums them up (`summary_state`)."""
-    runs = _rows(
+def recent_runs(conn: sqlite3.Connection, dag_id: str, recent: int = 25) -> list[dict[str, Any]]:
+    """The DAG's last `recent` runs, oldest first (as Airflow's grid), conf parsed."""
+    runs = rows_in_one_step(
         conn,
         "SELECT * FROM (SELECT * FROM dag_runs WHERE dag_id = ? "
         "ORDER BY logical_date DESC, id DESC LIMIT ?) ORDER BY logical_date, id",
         (dag_id, recent),
     )
-    cells: dict[str, dict[str, dict[str, Any]]] = {r["run_id"]: {} for r in runs}
-    if runs:
-        marks = ", ".join("?" for _ in runs)
-        # Built by hand, and only the columns a grid shows: this runs on every refresh for
-        # runs x tasks rows (thousands), and each object made here is work for the collector.
-        rows = conn.execute(
-            "SELECT run_id, task_id, state, try_number, max_tries, duration, map_index "
-            f"FROM task_instances WHERE dag_id = ? AND run_id IN ({marks})",
-            (dag_id, *(r["run_id"] for r in runs)),
-        )
-        for run_id, task_id, state, try_number, max_tries, duration, map_index in rows:
-            cell = cells[run_id].get(task_id)
+    for run in runs:
+        run["conf"] = json.loads(run["conf"])
+    return runs
+
+
+def grid_cells(
+    conn: sqlite3.Connection, dag_id: str, run_ids: list[str]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per run of `run_ids`, its task instances keyed by task id (state, try_number,
+    max_tries, duration, and sla_missed when it missed its SLA); an expanded mapped task's cell
+    lists its instances' states (`mapped`, by map index) and shows the one that sums them up
+    (`summary_state`)."""
+    cells: dict[str, dict[str, dict[str, Any]]] = {run_id: {} for run_id in run_ids}
+    if not run_ids:
+        return cells
+    marks = ", ".join("?" for _ in run_ids)
+    # One row per run, its task instances as one JSON array: sqlite3 lets go of the GIL for
+    # every row it steps, and a reader thread beside a busy UI thread waits up to the switch
+    # interval to get it back, so 200 rows cost up to a second where one costs a few ms.
+    rows = conn.execute(
+        "SELECT run_id, json_group_array(json_array(task_id, state, try_number, max_tries, "
+        f"duration, map_index)) FROM task_instances WHERE dag_id = ? AND run_id IN ({marks}) "
+        "GROUP BY run_id",
+        (dag_id, *run_ids),
+    )
+    for run_id, text in rows.fetchall():
+        run_cells = cells[run_id]
+        for task_id, state, try_number, max_tries, duration, map_index in json.loads(text):
+            cell = run_cells.get(task_id)
             if map_index >= 0 and cell is not None:  # a mapped task: one cell sums them up
                 cell["mapped"].append(state)
                 cell["state"] = summary_state(cell["mapped"])
                 continue
-            cells[run_id][task_id] = {
+            run_cells[task_id] = {
                 "state": state,
                 "try_number": try_number,
                 "max_tries": max_tries,
                 "duration": duration,
                 "mapped": [state] if map_index >= 0 else [],
             }
-    for run_id, task_id in sla_misses(conn, dag_id, [r["run_id"] for r in runs]):
+    for run_id, task_id in sla_misses(conn, dag_id, run_ids):
         if task_id in cells.get(run_id, {}):
             cells[run_id][task_id]["sla_missed"] = True
-    for run in runs:
-        run["conf"] = json.loads(run["conf"])
-    return {"runs": runs, "cells": cells}
+    return cells
+
+
+RUN_EVENTS = ("run_created", "run_state", "run_deleted")
+"""The events that come with every change of a `dag_runs` row a reader shows."""
+
+
+def runs_with_events_since(conn: sqlite3.Connection, dag_id: str, after_id: int) -> dict[str, bool]:
+    """The run ids of the DAG's events after event `after_id` (the runs whose task instances
+    may have changed since a reader saw that event), each with whether the run's own row
+    changed (one of `RUN_EVENTS`)."""
+    # `+dag_id` keeps SQLite off the (dag_id, ...) index: a range of the primary key reads only
+    # the new events, where the index would walk every event the DAG ever had.
+    rows = conn.execute(
+        "SELECT run_id, MAX(kind IN (?, ?, ?)) FROM events "
+        "WHERE id > ? AND +dag_id = ? AND run_id IS NOT NULL GROUP BY run_id",
+        (*RUN_EVENTS, after_id, dag_id),
+    )
+    return {run_id: bool(is_run) for run_id, is_run in rows}
 
 
 def task_history(
@@ -159,14 +189,15 @@ def present_counts(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
     """Task instances per state, by dag_id, of the present runs (`PRESENT_RUNS`): what needs
     attention now, where `state_counts` counts every instance ever (a failure long fixed by a
     later run stays failed in its own run)."""
-    rows = conn.execute(
-        f"SELECT ti.dag_id, ti.state, COUNT(*) FROM ({PRESENT_RUNS}) p "
+    rows = rows_in_one_step(
+        conn,
+        f"SELECT ti.dag_id, ti.state, COUNT(*) AS n FROM ({PRESENT_RUNS}) p "
         "JOIN task_instances ti ON ti.dag_id = p.dag_id AND ti.run_id = p.run_id "
-        "GROUP BY ti.dag_id, ti.state"
+        "GROUP BY ti.dag_id, ti.state",
     )
     counts: dict[str, dict[str, int]] = {}
-    for dag_id, state, count in rows:
-        counts.setdefault(dag_id, {})[state] = count
+    for row in rows:
+        counts.setdefault(row["dag_id"], {})[row["state"]] = row["n"]
     return counts
 
 

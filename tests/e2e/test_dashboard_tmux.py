@@ -297,3 +297,55 @@ def test_an_ssh_drop_leaves_the_run_going_and_the_next_flowtui_attaches(
     grid = [line for line in screen.splitlines() if line.lstrip().startswith(("first", "then"))]
     assert len(grid) == 2, screen
     assert all("✔" in line for line in grid), screen
+
+
+WIDE_LAST_LINE = """
+    from datetime import datetime
+    from flowtui import DAG, BashOperator
+
+    with DAG("wide_e2e", start_date=datetime(2024, 1, 1)) as dag:
+        BashOperator(
+            task_id="wide",
+            bash_command=(
+                "for i in $(seq 1 40); do echo \\"line $i\\"; done; "
+                "printf 'the error at last: %0280d\\\\n' 7; exit 1"
+            ),
+        )
+"""
+
+
+def test_the_log_pane_shows_a_wide_last_line_at_80x24_without_colour(
+    home: Home, tmux_factory: TmuxFactory
+) -> None:
+    """Issue 13, point 3: a 300-column line last in the log is on screen (the horizontal
+    scrollbar took that row), and no toast covers it."""
+    home.write_dag("wide.py", WIDE_LAST_LINE)
+    scheduler = home.start("scheduler")
+    try:
+        wait_until(
+            lambda: home.run("dags", "trigger", "wide_e2e").returncode == 0,
+            30,
+            interval=0.3,
+            what="the scheduler to load wide_e2e",
+        )
+        run_id = home.latest_run_id("wide_e2e")
+        wait_until(
+            lambda: home.task_state("wide_e2e", run_id, "wide") == "failed",
+            30,
+            what="wide to fail",
+        )
+        screen = tmux_factory(80, 24, no_color=True)
+        screen.wait_for("wide_e2e")
+        screen.keys("f")
+        screen.wait_for("bash exited with code 1")
+        screen.keys("Enter")  # the task instance screen, its log at the end
+        shown = screen.wait_for("line 40")
+        rows = shown.rstrip("\n").splitlines()
+        log_rows = [row for row in rows if row.startswith(("line ", "the error at last"))]
+        assert log_rows[-2:] == [
+            "line 40".ljust(80).rstrip(),
+            "the error at last: " + "0" * (80 - len("the error at last: ")),
+        ], shown
+    finally:
+        scheduler.terminate()
+        scheduler.wait(timeout=20)

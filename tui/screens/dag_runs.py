@@ -21,11 +21,12 @@ from textual.widgets import ContentSwitcher, Footer, Static
 from flowtui.clock import utcnow
 from flowtui.spec import DagSpec
 from flowtui.store import reads
-from flowtui.store.summaries import dag_header, run_grid
+from flowtui.store.summaries import dag_header
 from flowtui.tui.format import format_duration, format_elapsed, format_timestamp, schedule_text
 from flowtui.tui.messages import RefreshRequested
 from flowtui.tui.screens.base import SpecCache
 from flowtui.tui.screens.dag_details import DagDetailsScreen
+from flowtui.tui.screens.grid_reader import GridColumns, GridReader
 from flowtui.tui.screens.runs import RunsScreen
 from flowtui.tui.screens.source import SourceScreen
 from flowtui.tui.screens.task_actions import RunActionsScreen, SelectedRun, SelectedTaskInstance
@@ -34,7 +35,7 @@ from flowtui.tui.screens.task_instance import TaskInstanceScreen
 from flowtui.tui.widgets.duration_sparklines import WIDTH as SPARK_WIDTH
 from flowtui.tui.widgets.graph_view import GraphView
 from flowtui.tui.widgets.header_bar import HeaderBar
-from flowtui.tui.widgets.run_grid import GridData, RunGrid
+from flowtui.tui.widgets.run_grid import RunGrid
 from flowtui.tui.widgets.state_badge import badge
 from flowtui.tui.widgets.timeline import Timeline
 
@@ -95,6 +96,9 @@ class DagScreen(RunActionsScreen):
         """The run under the cursor, read by `load` (live thread) for the timeline."""
         self._placed = False
         self._spec = SpecCache()
+        self._reader = GridReader(dag_id)
+        """Live thread only: the grid as last read, so that a refresh reads what changed."""
+        self._columns = GridColumns()
         self._jump_step = 0
         """`]` or `[` was pressed (1 or -1): an `f` next jumps to a failed cell."""
 
@@ -142,18 +146,15 @@ class DagScreen(RunActionsScreen):
         if dag is None:
             return None
         spec = self._spec.parse(dag.pop("spec"))
-        grid = run_grid(conn, self.dag_id, self._recent)
-        run_ids = [r["run_id"] for r in grid["runs"]]
-        run_id = self._run_id if self._run_id in run_ids else (run_ids[-1] if run_ids else None)
-        attempts = reads.attempts(conn, self.dag_id, run_id) if run_id else []
+        grid = self._reader.read(conn, self._recent, self._run_id)
         return DagScreenData(
             dag,
             spec,
-            grid["runs"],
-            grid["cells"],
-            _task_ids(spec, grid["cells"]),
-            run_id,
-            attempts,
+            grid.runs,
+            grid.cells,
+            _task_ids(spec, grid.cells),
+            grid.attempts_run_id,
+            grid.attempts,
             utcnow(),
         )
 
@@ -176,7 +177,10 @@ class DagScreen(RunActionsScreen):
             [names.get(t, t) for t in data.task_ids],
             grid.size.width or int(self.app.size.width * 0.6),
         )
-        grid.set_data(_grid_data(data, visible))
+        sensing = frozenset(t for t, task in data.spec.tasks.items() if task.sensor_mode == "poke")
+        grid.set_data(
+            self._columns.grid_data(data.runs, data.cells, data.task_ids, sensing, visible, names)
+        )
         newest = data.runs[-1]["run_id"] if data.runs else None
         if newest is not None and not self._placed:
             self._placed = True
@@ -323,28 +327,6 @@ def _task_ids(spec: DagSpec, cells: dict[str, dict[str, dict[str, Any]]]) -> lis
         task_ids += [t for t in run_cells if t not in known]
         known.update(run_cells)
     return task_ids
-
-
-def _grid_data(data: DagScreenData, visible: int) -> GridData:
-    """The grid's rows and the last `visible` runs; the sparklines get every run read."""
-    shown = data.runs[-visible:]
-    states = {
-        (run["run_id"], task_id): ti["state"]
-        for run in shown
-        for task_id, ti in data.cells[run["run_id"]].items()
-    }
-    durations = {
-        task_id: [data.cells[r["run_id"]].get(task_id, {}).get("duration") for r in data.runs]
-        for task_id in data.task_ids
-    }
-    missed = frozenset(
-        (run["run_id"], task_id)
-        for run in shown
-        for task_id, ti in data.cells[run["run_id"]].items()
-        if ti.get("sla_missed")
-    )
-    sensing = frozenset(t for t, task in data.spec.tasks.items() if task.sensor_mode == "poke")
-    return GridData(data.task_ids, shown, states, durations, missed, sensing, _names(data.spec))
 
 
 def _names(spec: DagSpec) -> dict[str, str]:

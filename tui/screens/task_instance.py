@@ -151,10 +151,14 @@ class TaskInstanceScreen(TaskActionsScreen):
         }
 
     def show(self, data: Any) -> None:
-        self.data = data
+        previous, self.data = self.data, data
         self.query_one("#ti-summary", Static).update(self._summary(data["ti"]))
-        self._fill_attempts(data["attempts"])
-        self._fill_history(data["history"])
+        # Refilled only when changed: a refill redraws the table (and its scrollbars), several
+        # KB a second over SSH while a log is followed (issue 13, point 3).
+        if previous is None or data["attempts"] != previous["attempts"]:
+            self._fill_attempts(data["attempts"])
+        if previous is None or data["history"] != previous["history"]:
+            self._fill_history(data["history"])
         self.log_pane.set_attempts(self._attempt_logs(data["ti"], data["attempts"]))
 
     def selected_task_instance(self) -> SelectedTaskInstance | None:

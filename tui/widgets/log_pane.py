@@ -35,7 +35,7 @@ class LogPane(Vertical):
     ]
 
     DEFAULT_CSS = """
-    LogPane > .log-pane--status { height: 1; }
+    LogPane > .log-pane--status { height: 1; width: 1fr; }
     LogPane > .log-pane--search { display: none; }
     LogPane > LogView { height: 1fr; }
     """
@@ -58,6 +58,7 @@ class LogPane(Vertical):
         super().__init__(id=id, classes=classes)
         self.attempts: list[AttemptLog] = []
         self._is_pinned = False
+        self._status = Text()
         """The user chose an attempt, so a new attempt does not take over the pane."""
 
     def compose(self) -> ComposeResult:
@@ -172,10 +173,9 @@ class LogPane(Vertical):
         view.search(view.search_text, forward=forward, again=True)
 
     def _show_status(self) -> None:
-        status = self.query_one(".log-pane--status", Static)
         attempt = self._attempt(self.try_number)
         if attempt is None:
-            status.update(Text(" no attempt yet", style="dim"))
+            self._set_status(Text(" no attempt yet", style="dim"))
             return
         view = self.log_view
         start, end = view.window
@@ -193,7 +193,15 @@ class LogPane(Vertical):
             text.append(f"  /{view.search_text}", style="bold")
             if view.note:
                 text.append(f" ({view.note})", style="yellow")
-        status.update(text)
+        self._set_status(text)
+
+    def _set_status(self, text: Text) -> None:
+        # Only when it changed, and without a relayout (a fixed-size line): `Static.update`
+        # lays the screen out again, which redrew the tables' scrollbars on every new log line.
+        if text != self._status:
+            self._status = text
+            status = self.query_one(".log-pane--status", Static)
+            status.update(text, layout=False)
 
 
 def _size(count: int) -> str:

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
@@ -34,6 +36,8 @@ from flowtui.tui.widgets.log_file import (
 )
 from flowtui.tui.widgets.log_window import LineWindow
 
+_PLAIN = Style()
+
 
 class _ReadDone(Message, bubble=False):
     """A thread worker finished a read; `apply` puts it on screen (UI thread)."""
@@ -55,7 +59,11 @@ class LogView(ScrollView, can_focus=True):
 
     COMPONENT_CLASSES = {"log-view--match", "log-view--current-match"}
 
+    # No horizontal scrollbar: it took the pane's last row, hiding the last line (usually the
+    # error) whenever a line was wider than the pane, and was redrawn cell by cell on every
+    # new line; a wide line scrolls with ← → (issue 13, point 3).
     DEFAULT_CSS = """
+    LogView { scrollbar-size-horizontal: 0; }
     LogView > .log-view--match { background: $warning 35%; }
     LogView > .log-view--current-match { background: $warning; color: $background; }
     """
@@ -390,6 +398,12 @@ class LogView(ScrollView, can_focus=True):
             style = self.get_component_rich_style(part)
             for match in self._pattern.finditer(line):
                 text.stylize(style, match.start(), match.end())
-        strip = Strip(text.render(self.app.console), cell_len(line))
+        # Every segment with a style: with NO_COLOR, Textual's monochrome filter reads each
+        # segment's style, and a plain line's segment has none (it crashed the dashboard).
+        segments = [
+            Segment(t, style or _PLAIN, control)
+            for t, style, control in text.render(self.app.console)
+        ]
+        strip = Strip(segments, cell_len(line))
         self._cache[key] = strip
         return strip

@@ -5,7 +5,7 @@ decides which runs and tasks to show."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,8 @@ class GridData:
     """Tasks that are sensors in poke mode: running, they are waiting (shown `⏲`)."""
     names: dict[str, str] = field(default_factory=dict)
     """task_id -> the name its row shows (its display name), for the tasks that have one."""
+    changed_runs: frozenset[str] | None = None
+    """The runs whose cells may differ from the data shown before (None: any of them)."""
 
     @property
     def shape(self) -> tuple[Any, ...]:
@@ -217,14 +219,17 @@ class RunGrid(DataTable[Text]):
         self.select(*(kept or (None, None)))
 
     def _update(self, data: GridData) -> None:
-        missed = data.sla_missed
+        missed, old_missed, old_states = data.sla_missed, self._missed, self._states
+        if data.changed_runs is None:
+            keys: Iterable[tuple[str, str]] = data.states.keys() | old_states.keys()
+        else:  # only the columns read again: a refresh of a 200-task DAG has thousands of cells
+            keys = [(r, t) for r in data.changed_runs for t in data.task_ids]
         changed = [
             key
-            for key, state in data.states.items()
-            if self._states.get(key) != state or (key in missed) != (key in self._missed)
+            for key in keys
+            if data.states.get(key) != old_states.get(key) or (key in missed) != (key in old_missed)
         ]
-        changed += self._states.keys() - data.states.keys()
-        self._states, self._missed = dict(data.states), missed
+        self._states, self._missed = data.states, missed
         for key in changed:
             self.update_cell(key[1], key[0], self._cell(key))
         if data.durations == self._durations:
