@@ -43,10 +43,16 @@ LIVE = """
     from datetime import datetime
     from flowtui import DAG, BashOperator
 
+    # Three lines, then the rest once the test has seen them (it creates GO), 0.05 s apart.
     with DAG("live", start_date=datetime(2024, 1, 1)) as dag:
         BashOperator(
             task_id="count",
-            bash_command="for i in $(seq 1 50); do echo line $i; sleep 0.1; done",
+            bash_command=(
+                "for i in 1 2 3; do echo line $i; done; "
+                "while [ ! -e GO ]; do sleep 0.05; done; "
+                "for i in $(seq 4 50); do echo line $i; sleep 0.05; done"
+            ),
+            cwd=FOLDER,
         )
 """
 
@@ -216,14 +222,15 @@ async def _trigger(pilot: Pilot[Any], home: Home, dag_id: str) -> dict[str, Any]
 
 
 async def test_a_running_tasks_log_grows_on_screen(home: Home) -> None:
-    home.write_dag("live.py", LIVE)
+    home.write_dag("live.py", LIVE.replace("FOLDER", repr(str(home.dags))))
     with in_thread(home) as (app, _scheduler):
         async with app.run_test(size=SIZE) as pilot:
             run = await _trigger(pilot, home, "live")
             screen = await _open(pilot, run["run_id"], "count", dag_id="live")
             view = screen.log_view
             await wait_for(pilot, lambda: "line 3" in view.visible_lines, what="the first lines")
-            assert "line 45" not in view.lines
+            assert "line 4" not in view.lines
+            (home.dags / "GO").touch()  # the task goes on while the screen shows it
             await wait_for(pilot, lambda: "line 45" in view.visible_lines, what="a late line")
             await wait_for(pilot, lambda: _state(screen) == "success")
             await wait_for(pilot, lambda: "line 50" in view.visible_lines)
