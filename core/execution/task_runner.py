@@ -92,7 +92,8 @@ def _attempt(
             if getattr(task, "show_return_value_in_logs", False):
                 print(f"Returned value was: {result}")
             skip_task_ids = task.tasks_to_skip(result)
-            _push_result(task, ti, result)
+            if not skip_task_ids:  # as Airflow 3: a task that skips others returns no XCom
+                _push_result(task, ti, result)
             if "mapped_outputs" in vars(dag):  # a mapped task may map over what it pushed
                 from flowtui.authoring.mapping import check_pushed
 

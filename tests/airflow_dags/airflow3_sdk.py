@@ -3,8 +3,9 @@
 
 Expected from `flowtui dags test airflow3_sdk --logical-date 2024-01-15` (exit 0, run
 success): numbers success, XCom return_value [1, 2, 3]; total success, XCom return_value 6;
-pick success, XCom return_value "even"; even success, XCom return_value "6 is even";
-odd skipped; gate success, XCom return_value false; gated skipped (short-circuited);
+pick success, no XCom (a branch that skips a task returns none, as in Airflow 3); even
+success, XCom return_value "6 is even"; odd skipped; gate success, no XCom; gated skipped
+(short-circuited);
 shout success (bash), XCom return_value "LOUD" (its last line); last success (none_failed:
 odd skipped above it), XCom return_value "2024-01-16" (pendulum in the callable: the day
 after ds).

@@ -35,7 +35,6 @@ EXPECTED: dict[str, tuple[dict[str, tuple[str, int]], dict[str, Any]]] = {
         },
         {
             "extract": {"rows": 3, "ds": DAY},
-            "choose": "big",
             "big": "3 rows",
             "report": f"report for {DAY}",
         },
@@ -55,9 +54,7 @@ EXPECTED: dict[str, tuple[dict[str, tuple[str, int]], dict[str, Any]]] = {
         {
             "numbers": [1, 2, 3],
             "total": 6,
-            "pick": "even",
             "even": "6 is even",
-            "gate": False,
             "shout": "LOUD",
             "last": "2024-01-16",
         },
@@ -102,10 +99,6 @@ EXPECTED: dict[str, tuple[dict[str, tuple[str, int]], dict[str, Any]]] = {
         },
         {
             "latest_only": ["after_latest"],
-            "monday": ["on_monday"],
-            "weekend": ["not_weekend"],
-            "in_window": ["early"],
-            "after_noon": ["before_noon"],
         },
     ),
     "airflow_assets": (

@@ -1,7 +1,8 @@
 """Branching operators: `BaseBranchOperator` follows the task ids its `choose_branch` returns,
 `BranchPythonOperator` the ones its callable returns, and `ShortCircuitOperator` stops
 everything downstream on a falsy result. They only report which tasks to skip
-(`tasks_to_skip`); the scheduler sets those states."""
+(`tasks_to_skip`); the scheduler sets those states. As in Airflow 3, a task that skips others
+pushes no XCom `return_value` (Airflow 2 pushed the branch, or the condition, in any case)."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def _not_followed(task: BaseOperator, result: Any) -> list[str]:
 class BaseBranchOperator(BaseOperator):
     """A task whose `choose_branch(context)` returns the task id(s) to follow, as Airflow's:
     the other direct downstream tasks are skipped (all of them for None or an empty list).
-    The branch is the task's return value (XCom `return_value`)."""
+    The branch is the task's return value (XCom `return_value` when it skips nothing)."""
 
     def choose_branch(self, context: Context) -> str | list[str] | None:
         raise NotImplementedError(f"{type(self).__name__} must implement choose_branch(context)")
