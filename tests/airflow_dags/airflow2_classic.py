@@ -4,7 +4,8 @@
 Expected from `flowtui dags test airflow2_classic --logical-date 2024-01-15` (exit 0, run
 success): extract success, XCom return_value {"rows": 3, "ds": "2024-01-15"}; choose success,
 no XCom (it skips small: as Airflow 3, not 2, which pushed "big"); big success, XCom
-return_value "3 rows"; small skipped (not chosen); join success (none_failed_min_one_success); skip_me skipped (AirflowSkipException);
+return_value "3 rows"; small skipped (not chosen); join success (none_failed_min_one_success);
+skip_me skipped (AirflowSkipException);
 after_skip skipped (all_success below a skip); report success (bash, all_done), XCom
 return_value "report for 2024-01-15" (bash's last line); done success (DummyOperator,
 marked without a process).
