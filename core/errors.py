@@ -90,13 +90,10 @@ class UnsupportedAirflowImport(DagDefinitionError, ImportError):
     """A DAG file asked `airflow` for a module or name flowtui does not provide. An ImportError
     too, so a file's own `try: ... except ImportError:` fallback works as without Airflow."""
 
-    def __init__(self, module: str, names: Iterable[str] = (), *, is_planned: bool = False) -> None:
+    def __init__(self, module: str, names: Iterable[str] = ()) -> None:
         listed = ", ".join(names)
         what = f"{module} ({listed})" if listed else module
-        yet = " yet" if is_planned else ""
-        super().__init__(
-            f'flowtui does not support {what}{yet}; see README "Airflow compatibility"'
-        )
+        super().__init__(f'flowtui does not support {what}; see README "Airflow compatibility"')
         self.name = module
 
 

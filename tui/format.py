@@ -79,6 +79,11 @@ def schedule_text(schedule: Any) -> str:
         return "manual"
     if isinstance(schedule, dict) and "timedelta" in schedule:
         return f"every {format_duration(schedule['timedelta'])}"
+    if isinstance(schedule, dict) and "cron_trigger" in schedule:
+        cron = schedule["cron_trigger"]
+        words = _cron_words(cron)
+        zone = "" if schedule.get("timezone") in (None, "UTC") else f" {schedule['timezone']}"
+        return f"{words} ({cron}{zone}, trigger)" if words else f"{cron}{zone} (trigger)"
     if isinstance(schedule, dict) and "datasets" in schedule:
         return one_line("on datasets " + ", ".join(schedule["datasets"]), DATASETS_WIDTH)
     if isinstance(schedule, str):

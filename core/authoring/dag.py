@@ -23,6 +23,7 @@ from flowtui.authoring.arguments import (
     where,
 )
 from flowtui.authoring.assets import AssetOrTimeSchedule, BaseAsset
+from flowtui.authoring.cron_trigger import CronTriggerTimetable
 from flowtui.authoring.param_validation import check_param_defaults, check_required_unscheduled
 from flowtui.errors import DagCycle, DuplicateTaskId, InvalidArgument, TaskNotFound
 
@@ -158,7 +159,9 @@ class DAG:
             found.append(self)
 
     def _check_dates(self, place: str) -> None:
-        needs_start = isinstance(self.schedule, str | timedelta | AssetOrTimeSchedule)
+        needs_start = isinstance(
+            self.schedule, str | timedelta | AssetOrTimeSchedule | CronTriggerTimetable
+        )
         if needs_start and self.start_date is None:
             raise InvalidArgument(
                 place,
@@ -357,6 +360,11 @@ def _check_schedule(schedule: Any, place: str, dag_id: str) -> Any:
         validate_schedule(schedule, dag_id=dag_id)
         return schedule
     if isinstance(schedule, timedelta) and schedule > timedelta(0):
+        return schedule
+    if isinstance(schedule, CronTriggerTimetable):
+        from flowtui.cron import validate_schedule
+
+        validate_schedule(schedule.cron, dag_id=dag_id)
         return schedule
     if isinstance(schedule, AssetOrTimeSchedule):
         _check_schedule(schedule.timetable, place, dag_id)

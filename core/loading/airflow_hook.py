@@ -32,11 +32,10 @@ class AirflowFinder:
     ) -> ModuleSpec | None:
         if fullname != "airflow" and not fullname.startswith("airflow."):
             return None
-        from flowtui.loading.airflow_names import SERVED, is_planned
+        from flowtui.loading.airflow_names import SERVED
 
         if fullname not in SERVED:
-            names = _imported_names(sys._getframe(1))
-            raise UnsupportedAirflowImport(fullname, names, is_planned=is_planned(fullname, names))
+            raise UnsupportedAirflowImport(fullname, _imported_names(sys._getframe(1)))
         # A package (with an empty __path__), so that its served submodules import too.
         # A Loader by its methods: subclassing importlib.abc's would import importlib.resources.
         return ModuleSpec(fullname, cast("Loader", self), is_package=True)
@@ -69,7 +68,7 @@ def _name_resolver(module_name: str, names: dict[str, str]) -> Callable[[str], A
     """The module's `__getattr__` (PEP 562): a served name loads its flowtui object on first
     use and stays on the module; a served submodule imports; anything else is refused."""
 
-    from flowtui.loading.airflow_names import SERVED, is_planned
+    from flowtui.loading.airflow_names import SERVED
 
     def resolve(name: str) -> Any:
         target = names.get(name)
@@ -82,9 +81,7 @@ def _name_resolver(module_name: str, names: dict[str, str]) -> Callable[[str], A
             return importlib.import_module(f"{module_name}.{name}")
         if name.startswith("_"):  # dunders and private names are probed by Python itself
             raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
-        raise UnsupportedAirflowImport(
-            module_name, (name,), is_planned=is_planned(module_name, (name,))
-        )
+        raise UnsupportedAirflowImport(module_name, (name,))
 
     return resolve
 

@@ -175,6 +175,9 @@ SERVED: dict[str, dict[str, str]] = {
         "NullTimetable": "flowtui.loading.airflow_shims:NullTimetable",
         "OnceTimetable": "flowtui.loading.airflow_shims:OnceTimetable",
     },
+    "airflow.timetables.trigger": {
+        "CronTriggerTimetable": "flowtui.authoring.cron_trigger:CronTriggerTimetable"
+    },
     "airflow.timetables.interval": {
         "CronDataIntervalTimetable": "flowtui.loading.airflow_shims:CronDataIntervalTimetable",
         "DeltaDataIntervalTimetable": "flowtui.loading.airflow_shims:DeltaDataIntervalTimetable",
@@ -187,16 +190,6 @@ SERVED: dict[str, dict[str, str]] = {
 """Airflow module -> {name: "flowtui module:attribute"}. Every served module is a package (an
 empty one where Airflow's only holds submodules), so its served submodules import too."""
 
-PLANNED_MODULES = frozenset({"airflow.timetables.trigger"})
-"""Modules of issue 12's point 4 that a later flowtui serves: refused with "not yet"."""
-
-PLANNED_NAMES = frozenset(
-    {
-        "CronTriggerTimetable",
-    }
-)
-"""Names of issue 12's point 4 (from any module, or `task.<name>`): refused with "not yet"."""
-
 PLANNED_METHODS = {
     "expand": "mapped task groups",
     "expand_kwargs": "mapped task groups",
@@ -204,8 +197,3 @@ PLANNED_METHODS = {
 }
 """Methods of operators and TaskFlow objects that Airflow files call and flowtui does not have
 yet, with the feature they belong to: the loader reports the AttributeError as a refusal."""
-
-
-def is_planned(module: str, names: tuple[str, ...] = ()) -> bool:
-    """Whether the refusal of `module` (or of `names` from it) is a "not yet"."""
-    return module in PLANNED_MODULES or any(name in PLANNED_NAMES for name in names)

@@ -11,7 +11,6 @@ from typing import Any
 
 from flowtui.authoring.taskflow import task as _flowtui_task
 from flowtui.errors import UnsupportedAirflowImport
-from flowtui.loading.airflow_names import is_planned
 
 utc = UTC
 
@@ -28,9 +27,7 @@ class _AirflowTask:
         if name.startswith("_") or not hasattr(_flowtui_task, name):
             if name.startswith("__"):
                 raise AttributeError(name)
-            raise UnsupportedAirflowImport(
-                "airflow.decorators", (f"task.{name}",), is_planned=is_planned("", (name,))
-            )
+            raise UnsupportedAirflowImport("airflow.decorators", (f"task.{name}",))
         return getattr(_flowtui_task, name)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from flowtui.authoring.arguments import email_addresses
 from flowtui.authoring.assets import Asset, AssetOrTimeSchedule, BaseAsset, as_condition
 from flowtui.authoring.baseoperator import BaseOperator, as_operator
+from flowtui.authoring.cron_trigger import CronTriggerTimetable
 from flowtui.authoring.dag import DAG
 from flowtui.authoring.operators.external_task_marker import ExternalTaskMarker
 from flowtui.authoring.params import param_schemas, param_values
@@ -120,6 +121,8 @@ def _seconds(value: timedelta | None) -> float | None:
 def _schedule_spec(schedule: Any) -> Any:
     if isinstance(schedule, timedelta):
         return {"timedelta": schedule.total_seconds()}
+    if isinstance(schedule, CronTriggerTimetable):
+        return schedule.as_spec()
     if isinstance(schedule, AssetOrTimeSchedule):
         return {**_asset_schedule(schedule.assets), "timetable": _schedule_spec(schedule.timetable)}
     if isinstance(schedule, BaseAsset | list):

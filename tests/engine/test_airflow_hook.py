@@ -131,17 +131,17 @@ BAD_FILES = {
         2,
         "flowtui does not support airflow.providers.postgres; see README " + REFUSED,
     ),
-    "cron_trigger.py": (
-        "from airflow import DAG\nfrom airflow.timetables.trigger import CronTriggerTimetable\n",
+    "events_timetable.py": (
+        "from airflow import DAG\nfrom airflow.timetables.events import EventsTimetable\n",
         2,
-        "flowtui does not support airflow.timetables.trigger (CronTriggerTimetable) yet; "
-        "see README " + REFUSED,
+        "flowtui does not support airflow.timetables.events (EventsTimetable); see README "
+        + REFUSED,
     ),
     "trigger_timetable.py": (
-        "from airflow.timetables.trigger import CronTriggerTimetable  # a dag\n",
+        "from airflow.timetables.trigger import DeltaTriggerTimetable  # a dag\n",
         1,
-        "flowtui does not support airflow.timetables.trigger (CronTriggerTimetable) yet; "
-        "see README " + REFUSED,
+        "flowtui does not support airflow.timetables.trigger (DeltaTriggerTimetable); see README "
+        + REFUSED,
     ),
     "docker.py": (
         "from airflow.decorators import dag, task\n\n@task.docker(image='python')\n"

@@ -15,6 +15,7 @@ from flowtui.scheduling.timetables.assets import (
     asset_condition,
 )
 from flowtui.scheduling.timetables.base import NullTimetable, OnceTimetable, Timetable
+from flowtui.scheduling.timetables.cron_trigger import CronTriggerTimetable
 from flowtui.scheduling.timetables.interval import CronTimetable, DeltaTimetable
 from flowtui.spec import DagSpec
 
@@ -24,7 +25,8 @@ def timetable(spec: DagSpec) -> Timetable:
 
     Raises:
         InvalidSchedule: the schedule is none of None, a preset, a 5-field cron string,
-            {"timedelta": seconds > 0} or an asset schedule ({"datasets": [...], ...},
+            {"timedelta": seconds > 0}, {"cron_trigger": cron, "timezone", "interval"} or an
+            asset schedule ({"datasets": [...], ...},
             `timetables.assets`).
     """
     schedule: Any = spec.schedule
@@ -36,6 +38,11 @@ def timetable(spec: DagSpec) -> Timetable:
         if schedule.strip() == "@once":
             return OnceTimetable(start, end)
         return CronTimetable(schedule, spec.timezone, start, end)
+    if isinstance(schedule, dict) and "cron_trigger" in schedule:
+        validate_schedule(schedule["cron_trigger"], dag_id=spec.dag_id)
+        interval = timedelta(seconds=schedule.get("interval") or 0)
+        zone = schedule.get("timezone") or spec.timezone
+        return CronTriggerTimetable(schedule["cron_trigger"], zone, interval, start, end)
     seconds = schedule.get("timedelta") if isinstance(schedule, dict) else None
     if isinstance(seconds, int | float) and seconds > 0:
         return DeltaTimetable(timedelta(seconds=seconds), start, end)
