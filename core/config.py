@@ -25,7 +25,7 @@ _DEFAULTS: dict[str, int | float] = {
     "dag_file_import_timeout": 30.0,
     "task_kill_grace_seconds": 5.0,
 }
-_KEYS = frozenset({"dags_folder", "smtp", "notify", "dashboard", *_DEFAULTS})
+_KEYS = frozenset({"dags_folder", "smtp", "notify", "dashboard", "log_retention_days", *_DEFAULTS})
 """The keys `flowtui.toml` may set; any other is warned about and ignored."""
 
 USER_UMASK_ENV = "FLOWTUI_USER_UMASK"
@@ -46,6 +46,7 @@ class Settings(FrozenRecord):
         "dags_folder",
         "dags_folder_source",
         "home",
+        "log_retention_days",
         "parallelism",
         "smtp",
         "task_kill_grace_seconds",
@@ -61,6 +62,7 @@ class Settings(FrozenRecord):
         "config_warnings",
         "smtp",
         "webhooks",
+        "log_retention_days",
     )
 
     home: Path
@@ -76,6 +78,9 @@ class Settings(FrozenRecord):
     """`[smtp]`: how alert mail and EmailOperator's mail go out (no host: none can)."""
     webhooks: tuple[Webhook, ...]
     """`[[notify.webhook]]` entries: where alerts are posted."""
+    log_retention_days: float | None
+    """Attempt logs not written to for this many days are removed by the scheduler (the
+    store's history of their runs stays); None keeps every log."""
     _logs_text: str
 
     def __init__(
@@ -89,6 +94,7 @@ class Settings(FrozenRecord):
         config_warnings: tuple[str, ...] = (),
         smtp: SmtpSettings = SmtpSettings(),  # noqa: B008  # immutable
         webhooks: tuple[Webhook, ...] = (),
+        log_retention_days: float | None = None,
     ) -> None:
         set_field = object.__setattr__
         set_field(self, "home", home)
@@ -100,6 +106,7 @@ class Settings(FrozenRecord):
         set_field(self, "config_warnings", config_warnings)
         set_field(self, "smtp", smtp)
         set_field(self, "webhooks", webhooks)
+        set_field(self, "log_retention_days", log_retention_days)
         set_field(self, "_logs_text", str(home / "logs"))  # for attempt_log_file
 
     @property
@@ -260,7 +267,32 @@ def load_settings(
         config_warnings=unknown + alerts.warnings,
         smtp=alerts.smtp,
         webhooks=alerts.webhooks,
+        log_retention_days=_log_retention_days(config, config_path),
     )
+
+
+def _log_retention_days(config: dict[str, object], path: Path) -> float | None:
+    value = config.get("log_retention_days")
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        raise ConfigError(
+            path, f"log_retention_days must be a number of days > 0, not {value!r}; or leave it out"
+        )
+    return float(value)
+
+
+def dags_folder_problem(folder: Path) -> str | None:
+    """Why the DAG folder gives nothing to load (missing, not a folder, no `.py` file in it
+    or below), in one line that says what to do; None when it holds a Python file."""
+    setting = "--dags-folder, FLOWTUI_DAGS_FOLDER or dags_folder in flowtui.toml"
+    if not folder.exists():
+        return f"DAG folder {folder} does not exist; create it, or point {setting} at your DAGs"
+    if not folder.is_dir():
+        return f"DAG folder {folder} is not a folder; point {setting} at the folder of your DAGs"
+    if next(folder.rglob("*.py"), None) is None:
+        return f"DAG folder {folder} holds no .py file; add DAG files, or point {setting} elsewhere"
+    return None
 
 
 def load_smtp(home: Path) -> SmtpSettings:

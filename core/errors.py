@@ -47,7 +47,8 @@ class InvalidId(DagDefinitionError):
         else:
             allowed = "letters, digits, '_', '.' and '-'"
         super().__init__(
-            f"{where}{kind} {value!r} is not valid; use only {allowed} (at most 250 characters)"
+            f"{where}{kind} {value!r} is not valid; use only {allowed} (at most 250 characters, "
+            f"not '.' or '..')"
         )
 
 

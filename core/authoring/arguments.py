@@ -28,7 +28,8 @@ def check_id(kind: str, value: object, dag_id: str | None = None) -> str:
     """Return `value` if it is a valid id, else raise `InvalidId`: a dag_id or a task's id may
     hold a '.', a task group's own id may not (Airflow's rules)."""
     pattern = _GROUP_KEY if kind == "group_id" else _ID
-    if not isinstance(value, str) or not pattern.fullmatch(value):
+    # "." and ".." would name the log folder's own or parent folder (logs/<dag_id>/...).
+    if not isinstance(value, str) or not pattern.fullmatch(value) or value in (".", ".."):
         raise InvalidId(kind, value, dag_id)
     return value
 

@@ -19,7 +19,7 @@ from flowtui.cli.arguments import (
     conf_argument,
     date_argument,
 )
-from flowtui.cli.home import open_store, parse_folder, send
+from flowtui.cli.home import open_store, parse_folder, send, warn_about_dags_folder
 from flowtui.cli.output import print_json, print_table
 from flowtui.config import Settings
 
@@ -97,6 +97,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
             f"\n{len(found.failed)} file(s) failed to load; see `flowtui dags errors`",
             file=sys.stderr,
         )
+    warn_about_dags_folder(settings)
     return 0
 
 
@@ -129,6 +130,7 @@ def _errors(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{where}: {label}{error['message']}")
     if not errors:
         print("no import errors")
+    warn_about_dags_folder(settings)
     return 0
 
 
@@ -154,11 +156,13 @@ def _reserialize(args: argparse.Namespace, settings: Settings) -> int:
     print(f"stored {len(specs)} DAG(s) of {settings.dags_folder}{names}")
     if failed:
         print(f"{failed} file(s) failed to load; see `flowtui dags errors`", file=sys.stderr)
+    warn_about_dags_folder(settings)
     return 0
 
 
 def _test(args: argparse.Namespace, settings: Settings) -> int:
     executor = _early_executor(settings)
+    warn_about_dags_folder(settings)
     from flowtui.cli.progress import RunPrinter
     from flowtui.commands.model import Trigger
     from flowtui.scheduling.active_run import RunKey
@@ -218,6 +222,7 @@ def _backfill(args: argparse.Namespace, settings: Settings) -> int:
     start, end = user_date(args.start, "--start"), user_date(args.end, "--end")
     if end < start:
         raise InvalidInput("--end", end.isoformat(), "it must not be before --start")
+    warn_about_dags_folder(settings)
     report = backfill.BackfillReport()
     runs = ForegroundRuns(settings, "backfill")
     try:

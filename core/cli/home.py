@@ -1,6 +1,7 @@
 """The command line's ways into a home: opening its store (the home created first), parsing the
 DAG folder (to show it, storing nothing, or to store the one DAG a command names), sending a
-command to whoever applies it, and naming a DAG the store does not know."""
+command to whoever applies it, naming a DAG the store does not know, finding the run `latest`
+stands for, and warning about a DAG folder with nothing to load."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from flowtui.config import Settings
-from flowtui.errors import DagNotInStore
+from flowtui.config import Settings, dags_folder_problem
+from flowtui.errors import DagNotInStore, RunNotFound
 
 if TYPE_CHECKING:
     import sqlite3
@@ -101,3 +102,43 @@ def knows_dag(conn: sqlite3.Connection, dag_id: str) -> bool:
     from flowtui.store import reads
 
     return reads.dag_spec(conn, dag_id) is not None
+
+
+LATEST = "latest"
+"""The run id that stands for a DAG's latest run (by logical date) in every command."""
+
+
+def resolve_run_id(conn: sqlite3.Connection, dag_id: str, run_id: str, home: Path) -> str:
+    """`run_id`, or for `latest` the DAG's latest run's id, by logical date (a run that is
+    really named "latest" is that run).
+
+    Raises:
+        DagNotInStore: `latest` of a DAG the store does not know.
+        RunNotFound: `latest` of a DAG without runs.
+    """
+    from flowtui.store import reads
+
+    if run_id != LATEST or reads.run(conn, dag_id, run_id) is not None:
+        return run_id
+    check_dag(conn, dag_id, home)
+    latest = reads.run(conn, dag_id)
+    if latest is None:
+        raise RunNotFound(dag_id, None)
+    return str(latest["run_id"])
+
+
+def latest_resolved(settings: Settings, dag_id: str, run_id: str) -> str:
+    """`resolve_run_id` on the home's store, for a command that sends the run id on."""
+    if run_id != LATEST:
+        return run_id
+    with open_store(settings) as store:
+        return resolve_run_id(store.conn, dag_id, run_id, settings.home)
+
+
+def warn_about_dags_folder(settings: Settings) -> None:
+    """One warning line on stderr when the DAG folder is missing or holds no Python file."""
+    import sys
+
+    problem = dags_folder_problem(settings.dags_folder)
+    if problem is not None:
+        print(f"flowtui: warning: {problem}", file=sys.stderr)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from flowtui.cli.arguments import Group, add_command, add_output
 from flowtui.cli.output import print_json
 from flowtui.config import Settings
+from flowtui.errors import CommandRejected
 
 if TYPE_CHECKING:
     from flowtui.commands.model import SchedulerStatus
@@ -26,6 +27,12 @@ def register(top: Group, common: argparse.ArgumentParser) -> None:
         help="start it in the background (its output in <home>/logs/scheduler.log) and print "
         "its PID once it answers commands",
     )
+    parser.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="also print its log (runs started and ended, tasks failed, ...) on stderr",
+    )
     group = parser.add_subparsers(title="scheduler commands", metavar="COMMAND")
     add_command(
         group, "stop", _stop, "stop the home's scheduler and its running tasks; wait", common
@@ -38,12 +45,18 @@ def register(top: Group, common: argparse.ArgumentParser) -> None:
 
 def _scheduler(args: argparse.Namespace, settings: Settings) -> int:
     if args.detach:
+        if args.verbose:
+            raise CommandRejected(
+                "--verbose prints the log of a scheduler in the foreground; a detached "
+                "scheduler's output is its log (<home>/logs/scheduler.log): leave one out"
+            )
         return _detach(settings)
     import signal
 
+    from flowtui.cli.home import warn_about_dags_folder
     from flowtui.scheduling.host import SchedulerHost, log_to_file
 
-    log_to_file(settings)
+    log_to_file(settings, to_stderr=args.verbose)
     host = SchedulerHost(settings)
     host.acquire()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -54,6 +67,7 @@ def _scheduler(args: argparse.Namespace, settings: Settings) -> int:
         host.abort()
         raise
     print(f"flowtui scheduler: home {settings.home}, DAGs {settings.dags_folder}", flush=True)
+    warn_about_dags_folder(settings)  # after the line that says it answers (scripts wait for it)
     failure = host.serve()
     if failure:  # systemd's Restart=on-failure starts another, which adopts the attempts
         print(f"flowtui: error: {failure}", file=sys.stderr)

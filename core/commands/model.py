@@ -57,7 +57,7 @@ class Clear(NamedTuple):
 
 
 class Mark(NamedTuple):
-    """Set a task instance to success or failed by hand."""
+    """Set a task instance to success, failed or skipped by hand."""
 
     dag_id: str
     run_id: str

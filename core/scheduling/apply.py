@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 from typing import Any
 
@@ -26,7 +25,6 @@ from flowtui.commands.model import (
     user_date,
 )
 from flowtui.errors import (
-    CommandRejected,
     DagNotFound,
     InvalidConf,
     InvalidInput,
@@ -37,7 +35,12 @@ from flowtui.errors import (
 )
 from flowtui.scheduling import attempts, pools
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
-from flowtui.scheduling.clearing import external_clears, tasks_to_clear
+from flowtui.scheduling.clearing import (
+    clear_selection,
+    external_clears,
+    instances_to_clear,
+    runs_to_clear,
+)
 from flowtui.scheduling.effects import RefreshSecretMarker
 from flowtui.scheduling.run_book import RunBook, is_driven_elsewhere
 from flowtui.spec import DagSpec
@@ -52,6 +55,8 @@ from flowtui.states import (
 from flowtui.store import reads, variables, writes
 
 _RUN_TYPES = ("manual", "test", "backfill")
+_MARKABLE = (TaskState.SUCCESS, TaskState.FAILED, TaskState.SKIPPED)
+"""What a user may mark a task instance (Airflow's UI marks success, failed and skipped)."""
 
 
 def apply(book: RunBook, conn: sqlite3.Connection, command: Command, actor: str) -> dict[str, Any]:
@@ -203,28 +208,7 @@ def _check_conf(spec: DagSpec, conf: dict[str, Any]) -> None:
 
 
 def _clear(book: RunBook, conn: sqlite3.Connection, command: Clear) -> dict[str, Any]:
-    spec = _spec(conn, command.dag_id)
-    try:
-        pattern = re.compile(command.task_regex) if command.task_regex else None
-    except re.error as exc:
-        raise InvalidInput("--task regex", command.task_regex, f"{exc}") from None
-    selected = [t for t in spec.tasks if pattern is None or pattern.search(t)]
-    if not selected:
-        raise CommandRejected(
-            f"DAG {spec.dag_id!r} has no task matching {command.task_regex!r}; "
-            f"tasks: {', '.join(spec.tasks)}"
-        )
-    picked = set(selected)
-    chosen = tasks_to_clear(
-        spec, selected, upstream=command.upstream, downstream=command.downstream
-    )
-    if command.run_id:
-        row = reads.run(conn, spec.dag_id, command.run_id)
-        if row is None:
-            raise RunNotFound(spec.dag_id, command.run_id)
-        rows = [row]
-    else:
-        rows = reads.runs(conn, spec.dag_id)
+    spec, chosen, picked = clear_selection(conn, command)
     failed = (
         reads.task_ids_by_run(conn, spec.dag_id, FAILED_STATES, command.run_id)
         if command.only_failed
@@ -232,18 +216,11 @@ def _clear(book: RunBook, conn: sqlite3.Connection, command: Clear) -> dict[str,
     )
     cleared: dict[str, list[str]] = {}
     elsewhere: list[dict[str, Any]] = []
-    for row in rows:
+    for row in runs_to_clear(conn, spec, command):
         if failed is not None and not chosen & failed.get(row["run_id"], set()):
             continue  # nothing to clear: left as it is, not matched to the DAG as it is now
         run = _active(book, conn, row, spec)
-        tis = [
-            ti
-            for t in spec.tasks
-            if t in chosen
-            for ti in run.instances(t)
-            if (command.map_index is None or t not in picked or ti.map_index == command.map_index)
-            and (not command.only_failed or ti.state in FAILED_STATES)
-        ]
+        tis = instances_to_clear(spec, chosen, picked, run.instances, command)
         if tis:
             ids = list(dict.fromkeys(ti.task_id for ti in tis))
             for other in external_clears(conn, spec, row, ids, only_failed=command.only_failed):
@@ -294,8 +271,10 @@ def _clear_run(book: RunBook, conn: sqlite3.Connection, run: ActiveRun, tis: lis
 
 
 def _mark(book: RunBook, conn: sqlite3.Connection, command: Mark) -> dict[str, Any]:
-    if command.state not in (TaskState.SUCCESS, TaskState.FAILED):
-        raise InvalidInput("state", command.state, "mark a task instance success or failed")
+    if command.state not in _MARKABLE:
+        raise InvalidInput(
+            "state", command.state, "mark a task instance success, failed or skipped"
+        )
     run = _stored_run(book, conn, command.dag_id, command.run_id)
     ti = run.ti(command.task_id, command.map_index)
     if ti is None:

@@ -1,17 +1,23 @@
-"""What a clear takes along, as Airflow's clear does: a task's relevant setups and their
-teardowns (`tasks_to_clear`, Airflow's `partial_subset`), and through an `ExternalTaskMarker`
-the other DAG's task and its downstream in the run of the same logical date, recursively
+"""What a clear selects: the tasks, runs and instances a `Clear` names (`clear_selection`,
+`runs_to_clear`, `instances_to_clear`; `clear_preview` lists them from the store alone), and
+what it takes along, as Airflow's clear does: a task's relevant setups and their teardowns
+(`tasks_to_clear`, Airflow's `partial_subset`), and through an `ExternalTaskMarker` the other
+DAG's task and its downstream in the run of the same logical date, recursively
 (`external_clears`). Pure reads of specs and runs; resetting task instances is `apply`'s."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
-from collections.abc import Iterable
-from typing import Any, NamedTuple
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from flowtui.clock import parse_datetime
-from flowtui.errors import CommandRejected
+from flowtui.commands.model import Clear
+from flowtui.errors import CommandRejected, DagNotFound, InvalidInput, RunNotFound
 from flowtui.spec import DagSpec
+from flowtui.states import FAILED_STATES, TaskState
 from flowtui.store import reads
 
 
@@ -133,3 +139,85 @@ def _external_run(
         if parse_datetime(row["logical_date"]) == wanted:
             return row
     return None
+
+
+def clear_preview(conn: sqlite3.Connection, command: Clear) -> dict[str, list[str]]:
+    """The task ids `command` would clear in its DAG, by run id (newest run first), as the
+    store has them now; nothing is changed (`flowtui tasks clear` shows it before it asks).
+    What ExternalTaskMarkers would clear in other DAGs is not included.
+
+    Raises:
+        FlowtuiError: as `apply` would for the same command.
+    """
+    spec, chosen, picked = clear_selection(conn, command)
+    found = reads.instance_states_by_run(conn, spec.dag_id, command.run_id)
+    preview: dict[str, list[str]] = {}
+    for row in runs_to_clear(conn, spec, command):
+        by_task = defaultdict(list, found.get(row["run_id"], {}))  # no instance: none to clear
+        instances = instances_to_clear(spec, chosen, picked, by_task.__getitem__, command)
+        if instances:
+            preview[row["run_id"]] = list(dict.fromkeys(i.task_id for i in instances))
+    return preview
+
+
+def clear_selection(conn: sqlite3.Connection, command: Clear) -> tuple[DagSpec, set[str], set[str]]:
+    """The DAG, the ids of the tasks `command` clears (those its regex picks, with their
+    downstream or upstream tasks if asked) and of the picked ones alone."""
+    spec = reads.dag_spec(conn, command.dag_id)
+    if spec is None:
+        raise DagNotFound(command.dag_id)
+    try:
+        pattern = re.compile(command.task_regex) if command.task_regex else None
+    except re.error as exc:
+        raise InvalidInput("--task regex", command.task_regex, f"{exc}") from None
+    selected = [t for t in spec.tasks if pattern is None or pattern.search(t)]
+    if not selected:
+        raise CommandRejected(
+            f"DAG {spec.dag_id!r} has no task matching {command.task_regex!r}; "
+            f"tasks: {', '.join(spec.tasks)}"
+        )
+    chosen = tasks_to_clear(
+        spec, selected, upstream=command.upstream, downstream=command.downstream
+    )
+    return spec, chosen, set(selected)
+
+
+def runs_to_clear(conn: sqlite3.Connection, spec: DagSpec, command: Clear) -> list[dict[str, Any]]:
+    if not command.run_id:
+        return reads.runs(conn, spec.dag_id)
+    row = reads.run(conn, spec.dag_id, command.run_id)
+    if row is None:
+        raise RunNotFound(spec.dag_id, command.run_id)
+    return [row]
+
+
+class _Instance(Protocol):
+    @property
+    def task_id(self) -> str: ...
+    @property
+    def map_index(self) -> int: ...
+    @property
+    def state(self) -> TaskState: ...
+
+
+_I = TypeVar("_I", bound=_Instance)
+
+
+def instances_to_clear(
+    spec: DagSpec,
+    chosen: set[str],
+    picked: set[str],
+    instances: Callable[[str], list[_I]],
+    command: Clear,
+) -> list[_I]:
+    """The instances (`instances(task_id)`: a run's, in the scheduler or the store) of the
+    chosen tasks that `command` clears, in the DAG's order: with `map_index`, only that
+    instance of a picked mapped task; with `only_failed`, only failed ones."""
+    return [
+        ti
+        for t in spec.tasks
+        if t in chosen
+        for ti in instances(t)
+        if (command.map_index is None or t not in picked or ti.map_index == command.map_index)
+        and (not command.only_failed or ti.state in FAILED_STATES)
+    ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 from flowtui.clock import to_text, utcnow
 from flowtui.commands.model import SchedulerStatus
@@ -14,7 +15,9 @@ from flowtui.commands.transport import CommandServer
 from flowtui.config import Settings
 from flowtui.execution.local.executor import LocalExecutor
 from flowtui.execution.logs import private_log
+from flowtui.scheduling.activity_log import log_changes
 from flowtui.scheduling.lock import SchedulerLock
+from flowtui.scheduling.log_retention import LogRetention
 from flowtui.scheduling.service import Scheduler
 
 logger = logging.getLogger(__name__)
@@ -28,7 +31,9 @@ class SchedulerHost:
         self.lock = SchedulerLock(settings.lock_path)
         self.executor = LocalExecutor(settings)
         self.scheduler = Scheduler(settings, self.executor, self.executor)
+        self.scheduler.add_listener(log_changes)
         self._server: CommandServer | None = None
+        self._retention: LogRetention | None = None
         self._started_at = to_text(utcnow())
 
     def acquire(self) -> None:
@@ -45,6 +50,9 @@ class SchedulerHost:
         self.scheduler.start()
         self._server = CommandServer(self.settings, self.scheduler, self.status)
         self._server.start()
+        if self.settings.log_retention_days is not None:
+            self._retention = LogRetention(self.settings, self.settings.log_retention_days)
+            self._retention.start()
 
     def serve(self) -> str | None:
         """Run until `request_stop`; then stop the attempts, the server and the lock. Returns
@@ -74,17 +82,26 @@ class SchedulerHost:
         )
 
     def _close(self) -> None:
+        if self._retention is not None:
+            self._retention.stop()
+            self._retention = None
         if self._server is not None:
             self._server.stop()
             self._server = None
         self.lock.release()
 
 
-def log_to_file(settings: Settings) -> None:
-    """Send flowtui's own log (not the tasks') to `<home>/logs/scheduler.log`."""
+def log_to_file(settings: Settings, *, to_stderr: bool = False) -> None:
+    """Send flowtui's own log (not the tasks') to `<home>/logs/scheduler.log`, and with
+    `to_stderr` (`flowtui scheduler -v`) to stderr as well."""
     settings.ensure_home()
-    handler = logging.FileHandler(private_log(settings.logs_dir / "scheduler.log"))
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handlers: list[logging.Handler] = [
+        logging.FileHandler(private_log(settings.logs_dir / "scheduler.log"))
+    ]
+    if to_stderr:
+        handlers.append(logging.StreamHandler(sys.stderr))
     root = logging.getLogger("flowtui")
-    root.addHandler(handler)
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
     root.setLevel(logging.INFO)

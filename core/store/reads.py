@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from flowtui.clock import parse_datetime
 from flowtui.spec import DagSpec
+from flowtui.states import TaskState
 
 
 def _rows(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
@@ -161,6 +162,31 @@ def task_ids_by_run(
     found: dict[str, set[str]] = {}
     for run, task_id in conn.execute(sql, params):
         found.setdefault(run, set()).add(task_id)
+    return found
+
+
+class InstanceState(NamedTuple):
+    """One task instance's id, map index (-1 unmapped) and state."""
+
+    task_id: str
+    map_index: int
+    state: TaskState
+
+
+def instance_states_by_run(
+    conn: sqlite3.Connection, dag_id: str, run_id: str | None = None
+) -> dict[str, dict[str, list[InstanceState]]]:
+    """The DAG's task instances, by run id then task id, a mapped task's in map_index order
+    (only `run_id`'s when given)."""
+    sql = "SELECT run_id, task_id, map_index, state FROM task_instances WHERE dag_id = ?"
+    params: tuple[str, ...] = (dag_id,)
+    if run_id is not None:
+        sql += " AND run_id = ?"
+        params += (run_id,)
+    found: dict[str, dict[str, list[InstanceState]]] = {}
+    for run, task_id, map_index, state in conn.execute(sql + " ORDER BY map_index", params):
+        instance = InstanceState(task_id, map_index, TaskState(state))
+        found.setdefault(run, {}).setdefault(task_id, []).append(instance)
     return found
 
 

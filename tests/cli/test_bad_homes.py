@@ -290,10 +290,12 @@ def test_unknown_config_keys_are_warned_about_one_line_each(place: Path) -> None
     assert done.stderr.splitlines() == [
         f"flowtui: warning: {config}: unknown key 'paralelism' is ignored; did you mean "
         f"'parallelism'? known keys: dag_file_import_timeout, dags_folder, dashboard, "
-        f"notify, parallelism, smtp, task_kill_grace_seconds",
+        f"log_retention_days, notify, parallelism, smtp, task_kill_grace_seconds",
         f"flowtui: warning: {config}: unknown key 'extra' is ignored; known keys: "
-        f"dag_file_import_timeout, dags_folder, dashboard, notify, parallelism, smtp, "
-        f"task_kill_grace_seconds",
+        f"dag_file_import_timeout, dags_folder, dashboard, log_retention_days, notify, "
+        f"parallelism, smtp, task_kill_grace_seconds",
+        f"flowtui: warning: DAG folder {place / 'dags'} holds no .py file; add DAG files, or "
+        f"point --dags-folder, FLOWTUI_DAGS_FOLDER or dags_folder in flowtui.toml elsewhere",
     ]
 
 

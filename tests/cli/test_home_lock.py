@@ -49,7 +49,7 @@ def _clears(home: Home) -> list[dict[str, object]]:
 def test_ten_concurrent_clears_with_no_scheduler_all_apply(pipeline: Home) -> None:
     processes = [
         subprocess.Popen(
-            [FLOWTUI, "tasks", "clear", "pipeline"],
+            [FLOWTUI, "tasks", "clear", "pipeline", "--yes"],
             env=pipeline.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -93,7 +93,7 @@ def test_a_scheduler_started_while_a_command_applies_offline_waits_and_starts(
     lock_path = pipeline.settings.lock_path
     with _store_write_locked(pipeline):
         clear = subprocess.Popen(
-            [FLOWTUI, "tasks", "clear", "pipeline"],
+            [FLOWTUI, "tasks", "clear", "pipeline", "--yes"],
             env=pipeline.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

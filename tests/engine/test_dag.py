@@ -115,7 +115,7 @@ def test_duplicate_task_id_is_refused_when_added() -> None:
     )
 
 
-@pytest.mark.parametrize("bad", ["has space", "", "x" * 251, "ünï"])
+@pytest.mark.parametrize("bad", ["has space", "", "x" * 251, "ünï", ".", ".."])
 def test_bad_ids_are_refused(bad: str) -> None:
     with pytest.raises(InvalidId, match="use only letters, digits"):
         DAG(bad)

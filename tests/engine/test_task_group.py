@@ -159,7 +159,7 @@ def test_a_task_id_may_hold_a_dot_outside_a_group_as_in_airflow() -> None:
         EmptyOperator(task_id="bad id")
     assert str(info.value) == (
         "DAG 'dots': task_id 'bad id' is not valid; use only letters, digits, '_', '.' and '-' "
-        "(at most 250 characters)"
+        "(at most 250 characters, not '.' or '..')"
     )
 
 

@@ -71,7 +71,8 @@ def test_settings_have_the_defaults_and_compare_by_fields() -> None:
         "Settings(home=PosixPath('/h'), dags_folder=PosixPath('/d'), dags_folder_source='flag', "
         "parallelism=32, dag_file_import_timeout=30.0, task_kill_grace_seconds=5.0, "
         "config_warnings=(), smtp=SmtpSettings(host='', port=25, starttls=False, ssl=False, "
-        "user='', password_env='', mail_from='flowtui@localhost', timeout=10.0), webhooks=())"
+        "user='', password_env='', mail_from='flowtui@localhost', timeout=10.0), webhooks=(), "
+        "log_retention_days=None)"
     )
 
 

@@ -14,7 +14,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static
 
-from flowtui.config import Settings
+from flowtui.commands.model import SchedulerStatus
+from flowtui.config import Settings, dags_folder_problem
 from flowtui.store import reads
 from flowtui.store.summaries import dag_overview, present_counts
 from flowtui.tui.format import format_timestamp, schedule_text
@@ -64,6 +65,9 @@ class DagsScreen(LiveScreen):
         self.rows: list[dict[str, Any]] = []
         self.errors: list[dict[str, Any]] = []
         self.filter_text = ""
+        self.folder_problem: str | None = None
+        """Why the DAG folder has nothing to load (missing, no .py file), while no DAG shows."""
+        self.is_loaded = False
         self.home_settings: Settings | None = None
         """The App's settings, kept on mount for `load` (the live thread cannot reach the App)."""
 
@@ -74,7 +78,7 @@ class DagsScreen(LiveScreen):
             placeholder="filter: text, or tag:NAME (enter to apply, esc to clear)", id="filter"
         )
         yield KeyTable(id="dags", cursor_type="row", zebra_stripes=True)
-        yield Static("no DAGs yet: the scheduler is loading the DAG folder", id="empty")
+        yield Static("reading the DAG list…", id="empty")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -84,6 +88,9 @@ class DagsScreen(LiveScreen):
             table.add_column(column, key=column)
         self.query_one("#filter", Input).display = False
         self.query_one("#errors-banner", Static).display = False
+        header = self.header_bar
+        if header is not None:  # the scheduler answering means it has loaded the DAG folder
+            self.watch(header, "scheduler", lambda _seen: self._fill(), init=False)
         table.focus()
 
     @property
@@ -93,14 +100,20 @@ class DagsScreen(LiveScreen):
     # --- data ---
 
     def load(self, conn: sqlite3.Connection) -> Any:
+        dags = _attention_first(dag_overview(conn, RECENT), present_counts(conn))
+        settings = self.home_settings
         return {
-            "dags": _attention_first(dag_overview(conn, RECENT), present_counts(conn)),
+            "dags": dags,
             "errors": reads.import_errors(conn),
-            "warnings": load_warnings(conn, self.home_settings),
+            "warnings": load_warnings(conn, settings),
+            "folder_problem": (
+                dags_folder_problem(settings.dags_folder) if settings and not dags else None
+            ),
         }
 
     def show(self, data: Any) -> None:
         self.rows, self.errors = data["dags"], data["errors"]
+        self.folder_problem, self.is_loaded = data["folder_problem"], True
         warnings = data["warnings"]
         banner = self.query_one("#errors-banner", Static)
         banner.display = bool(self.errors or warnings)
@@ -119,9 +132,30 @@ class DagsScreen(LiveScreen):
         shown = [r for r in self.rows if _matches(r, self.filter_text)]
         for dag in shown:
             table.add_row(*_cells(dag), key=dag["dag_id"])
-        self.query_one("#empty", Static).display = not shown
+        empty = self.query_one("#empty", Static)
+        empty.display = not shown
+        if not shown and self.is_loaded:
+            empty.update(self._empty_text())
         if current is not None and current in {d["dag_id"] for d in shown}:
             table.move_cursor(row=table.get_row_index(current), animate=False)
+
+    def _empty_text(self) -> str:
+        """What an empty list means: no match for the filter, a DAG folder with nothing to
+        load, files that all failed, the scheduler still loading, or no DAG in the folder."""
+        if self.rows:
+            return f"no DAG matches {self.filter_text!r}; esc clears the filter"
+        if self.folder_problem:
+            return f"⚠ {self.folder_problem}"
+        if self.errors:
+            return f"no DAG loaded: {len(self.errors)} file(s) failed to load; press e to see why"
+        folder = self.home_settings.dags_folder if self.home_settings else "the DAG folder"
+        header = self.header_bar
+        if header is None or not isinstance(header.scheduler, SchedulerStatus):
+            return f"no DAGs yet: the scheduler is loading {folder}"
+        return (
+            f"no DAGs in {folder}: a DAG file is a .py file that mentions 'dag' and "
+            f"'flowtui' or 'airflow' (README: A tour of writing a DAG)"
+        )
 
     def selected_dag_id(self) -> str | None:
         table = self.dag_table
