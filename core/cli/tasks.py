@@ -171,6 +171,7 @@ def _confirmed() -> bool:
 
 def _mark(args: argparse.Namespace, settings: Settings) -> int:
     from flowtui.commands.model import Mark
+    from flowtui.states import instance_name
 
     map_index = -1 if args.map_index is None else args.map_index
     run_id = latest_resolved(settings, args.dag_id, args.run_id)
@@ -197,8 +198,3 @@ def _state(args: argparse.Namespace, settings: Settings) -> int:
             raise TaskInstanceNotFound(args.dag_id, run_id, args.task_id, map_index, len(mapped))
     print(ti["state"])
     return 0
-
-
-def instance_name(task_id: str, map_index: int) -> str:
-    """A task instance as the command line shows it: `task`, or `task[N]` when mapped."""
-    return f"{task_id}[{map_index}]" if map_index >= 0 else task_id
