@@ -11,13 +11,16 @@ from flowtui.states import summary_state
 from flowtui.store.reads import _rows
 
 
-def xcoms(conn: sqlite3.Connection, dag_id: str, run_id: str, task_id: str) -> list[dict[str, Any]]:
-    """The (unmapped) task instance's XComs by key: key, value (its JSON text), timestamp."""
+def xcoms(
+    conn: sqlite3.Connection, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+) -> list[dict[str, Any]]:
+    """The task instance's XComs (instance `map_index`'s of a mapped task) by key: key, value
+    (its JSON text), timestamp."""
     return _rows(
         conn,
         "SELECT key, value, timestamp FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = ? "
-        "AND map_index = -1 ORDER BY key",
-        (dag_id, run_id, task_id),
+        "AND map_index = ? ORDER BY key",
+        (dag_id, run_id, task_id, map_index),
     )
 
 
