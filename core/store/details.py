@@ -28,13 +28,14 @@ def task_runs(
     conn: sqlite3.Connection, dag_id: str, task_id: str, limit: int = 200
 ) -> list[dict[str, Any]]:
     """The task in each of the DAG's last `limit` runs, newest first: run_id, logical_date,
-    run_state, and its instance's state, try_number, start_date, duration (state None where the
-    run has none). A mapped task's instances are summed up: the state that stands for them
-    (`summary_state`), the most tries, the earliest start and the longest duration."""
+    run_state, and its instance's state, try_number, start_date, duration, map_index (state
+    None where the run has none). A mapped task's instances are summed up: the state that
+    stands for them (`summary_state`), the most tries, the earliest start and the longest
+    duration, and map_index 0 (the first's; -1 before it expands)."""
     rows = _rows(
         conn,
         "SELECT r.id, r.run_id, r.logical_date, r.state AS run_state, ti.state, ti.try_number, "
-        "ti.start_date, ti.duration FROM (SELECT * FROM dag_runs WHERE dag_id = ? "
+        "ti.start_date, ti.duration, ti.map_index FROM (SELECT * FROM dag_runs WHERE dag_id = ? "
         "ORDER BY logical_date DESC, id DESC LIMIT ?) r LEFT JOIN task_instances ti "
         "ON ti.dag_id = r.dag_id AND ti.run_id = r.run_id AND ti.task_id = ? "
         "ORDER BY r.logical_date DESC, r.id DESC",

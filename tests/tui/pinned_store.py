@@ -166,9 +166,9 @@ MAPPED_EDGES = {"make": ("each",), "each": ("join",), "join": ()}
 
 def write_mapped_store(home: Home) -> None:
     """`fan_out` (make >> each, mapped over make's list [10, 20, 30], >> join) with one failed
-    run: each[0] and each[2] succeeded, each[1] failed (with a failure event, as the scheduler
-    writes it), join is upstream_failed. Adds to a store `write_pinned_store` wrote, or makes
-    one."""
+    run: each[0] and each[2] succeeded (returning 11 and 31), each[1] failed (with a failure
+    event, as the scheduler writes it), join is upstream_failed. Adds to a store
+    `write_pinned_store` wrote, or makes one."""
     home.path.mkdir(parents=True, exist_ok=True)
     conn = open_connection(home.path / "flowtui.db")
     upstream = {
@@ -195,11 +195,16 @@ def write_mapped_store(home: Home) -> None:
         "'2024-03-06T00:00:00+00:00', '2024-03-06T00:00:40+00:00', '{}')",
         (MAPPED_RUN,),
     )
-    conn.execute(
-        "INSERT INTO xcom (dag_id, run_id, task_id, map_index, key, value, timestamp) VALUES "
-        "('fan_out', ?, 'make', -1, 'return_value', '[10, 20, 30]', '2024-03-06T00:00:04+00:00')",
-        (MAPPED_RUN,),
-    )
+    for task_id, index, value in (
+        ("make", -1, "[10, 20, 30]"),
+        ("each", 0, "11"),
+        ("each", 2, "31"),
+    ):
+        conn.execute(
+            "INSERT INTO xcom (dag_id, run_id, task_id, map_index, key, value, timestamp) "
+            "VALUES ('fan_out', ?, ?, ?, 'return_value', ?, '2024-03-06T00:00:04+00:00')",
+            (MAPPED_RUN, task_id, index, value),
+        )
 
     def write(
         task_id: str, state: str, duration: float | None, offset: int, index: int = -1

@@ -2,7 +2,8 @@
 the store directly): its grid cell opens the list of its instances, an instance opens its own
 task screen (attempts, log path and history by map index), and c / r / m from the list, the
 task screen and the failures screen act on that one instance alone, as the store shows; the
-grid's own keys act on the failed instances or point to the list; the bell names `task[N]`."""
+grid's own keys act on the failed instances or point to the list; the runs list, a task's
+history and the XCom tab reach each instance; the bell names `task[N]`."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from flowtui.tui.failure_alert import failure_alert
 from flowtui.tui.screens.dag_runs import DagScreen
 from flowtui.tui.screens.failures import FailuresScreen
 from flowtui.tui.screens.mapped_instances import MappedInstancesScreen
+from flowtui.tui.screens.runs import RunsScreen
+from flowtui.tui.screens.task_details import TaskDetailsScreen
+from flowtui.tui.screens.task_history import TaskHistoryScreen
 from flowtui.tui.screens.task_instance import TaskInstanceScreen
 from tests.conftest import Home
 from tests.tui.conftest import make_dashboard, plain, settle, wait_for
@@ -163,7 +167,7 @@ async def test_on_the_grid_m_points_to_the_list_and_r_reruns_the_failed_instance
         await pilot.press("m")
         await pilot.pause()
         assert app.screen is screen  # no dialog
-        assert any("enter lists them" in n.message for n in app._notifications)
+        assert any("enter lists its instances" in n.message for n in app._notifications)
         await pilot.press("r")
         await settle(pilot)
         # a task screen opened on the task before it expanded says where its instances are
@@ -176,6 +180,33 @@ async def test_on_the_grid_m_points_to_the_list_and_r_reruns_the_failed_instance
     assert states["each[1]"] != "failed"
     assert states["join"] != "upstream_failed"
     assert (states["each[0]"], states["each[2]"]) == ("success", "success")
+
+
+async def test_the_runs_list_and_the_task_history_reach_each_instance(home: Home) -> None:
+    """The runs list names each instance (each[0] ...) and opens each[0], whose XCom tab shows
+    its own value; a mapped task's history opens that run's list of instances."""
+    async with _app(home).run_test(size=(100, 30)) as pilot:
+        runs = RunsScreen("fan_out")
+        await pilot.app.push_screen(runs)
+        await wait_for(pilot, lambda: runs.tis_table.row_count == 5)
+        table = runs.tis_table
+        names = [table.get_row_at(i)[0] for i in range(5)]
+        assert names == ["make", "each[0]", "each[1]", "each[2]", "join"]
+        table.focus()
+        table.move_cursor(row=1)
+        await pilot.press("enter")
+        opened = await _on_top(pilot, TaskInstanceScreen, lambda s: s.data)
+        assert (opened.task_id, opened.map_index) == ("each", 0)
+        await pilot.press("x")
+        details = await _on_top(pilot, TaskDetailsScreen, lambda s: s.details)
+        assert details.details is not None
+        assert [(x["key"], x["value"]) for x in details.details.xcoms] == [("return_value", "11")]
+        history = TaskHistoryScreen("fan_out", "each")
+        await pilot.app.push_screen(history)
+        await wait_for(pilot, lambda: history.rows)
+        await pilot.press("enter")
+        listed = await _on_top(pilot, MappedInstancesScreen)
+        assert (listed.run_id, listed.task_id) == (MAPPED_RUN, "each")
 
 
 def test_the_bell_names_the_failed_instance(home: Home) -> None:
