@@ -154,6 +154,14 @@ class TaskInstanceNotFound(FlowtuiError):
         )
 
 
+class MapIndexRefused(FlowtuiError):
+    """`tasks test` cannot run the instance a `--map-index` names (or names none of a mapped
+    task's instances)."""
+
+    def __init__(self, dag_id: str, task_id: str, reason: str) -> None:
+        super().__init__(f"DAG {dag_id!r}, task {task_id!r}: {reason}")
+
+
 class RunExists(FlowtuiError):
     def __init__(self, dag_id: str, run_id: str) -> None:
         super().__init__(

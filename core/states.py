@@ -117,3 +117,9 @@ def summary_state(states: Iterable[str]) -> str:
     Airflow's grid sums them up); "none" for no instances."""
     present = set(states)
     return next((s for s in _SUMMARY_ORDER if s in present), "none")
+
+
+def instance_name(task_id: str, map_index: int) -> str:
+    """A task instance as the command line and the dashboard name it: `task`, or `task[N]`
+    for instance N of a mapped task."""
+    return f"{task_id}[{map_index}]" if map_index >= 0 else task_id

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flowtui.states import instance_name
+
 BEL = "\a"
 TITLE = "flowtui"
 MAX_BODY = 200
@@ -17,7 +19,8 @@ MAX_BODY = 200
 def failure_alert(failure: dict[str, Any]) -> str:
     """The bytes (as text) announcing one failed attempt: a `reads.task_failures_since` row."""
     what = "failed" if failure["new_state"] == "failed" else "failed, will retry"
-    body = f"{failure['dag_id']}.{failure['task_id']} {what} ({failure['run_id']})"
+    name = instance_name(failure["task_id"], failure.get("map_index", -1))
+    body = f"{failure['dag_id']}.{name} {what} ({failure['run_id']})"
     if failure.get("detail"):
         body += f": {failure['detail']}"
     body = _printable(body)[:MAX_BODY]

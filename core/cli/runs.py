@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 from flowtui.cli.arguments import Group, add_command, add_group, add_output
 from flowtui.cli.home import check_dag, open_store, resolve_run_id
 from flowtui.cli.output import print_json, print_table
-from flowtui.cli.tasks import instance_name
 from flowtui.config import Settings
 from flowtui.errors import RunNotFound
+from flowtui.states import instance_name
 
 if TYPE_CHECKING:
     from datetime import datetime

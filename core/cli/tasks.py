@@ -47,6 +47,7 @@ def _commands(tasks: Group, common: argparse.ArgumentParser) -> None:
     sub.add_argument("dag_id")
     sub.add_argument("task_id")
     add_logical_date(sub)
+    _add_map_index(sub, "which instance of a mapped task (mapped over literals) to run")
     sub = add_command(tasks, "clear", _clear, "reset task instances so that they run again", common)
     sub.add_argument("dag_id")
     sub.add_argument("--run", dest="run_id", help="only this run, or latest (default: every run)")
@@ -102,11 +103,14 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 def _test(args: argparse.Namespace, settings: Settings) -> int:
     from flowtui.execution.task_test import run_task_test
-    from flowtui.states import TaskState
+    from flowtui.states import TaskState, instance_name
 
     warn_about_dags_folder(settings)
-    state = run_task_test(settings, args.dag_id, args.task_id, date_argument(args.logical_date))
-    print(f"task {args.task_id}: {state}", file=sys.stderr)
+    state = run_task_test(
+        settings, args.dag_id, args.task_id, date_argument(args.logical_date), args.map_index
+    )
+    name = instance_name(args.task_id, -1 if args.map_index is None else args.map_index)
+    print(f"task {name}: {state}", file=sys.stderr)
     return 0 if state in (TaskState.SUCCESS, TaskState.SKIPPED) else 1
 
 
@@ -171,6 +175,7 @@ def _confirmed() -> bool:
 
 def _mark(args: argparse.Namespace, settings: Settings) -> int:
     from flowtui.commands.model import Mark
+    from flowtui.states import instance_name
 
     map_index = -1 if args.map_index is None else args.map_index
     run_id = latest_resolved(settings, args.dag_id, args.run_id)
@@ -197,8 +202,3 @@ def _state(args: argparse.Namespace, settings: Settings) -> int:
             raise TaskInstanceNotFound(args.dag_id, run_id, args.task_id, map_index, len(mapped))
     print(ti["state"])
     return 0
-
-
-def instance_name(task_id: str, map_index: int) -> str:
-    """A task instance as the command line shows it: `task`, or `task[N]` when mapped."""
-    return f"{task_id}[{map_index}]" if map_index >= 0 else task_id

@@ -53,7 +53,7 @@ class Clear(NamedTuple):
     scheduler does."""
     map_index: int | None = None
     """Only this instance of the mapped tasks `task_regex` matches (their upstream and
-    downstream are cleared whole); None: every instance."""
+    downstream, and the unmapped tasks it matches, are cleared whole); None: every instance."""
 
 
 class Mark(NamedTuple):

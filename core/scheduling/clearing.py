@@ -212,12 +212,17 @@ def instances_to_clear(
 ) -> list[_I]:
     """The instances (`instances(task_id)`: a run's, in the scheduler or the store) of the
     chosen tasks that `command` clears, in the DAG's order: with `map_index`, only that
-    instance of a picked mapped task; with `only_failed`, only failed ones."""
+    instance of a picked mapped task (picked tasks that are not expanded, their instance -1,
+    and the relatives are taken whole); with `only_failed`, only failed ones."""
     return [
         ti
         for t in spec.tasks
         if t in chosen
         for ti in instances(t)
-        if (command.map_index is None or t not in picked or ti.map_index == command.map_index)
+        if _in_instance(command.map_index, t in picked, ti.map_index)
         and (not command.only_failed or ti.state in FAILED_STATES)
     ]
+
+
+def _in_instance(wanted: int | None, is_picked: bool, map_index: int) -> bool:
+    return wanted is None or not is_picked or map_index < 0 or map_index == wanted

@@ -11,13 +11,16 @@ from flowtui.states import summary_state
 from flowtui.store.reads import _rows
 
 
-def xcoms(conn: sqlite3.Connection, dag_id: str, run_id: str, task_id: str) -> list[dict[str, Any]]:
-    """The (unmapped) task instance's XComs by key: key, value (its JSON text), timestamp."""
+def xcoms(
+    conn: sqlite3.Connection, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+) -> list[dict[str, Any]]:
+    """The task instance's XComs (instance `map_index`'s of a mapped task) by key: key, value
+    (its JSON text), timestamp."""
     return _rows(
         conn,
         "SELECT key, value, timestamp FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = ? "
-        "AND map_index = -1 ORDER BY key",
-        (dag_id, run_id, task_id),
+        "AND map_index = ? ORDER BY key",
+        (dag_id, run_id, task_id, map_index),
     )
 
 
@@ -25,13 +28,14 @@ def task_runs(
     conn: sqlite3.Connection, dag_id: str, task_id: str, limit: int = 200
 ) -> list[dict[str, Any]]:
     """The task in each of the DAG's last `limit` runs, newest first: run_id, logical_date,
-    run_state, and its instance's state, try_number, start_date, duration (state None where the
-    run has none). A mapped task's instances are summed up: the state that stands for them
-    (`summary_state`), the most tries, the earliest start and the longest duration."""
+    run_state, and its instance's state, try_number, start_date, duration, map_index (state
+    None where the run has none). A mapped task's instances are summed up: the state that
+    stands for them (`summary_state`), the most tries, the earliest start and the longest
+    duration, and map_index 0 (the first's; -1 before it expands)."""
     rows = _rows(
         conn,
         "SELECT r.id, r.run_id, r.logical_date, r.state AS run_state, ti.state, ti.try_number, "
-        "ti.start_date, ti.duration FROM (SELECT * FROM dag_runs WHERE dag_id = ? "
+        "ti.start_date, ti.duration, ti.map_index FROM (SELECT * FROM dag_runs WHERE dag_id = ? "
         "ORDER BY logical_date DESC, id DESC LIMIT ?) r LEFT JOIN task_instances ti "
         "ON ti.dag_id = r.dag_id AND ti.run_id = r.run_id AND ti.task_id = ? "
         "ORDER BY r.logical_date DESC, r.id DESC",

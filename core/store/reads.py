@@ -349,7 +349,7 @@ def task_failures_since(conn: sqlite3.Connection, after_id: int) -> list[dict[st
     (actor `dashboard:` or `cli:`) is not a failure."""
     return _rows(
         conn,
-        "SELECT id, dag_id, run_id, task_id, try_number, new_state, detail FROM events "
+        "SELECT id, dag_id, run_id, task_id, map_index, try_number, new_state, detail FROM events "
         "WHERE id > ? AND kind = 'task_state' AND new_state IN ('failed', 'up_for_retry') "
         "AND actor NOT LIKE 'dashboard:%' AND actor NOT LIKE 'cli:%' ORDER BY id",
         (after_id,),

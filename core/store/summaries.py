@@ -146,15 +146,34 @@ def runs_with_events_since(conn: sqlite3.Connection, dag_id: str, after_id: int)
 
 
 def task_history(
-    conn: sqlite3.Connection, dag_id: str, run_id: str, task_id: str, limit: int = 500
+    conn: sqlite3.Connection,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int = -1,
+    limit: int = 500,
 ) -> list[dict[str, Any]]:
-    """State changes and commands that concern one task instance, oldest first."""
+    """State changes and commands that concern one task instance (instance `map_index` of a
+    mapped task), oldest first."""
     return _rows(
         conn,
         "SELECT * FROM (SELECT * FROM events WHERE dag_id = ? AND run_id = ? AND task_id = ? "
-        "ORDER BY id DESC LIMIT ?) ORDER BY id",
-        (dag_id, run_id, task_id, limit),
+        "AND map_index = ? ORDER BY id DESC LIMIT ?) ORDER BY id",
+        (dag_id, run_id, task_id, map_index, limit),
     )
+
+
+def task_states(conn: sqlite3.Connection, dag_id: str, run_id: str) -> dict[str, str]:
+    """Each task of a run -> its state; a mapped task's is the one that sums up its instances
+    (`summary_state`), as its grid cell shows."""
+    found: dict[str, list[str]] = {}
+    rows = conn.execute(
+        "SELECT task_id, state FROM task_instances WHERE dag_id = ? AND run_id = ?",
+        (dag_id, run_id),
+    )
+    for task_id, state in rows:
+        found.setdefault(task_id, []).append(state)
+    return {task_id: summary_state(states) for task_id, states in found.items()}
 
 
 def dag_header(conn: sqlite3.Connection, dag_id: str) -> dict[str, Any] | None:
@@ -203,13 +222,14 @@ def present_counts(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
 
 def recent_failures(conn: sqlite3.Connection, limit: int = 100) -> list[dict[str, Any]]:
     """Task instances now failed or up for retry, across DAGs, the latest to end first: dag_id,
-    run_id, task_id, state, try_number, end_date, and `cause`, the error line of their latest
-    attempt (None when no attempt ran, e.g. marked failed)."""
+    run_id, task_id, map_index, state, try_number, end_date, and `cause`, the error line of
+    their latest attempt (None when no attempt ran, e.g. marked failed)."""
     return _rows(
         conn,
-        "SELECT ti.dag_id, ti.run_id, ti.task_id, ti.state, ti.try_number, ti.end_date, "
-        "a.cause FROM task_instances ti LEFT JOIN attempts a ON a.dag_id = ti.dag_id "
-        "AND a.run_id = ti.run_id AND a.task_id = ti.task_id AND a.try_number = ti.try_number "
+        "SELECT ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.state, ti.try_number, "
+        "ti.end_date, a.cause FROM task_instances ti LEFT JOIN attempts a "
+        "ON a.dag_id = ti.dag_id AND a.run_id = ti.run_id AND a.task_id = ti.task_id "
+        "AND a.map_index = ti.map_index AND a.try_number = ti.try_number "
         "WHERE ti.state IN ('failed', 'up_for_retry') "
         "ORDER BY ti.end_date DESC, ti.rowid DESC LIMIT ?",
         (limit,),

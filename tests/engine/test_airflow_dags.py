@@ -495,3 +495,19 @@ def test_display_names_are_kept_in_the_spec_beside_the_ids() -> None:
     names = {t: task.display_name for t, task in spec.tasks.items() if task.display_name}
     assert names == {"script": "Say hello", "overridden": "Overridden task"}
     assert spec.tasks["overridden"].retries == 2  # task.override(retries=2)
+
+
+def test_tasks_test_runs_one_instance_of_a_task_mapped_over_literals(home: Home) -> None:
+    """`tasks test --map-index 1` runs echo[1] with its own element; a task mapped over an
+    upstream's output (which tasks test does not run) is refused in one line."""
+    done = _flowtui(home, "tasks", "test", "airflow_mapping", "echo", "--map-index", "1")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith("two 1")
+    assert "task echo[1]: success" in done.stderr
+    refused = _flowtui(home, "tasks", "test", "airflow_mapping", "double", "--map-index", "0")
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        "flowtui: error: DAG 'airflow_mapping', task 'double': maps over the output of task "
+        "'numbers', which `tasks test` does not run; `flowtui dags test airflow_mapping` runs "
+        "the DAG with its mapped instances\n"
+    )

@@ -1,11 +1,18 @@
 """`flowtui tasks test` on bash tasks, through the real command: a @task.bash function that
 raises SkipTask or FailTask ends the test as the scheduler would record the attempt (skipped,
-or failed with its one-line cause), and bash's exit code counts as it does for the scheduler."""
+or failed with its one-line cause), and bash's exit code counts as it does for the scheduler;
+which map index it runs of a mapped task (in process)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
+from flowtui import DAG, BashOperator
+from flowtui.authoring.baseoperator import as_operator
+from flowtui.errors import MapIndexRefused
+from flowtui.execution.task_test import map_index_to_test
 from flowtui.store import reads
 from tests.conftest import Home
 
@@ -91,3 +98,30 @@ def test_the_scheduler_records_the_same_outcomes(bashy: Home) -> None:
     assert "Skipping the task: nothing to do today" in skip_log
     fail_log = next(logs.rglob("fails/attempt=1.log")).read_text()
     assert "FailTask: bad input, retrying is pointless" in fail_log
+
+
+@pytest.mark.parametrize(
+    ("task_id", "map_index", "refusal"),
+    [
+        ("echo", 1, None),
+        ("plain", None, None),
+        ("echo", None, "DAG 'm', task 'echo': is mapped: give --map-index 0 to 1"),
+        ("echo", 2, "DAG 'm', task 'echo': has 2 instance(s): give --map-index 0 to 1"),
+        ("nothing", 0, "DAG 'm', task 'nothing': maps over nothing: it has no instance"),
+        ("plain", 0, "DAG 'm', task 'plain': is not mapped; leave --map-index out"),
+    ],
+)
+def test_the_map_index_tasks_test_runs(
+    task_id: str, map_index: int | None, refusal: str | None
+) -> None:
+    with DAG("m", start_date=datetime(2024, 1, 1)) as dag:
+        BashOperator.partial(task_id="echo").expand(bash_command=["echo a", "echo b"])
+        BashOperator.partial(task_id="nothing", bash_command="true").expand(env=[])
+        BashOperator(task_id="plain", bash_command="true")
+    task = as_operator(dag.get_task(task_id))
+    if refusal is None:
+        assert map_index_to_test("m", task, map_index) == (-1 if map_index is None else map_index)
+        return
+    with pytest.raises(MapIndexRefused) as raised:
+        map_index_to_test("m", task, map_index)
+    assert str(raised.value) == refusal

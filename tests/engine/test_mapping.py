@@ -125,6 +125,19 @@ def test_clearing_one_instance_reruns_only_it_and_mark_takes_a_map_index(world: 
     assert world.states(run)["join"] == "scheduled"
 
 
+def test_a_map_index_narrows_only_the_mapped_tasks_a_clear_names(world: World) -> None:
+    """Clear ^(each|join)$ with map_index 1 (the dashboard's retry of each[1] and what failed
+    below it): each's instance 1 and the unmapped join, not each's 0 or 2."""
+    run = world.start(_fan())
+    world.take_ready()
+    world.attempt(run, "make", AttemptOutcome(TaskState.SUCCESS, xcom={"return_value": [1, 2, 3]}))
+    _run_mapped(world, run, "each", {1: FAILED})
+    result = world.apply(Clear("fan", run.run_id, "^(each|join)$", map_index=1))
+    assert result["cleared"] == {run.run_id: ["each", "join"]}
+    assert _instances(world, run, "each") == [(0, "success"), (1, "scheduled"), (2, "success")]
+    assert world.states(run)["join"] == "none"
+
+
 def test_dispatch_runs_at_most_max_active_tis_per_dag_instances(world: World) -> None:
     spec = dag("lim", task("t", map_over=(4,), max_active_tis_per_dag=2))
     run = world.start(spec)

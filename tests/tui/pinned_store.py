@@ -1,6 +1,6 @@
 """A store with pinned data (dates, run ids, durations, causes): what the snapshot tests and
-the Pilot tests of the failures list, the grid's failed-cell jumps and the import errors read.
-Nothing in it moves: no scheduler runs on it."""
+the Pilot tests of the failures list, the grid's failed-cell jumps, the import errors and a
+mapped task's instances read. Nothing in it moves: no scheduler runs on it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from tests.conftest import Home
 CAUSES = {
     "transform": "ValueError: row 42 has no customer_id (orders.csv, line 43)",
     "load": "psycopg.OperationalError: connection refused",
+    "each": "ValueError: 20 is not a valid order id",
 }
 """The error line of each task's failed attempt."""
 
@@ -115,6 +116,7 @@ def write_task_instance(
     day: int,
     offset: int,
     dag_id: str = "sales_etl",
+    map_index: int = -1,
 ) -> None:
     """One task instance and its attempts, the last one failed with a cause when it failed."""
 
@@ -122,27 +124,31 @@ def write_task_instance(
         return f"2024-03-0{day + 1}T00:00:{seconds:06.3f}+00:00"
 
     conn.execute(
-        "INSERT INTO task_instances (dag_id, run_id, task_id, state, try_number, max_tries, "
-        "duration, end_date) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
+        "INSERT INTO task_instances (dag_id, run_id, task_id, map_index, state, try_number, "
+        "max_tries, duration, start_date, end_date) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
         (
             dag_id,
             run_id,
             task_id,
+            map_index,
             state,
             tries,
             duration,
+            at(offset + 4 * tries - 3) if tries else None,
             at(offset + 4 * tries) if tries else None,
         ),
     )
     for try_number in range(1, tries + 1):
         begin = offset + (try_number - 1) * 4
         conn.execute(
-            "INSERT INTO attempts (dag_id, run_id, task_id, try_number, state, queued_at, "
-            "start_date, end_date, exit_code, cause) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO attempts (dag_id, run_id, task_id, map_index, try_number, state, "
+            "queued_at, start_date, end_date, exit_code, cause) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 dag_id,
                 run_id,
                 task_id,
+                map_index,
                 try_number,
                 state if try_number == tries else "failed",
                 at(begin),
@@ -152,3 +158,70 @@ def write_task_instance(
                 CAUSES.get(task_id) if state == "failed" and try_number == tries else None,
             ),
         )
+
+
+MAPPED_RUN = "manual__2024-03-05"
+MAPPED_EDGES = {"make": ("each",), "each": ("join",), "join": ()}
+
+
+def write_mapped_store(home: Home) -> None:
+    """`fan_out` (make >> each, mapped over make's list [10, 20, 30], >> join) with one failed
+    run: each[0] and each[2] succeeded (returning 11 and 31), each[1] failed (with a failure
+    event, as the scheduler writes it), join is upstream_failed. Adds to a store
+    `write_pinned_store` wrote, or makes one."""
+    home.path.mkdir(parents=True, exist_ok=True)
+    conn = open_connection(home.path / "flowtui.db")
+    upstream = {
+        t: tuple(u for u, downs in MAPPED_EDGES.items() if t in downs) for t in MAPPED_EDGES
+    }
+    tasks = {
+        t: TaskSpec(
+            t,
+            "PythonOperator",
+            upstream=upstream[t],
+            downstream=MAPPED_EDGES[t],
+            map_over=(("make", "return_value"),) if t == "each" else None,
+        )
+        for t in MAPPED_EDGES
+    }
+    spec = DagSpec("fan_out", "/dags/fan_out.py", tasks)
+    conn.execute(
+        "INSERT INTO dags (dag_id, fileloc, spec, schedule) VALUES (?, ?, ?, 'null')",
+        ("fan_out", "/dags/fan_out.py", json.dumps(spec.to_dict())),
+    )
+    conn.execute(
+        "INSERT INTO dag_runs (dag_id, run_id, run_type, state, logical_date, start_date, "
+        "end_date, conf) VALUES ('fan_out', ?, 'manual', 'failed', '2024-03-05T00:00:00+00:00', "
+        "'2024-03-06T00:00:00+00:00', '2024-03-06T00:00:40+00:00', '{}')",
+        (MAPPED_RUN,),
+    )
+    for task_id, index, value in (
+        ("make", -1, "[10, 20, 30]"),
+        ("each", 0, "11"),
+        ("each", 2, "31"),
+    ):
+        conn.execute(
+            "INSERT INTO xcom (dag_id, run_id, task_id, map_index, key, value, timestamp) "
+            "VALUES ('fan_out', ?, ?, ?, 'return_value', ?, '2024-03-06T00:00:04+00:00')",
+            (MAPPED_RUN, task_id, index, value),
+        )
+
+    def write(
+        task_id: str, state: str, duration: float | None, offset: int, index: int = -1
+    ) -> None:
+        tries = 0 if duration is None else 1
+        write_task_instance(
+            conn, MAPPED_RUN, task_id, state, tries, duration, 5, offset, "fan_out", index
+        )
+
+    write("make", "success", 2.0, 0)
+    for index, state in enumerate(("success", "failed", "success")):
+        write("each", state, 3.0 + index, 5 + 5 * index, index)
+    write("join", "upstream_failed", None, 30)
+    conn.execute(
+        "INSERT INTO events (ts, kind, dag_id, run_id, task_id, map_index, try_number, "
+        "old_state, new_state, actor, detail) VALUES ('2024-03-06T00:00:14+00:00', "
+        "'task_state', 'fan_out', ?, 'each', 1, 1, 'running', 'failed', 'scheduler', ?)",
+        (MAPPED_RUN, CAUSES["each"]),
+    )
+    conn.close()

@@ -1,5 +1,6 @@
 """Snapshots of the main screens over fixed data (dates, run ids, durations and the home label
-pinned; no scheduler, so nothing moves): the DAG list and the DAG screen's grid and graph.
+pinned; no scheduler, so nothing moves): the DAG list, the DAG screen's grid and graph, the
+failures, the import errors and a mapped task's instances.
 The task-instance screen has Pilot tests instead: its attempts table's column widths depend
 on when its rows arrive, which no pause pins down."""
 
@@ -18,10 +19,11 @@ from flowtui.tui.screens.dag_runs import DagScreen
 from flowtui.tui.screens.dags import DagsScreen
 from flowtui.tui.screens.failures import FailuresScreen
 from flowtui.tui.screens.import_errors import ImportErrorsScreen
+from flowtui.tui.screens.mapped_instances import MappedInstancesScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
 from tests.conftest import Home
 from tests.tui.conftest import make_dashboard
-from tests.tui.pinned_store import write_pinned_store
+from tests.tui.pinned_store import MAPPED_RUN, write_mapped_store, write_pinned_store
 
 pytest.importorskip("pytest_textual_snapshot")
 
@@ -151,6 +153,25 @@ def test_import_errors_at_80x24(
         for _ in range(100):
             screen = pilot.app.screen
             if isinstance(screen, ImportErrorsScreen) and screen.places:
+                break
+            await pilot.pause(0.05)
+        await _pin_header(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.usefixtures("no_color")
+def test_mapped_instances_at_80x24(home: Home, snap_compare: Any) -> None:
+    """enter on a mapped task's cell: each instance's map index, state, try, start and time
+    taken, the cursor on the failed one."""
+    write_mapped_store(home)
+    app = make_dashboard(home.settings, connect(home.settings, "dashboard:test"))
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        screen = MappedInstancesScreen("fan_out", MAPPED_RUN, "each")
+        await pilot.app.push_screen(screen)
+        for _ in range(100):
+            if screen.instances_table.row_count == 3:
                 break
             await pilot.pause(0.05)
         await _pin_header(pilot)

@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from flowtui.commands.model import Clear
+from flowtui.states import instance_name
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -63,6 +64,11 @@ class ClearTarget(Protocol):
     @property
     def states(self) -> dict[str, str]:
         """Every task of its run -> its state."""
+        ...
+
+    @property
+    def map_index(self) -> int:
+        """Which instance of a mapped task to clear (its relatives whole); -1: all of it."""
         ...
 
 
@@ -120,7 +126,9 @@ class ClearDialog(_ClearDialogBase[list[Clear]]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             if len(self.targets) == 1:
-                title = f"Clear {self.targets[0].task_id} in {self.targets[0].run_id}?"
+                target = self.targets[0]
+                name = instance_name(target.task_id, target.map_index)
+                title = f"Clear {name} in {target.run_id}?"
             else:
                 title = f"Clear the {len(self.targets)} selected task instances?"
             yield Label(title, classes="dialog--title")
@@ -132,27 +140,31 @@ class ClearDialog(_ClearDialogBase[list[Clear]]):
                 yield Button("Clear (y)", id="yes", variant="error")
                 yield Button("Cancel (esc)", id="no")
 
-    def selected(self) -> dict[str, list[str]]:
-        """Run id -> the task ids the clear resets there with the toggles as they are."""
+    def selected(self) -> dict[tuple[str, int], list[str]]:
+        """(run id, map index) -> the task ids the clear resets there with the toggles as they
+        are (one clear each: a clear narrows to one map index)."""
         wide = {n: self.query_one(f"#{n}", Checkbox).value for n in ("upstream", "downstream")}
         only_failed = self.query_one("#only_failed", Checkbox).value
-        chosen: dict[str, list[str]] = {}
+        chosen: dict[tuple[str, int], list[str]] = {}
         for target in self.targets:
             tasks = [target.task_id]
             tasks += target.upstream if wide["upstream"] else []
             tasks += target.downstream if wide["downstream"] else []
             if only_failed:
                 tasks = [t for t in tasks if target.states.get(t) in ("failed", "upstream_failed")]
-            chosen.setdefault(target.run_id, []).extend(tasks)
-        return {run: list(dict.fromkeys(tasks)) for run, tasks in chosen.items() if tasks}
+            chosen.setdefault((target.run_id, target.map_index), []).extend(tasks)
+        return {key: list(dict.fromkeys(tasks)) for key, tasks in chosen.items() if tasks}
 
     def _refresh_list(self) -> None:
         chosen = self.selected()
-        states = {t.run_id: t.states for t in self.targets}
+        states = {(t.run_id, t.map_index): t.states for t in self.targets}
+        starts = {(t.run_id, t.map_index, t.task_id) for t in self.targets}
         runs = len({t.run_id for t in self.targets})
         lines = [
-            f"  {run + '  ' if runs > 1 else ''}{t}  ({states[run].get(t, 'none')})"
-            for run, tasks in chosen.items()
+            f"  {run + '  ' if runs > 1 else ''}"
+            f"{instance_name(t, index if (run, index, t) in starts else -1)}"
+            f"  ({states[run, index].get(t, 'none')})"
+            for (run, index), tasks in chosen.items()
             for t in tasks
         ]
         self.query_one("#clear-list", Static).update(
@@ -167,8 +179,13 @@ class ClearDialog(_ClearDialogBase[list[Clear]]):
             return
         self.dismiss(
             [
-                Clear(self.dag_id, run_id, "^(" + "|".join(map(re.escape, tasks)) + ")$")
-                for run_id, tasks in chosen.items()
+                Clear(
+                    self.dag_id,
+                    run_id,
+                    "^(" + "|".join(map(re.escape, tasks)) + ")$",
+                    map_index=map_index if map_index >= 0 else None,
+                )
+                for (run_id, map_index), tasks in chosen.items()
             ]
         )
 

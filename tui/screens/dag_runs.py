@@ -27,6 +27,7 @@ from flowtui.tui.messages import RefreshRequested
 from flowtui.tui.screens.base import SpecCache
 from flowtui.tui.screens.dag_details import DagDetailsScreen
 from flowtui.tui.screens.grid_reader import GridColumns, GridReader
+from flowtui.tui.screens.mapped_instances import MappedInstancesScreen
 from flowtui.tui.screens.runs import RunsScreen
 from flowtui.tui.screens.source import SourceScreen
 from flowtui.tui.screens.task_actions import RunActionsScreen, SelectedRun, SelectedTaskInstance
@@ -36,7 +37,7 @@ from flowtui.tui.widgets.duration_sparklines import WIDTH as SPARK_WIDTH
 from flowtui.tui.widgets.graph_view import GraphView
 from flowtui.tui.widgets.header_bar import HeaderBar
 from flowtui.tui.widgets.run_grid import RunGrid
-from flowtui.tui.widgets.state_badge import badge
+from flowtui.tui.widgets.state_badge import badge, tally
 from flowtui.tui.widgets.timeline import Timeline
 
 NEEDS_ATTENTION = ("failed", "upstream_failed", "up_for_retry")
@@ -299,8 +300,11 @@ class DagScreen(RunActionsScreen):
         self.app.push_screen(RunsScreen(self.dag_id))
 
     def action_open_task(self, focus_log: bool = False) -> None:
+        """The task instance under the cursor; an expanded mapped task's list of instances."""
         ti = self.selected_task_instance()
-        if ti is not None:
+        if ti is not None and ti.mapped:
+            self.app.push_screen(MappedInstancesScreen(ti.dag_id, ti.run_id, ti.task_id))
+        elif ti is not None:
             screen = TaskInstanceScreen(ti.dag_id, ti.run_id, ti.task_id, focus_log=focus_log)
             self.app.push_screen(screen)
 
@@ -351,6 +355,7 @@ def _selected(dag_id: str, data: DagScreenData, run_id: str, task_id: str) -> Se
         downstream=data.spec.relatives([task_id], "downstream"),
         upstream=data.spec.relatives([task_id], "upstream"),
         states={t: ti["state"] for t, ti in cells.items()},
+        mapped=len(cells.get(task_id, {}).get("mapped", ())),
     )
 
 
@@ -394,6 +399,11 @@ def _details(run: dict[str, Any] | None, task_id: str | None, ti: dict[str, Any]
         text.append(f"{task_id} ", style="bold")
         if ti is None:
             text.append("has no task instance in this run", style="dim")
+        elif ti.get("mapped"):
+            text.append_text(badge(ti["state"]))
+            text.append(f"\n{len(ti['mapped'])} mapped  ", style="dim")
+            text.append_text(tally(ti["mapped"]))
+            text.append("  enter lists them", style="dim")
         else:
             text.append_text(badge(ti["state"]))
             took = format_duration(ti.get("duration"))

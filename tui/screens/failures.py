@@ -15,7 +15,8 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from flowtui.spec import DagSpec
-from flowtui.store.summaries import dag_header, recent_failures
+from flowtui.states import instance_name
+from flowtui.store.summaries import dag_header, recent_failures, task_states
 from flowtui.tui.format import format_timestamp, one_line
 from flowtui.tui.screens.base import KeyTable, SpecCache
 from flowtui.tui.screens.task_actions import SelectedTaskInstance, TaskActionsScreen
@@ -47,11 +48,17 @@ class Failure(NamedTuple):
     downstream: list[str]
     upstream: list[str]
     states: dict[str, str]
-    """Every task of its run -> state."""
+    """Every task of its run -> state (a mapped task's sums up its instances)."""
+    map_index: int = -1
+    """Which instance of a mapped task; -1 for an unmapped task."""
 
     @property
     def key(self) -> str:
-        return f"{self.dag_id}\x00{self.run_id}\x00{self.task_id}"
+        return _key(self.dag_id, self.run_id, self.task_id, self.map_index)
+
+    @property
+    def name(self) -> str:
+        return instance_name(self.task_id, self.map_index)
 
 
 class FailuresScreen(TaskActionsScreen):
@@ -98,12 +105,7 @@ class FailuresScreen(TaskActionsScreen):
             dag_id, run_id, task_id = row["dag_id"], row["run_id"], row["task_id"]
             spec = self._spec(conn, dag_id)
             if (dag_id, run_id) not in states:
-                states[dag_id, run_id] = dict(
-                    conn.execute(
-                        "SELECT task_id, state FROM task_instances WHERE dag_id = ? AND run_id = ?",
-                        (dag_id, run_id),
-                    ).fetchall()
-                )
+                states[dag_id, run_id] = task_states(conn, dag_id, run_id)
             lines = (row["cause"] or "").strip().splitlines()
             found.append(
                 Failure(
@@ -117,6 +119,7 @@ class FailuresScreen(TaskActionsScreen):
                     spec.relatives([task_id], "downstream") if spec else [],
                     spec.relatives([task_id], "upstream") if spec else [],
                     states[dag_id, run_id],
+                    row["map_index"],
                 )
             )
         return found
@@ -147,7 +150,7 @@ class FailuresScreen(TaskActionsScreen):
         self.query_one("#failures-empty", Static).display = not data
         keys = [f.key for f in data]
         if was_placed and current is not None:
-            key = f"{current.dag_id}\x00{current.run_id}\x00{current.task_id}"
+            key = _key(current.dag_id, current.run_id, current.task_id, current.map_index)
             if key in keys:
                 table.move_cursor(row=keys.index(key), animate=False)
 
@@ -162,10 +165,11 @@ class FailuresScreen(TaskActionsScreen):
             failure.dag_id,
             failure.run_id,
             failure.task_id,
-            failure.states.get(failure.task_id, failure.state),
+            failure.state,
             downstream=failure.downstream,
             upstream=failure.upstream,
-            states=failure.states,
+            states={**failure.states, failure.task_id: failure.state},  # the instance's own
+            map_index=failure.map_index,
         )
 
     @on(DataTable.RowSelected, "#failures")
@@ -175,14 +179,19 @@ class FailuresScreen(TaskActionsScreen):
     def action_open_task(self) -> None:
         ti = self.selected_task_instance()
         if ti is not None:
-            self.app.push_screen(TaskInstanceScreen(ti.dag_id, ti.run_id, ti.task_id))
+            screen = TaskInstanceScreen(ti.dag_id, ti.run_id, ti.task_id, map_index=ti.map_index)
+            self.app.push_screen(screen)
+
+
+def _key(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
+    return f"{dag_id}\x00{run_id}\x00{task_id}\x00{map_index}"
 
 
 def _cells(failure: Failure, error_width: int) -> list[Text]:
     when = Text(format_timestamp(failure.end_date, year=False) or "-")
     when.append(f"\ntry {failure.try_number}", style="dim")
     task = glyph(failure.state) + Text(" ")
-    task.append(one_line(f"{failure.dag_id}.{failure.task_id}", TASK_WIDTH - 2), style="bold")
+    task.append(one_line(f"{failure.dag_id}.{failure.name}", TASK_WIDTH - 2), style="bold")
     task.append("\n" + one_line(failure.run_id, TASK_WIDTH), style="dim")
     lines = textwrap.wrap(failure.cause, error_width) or ["(no error kept)"]
     if len(lines) > 2:

@@ -16,9 +16,10 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static
 
 from flowtui.spec import DagSpec
+from flowtui.states import instance_name
 from flowtui.store import reads
 from flowtui.store.details import runs_between
-from flowtui.store.summaries import dag_header
+from flowtui.store.summaries import dag_header, task_states
 from flowtui.tui.format import format_duration, format_elapsed, format_timestamp
 from flowtui.tui.messages import RefreshRequested
 from flowtui.tui.screens.base import KeyTable, SpecCache
@@ -45,6 +46,8 @@ class RunsData(NamedTuple):
     total: int
     run_id: str | None
     tis: list[dict[str, Any]]
+    states: dict[str, str]
+    """Every task of that run -> its state (a mapped task's sums up its instances)."""
     spec: DagSpec | None
 
 
@@ -115,16 +118,17 @@ class RunsScreen(RunActionsScreen):
         run_ids = [r["run_id"] for r in runs]
         run_id = self._run_id if self._run_id in run_ids else (run_ids[0] if runs else None)
         tis = reads.task_instances(conn, self.dag_id, run_id) if run_id else []
+        states = task_states(conn, self.dag_id, run_id) if run_id else {}
         dag = dag_header(conn, self.dag_id)
         spec = self._spec.parse(dag["spec"]) if dag else None
-        return RunsData(runs, total, run_id, tis, spec)
+        return RunsData(runs, total, run_id, tis, states, spec)
 
     def show(self, data: RunsData) -> None:
         self.data = data
         self._run_id = self._run_id or data.run_id
         self.query_one("#runs-title", Static).update(self._title(data))
         _refill(self.runs_table, [(r["run_id"], _run_row(r)) for r in data.runs])
-        _refill(self.tis_table, [(ti["task_id"], _ti_row(ti)) for ti in data.tis])
+        _refill(self.tis_table, [(_name(ti), _ti_row(ti)) for ti in data.tis])
 
     def _title(self, data: RunsData) -> Text:
         text = Text(f" {self.dag_id}: runs ", style="bold reverse")
@@ -156,7 +160,8 @@ class RunsScreen(RunActionsScreen):
     def _ti_selected(self) -> None:
         ti = self.selected_task_instance()
         if ti is not None:
-            self.app.push_screen(TaskInstanceScreen(ti.dag_id, ti.run_id, ti.task_id))
+            screen = TaskInstanceScreen(ti.dag_id, ti.run_id, ti.task_id, map_index=ti.map_index)
+            self.app.push_screen(screen)
 
     @on(Input.Submitted, "#runs-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -184,7 +189,7 @@ class RunsScreen(RunActionsScreen):
         data = self.data
         if data is None or data.run_id is None:
             return None
-        return SelectedRun(self.dag_id, data.run_id, {t["task_id"]: t["state"] for t in data.tis})
+        return SelectedRun(self.dag_id, data.run_id, data.states)
 
     def selected_task_instance(self) -> SelectedTaskInstance | None:
         run, data, table = self.selected_run(), self.data, self.tis_table
@@ -199,7 +204,8 @@ class RunsScreen(RunActionsScreen):
             ti["state"],
             downstream=spec.relatives([task_id], "downstream") if spec else [],
             upstream=spec.relatives([task_id], "upstream") if spec else [],
-            states=run.states,
+            states={**run.states, task_id: ti["state"]},  # a mapped instance's own state
+            map_index=ti["map_index"],
         )
 
 
@@ -230,9 +236,13 @@ def _run_row(run: dict[str, Any]) -> list[Any]:
     ]
 
 
+def _name(ti: dict[str, Any]) -> str:
+    return instance_name(ti["task_id"], ti["map_index"])
+
+
 def _ti_row(ti: dict[str, Any]) -> list[Any]:
     return [
-        ti["task_id"],
+        _name(ti),
         badge(ti["state"]),
         str(ti["try_number"]),
         format_duration(ti["duration"]),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from textual.binding import Binding
 
 from flowtui.commands.model import Clear, Mark, MarkRun
+from flowtui.states import FAILED_STATES, instance_name
 from flowtui.tui.messages import CommandRequested
 from flowtui.tui.screens.base import LiveScreen
 from flowtui.tui.screens.confirm import ClearDialog, ClearRunDialog, ConfirmDialog, MarkDialog
@@ -32,7 +33,19 @@ class SelectedTaskInstance:
     """Task ids below it in the DAG, transitively."""
     upstream: list[str] = field(default_factory=list)
     states: dict[str, str] = field(default_factory=dict)
-    """Every task of the run -> its state."""
+    """Every task of the run -> its state (a mapped task's sums up its instances, but this
+    one's own state when it is one of them)."""
+    map_index: int = -1
+    """Which instance of a mapped task; -1 for an unmapped task. For a mapped task's grid
+    cell (all its instances), -1 too, with `mapped` set."""
+    mapped: int = 0
+    """How many instances the (expanded) mapped task has when the user points at all of
+    them (its grid cell); 0 otherwise."""
+
+    @property
+    def name(self) -> str:
+        """`task`, or `task[N]` for one instance of a mapped task."""
+        return instance_name(self.task_id, self.map_index)
 
 
 class TaskActionsScreen(LiveScreen):
@@ -60,7 +73,7 @@ class TaskActionsScreen(LiveScreen):
 
         def done(commands: list[Clear] | None) -> None:
             for command in commands or []:
-                what = f"{len(marked)} task instances" if marked else tis[0].task_id
+                what = f"{len(marked)} task instances" if marked else tis[0].name
                 summary = f"cleared {what} in {command.run_id}"
                 self.post_message(CommandRequested(command, summary))
             if commands:
@@ -76,32 +89,45 @@ class TaskActionsScreen(LiveScreen):
         ti = self.selected_task_instance()
         if ti is None:
             return
-        if ti.state not in RETRYABLE:
+        if ti.state not in (FAILED_STATES if ti.mapped else RETRYABLE):
             self.notify(
-                f"{ti.task_id} is {ti.state}; r retries a failed task (c clears any)",
+                f"{ti.name} is {ti.state}; r retries a failed task (c clears any)",
                 severity="warning",
             )
             return
         below = [t for t in ti.downstream if ti.states.get(t) in RETRYABLE]
         pattern = "^(" + "|".join(re.escape(t) for t in [ti.task_id, *below]) + ")$"
-        command = Clear(ti.dag_id, ti.run_id, pattern)
-        self.post_message(CommandRequested(command, f"retrying {ti.task_id} in {ti.run_id}"))
+        if ti.mapped:  # all its instances: rerun the failed ones, not those that succeeded
+            command = Clear(ti.dag_id, ti.run_id, pattern, only_failed=True)
+            what = f"the failed instances of {ti.task_id}"
+        else:
+            map_index = ti.map_index if ti.map_index >= 0 else None
+            command = Clear(ti.dag_id, ti.run_id, pattern, map_index=map_index)
+            what = ti.name
+        self.post_message(CommandRequested(command, f"retrying {what} in {ti.run_id}"))
 
     def action_mark_task(self) -> None:
         marked = self.marked_task_instances()
         tis = marked or [ti for ti in [self.selected_task_instance()] if ti is not None]
         if not tis:
             return
+        mapped = [ti.task_id for ti in tis if ti.mapped]
+        if mapped:
+            self.notify(
+                f"{mapped[0]} is mapped: enter lists its instances, m there marks one",
+                severity="warning",
+            )
+            return
         subject = (
-            f"{tis[0].task_id} in {tis[0].run_id}"
+            f"{tis[0].name} in {tis[0].run_id}"
             if not marked
             else (f"the {len(marked)} selected task instances")
         )
 
         def mark(state: str) -> None:
             for ti in tis:
-                command = Mark(ti.dag_id, ti.run_id, ti.task_id, state)
-                self.post_message(CommandRequested(command, f"marked {ti.task_id} {state}"))
+                command = Mark(ti.dag_id, ti.run_id, ti.task_id, state, ti.map_index)
+                self.post_message(CommandRequested(command, f"marked {ti.name} {state}"))
             if marked:
                 self.marks_done()
 

@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Markdown, Static, TabbedContent, TabPane
 
+from flowtui.states import instance_name
 from flowtui.store import reads
 from flowtui.store.details import xcoms
 from flowtui.store.summaries import dag_header
@@ -55,10 +56,18 @@ class TaskDetailsScreen(LiveScreen):
     ]
 
     def __init__(
-        self, dag_id: str, run_id: str, task_id: str, tab: str, try_number: int | None = None
+        self,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        tab: str,
+        try_number: int | None = None,
+        map_index: int = -1,
     ) -> None:
         super().__init__()
         self.dag_id, self.run_id, self.task_id = dag_id, run_id, task_id
+        self.map_index = map_index
+        """Which instance of a mapped task; -1 for an unmapped task."""
         self.tab = tab
         self.try_number = try_number
         """The try whose rendered fields show; None: the latest."""
@@ -69,7 +78,7 @@ class TaskDetailsScreen(LiveScreen):
     def compose(self) -> ComposeResult:
         yield HeaderBar()
         title = Text(f" {self.dag_id} / {self.run_id} / ", style="dim")
-        title.append(self.task_id, style="bold")
+        title.append(instance_name(self.task_id, self.map_index), style="bold")
         yield Static(title, id="details-title")
         with TabbedContent(initial=self.tab, id="task-details"):
             for tab, label in TABS.items():
@@ -81,7 +90,7 @@ class TaskDetailsScreen(LiveScreen):
         self.query_one(f"#{self.tab}-view").focus()
 
     def load(self, conn: sqlite3.Connection) -> TaskDetails:
-        key = (self.dag_id, self.run_id, self.task_id)
+        key = (self.dag_id, self.run_id, self.task_id, self.map_index)
         rendered = {a["try_number"]: a["rendered"] for a in reads.attempts(conn, *key)}
         dag = dag_header(conn, self.dag_id)
         task = self._spec.parse(dag["spec"]).tasks.get(self.task_id) if dag else None

@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Static
 from flowtui.store.details import task_runs
 from flowtui.tui.format import format_duration, format_timestamp
 from flowtui.tui.screens.base import KeyTable, LiveScreen
+from flowtui.tui.screens.mapped_instances import MappedInstancesScreen
 from flowtui.tui.screens.task_instance import TaskInstanceScreen
 from flowtui.tui.widgets.duration_sparklines import sparkline
 from flowtui.tui.widgets.header_bar import HeaderBar
@@ -94,5 +95,10 @@ class TaskHistoryScreen(LiveScreen):
     @on(DataTable.RowSelected, "#history")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         run_id = event.row_key.value
-        if run_id is not None:
+        row = next((r for r in self.rows if r["run_id"] == run_id), None)
+        if run_id is None or row is None:
+            return
+        if row["map_index"] is not None and row["map_index"] >= 0:  # expanded in that run
+            self.app.push_screen(MappedInstancesScreen(self.dag_id, run_id, self.task_id))
+        else:
             self.app.push_screen(TaskInstanceScreen(self.dag_id, run_id, self.task_id))

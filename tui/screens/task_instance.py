@@ -17,8 +17,9 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Static
 
 from flowtui.spec import TaskSpec
+from flowtui.states import instance_name
 from flowtui.store import reads
-from flowtui.store.summaries import dag_header, task_history
+from flowtui.store.summaries import dag_header, task_history, task_states
 from flowtui.tui.format import format_duration, format_elapsed, format_timestamp, format_until
 from flowtui.tui.screens.base import KeyTable, SpecCache
 from flowtui.tui.screens.task_actions import SelectedTaskInstance, TaskActionsScreen
@@ -54,18 +55,24 @@ class TaskInstanceScreen(TaskActionsScreen):
         Binding("d", "details('doc')", "Task doc", show=False),
     ]
 
-    def __init__(self, dag_id: str, run_id: str, task_id: str, focus_log: bool = False) -> None:
+    def __init__(
+        self, dag_id: str, run_id: str, task_id: str, focus_log: bool = False, map_index: int = -1
+    ) -> None:
         super().__init__()
         self.dag_id, self.run_id, self.task_id = dag_id, run_id, task_id
         self.focus_log = focus_log
         """Start with the log focused (`l` on the DAG screen) rather than the attempts."""
+        self.map_index = map_index
+        """Which instance of a mapped task; -1 for an unmapped task."""
+        self.ti_name = instance_name(task_id, map_index)
+        """`task`, or `task[N]`: how the screen names the instance."""
         self.data: dict[str, Any] | None = None
         """What `load` read last; None until the first read arrives."""
         self._spec = SpecCache()
 
     def compose(self) -> ComposeResult:
         yield HeaderBar()
-        yield Static(Text(f" {self.task_id}", style="bold"), id="ti-summary")
+        yield Static(Text(f" {self.ti_name}", style="bold"), id="ti-summary")
         with Horizontal(id="ti-tables"):
             yield KeyTable(id="ti-attempts", cursor_type="row")
             yield KeyTable(id="ti-history", cursor_type="row")
@@ -104,7 +111,7 @@ class TaskInstanceScreen(TaskActionsScreen):
     def action_details(self, tab: str) -> None:
         """XCom, rendered fields (of the try the log shows) or doc, each a tab of one screen."""
         screen = TaskDetailsScreen(
-            self.dag_id, self.run_id, self.task_id, tab, self.log_pane.try_number
+            self.dag_id, self.run_id, self.task_id, tab, self.log_pane.try_number, self.map_index
         )
         self.app.push_screen(screen)
 
@@ -134,17 +141,19 @@ class TaskInstanceScreen(TaskActionsScreen):
     # --- data ---
 
     def load(self, conn: sqlite3.Connection) -> Any:
-        key = (self.dag_id, self.run_id, self.task_id)
+        key = (self.dag_id, self.run_id, self.task_id, self.map_index)
         dag = dag_header(conn, self.dag_id)
         spec = self._spec.parse(dag["spec"]) if dag else None
+        ti = reads.task_instance(conn, *key)
+        states = task_states(conn, self.dag_id, self.run_id)
+        if ti is not None:
+            states[self.task_id] = ti["state"]  # this instance's, not its mapped task's
         return {
-            "ti": reads.task_instance(conn, *key),
+            "ti": ti,
             "attempts": reads.attempts(conn, *key),
             "history": task_history(conn, *key),
-            "states": {
-                row["task_id"]: row["state"]
-                for row in reads.task_instances(conn, self.dag_id, self.run_id)
-            },
+            "states": states,
+            "mapped": 0 if ti else len(reads.mapped_instances(conn, *key[:3])),
             "spec": spec,
             "downstream": spec.relatives([self.task_id], "downstream") if spec else [],
             "upstream": spec.relatives([self.task_id], "upstream") if spec else [],
@@ -152,7 +161,7 @@ class TaskInstanceScreen(TaskActionsScreen):
 
     def show(self, data: Any) -> None:
         previous, self.data = self.data, data
-        self.query_one("#ti-summary", Static).update(self._summary(data["ti"]))
+        self.query_one("#ti-summary", Static).update(self._summary(data["ti"], data["mapped"]))
         # Refilled only when changed: a refill redraws the table (and its scrollbars), several
         # KB a second over SSH while a log is followed (issue 13, point 3).
         if previous is None or data["attempts"] != previous["attempts"]:
@@ -172,15 +181,20 @@ class TaskInstanceScreen(TaskActionsScreen):
             downstream=self.data["downstream"],
             upstream=self.data["upstream"],
             states=self.data["states"],
+            map_index=self.map_index,
         )
 
-    def _summary(self, ti: dict[str, Any] | None) -> Text:
+    def _summary(self, ti: dict[str, Any] | None, mapped: int) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {self.dag_id} / {self.run_id} / ", style="dim")
         task = self._task_spec()
-        text.append(task.display_name if task and task.display_name else self.task_id, style="bold")
+        shown = task.display_name if task and task.display_name else self.task_id
+        text.append(instance_name(shown, self.map_index), style="bold")
         if task and task.display_name:
-            text.append(f" ({self.task_id})", style="dim")
+            text.append(f" ({self.ti_name})", style="dim")
+        if ti is None and mapped:  # expanded since this screen opened on the task
+            text.append(f"   mapped: {mapped} instances; the DAG screen lists them", style="dim")
+            return text
         if ti is None:
             text.append("   not in this run (yet)", style="dim")
             return text
@@ -256,7 +270,7 @@ class TaskInstanceScreen(TaskActionsScreen):
         for attempt in attempts:
             try_number = attempt["try_number"]
             path = attempt["log_path"] or settings.attempt_log_path(
-                self.dag_id, self.run_id, self.task_id, try_number
+                self.dag_id, self.run_id, self.task_id, try_number, self.map_index
             )
             is_running = attempt["state"] in LIVE_ATTEMPT_STATES or (
                 try_number == latest and ti is not None and ti["state"] in LIVE_TI_STATES

@@ -5,6 +5,9 @@ brightness and attributes alone (`use_palette`)."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
+
 from rich.text import Text
 
 GLYPHS: dict[str, str] = {
@@ -80,6 +83,14 @@ def badge(state: str | None) -> Text:
     if state is None:
         return Text("")
     return Text(f"{GLYPHS.get(state, '?')} {state}", style=STYLES.get(state, ""))
+
+
+def tally(states: Iterable[str]) -> Text:
+    """How many of `states` are in each state, glyph and count (`✔ 2  ✘ 1`) in the glyphs'
+    order: a mapped task's instances at a glance."""
+    counts = Counter(states)
+    parts = [Text(f"{GLYPHS[s]} {counts[s]}", style=STYLES[s]) for s in GLYPHS if counts[s]]
+    return Text("  ").join(parts)
 
 
 def legend() -> Text:

@@ -15,6 +15,7 @@ from textual.containers import VerticalScroll
 from textual.geometry import Region
 from textual.widgets import Static
 
+from flowtui.states import instance_name
 from flowtui.tui.format import format_duration, one_line, parse_timestamp
 from flowtui.tui.widgets.state_badge import STYLES, glyph
 
@@ -102,11 +103,13 @@ def _times(attempt: Mapping[str, Any], now: datetime | None) -> dict[str, Any] |
     ended = parse_timestamp(attempt.get("end_date"))
     if ended is None:
         ended = now if (state in LIVE and now is not None) else (started or queued)
+    name = instance_name(attempt["task_id"], attempt.get("map_index", -1))
     return {
         "task_id": attempt["task_id"],
+        "name": name,
         "try_number": attempt.get("try_number") or 0,
         "state": state,
-        "label": f"{attempt['task_id']} #{attempt.get('try_number')}",
+        "label": f"{name} #{attempt.get('try_number')}",
         "queued": queued,
         "started": started,
         "end": max(ended, started or queued),
@@ -127,7 +130,7 @@ def _bar_line(
     line = glyph(bar["state"])
     line.append(" ")
     suffix = f" #{bar['try_number']}"  # the task id is cut if need be, never the try number
-    label = one_line(bar["task_id"], max(2, label_width - 3 - len(suffix))) + suffix
+    label = one_line(bar["name"], max(2, label_width - 3 - len(suffix))) + suffix
     line.append(label, style="reverse" if is_selected else "")
     line.append(" " * (label_width - 2 - len(label)))
     start = column(bar["queued"])
