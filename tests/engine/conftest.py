@@ -191,3 +191,18 @@ def world(tmp_path: Path, migrated_store: Path) -> Iterator[World]:
     clock = ManualClock(NOW)
     yield World(store, clock, RunBook(clock))
     store.close()
+
+
+def store_at_version(path: Path, version: int) -> Path:
+    """A store file as flowtui left it at schema `version` (its migrations up to there), to
+    test what opening it with today's schema migrates."""
+    from sqlite_utils import Database
+
+    from flowtui.store.schema import _MIGRATIONS
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    for step in _MIGRATIONS[:version]:
+        step(Database(conn))
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.close()
+    return path

@@ -21,6 +21,7 @@ from flowtui.spec import DagSpec, TaskSpec
 from flowtui.store import writes
 from flowtui.store.schema import _MIGRATIONS, SCHEMA_VERSION, open_connection
 from tests.conftest import Home, wait_until
+from tests.engine.conftest import store_at_version
 
 HEADER = """
     from datetime import datetime
@@ -247,13 +248,7 @@ def _stop(process: subprocess.Popen[str]) -> None:
 
 @pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
 def test_an_older_store_migrates_to_one_with_asset_events(tmp_path: Any, version: int) -> None:
-    path = tmp_path / "old.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for step in _MIGRATIONS[:version]:
-        step(Database(conn))
-    conn.execute(f"PRAGMA user_version = {version}")
-    conn.close()
-    migrated = open_connection(path)
+    migrated = open_connection(store_at_version(tmp_path / "old.db", version))
     try:
         assert migrated.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
         writes.record_asset_events(

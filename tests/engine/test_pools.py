@@ -7,12 +7,10 @@ store: the `pools` table from each older schema, `reads.pools`' used and queued 
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlite_utils import Database
 
 from flowtui.commands.model import DeletePool, SetPool
 from flowtui.errors import CommandRejected, InvalidInput
@@ -21,8 +19,8 @@ from flowtui.scheduling.dispatch import Dispatcher
 from flowtui.scheduling.effects import SendAlert
 from flowtui.spec import TaskSpec
 from flowtui.store import reads
-from flowtui.store.schema import _MIGRATIONS, SCHEMA_VERSION, open_connection
-from tests.engine.conftest import SUCCESS, World
+from flowtui.store.schema import SCHEMA_VERSION, open_connection
+from tests.engine.conftest import SUCCESS, World, store_at_version
 from tests.engine.conftest import dag_spec as dag
 from tests.engine.conftest import task_spec as task
 
@@ -203,13 +201,7 @@ def test_pool_commands_check_their_input_and_are_audited(world: World) -> None:
 
 @pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
 def test_an_older_store_migrates_to_one_with_pools(tmp_path: Path, version: int) -> None:
-    path = tmp_path / "old.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for step in _MIGRATIONS[:version]:
-        step(Database(conn))
-    conn.execute(f"PRAGMA user_version = {version}")
-    conn.close()
-    migrated = open_connection(path)
+    migrated = open_connection(store_at_version(tmp_path / "old.db", version))
     assert migrated.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     assert reads.pool_slots(migrated) == {}
     assert [row.name for row in reads.pools(migrated, 32)] == ["default_pool"]

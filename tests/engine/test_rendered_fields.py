@@ -5,18 +5,17 @@ to a schema that holds them."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlite_utils import Database
 
 from flowtui import DAG, BashOperator
 from flowtui.execution.mask_filter import Masker
 from flowtui.execution.rendered_fields import MAX_LENGTH, rendered_fields
-from flowtui.store.schema import _MIGRATIONS, SCHEMA_VERSION, open_connection
+from flowtui.store.schema import SCHEMA_VERSION, open_connection
 from tests.conftest import Home
+from tests.engine.conftest import store_at_version
 
 DAG_FILE = """
     from datetime import datetime
@@ -87,13 +86,7 @@ def test_values_are_masked_cut_and_shown_as_repr_when_not_json() -> None:
 
 @pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
 def test_an_older_store_migrates_to_one_with_rendered_fields(tmp_path: Path, version: int) -> None:
-    path = tmp_path / "old.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for step in _MIGRATIONS[:version]:
-        step(Database(conn))
-    conn.execute(f"PRAGMA user_version = {version}")
-    conn.close()
-    migrated = open_connection(path)
+    migrated = open_connection(store_at_version(tmp_path / "old.db", version))
     try:
         migrated.execute(
             "INSERT INTO attempts (dag_id, run_id, task_id, try_number, rendered) "
