@@ -20,7 +20,7 @@ from flowtui.tui.screens.help import HelpScreen
 from flowtui.tui.screens.import_errors import ImportErrorsScreen
 from flowtui.tui.screens.source import SourceScreen
 from flowtui.tui.screens.variables import VariablesScreen
-from flowtui.tui.widgets.state_badge import STYLES
+from flowtui.tui.widgets.state_badge import COLOUR_STYLES, STYLES
 from tests.conftest import Home
 from tests.tui.conftest import make_dashboard, settle, wait_for
 from tests.tui.pinned_store import CAUSES, write_pinned_store
@@ -213,8 +213,8 @@ def test_no_color_draws_failed_in_reverse_video(
     monkeypatch.setenv("NO_COLOR", "1")
     _app(home)
     assert "reverse" in STYLES["failed"]
-    assert "red" not in STYLES["failed"]
+    assert "#" not in STYLES["failed"]
     monkeypatch.delenv("NO_COLOR")
     _app_again = make_dashboard(home.settings)
     assert _app_again.no_color is False
-    assert STYLES["failed"] == "bold red"
+    assert STYLES["failed"] == COLOUR_STYLES["failed"]

@@ -1,6 +1,7 @@
 """How a state looks: a glyph (readable without colour, e.g. with NO_COLOR or in a 16-colour
-terminal) and a style, both set once here for every screen: named ANSI colours (so that
-16-colour terminals match; app.tcss leaves them alone), or, with NO_COLOR, a palette of
+terminal) and a style, both set once here for every screen: RGB colours picked so that every
+state keeps a colour of its own and stays readable on the dashboard's background in truecolor,
+256 and 16 colours (tests/tui/test_state_badge.py checks it), or, with NO_COLOR, a palette of
 brightness and attributes alone (`use_palette`)."""
 
 from __future__ import annotations
@@ -28,19 +29,23 @@ GLYPHS: dict[str, str] = {
 
 COLOUR_STYLES: dict[str, str] = {
     "none": "dim",
-    "scheduled": "cyan",
-    "queued": "bright_cyan",
-    "running": "bold bright_green",
-    "success": "green",
-    "failed": "bold red",
-    "skipped": "magenta",
-    "upstream_failed": "dark_orange",
-    "up_for_retry": "yellow",
-    "up_for_reschedule": "bright_blue",
-    "restarting": "bright_magenta",
-    "removed": "dim",
+    "scheduled": "#00afaf",
+    "queued": "#87d7ff",
+    "running": "bold #87ff5f",
+    "success": "#00af00",
+    "failed": "bold #ff5f5f",
+    "skipped": "#ff87d7",
+    "upstream_failed": "#d78700",
+    "up_for_retry": "#ffd75f",
+    "up_for_reschedule": "#8787ff",
+    "restarting": "#d700ff",
+    "removed": "#767676",
 }
-"""Rich styles for glyphs inside tables (named ANSI colours, so 16-colour terminals match)."""
+"""Rich styles for glyphs inside tables. Not named ANSI colours: Textual's default theme draws
+those from its own table, where red, magenta and bright magenta are one colour (failed, skipped
+and restarting looked alike, and a 16-colour terminal got failed in magenta). Each is a colour
+of the 256-colour cube (exact there) whose nearest of the 16 standard colours, which Rich picks
+for a 16-colour terminal, is a different one per state and none of them dark blue."""
 
 MONOCHROME_STYLES: dict[str, str] = {
     "none": "dim",
