@@ -15,18 +15,13 @@ from typing import Any
 
 from flowtui.clock import Clock, parse_datetime, to_text
 from flowtui.execution.base import AttemptKey
-from flowtui.scheduling import expansion
+from flowtui.scheduling import expansion, readiness
 from flowtui.scheduling.active_run import TI, ActiveRun, RunKey
 from flowtui.scheduling.changes import Change, RunStateChanged, TaskStateChanged
 from flowtui.scheduling.effects import Effect, RescheduleAt, RetryAt
-from flowtui.scheduling.trigger_rules import (
-    Decision,
-    UpstreamCounts,
-    evaluate,
-    evaluate_indirect_setups,
-)
-from flowtui.spec import DagSpec, TaskSpec
-from flowtui.states import FINISHED, RUN_FINISHED, RunState, TaskState, TriggerRule
+from flowtui.scheduling.trigger_rules import Decision
+from flowtui.spec import DagSpec
+from flowtui.states import FINISHED, RUN_FINISHED, RunState, TaskState
 from flowtui.store import reads, writes
 
 _NOT_STARTED = frozenset(
@@ -304,10 +299,10 @@ class RunBook:
                 work.extend(self.released.pop(run.key))
             task_id = work.popleft()
             task = run.spec.tasks.get(task_id)
-            waiting = _waiting(run, task_id)
+            waiting = readiness.waiting(run, task_id)
             if not waiting or task is None:
                 continue
-            decision = _decide(run, task)
+            decision = readiness.decide(run, task)
             if decision is Decision.WAIT:
                 continue
             if decision is Decision.RUN and task.depends_on_past:
@@ -390,47 +385,6 @@ class RunBook:
         ]
         if later:
             self.evaluate(conn, min(later, key=lambda r: r.logical_date), [task_id])
-
-
-def _decide(run: ActiveRun, task: TaskSpec) -> Decision:
-    """The trigger rule's decision for a task of `run`, after Airflow's setup constraint: the
-    relevant setups above it that are not its direct upstream must all succeed (a failure or a
-    skip among them decides at once, ahead of the rule; while they run, only a rule that
-    already failed or skipped the task decides)."""
-    counts = _upstream_counts(run, task)
-    setups = None
-    if task.trigger_rule == TriggerRule.ALL_DONE_SETUP_SUCCESS:
-        setups = UpstreamCounts.from_states(
-            ti.state for u in task.upstream if run.spec.tasks[u].is_setup for ti in run.instances(u)
-        )
-    decision = evaluate(task.trigger_rule, counts, setups)
-    if not task.indirect_setups or task.trigger_rule == TriggerRule.ALWAYS:
-        return decision
-    above = evaluate_indirect_setups(
-        UpstreamCounts.from_states(
-            ti.state for s in task.indirect_setups for ti in run.instances(s)
-        )
-    )
-    if above is Decision.RUN or (above is Decision.WAIT and decision is not Decision.RUN):
-        return decision
-    return above
-
-
-def _waiting(run: ActiveRun, task_id: str) -> list[TI]:
-    """The task's instances in state `none` (its trigger rule decides what becomes of them)."""
-    ti = run.tis.get(task_id)
-    if ti is not None:
-        return [ti] if ti.state is TaskState.NONE else []
-    return [ti for ti in run.mapped.get(task_id, ()) if ti.state is TaskState.NONE]
-
-
-def _upstream_counts(run: ActiveRun, task: TaskSpec) -> UpstreamCounts:
-    """The states of the task's direct upstream instances; a mapped upstream counts each of
-    its instances, as in Airflow."""
-    tis = run.tis
-    if not run.mapped:  # most runs: one instance per task
-        return UpstreamCounts.from_states(tis[u].state for u in task.upstream if u in tis)
-    return UpstreamCounts.from_states(ti.state for u in task.upstream for ti in run.instances(u))
 
 
 def _active_run(
