@@ -77,6 +77,10 @@ class TaskSpec(NamedTuple):
     display_name: str | None = None
     """Airflow's `task_display_name`, shown instead of the id (which stays the key); None when
     the task has none."""
+    task_groups: tuple[str, ...] = ()
+    """The task groups the task is in, outermost first, by full group id (`("extract",
+    "extract.nested")`); () for a task in none. The dashboard groups its rows by them (a group
+    without `prefix_group_id` gives no dotted id to read); the scheduler never reads it."""
 
     @property
     def is_mapped(self) -> bool:
@@ -99,6 +103,7 @@ class TaskSpec(NamedTuple):
         if data.get("map_over") is not None:
             data["map_over"] = tuple(s if type(s) is int else tuple(s) for s in data["map_over"])
         data["indirect_setups"] = tuple(data.get("indirect_setups", ()))
+        data["task_groups"] = tuple(data.get("task_groups", ()))
         if data.get("external_task_marker") is not None:
             dag_id, task_id, depth = data["external_task_marker"]
             data["external_task_marker"] = (dag_id, task_id, depth)

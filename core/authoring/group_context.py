@@ -17,6 +17,14 @@ class GroupRef(Protocol):
     def dag(self) -> Any: ...
 
     @property
+    def group_id(self) -> str:
+        """The full id (`<parent's id>.<own id>` when the parent prefixes); "" for the root."""
+
+    @property
+    def task_group(self) -> GroupRef | None:
+        """The parent group; None at the top."""
+
+    @property
     def default_args(self) -> Mapping[str, Any]:
         """The group's default_args, its parents' merged below them."""
 

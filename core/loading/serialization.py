@@ -100,7 +100,18 @@ def _task_spec(task: BaseOperator, order: dict[str, int]) -> TaskSpec:
         external_task_marker=_marker(task),
         owner=str(task.owner),
         display_name=_other_name(task.task_display_name, task.task_id),
+        task_groups=_task_groups(task),
     )
+
+
+def _task_groups(task: BaseOperator) -> tuple[str, ...]:
+    """The full ids of the groups `task` is in, outermost first."""
+    groups: list[str] = []
+    group = task.task_group
+    while group is not None and group.group_id:  # the root group's id is empty
+        groups.append(group.group_id)
+        group = group.task_group
+    return tuple(reversed(groups))
 
 
 def _marker(task: BaseOperator) -> tuple[str, str, int] | None:

@@ -53,6 +53,7 @@ TASK_FIELDS = (
     "external_task_marker",
     "owner",
     "display_name",
+    "task_groups",
 )
 DAG_FIELDS = (
     "dag_id",
@@ -123,6 +124,7 @@ def _every_field_set() -> DagSpec:
         external_task_marker=("other", "wait_here", 3),
         owner="data-team",
         display_name="Load the orders",
+        task_groups=("etl", "etl.load"),
     )
     return DagSpec(
         dag_id="every",
@@ -213,6 +215,17 @@ def test_a_spec_stored_before_param_schemas_reads_with_none() -> None:
     spec = DagSpec.from_dict(data)
     assert spec.param_schemas == {}
     assert spec.params == _every_field_set().params
+
+
+def test_a_task_stored_before_task_groups_reads_in_none() -> None:
+    data = _every_field_set().to_dict()
+    assert json.loads(json.dumps(data))["tasks"]["t"]["task_groups"] == ["etl", "etl.load"]
+    assert DagSpec.from_dict(json.loads(json.dumps(data))).tasks["t"].task_groups == (
+        "etl",
+        "etl.load",
+    )
+    del data["tasks"]["t"]["task_groups"]
+    assert DagSpec.from_dict(data).tasks["t"].task_groups == ()
 
 
 def test_each_spec_gets_its_own_tasks_and_params() -> None:

@@ -8,6 +8,7 @@ import pytest
 from flowtui import DAG, EmptyOperator, TaskGroup, task, task_group
 from flowtui.authoring.xcom_arg import XComArg
 from flowtui.errors import DuplicateGroupId, DuplicateTaskId, InvalidArgument, InvalidId
+from flowtui.loading.serialization import dag_spec
 
 
 def _upstream(dag: DAG) -> dict[str, list[str]]:
@@ -42,6 +43,15 @@ def test_task_ids_carry_the_prefixes_of_their_groups() -> None:
     assert dag.get_task("outer.inner.b").task_group is inner  # type: ignore[attr-defined]
     assert list(dag.task_group.children) == ["top", "outer"]
     assert set(dag.task_group_dict) == {"outer", "outer.inner", "outer.flat", "deeper"}
+    groups = {t: spec.task_groups for t, spec in dag_spec(dag, "ids.py").tasks.items()}
+    assert groups == {  # what the dashboard groups by: no dotted id says "c" is in outer.flat
+        "top": (),
+        "outer.a": ("outer",),
+        "outer.inner.b": ("outer", "outer.inner"),
+        "c": ("outer", "outer.flat"),
+        "deeper.d": ("outer", "outer.flat", "deeper"),
+        "outer.inner.e": ("outer", "outer.inner"),
+    }
 
 
 def test_default_args_of_a_group_come_over_the_dags_and_under_the_task() -> None:

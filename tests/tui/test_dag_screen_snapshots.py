@@ -23,7 +23,12 @@ from flowtui.tui.screens.mapped_instances import MappedInstancesScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
 from tests.conftest import Home
 from tests.tui.conftest import make_dashboard
-from tests.tui.pinned_store import MAPPED_RUN, write_mapped_store, write_pinned_store
+from tests.tui.pinned_store import (
+    MAPPED_RUN,
+    group_pinned_dag,
+    write_mapped_store,
+    write_pinned_store,
+)
 
 pytest.importorskip("pytest_textual_snapshot")
 
@@ -56,6 +61,15 @@ def no_color(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_grid_at_80x24_starts_on_the_failed_task(home: Home, snap_compare: Any) -> None:
     """A user opens a DAG whose latest run failed: the cursor is on the failed task."""
     assert snap_compare(_app(home), terminal_size=(80, 24), run_before=_open)
+
+
+@pytest.mark.usefixtures("no_color")
+def test_grid_at_80x24_with_a_task_group(home: Home, snap_compare: Any) -> None:
+    """A DAG with a task group: its tasks indented under its row, which shows the group
+    failed in the run where one of its tasks failed."""
+    app = _app(home)
+    group_pinned_dag(home)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_open)
 
 
 def test_graph_at_120x40(home: Home, snap_compare: Any) -> None:

@@ -36,8 +36,9 @@ from flowtui.tui.screens.task_instance import TaskInstanceScreen
 from flowtui.tui.widgets.duration_sparklines import WIDTH as SPARK_WIDTH
 from flowtui.tui.widgets.graph_view import GraphView
 from flowtui.tui.widgets.header_bar import HeaderBar
-from flowtui.tui.widgets.run_grid import RunGrid
+from flowtui.tui.widgets.run_grid import RunGrid, row_names
 from flowtui.tui.widgets.state_badge import badge, tally
+from flowtui.tui.widgets.task_groups import group_of, group_state
 from flowtui.tui.widgets.timeline import Timeline
 
 NEEDS_ATTENTION = ("failed", "upstream_failed", "up_for_retry")
@@ -174,13 +175,16 @@ class DagScreen(RunActionsScreen):
         self.data = data
         grid = self.run_grid
         names = _names(data.spec)
+        groups = {t: task.task_groups for t, task in data.spec.tasks.items() if task.task_groups}
         visible = grid.runs_that_fit(
-            [names.get(t, t) for t in data.task_ids],
+            row_names(data.task_ids, groups, names),
             grid.size.width or int(self.app.size.width * 0.6),
         )
         sensing = frozenset(t for t, task in data.spec.tasks.items() if task.sensor_mode == "poke")
         grid.set_data(
-            self._columns.grid_data(data.runs, data.cells, data.task_ids, sensing, visible, names)
+            self._columns.grid_data(
+                data.runs, data.cells, data.task_ids, sensing, visible, names, groups
+            )
         )
         newest = data.runs[-1]["run_id"] if data.runs else None
         if newest is not None and not self._placed:
@@ -210,7 +214,13 @@ class DagScreen(RunActionsScreen):
                 self.post_message(RefreshRequested())  # the timeline needs this run's attempts
         self.query_one("#dag-title", Static).update(_title(data, len(self.run_grid.marked)))
         run = next((r for r in data.runs if r["run_id"] == run_id), None)
-        ti = data.cells.get(run_id or "", {}).get(task_id or "")
+        cells = data.cells.get(run_id or "", {})
+        ti = cells.get(task_id or "")
+        group_id = group_of(task_id or "")
+        if group_id is not None:
+            tasks = self.run_grid.tasks_of(task_id or "")
+            in_run = [cells[t]["state"] for t in tasks if t in cells]
+            ti = {"state": group_state(in_run) or "none", "tasks": len(tasks)}
         self.query_one("#run-details", Static).update(_details(run, task_id, ti))
         if self.is_graph_shown:
             states = {t: i["state"] for t, i in data.cells.get(run_id or "", {}).items()}
@@ -261,9 +271,18 @@ class DagScreen(RunActionsScreen):
 
     def selected_task_instance(self) -> SelectedTaskInstance | None:
         selected, data = self.run_grid.selected(), self.data
-        if selected is None or data is None:
+        if selected is None or data is None or group_of(selected[1]) is not None:
             return None
         return _selected(self.dag_id, data, *selected)
+
+    def group_task_instances(self) -> tuple[str, list[SelectedTaskInstance]] | None:
+        selected, data = self.run_grid.selected(), self.data
+        group_id = group_of(selected[1]) if selected else None
+        if selected is None or data is None or group_id is None:
+            return None
+        run_id, cells = selected[0], data.cells.get(selected[0], {})
+        tasks = [t for t in self.run_grid.tasks_of(selected[1]) if t in cells]
+        return group_id, [_selected(self.dag_id, data, run_id, t) for t in tasks]
 
     def marked_task_instances(self) -> list[SelectedTaskInstance]:
         data = self.data
@@ -293,7 +312,7 @@ class DagScreen(RunActionsScreen):
 
     def action_history(self) -> None:
         selected = self.run_grid.selected()
-        if selected is not None:
+        if selected is not None and not self._is_on_group():
             self.app.push_screen(TaskHistoryScreen(self.dag_id, selected[1]))
 
     def action_all_runs(self) -> None:
@@ -302,11 +321,24 @@ class DagScreen(RunActionsScreen):
     def action_open_task(self, focus_log: bool = False) -> None:
         """The task instance under the cursor; an expanded mapped task's list of instances."""
         ti = self.selected_task_instance()
-        if ti is not None and ti.mapped:
+        if ti is None:
+            self._is_on_group()
+        elif ti.mapped:
             self.app.push_screen(MappedInstancesScreen(ti.dag_id, ti.run_id, ti.task_id))
-        elif ti is not None:
+        else:
             screen = TaskInstanceScreen(ti.dag_id, ti.run_id, ti.task_id, focus_log=focus_log)
             self.app.push_screen(screen)
+
+    def _is_on_group(self) -> bool:
+        """Whether the cursor is on a group row (said in a toast: the key wants a task)."""
+        selected = self.run_grid.selected()
+        if selected is None or group_of(selected[1]) is None:
+            return False
+        self.notify(
+            f"group {group_of(selected[1])}: z or enter folds it; c, m, r act on its tasks",
+            timeout=3,
+        )
+        return True
 
     def action_toggle_graph(self) -> None:
         switcher = self.query_one("#dag-views", ContentSwitcher)
@@ -395,7 +427,12 @@ def _details(run: dict[str, Any] | None, task_id: str | None, ti: dict[str, Any]
     for name, value in rows:
         text.append(f"{name:<9}", style="dim")
         text.append(f"{value}\n")
-    if task_id is not None:
+    group_id = group_of(task_id or "")
+    if group_id is not None and ti is not None:
+        text.append(f"group {group_id} ", style="bold")
+        text.append_text(badge(ti["state"]))
+        text.append(f"  {ti['tasks']} tasks", style="dim")
+    elif task_id is not None:
         text.append(f"{task_id} ", style="bold")
         if ti is None:
             text.append("has no task instance in this run", style="dim")

@@ -97,6 +97,7 @@ class GridColumns:
         sensing: frozenset[str],
         visible: int,
         names: dict[str, str],
+        groups: dict[str, tuple[str, ...]] | None = None,
     ) -> GridData:
         """The grid's rows and the last `visible` of `runs`; the sparklines get every run."""
         columns = {r["run_id"]: self._column(r["run_id"], cells[r["run_id"]]) for r in runs}
@@ -129,6 +130,7 @@ class GridColumns:
             sensing,
             names,
             None if first else changed,
+            groups or {},
         )
 
     def _durations_of(

@@ -65,18 +65,35 @@ class TaskActionsScreen(LiveScreen):
         rather than on the one under the cursor."""
         return []
 
-    def action_clear_task(self) -> None:
+    def group_task_instances(self) -> tuple[str, list[SelectedTaskInstance]] | None:
+        """The task group under the cursor (a group row of the grid), by name, and its task
+        instances in the run: c, m and r act on them. None when the cursor is on no group."""
+        return None
+
+    def _targets(self) -> tuple[list[SelectedTaskInstance], str, bool]:
+        """What c and m act on, how to name it, and whether it is the user's selection: the
+        selected task instances, else the group's under the cursor, else the one under it."""
         marked = self.marked_task_instances()
-        tis = marked or [ti for ti in [self.selected_task_instance()] if ti is not None]
+        if marked:
+            return marked, f"{len(marked)} task instances", True
+        group = self.group_task_instances()
+        if group is not None:
+            if not group[1]:
+                self.notify(f"group {group[0]} has no task instance in this run", timeout=3)
+            return group[1], f"group {group[0]}", False
+        ti = self.selected_task_instance()
+        return ([ti], ti.name, False) if ti is not None else ([], "", False)
+
+    def action_clear_task(self) -> None:
+        tis, what, is_marked = self._targets()
         if not tis:
             return
 
         def done(commands: list[Clear] | None) -> None:
             for command in commands or []:
-                what = f"{len(marked)} task instances" if marked else tis[0].name
                 summary = f"cleared {what} in {command.run_id}"
                 self.post_message(CommandRequested(command, summary))
-            if commands:
+            if commands and is_marked:
                 self.marks_done()
 
         self.app.push_screen(ClearDialog(tis[0].dag_id, tis), done)
@@ -85,30 +102,38 @@ class TaskActionsScreen(LiveScreen):
         """A command went out for the marked task instances: forget the selection."""
 
     def action_retry_task(self) -> None:
-        """Run a failed task again now: clear it and whatever failed below it because of it."""
-        ti = self.selected_task_instance()
-        if ti is None:
-            return
-        if ti.state not in (FAILED_STATES if ti.mapped else RETRYABLE):
+        """Run a failed task again now: clear it and whatever failed below it because of it; on
+        a group row, the group's failed tasks."""
+        group = self.group_task_instances()
+        if group is not None:
+            name, tis = f"group {group[0]}", group[1]
+        else:
+            ti = self.selected_task_instance()
+            if ti is None:
+                return
+            name, tis = ti.name, [ti]
+        failed = [t for t in tis if t.state in (FAILED_STATES if t.mapped else RETRYABLE)]
+        if not failed:
+            state = "has no failed task instance" if group else f"is {tis[0].state}"
             self.notify(
-                f"{ti.name} is {ti.state}; r retries a failed task (c clears any)",
-                severity="warning",
+                f"{name} {state}; r retries a failed task (c clears any)", severity="warning"
             )
             return
-        below = [t for t in ti.downstream if ti.states.get(t) in RETRYABLE]
-        pattern = "^(" + "|".join(re.escape(t) for t in [ti.task_id, *below]) + ")$"
-        if ti.mapped:  # all its instances: rerun the failed ones, not those that succeeded
-            command = Clear(ti.dag_id, ti.run_id, pattern, only_failed=True)
-            what = f"the failed instances of {ti.task_id}"
+        below = [t for f in failed for t in f.downstream if f.states.get(t) in RETRYABLE]
+        names = dict.fromkeys([*(t.task_id for t in failed), *below])
+        pattern = "^(" + "|".join(re.escape(t) for t in names) + ")$"
+        first = failed[0]
+        if any(t.mapped for t in failed):  # all its instances: rerun the failed ones only
+            command = Clear(first.dag_id, first.run_id, pattern, only_failed=True)
+            what = name if group else f"the failed instances of {first.task_id}"
         else:
-            map_index = ti.map_index if ti.map_index >= 0 else None
-            command = Clear(ti.dag_id, ti.run_id, pattern, map_index=map_index)
-            what = ti.name
-        self.post_message(CommandRequested(command, f"retrying {what} in {ti.run_id}"))
+            map_index = first.map_index if first.map_index >= 0 else None
+            command = Clear(first.dag_id, first.run_id, pattern, map_index=map_index)
+            what = name
+        self.post_message(CommandRequested(command, f"retrying {what} in {first.run_id}"))
 
     def action_mark_task(self) -> None:
-        marked = self.marked_task_instances()
-        tis = marked or [ti for ti in [self.selected_task_instance()] if ti is not None]
+        tis, what, is_marked = self._targets()
         if not tis:
             return
         mapped = [ti.task_id for ti in tis if ti.mapped]
@@ -118,17 +143,13 @@ class TaskActionsScreen(LiveScreen):
                 severity="warning",
             )
             return
-        subject = (
-            f"{tis[0].name} in {tis[0].run_id}"
-            if not marked
-            else (f"the {len(marked)} selected task instances")
-        )
+        subject = f"the {what} selected" if is_marked else f"{what} in {tis[0].run_id}"
 
         def mark(state: str) -> None:
             for ti in tis:
                 command = Mark(ti.dag_id, ti.run_id, ti.task_id, state, ti.map_index)
                 self.post_message(CommandRequested(command, f"marked {ti.name} {state}"))
-            if marked:
+            if is_marked:
                 self.marks_done()
 
         detail = "A running attempt is stopped; tasks below it may become upstream_failed."

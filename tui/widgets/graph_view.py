@@ -1,7 +1,8 @@
 """The DAG's dependencies in text, as in Airflow's Graph view: tasks in layers by longest path
 from the roots, each with the state glyph of the selected run, and every edge drawn with box
-characters from a task to each of its downstream tasks. Reads the same at 80 columns and with
-many tasks, since it grows downwards only."""
+characters from a task to each of its downstream tasks, with the edge's `Label` on it; the
+tasks of a task group under a header line with the group's name, indented. Reads the same at 80
+columns and with many tasks, since it grows downwards only."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from textual.widgets import Static
 
 from flowtui.spec import DagSpec
 from flowtui.tui.widgets.state_badge import glyph
+from flowtui.tui.widgets.task_groups import rows, short_name
 
 EDGE = "──▶"
-"""The edge marker: every `a ──▶ b` (or `├─▶` / `└─▶` for further downstream tasks) is an edge."""
+"""The edge marker: every `a ──▶ b` (or `├─▶` / `└─▶` for further downstream tasks) is an edge;
+one with a label reads `a ─ label ─▶ b`."""
 
 
 class GraphView(VerticalScroll, can_focus=True):
@@ -92,7 +95,8 @@ class GraphView(VerticalScroll, can_focus=True):
 
 
 def layers(spec: DagSpec) -> list[list[str]]:
-    """Task ids by layer: a task's layer is its longest path from a root; DAG order within."""
+    """Task ids by layer: a task's layer is its longest path from a root; within one, the tasks
+    of a group together, in DAG order otherwise."""
     depth: dict[str, int] = {}
     waiting = {
         t.task_id: len([u for u in t.upstream if u in spec.tasks]) for t in spec.tasks.values()
@@ -110,8 +114,10 @@ def layers(spec: DagSpec) -> list[list[str]]:
     # a cycle cannot load, but a spec from an older flowtui might hold one: show it last
     bottom = max(depth.values(), default=-1) + 1
     result: list[list[str]] = [[] for _ in range(bottom + 1)]
-    for task_id in spec.tasks:
-        result[depth.get(task_id, bottom)].append(task_id)
+    groups = {t: task.task_groups for t, task in spec.tasks.items()}
+    for row in rows(list(spec.tasks), groups):
+        if row.group_id is None:
+            result[depth.get(row.key, bottom)].append(row.key)
     return [layer for layer in result if layer]
 
 
@@ -127,7 +133,17 @@ def render_graph(
     where: dict[str, int] = {}
     for number, layer in enumerate(layers(spec), start=1):
         lines.append(Text(f"── layer {number} " + "─" * 20, style="dim"))
+        above: tuple[str, ...] = ()
         for task_id in layer:
+            groups = spec.tasks[task_id].task_groups
+            for depth, group_id in enumerate(groups):
+                if above[depth : depth + 1] != (group_id,):  # a group starts: its header
+                    parent = groups[depth - 1] if depth else None
+                    header = Text("  " * (depth + 1) + "▣ ", style="dim")
+                    header.append(short_name(group_id, parent), style="bold")
+                    lines.append(header)
+                    above = groups[: depth + 1]
+            above = groups
             where[task_id] = len(lines)
             lines.extend(_node_lines(spec, task_id, states, task_id == selected, width))
     if not lines:
@@ -140,35 +156,57 @@ def render_graph(
 def _node_lines(
     spec: DagSpec, task_id: str, states: Mapping[str, str], is_selected: bool, width: int | None
 ) -> list[Text]:
-    node = Text("  ")
-    node.append_text(_label(task_id, states))
+    task = spec.tasks[task_id]
+    margin = 2 * (len(task.task_groups) + 1)
+    node = Text(" " * margin)
+    parent = task.task_groups[-1] if task.task_groups else None
+    node.append_text(_label(task_id, states, short_name(task_id, parent)))
     if is_selected:
-        node.stylize("reverse", 2)
-    downstream = [d for d in spec.tasks[task_id].downstream if d in spec.tasks]
+        node.stylize("reverse", margin)
+    downstream = [d for d in task.downstream if d in spec.tasks]
     if not downstream:
         return [node]
-    widest = max(len(d) for d in downstream) + 2
+    labels = spec.labels.get(task_id, {})
+    widest = max(len(d) + len(labels.get(d, "")) for d in downstream) + 2
     if width is not None and node.cell_len + 6 + widest > width:
         return [node] + [  # the edges under the task: narrower
-            _edge(" " * 4, "└─▶ " if d == downstream[-1] else "├─▶ ", d, states) for d in downstream
+            _edge(" " * (margin + 2), _last(d, downstream), d, states, labels) for d in downstream
         ]
     first = node.copy()
-    first.append(f" {'─┬─▶' if len(downstream) > 1 else EDGE} ", style="dim")
+    mark = "─┬─▶" if len(downstream) > 1 else EDGE
+    first.append_text(_mark(f" {mark} ", labels.get(downstream[0])))
     first.append_text(_label(downstream[0], states))
     indent = " " * (node.cell_len + 2)  # under the ┬
     return [first] + [
-        _edge(indent, "└─▶ " if d == downstream[-1] else "├─▶ ", d, states) for d in downstream[1:]
+        _edge(indent, _last(d, downstream), d, states, labels) for d in downstream[1:]
     ]
 
 
-def _edge(indent: str, mark: str, task_id: str, states: Mapping[str, str]) -> Text:
+def _last(task_id: str, downstream: list[str]) -> str:
+    return "└─▶ " if task_id == downstream[-1] else "├─▶ "
+
+
+def _mark(mark: str, label: str | None) -> Text:
+    """An edge's arrow, with its label on it (`─ label ─▶`) when it has one."""
+    if label is None:
+        return Text(mark, style="dim")
+    arrow = mark.rstrip()
+    text = Text(arrow[:-1] + " ", style="dim")
+    text.append(label, style="italic")
+    text.append(" ─▶" + mark[len(arrow) :], style="dim")
+    return text
+
+
+def _edge(
+    indent: str, mark: str, task_id: str, states: Mapping[str, str], labels: Mapping[str, str]
+) -> Text:
     line = Text(indent)
-    line.append(mark, style="dim")
+    line.append_text(_mark(mark, labels.get(task_id)))
     line.append_text(_label(task_id, states))
     return line
 
 
-def _label(task_id: str, states: Mapping[str, str]) -> Text:
+def _label(task_id: str, states: Mapping[str, str], name: str | None = None) -> Text:
     text = glyph(states.get(task_id, "none"))
-    text.append(f" {task_id}")
+    text.append(f" {name or task_id}")
     return text

@@ -1,7 +1,8 @@
 """The grid of a DAG's recent runs, as in Airflow's Grid view: one row per task in DAG order, one
 column per run (oldest left, newest right, headed by the run's state), each cell the task
 instance's state glyph, and a durations sparkline per task. It owns the cursor; the screen
-decides which runs and tasks to show."""
+decides which runs and tasks to show. Tasks of a task group are under the group's row, which
+shows the group's state in each run; `z` folds or unfolds it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from textual.widgets import DataTable
 from flowtui.tui.widgets.duration_sparklines import WIDTH as SPARK_WIDTH
 from flowtui.tui.widgets.duration_sparklines import sparkline
 from flowtui.tui.widgets.state_badge import GLYPHS, STYLES, glyph
+from flowtui.tui.widgets.task_groups import group_key, group_of, group_state, members, rows
 
 FIXED = 2
 """Columns left of the runs: the task id and its durations."""
@@ -50,10 +52,12 @@ class GridData:
     """task_id -> the name its row shows (its display name), for the tasks that have one."""
     changed_runs: frozenset[str] | None = None
     """The runs whose cells may differ from the data shown before (None: any of them)."""
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """task_id -> its task groups, outermost first (`TaskSpec.task_groups`)."""
 
     @property
     def shape(self) -> tuple[Any, ...]:
-        rows = tuple(self.names.get(t, t) for t in self.task_ids)
+        rows = tuple((self.names.get(t, t), self.groups.get(t, ())) for t in self.task_ids)
         return (tuple(self.task_ids), rows, tuple((r["run_id"], r["state"]) for r in self.runs))
 
 
@@ -78,6 +82,8 @@ class RunGrid(DataTable[Text]):
         Binding("j", "cursor_down", "Down", show=False),
         Binding("enter", "select_cursor", "Open"),
         Binding("space", "toggle_mark", "Select (c, m act on all)", show=False),
+        Binding("z", "fold", "Fold/unfold group", show=False),
+        Binding("Z", "fold_all", "Fold/unfold all groups", show=False),
     ]
 
     class CellMoved(_CellMessage):
@@ -101,6 +107,11 @@ class RunGrid(DataTable[Text]):
         self._announced: tuple[str, str] | None = None
         self._marked: set[tuple[str, str]] = set()
         """(run_id, task_id) of the cells selected with `space`."""
+        self._grid = GridData([], [])
+        self._members: dict[str, list[str]] = {}
+        """group id -> its tasks (those of its groups too)."""
+        self._folded: set[str] = set()
+        """The groups whose rows are folded away (kept while the grid lives)."""
 
     def on_data_table_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
         event.stop()
@@ -109,7 +120,9 @@ class RunGrid(DataTable[Text]):
     def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
         event.stop()
         selected = self.selected()
-        if selected is not None:
+        if selected is not None and group_of(selected[1]) is not None:
+            self.action_fold()  # enter on a group opens or closes it, as a click in Airflow's
+        elif selected is not None:
             self.post_message(self.TaskChosen(self, *selected))
 
     def validate_cursor_coordinate(self, value: Coordinate) -> Coordinate:
@@ -119,29 +132,56 @@ class RunGrid(DataTable[Text]):
         return Coordinate(row, column)
 
     def action_toggle_mark(self) -> None:
+        """Select or unselect the cell under the cursor; on a group row, all its tasks'."""
         selected = self.selected()
         if selected is None:
             return
-        key = (selected[0], selected[1])
-        self._marked ^= {key}
-        self.update_cell(key[1], key[0], self._cell(key))
+        run_id, row = selected
+        keys = {(run_id, t) for t in self.tasks_of(row)}
+        self._marked = self._marked - keys if keys <= self._marked else self._marked | keys
+        self._show_cells(keys)
         self.post_message(self.MarksChanged())
+
+    def action_fold(self) -> None:
+        """Fold the group under the cursor (or the one of the task under it), or unfold it."""
+        selected = self.selected()
+        if selected is None:
+            return
+        run_id, row = selected
+        group_id = group_of(row) or next(reversed(self._grid.groups.get(row, ())), None)
+        if group_id is None:
+            self.notify(f"{row} is in no task group; z folds a group", timeout=3)
+            return
+        self._folded ^= {group_id}
+        self._rebuild(self._grid)
+        self.select(run_id, group_key(group_id))
+
+    def action_fold_all(self) -> None:
+        """Fold every group, or unfold them all when some are folded already."""
+        selected = self.selected()
+        self._folded = set() if self._folded else set(self._members)
+        self._rebuild(self._grid)
+        if selected is not None:
+            self.select(*selected)
 
     # --- public ---
 
     @property
     def marked(self) -> list[tuple[str, str]]:
-        """(run_id, task_id) of the selected cells, in the grid's reading order."""
+        """(run_id, task_id) of the selected cells, in the grid's reading order (those in
+        folded groups too)."""
         run_ids = [str(key.value) for key in list(self.columns)[FIXED:]]
-        task_ids = [str(key.value) for key in self.rows]
-        return [(r, t) for r in run_ids for t in task_ids if (r, t) in self._marked]
+        return [(r, t) for r in run_ids for t in self._grid.task_ids if (r, t) in self._marked]
+
+    def tasks_of(self, row: str) -> list[str]:
+        """The tasks a row stands for: a group's (DAG order), or the task itself."""
+        group_id = group_of(row)
+        return [row] if group_id is None else list(self._members.get(group_id, []))
 
     def clear_marks(self) -> None:
         """Unselect every cell."""
         marked, self._marked = self._marked, set()
-        for key in marked:
-            if key[0] in self.columns and key[1] in self.rows:
-                self.update_cell(key[1], key[0], self._cell(key))
+        self._show_cells(marked)
         self.post_message(self.MarksChanged())
 
     def runs_that_fit(self, names: Sequence[str], width: int | None = None) -> int:
@@ -159,8 +199,12 @@ class RunGrid(DataTable[Text]):
         return str(key.column_key.value), str(key.row_key.value)
 
     def select(self, run_id: str | None, task_id: str | None) -> None:
-        """Put the cursor on a cell; an unknown run or task keeps that axis where it is."""
+        """Put the cursor on a cell (a task in a folded group: on that group's row); an unknown
+        run or task keeps that axis where it is."""
         row = column = None
+        folded = [g for g in self._grid.groups.get(task_id or "", ()) if g in self._folded]
+        if folded:
+            task_id = group_key(folded[0])
         if task_id is not None and task_id in self.rows:
             row = self.get_row_index(task_id)
         if run_id is not None and run_id in self.columns:
@@ -201,7 +245,8 @@ class RunGrid(DataTable[Text]):
         self.clear(columns=True)
         self._shape, self._states, self._durations = data.shape, dict(data.states), {}
         self._missed, self._sensing = data.sla_missed, data.sensing
-        names = [data.names.get(t, t) for t in data.task_ids]
+        self._grid, self._members = data, members(data.task_ids, data.groups)
+        names = row_names(data.task_ids, data.groups, data.names, self._folded)
         self.add_column(Text("task", style="bold"), width=_name_width(names), key="task")
         self.add_column(Text("durations", style="bold"), width=SPARK_COLUMN, key="durations")
         for run in data.runs:
@@ -209,11 +254,15 @@ class RunGrid(DataTable[Text]):
         scale = self._scale = _scale(data.durations)
         for task_id in data.task_ids:
             self._durations[task_id] = list(data.durations.get(task_id, []))
+        for row, name in zip(rows(data.task_ids, data.groups, self._folded), names, strict=True):
+            label = Text(name, overflow="ellipsis", no_wrap=True)
+            if row.group_id is not None:
+                label.stylize("bold")
             self.add_row(
-                Text(data.names.get(task_id, task_id), overflow="ellipsis", no_wrap=True),
-                sparkline(self._durations[task_id], scale),
-                *(self._cell(key) for key in ((r["run_id"], task_id) for r in data.runs)),
-                key=task_id,
+                label,
+                Text() if row.group_id else sparkline(self._durations[row.key], scale),
+                *(self._cell((r["run_id"], row.key)) for r in data.runs),
+                key=row.key,
             )
         # clear() left the cursor at (0, 0), on the name column: put it back on a task instance
         self.select(*(kept or (None, None)))
@@ -229,9 +278,8 @@ class RunGrid(DataTable[Text]):
             for key in keys
             if data.states.get(key) != old_states.get(key) or (key in missed) != (key in old_missed)
         ]
-        self._states, self._missed = data.states, missed
-        for key in changed:
-            self.update_cell(key[1], key[0], self._cell(key))
+        self._states, self._missed, self._grid = data.states, missed, data
+        self._show_cells(changed)
         if data.durations == self._durations:
             return
         scale = _scale(data.durations)
@@ -242,10 +290,27 @@ class RunGrid(DataTable[Text]):
             if rescaled or values != self._durations.get(task_id):
                 # only the rows whose durations changed, unless the common scale moved
                 self._durations[task_id] = values
-                self.update_cell(task_id, "durations", sparkline(values, scale))
+                if task_id in self.rows:  # else in a folded group
+                    self.update_cell(task_id, "durations", sparkline(values, scale))
+
+    def _show_cells(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Redraw the cells of (run_id, task_id) `keys` and of their groups, those shown."""
+        cells = set(keys)
+        groups = self._grid.groups
+        cells |= {(r, group_key(g)) for r, t in list(cells) for g in groups.get(t, ())}
+        for run_id, row in cells:
+            if run_id in self.columns and row in self.rows:
+                self.update_cell(row, run_id, self._cell((run_id, row)))
 
     def _cell(self, key: tuple[str, str]) -> Text:
-        """The cell of (run_id, task_id) as the grid's data and selection say."""
+        """The cell of (run_id, task_id) as the grid's data and selection say; a group's
+        shows its state in the run (`group_state`), marked when all its tasks are."""
+        group_id = group_of(key[1])
+        if group_id is not None:
+            keys = [(key[0], t) for t in self._members.get(group_id, [])]
+            state = group_state(self._states.get(k) for k in keys)
+            is_marked = bool(keys) and all(k in self._marked for k in keys)
+            return (Text("•", style="bold") if is_marked else Text(" ")) + glyph(state)
         if key in self._marked:
             return Text("•", style="bold") + glyph(self._states.get(key))
         return _run_cell(self._states.get(key), key in self._missed, key[1] in self._sensing)
@@ -255,6 +320,25 @@ class RunGrid(DataTable[Text]):
         if selected is not None and selected != self._announced:
             self._announced = selected
             self.post_message(self.CellMoved(self, *selected))
+
+
+def row_names(
+    task_ids: Sequence[str],
+    groups: dict[str, tuple[str, ...]],
+    names: dict[str, str],
+    folded: Iterable[str] = (),
+) -> list[str]:
+    """What the name column shows on each row: indented by depth, a group's name after `▾`
+    (`▸` when folded), a task's display name or its id without its group's prefix."""
+    hidden = set(folded)
+    shown = []
+    for row in rows(task_ids, groups, hidden):
+        indent = "  " * row.depth
+        if row.group_id is None:
+            shown.append(indent + names.get(row.key, row.label))
+        else:
+            shown.append(f"{indent}{'▸' if row.group_id in hidden else '▾'} {row.label}")
+    return shown
 
 
 def _name_width(names: Sequence[str]) -> int:
