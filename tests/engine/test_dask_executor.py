@@ -50,7 +50,7 @@ def cluster() -> Iterator[str]:
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         local = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
     yield str(local.scheduler_address)
     local.close()
@@ -221,3 +221,28 @@ def test_the_scheduler_runs_a_dag_on_the_cluster_and_says_so_in_its_status(
     finally:
         store.close()
     assert json.loads(value) == 3
+
+
+def test_local_cluster_starts_a_cluster_of_processes_and_closes_it(home: Home) -> None:
+    """`local_cluster = { workers = 1 }`: the executor starts its own cluster, runs on it, and
+    closes it when it stops."""
+    home.write_dag("d.py", DAG_FILE)
+    home.path.mkdir(parents=True, exist_ok=True)
+    (home.path / "flowtui.toml").write_text(
+        'executor = "dask"\n[dask]\nlocal_cluster = { workers = 1 }\n'
+    )
+    events = Events()
+    executor = DaskExecutor(home.settings)
+    executor.listen(events.queue.put)
+    executor.start()
+    try:
+        info = executor.cluster_info()
+        assert info is not None
+        assert info.workers == 1
+        executor.submit(_request(home, "talk"))
+        events.next(AttemptStarted)
+        assert events.next(AttemptExited).outcome.state is TaskState.SUCCESS
+    finally:
+        executor.stop()
+    with pytest.raises(OSError, match="Timed out trying to connect"):  # gone with the executor
+        distributed.Client(info.address, timeout=1)

@@ -55,6 +55,7 @@ class _Attempt:
         self.key = key
         self.name = name
         self.future: Future[RemoteExit] | None = None
+        """Held until the exit: Dask forgets (and cancels) a task whose futures are all gone."""
         self.is_started = False
         self.is_stopped = False
         """Its stop events were set: they are cleared once it exited."""
@@ -97,7 +98,7 @@ class DaskExecutor:
                     n_workers=options.workers,
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # any free port: 8787 may be taken
                 )
             client = Client(self._cluster, set_as_default=False)
         client.subscribe_topic(STARTED_TOPIC, self._started)
