@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import queue
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +16,10 @@ from typing import Any
 import psutil
 import pytest
 
-from flowtui.execution.base import AttemptExited, AttemptRequest, AttemptStarted, ExecutorEvent
+from flowtui.execution.base import AttemptExited, AttemptRequest, AttemptStarted
 from flowtui.states import TaskState
 from tests.conftest import Home, attempt_info, wait_until
+from tests.engine.conftest import Events
 
 distributed = pytest.importorskip("distributed")
 
@@ -54,18 +54,6 @@ def cluster() -> Iterator[str]:
         )
     yield str(local.scheduler_address)
     local.close()
-
-
-class Events:
-    """The executor's events, collected on its threads."""
-
-    def __init__(self) -> None:
-        self.queue: queue.Queue[ExecutorEvent] = queue.Queue()
-
-    def next(self, kind: type[Any], timeout: float = 20) -> Any:
-        event = self.queue.get(timeout=timeout)
-        assert isinstance(event, kind), event
-        return event
 
 
 def configure_dask(home: Home, address: str) -> None:
