@@ -9,6 +9,7 @@ from pathlib import Path
 
 from flowtui.alert_config import SmtpSettings, Webhook, read_alert_config
 from flowtui.errors import FlowtuiError, HomeNotWritable, HomeOfAnotherUser
+from flowtui.executor_config import DaskSettings, read_executor_config
 from flowtui.records import FrozenRecord
 
 
@@ -25,7 +26,18 @@ _DEFAULTS: dict[str, int | float] = {
     "dag_file_import_timeout": 30.0,
     "task_kill_grace_seconds": 5.0,
 }
-_KEYS = frozenset({"dags_folder", "smtp", "notify", "dashboard", "log_retention_days", *_DEFAULTS})
+_KEYS = frozenset(
+    {
+        "dags_folder",
+        "smtp",
+        "notify",
+        "dashboard",
+        "log_retention_days",
+        "executor",
+        "dask",
+        *_DEFAULTS,
+    }
+)
 """The keys `flowtui.toml` may set; any other is warned about and ignored."""
 
 USER_UMASK_ENV = "FLOWTUI_USER_UMASK"
@@ -45,6 +57,8 @@ class Settings(FrozenRecord):
         "dag_file_import_timeout",
         "dags_folder",
         "dags_folder_source",
+        "dask",
+        "executor",
         "home",
         "log_retention_days",
         "parallelism",
@@ -63,6 +77,8 @@ class Settings(FrozenRecord):
         "smtp",
         "webhooks",
         "log_retention_days",
+        "executor",
+        "dask",
     )
 
     home: Path
@@ -81,6 +97,10 @@ class Settings(FrozenRecord):
     log_retention_days: float | None
     """Attempt logs not written to for this many days are removed by the scheduler (the
     store's history of their runs stays); None keeps every log."""
+    executor: str
+    """Where attempts run: "local" (the fork server) or "dask" (`dask`)."""
+    dask: DaskSettings
+    """`[dask]`: the cluster attempts go to with executor "dask"."""
     _logs_text: str
 
     def __init__(
@@ -95,6 +115,8 @@ class Settings(FrozenRecord):
         smtp: SmtpSettings = SmtpSettings(),  # noqa: B008  # immutable
         webhooks: tuple[Webhook, ...] = (),
         log_retention_days: float | None = None,
+        executor: str = "local",
+        dask: DaskSettings = DaskSettings(),  # noqa: B008  # immutable
     ) -> None:
         set_field = object.__setattr__
         set_field(self, "home", home)
@@ -107,6 +129,8 @@ class Settings(FrozenRecord):
         set_field(self, "smtp", smtp)
         set_field(self, "webhooks", webhooks)
         set_field(self, "log_retention_days", log_retention_days)
+        set_field(self, "executor", executor)
+        set_field(self, "dask", dask)
         set_field(self, "_logs_text", str(home / "logs"))  # for attempt_log_file
 
     @property
@@ -234,6 +258,7 @@ def load_settings(
     Raises:
         ConfigError: flowtui.toml is not valid TOML or holds a value of the wrong type.
         AlertConfigError: a value of `[smtp]` or `[[notify.webhook]]` is wrong (named by key).
+        ExecutorConfigError: `executor` or `[dask]` is wrong (named by key).
     """
     home_path = resolve_home(home)
     config_path = home_path / "flowtui.toml"
@@ -255,6 +280,7 @@ def load_settings(
             raise ConfigError(config_path, f"{key} must be a positive number")
         numbers[key] = type(default)(value)
     alerts = read_alert_config(config, config_path)
+    executors = read_executor_config(config, config_path)
     _dashboard_notify(config, config_path)  # a wrong value stops every command, not only `flowtui`
     unknown = tuple(_unknown_key(config_path, key) for key in config if key not in _KEYS)
     return Settings(
@@ -264,10 +290,12 @@ def load_settings(
         parallelism=int(numbers["parallelism"]),
         dag_file_import_timeout=float(numbers["dag_file_import_timeout"]),
         task_kill_grace_seconds=float(numbers["task_kill_grace_seconds"]),
-        config_warnings=unknown + alerts.warnings,
+        config_warnings=unknown + alerts.warnings + executors.warnings,
         smtp=alerts.smtp,
         webhooks=alerts.webhooks,
         log_retention_days=_log_retention_days(config, config_path),
+        executor=executors.executor,
+        dask=executors.dask,
     )
 
 

@@ -201,6 +201,12 @@ class SchedulerStatus(NamedTuple):
     running_attempts: int
     home: str
     dags_folder: str
+    executor: str = "local"
+    """Where attempts run: "local" or "dask"."""
+    dask_address: str | None = None
+    """With "dask": the cluster's scheduler address."""
+    dask_workers: int | None = None
+    """With "dask": how many workers the cluster has now (None: it did not answer)."""
 
 
 class SchedulerControl(Protocol):

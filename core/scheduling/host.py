@@ -1,5 +1,6 @@
 """A scheduler as a home runs it: the lock that makes it the home's only one, a local fork
-server, the scheduler, and the command server other processes send commands (and the status
+server (which runs the attempts too unless `executor = "dask"` sends them to a cluster), the
+scheduler, and the command server other processes send commands (and the status
 query) to. `flowtui scheduler` runs one in the foreground; `scheduling/background` starts that
 command as a process of its own for the dashboard and `flowtui scheduler --detach`."""
 
@@ -8,17 +9,22 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from flowtui.clock import to_text, utcnow
 from flowtui.commands.model import SchedulerStatus
 from flowtui.commands.transport import CommandServer
 from flowtui.config import Settings
+from flowtui.execution.base import Executor
 from flowtui.execution.local.executor import LocalExecutor
 from flowtui.execution.logs import private_log
 from flowtui.scheduling.activity_log import log_changes
 from flowtui.scheduling.lock import SchedulerLock
 from flowtui.scheduling.log_retention import LogRetention
 from flowtui.scheduling.service import Scheduler
+
+if TYPE_CHECKING:
+    from flowtui.execution.dask.executor import DaskExecutor
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +36,15 @@ class SchedulerHost:
         self.settings = settings
         self.lock = SchedulerLock(settings.lock_path)
         self.executor = LocalExecutor(settings)
-        self.scheduler = Scheduler(settings, self.executor, self.executor)
+        """The fork server: it parses DAG files and runs callbacks, and runs the attempts
+        unless `attempts` is a Dask executor."""
+        self.attempts: Executor = self.executor
+        self._dask: DaskExecutor | None = None
+        if settings.executor == "dask":
+            from flowtui.execution.dask.executor import DaskExecutor  # only with the extra
+
+            self.attempts = self._dask = DaskExecutor(settings)
+        self.scheduler = Scheduler(settings, self.attempts, self.executor)
         self.scheduler.add_listener(log_changes)
         self._server: CommandServer | None = None
         self._retention: LogRetention | None = None
@@ -47,6 +61,8 @@ class SchedulerHost:
 
     def start(self) -> None:
         """Load the DAG folder, take over the home's runs, then answer commands."""
+        if self.attempts is not self.executor:
+            self.executor.start()  # first: it forks while this process has one thread
         self.scheduler.start()
         self._server = CommandServer(self.settings, self.scheduler, self.status)
         self._server.start()
@@ -67,21 +83,34 @@ class SchedulerHost:
         self.scheduler.request_stop()
 
     def abort(self) -> None:
-        """Undo a `start` that failed: stop the fork server, release the lock."""
-        self.executor.stop()
+        """Undo a `start` that failed: stop the executor, release the lock."""
+        self.attempts.stop()
         self._close()
 
     def status(self) -> SchedulerStatus:
         """What `flowtui scheduler status` shows (called on the command server's threads)."""
-        return SchedulerStatus(
+        status = SchedulerStatus(
             pid=os.getpid(),
             started_at=self._started_at,
             running_attempts=self.scheduler.running_attempts(),
             home=str(self.settings.home),
             dags_folder=str(self.settings.dags_folder),
         )
+        if self._dask is None:
+            return status
+        status = status._replace(executor="dask", dask_address=self.settings.dask.address or None)
+        try:
+            info = self._dask.cluster_info()
+        except Exception as exc:  # the cluster does not answer: say so, not fail the status
+            logger.warning("the Dask cluster did not say how many workers it has: %s", exc)
+            return status
+        if info is None:
+            return status
+        return status._replace(dask_address=info.address, dask_workers=info.workers)
 
     def _close(self) -> None:
+        if self.attempts is not self.executor:  # the scheduler stopped the one it runs on
+            self.executor.stop()
         if self._retention is not None:
             self._retention.stop()
             self._retention = None

@@ -284,16 +284,16 @@ def test_an_unreadable_config_file_is_one_line(place: Path, as_nobody: bool) -> 
 def test_unknown_config_keys_are_warned_about_one_line_each(place: Path) -> None:
     home = _made(place / "home", 0o700)
     config = home / "flowtui.toml"
-    config.write_text("paralelism = 4\nparallelism = 2\n[extra]\nx = 1\n")
+    config.write_text("paralelism = 4\nparallelism = 2\n[wholly_unrelated]\nx = 1\n")
     done = _in_pipes(["dags", "list"])(home, False)
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == [
         f"flowtui: warning: {config}: unknown key 'paralelism' is ignored; did you mean "
-        f"'parallelism'? known keys: dag_file_import_timeout, dags_folder, dashboard, "
-        f"log_retention_days, notify, parallelism, smtp, task_kill_grace_seconds",
-        f"flowtui: warning: {config}: unknown key 'extra' is ignored; known keys: "
-        f"dag_file_import_timeout, dags_folder, dashboard, log_retention_days, notify, "
-        f"parallelism, smtp, task_kill_grace_seconds",
+        f"'parallelism'? known keys: dag_file_import_timeout, dags_folder, dashboard, dask, "
+        f"executor, log_retention_days, notify, parallelism, smtp, task_kill_grace_seconds",
+        f"flowtui: warning: {config}: unknown key 'wholly_unrelated' is ignored; known keys: "
+        f"dag_file_import_timeout, dags_folder, dashboard, dask, executor, log_retention_days, "
+        f"notify, parallelism, smtp, task_kill_grace_seconds",
         f"flowtui: warning: DAG folder {place / 'dags'} holds no .py file; add DAG files, or "
         f"point --dags-folder, FLOWTUI_DAGS_FOLDER or dags_folder in flowtui.toml elsewhere",
     ]

@@ -5,6 +5,7 @@ the scheduler service would. No executor, no child process."""
 
 from __future__ import annotations
 
+import queue
 import shutil
 import sqlite3
 from collections import defaultdict
@@ -18,7 +19,7 @@ import pytest
 
 from flowtui.clock import to_text
 from flowtui.commands.model import Command
-from flowtui.execution.base import AttemptOutcome
+from flowtui.execution.base import AttemptOutcome, ExecutorEvent
 from flowtui.scheduling import attempts
 from flowtui.scheduling.active_run import ActiveRun
 from flowtui.scheduling.apply import apply
@@ -206,3 +207,15 @@ def store_at_version(path: Path, version: int) -> Path:
     conn.execute(f"PRAGMA user_version = {version}")
     conn.close()
     return path
+
+
+class Events:
+    """An executor's events, collected on its threads."""
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue[ExecutorEvent] = queue.Queue()
+
+    def next(self, kind: type[Any], timeout: float = 20) -> Any:
+        event = self.queue.get(timeout=timeout)
+        assert isinstance(event, kind), event
+        return event

@@ -29,6 +29,7 @@ from flowtui.execution.ticket import TicketState
 from flowtui.loading.parse import ParseExit, ParseRequest
 from flowtui.states import TaskState
 from tests.conftest import Home, attempt_info, wait_until
+from tests.engine.conftest import Events
 
 SLEEPER = """
     import time
@@ -43,18 +44,6 @@ SLEEPER = """
         PythonOperator(task_id="t", python_callable=nap)
         BashOperator(task_id="b", bash_command="sleep 1.5; exit 3")
 """
-
-
-class Events:
-    """An executor's events, collected on its thread."""
-
-    def __init__(self) -> None:
-        self.queue: queue.Queue[ExecutorEvent] = queue.Queue()
-
-    def next(self, kind: type[Any], timeout: float = 20) -> Any:
-        event = self.queue.get(timeout=timeout)
-        assert isinstance(event, kind), event
-        return event
 
 
 @pytest.fixture

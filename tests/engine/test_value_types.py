@@ -72,7 +72,7 @@ def test_settings_have_the_defaults_and_compare_by_fields() -> None:
         "parallelism=32, dag_file_import_timeout=30.0, task_kill_grace_seconds=5.0, "
         "config_warnings=(), smtp=SmtpSettings(host='', port=25, starttls=False, ssl=False, "
         "user='', password_env='', mail_from='flowtui@localhost', timeout=10.0), webhooks=(), "
-        "log_retention_days=None)"
+        "log_retention_days=None, executor='local', dask=DaskSettings(address='', workers=0))"
     )
 
 

@@ -92,6 +92,11 @@ def become_attempt_process() -> None:
     """What every child does first, before its job matters: lead a session (and process group)
     of its own, and take signals as a task expects them."""
     os.setsid()
+    take_task_signals()
+
+
+def take_task_signals() -> None:
+    """Signals as a task expects them, whatever the process that started this one set."""
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)  # the fork server ignores it; tasks do not

@@ -1,0 +1,111 @@
+"""What runs on a Dask worker for one attempt: `run_attempt` starts the attempt as a process in
+a session of its own (`attempt`), says so on the `STARTED_TOPIC` event topic, signals its
+process group when the scheduler sets the attempt's stop events, and returns how it ended. What
+goes in and out is plain data: the request as JSON, the outcome as JSON, never a pickled DAG."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any, NamedTuple
+
+from distributed import Event, get_client, get_worker
+
+from flowtui.execution.process_groups import signal_group
+
+STARTED_TOPIC = "flowtui-attempt-started"
+"""Event topic: {"name", "pid", "worker", "at"} once an attempt's process runs."""
+
+_ATTEMPT = "flowtui.execution.dask.attempt"
+
+
+class RemoteAttempt(NamedTuple):
+    """One attempt as the scheduler sends it: its Dask key (`name`, also the prefix of its
+    stop events), the `AttemptRequest` as JSON, and where the worker finds the DAG folder and
+    the home."""
+
+    name: str
+    request: dict[str, Any]
+    dags_folder: str
+    home: str
+
+
+class RemoteExit(NamedTuple):
+    """How the attempt's process ended, as the worker saw it."""
+
+    worker: str
+    pid: int | None
+    """None: stopped before its process started."""
+    started_at: float
+    ended_at: float
+    exit_code: int
+    """< 0: the signal that ended it."""
+    result: dict[str, Any] | None
+    """What the process reported (its outcome as JSON, or that its ticket declined the try);
+    None when it reported nothing."""
+
+
+def stop_events(name: str) -> tuple[str, str]:
+    """The names of an attempt's SIGTERM and SIGKILL events."""
+    return f"{name}-term", f"{name}-kill"
+
+
+def run_attempt(job: RemoteAttempt) -> RemoteExit:
+    """Run one attempt on this worker and return how it ended (called by Dask)."""
+    client = get_client()
+    term, kill = (Event(name, client=client) for name in stop_events(job.name))
+    address = get_worker().address
+    started = time.time()
+    if term.is_set() or kill.is_set():  # stopped while it waited for a worker
+        return RemoteExit(address, None, started, time.time(), -signal.SIGTERM, None)
+    result_r, result_w = os.pipe()
+    process = subprocess.Popen(
+        [sys.executable, "-m", _ATTEMPT, str(result_w), job.dags_folder],
+        stdin=subprocess.PIPE,
+        pass_fds=(result_w,),
+        start_new_session=True,
+        env={**os.environ, "FLOWTUI_HOME": job.home},
+    )
+    os.close(result_w)
+    get_worker().log_event(
+        STARTED_TOPIC, {"name": job.name, "pid": process.pid, "worker": address, "at": started}
+    )
+    done = threading.Event()
+    watcher = threading.Thread(
+        target=_watch, args=(process.pid, term, kill, done), name="flowtui-stop", daemon=True
+    )
+    watcher.start()
+    try:
+        assert process.stdin is not None  # stdin=PIPE
+        with contextlib.suppress(BrokenPipeError), process.stdin:
+            process.stdin.write(json.dumps(job.request).encode())
+        with os.fdopen(result_r, "rb") as pipe:
+            data = pipe.read()  # to its end before waiting: a large outcome fills the pipe
+        code = process.wait()
+    finally:
+        done.set()
+    try:
+        result: dict[str, Any] | None = json.loads(data)
+    except ValueError:
+        result = None
+    return RemoteExit(address, process.pid, started, time.time(), code, result)
+
+
+def _watch(pid: int, term: Event, kill: Event, done: threading.Event) -> None:
+    """Signal the attempt's group when its stop events are set: SIGTERM, then SIGKILL (a
+    forced stop sets both). Each wait is a long poll on the Dask scheduler, so a stop arrives
+    at once; the half-second timeout only bounds how long this outlives the attempt."""
+    with contextlib.suppress(Exception):  # the cluster went away: the attempt runs to its end
+        for event, signum in ((term, signal.SIGTERM), (kill, signal.SIGKILL)):
+            while not event.wait(timeout=0.5):
+                if done.is_set():
+                    return
+            if done.is_set():
+                return
+            signal_group(pid, signum)
