@@ -54,10 +54,13 @@ def test_retries_with_exponential_backoff_and_cap(home: Home) -> None:
     assert (doubling["state"], doubling["try_number"]) == ("success", 3)
     doubling = _attempts(home, "retry", "doubling")
     assert [a["state"] for a in doubling] == ["failed", "failed", "success"]
-    assert 0.3 <= _gap(doubling[0], doubling[1]) < 0.55
-    assert 0.6 <= _gap(doubling[1], doubling[2]) < 0.85
+    # A retry never starts before its delay; how late it may start depends on the machine's
+    # load, so only the lower bounds are asserted here (the delays themselves, backoff and
+    # cap, are computed and checked in test_run_book.py's retry_delay cases).
+    assert _gap(doubling[0], doubling[1]) >= 0.3
+    assert _gap(doubling[1], doubling[2]) >= 0.6
     capped = _attempts(home, "retry", "capped")
-    assert 0.35 <= _gap(capped[1], capped[2]) < 0.55
+    assert _gap(capped[1], capped[2]) >= 0.35
     assert "RuntimeError: try 1 fails" in str(doubling[0]["cause"])
 
 
