@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from flowtui.commands.model import SchedulerStatus
 from flowtui.config import Settings, dags_folder_problem
@@ -26,6 +26,7 @@ from flowtui.tui.screens.import_errors import ImportErrorsScreen, load_warnings
 from flowtui.tui.screens.pools import PoolsScreen
 from flowtui.tui.screens.variables import VariablesScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
+from flowtui.tui.widgets.key_footer import KeyFooter
 from flowtui.tui.widgets.state_badge import STYLES, badge, glyph
 
 RECENT = 10
@@ -59,6 +60,7 @@ class DagsScreen(LiveScreen):
         Binding("o", "pools", "Pools"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
+    FOOTER_KEYS = ("select_cursor", "failures", "filter", "trigger", "pause", "errors")
 
     def __init__(self) -> None:
         super().__init__()
@@ -79,7 +81,7 @@ class DagsScreen(LiveScreen):
         )
         yield KeyTable(id="dags", cursor_type="row", zebra_stripes=True)
         yield Static("reading the DAG list…", id="empty")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.home_settings = self.settings
