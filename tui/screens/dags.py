@@ -17,8 +17,9 @@ from textual.widgets import DataTable, Input, Static
 from flowtui.commands.model import SchedulerStatus
 from flowtui.config import Settings, dags_folder_problem
 from flowtui.store import reads
-from flowtui.store.summaries import dag_overview, present_counts
+from flowtui.store.summaries import dag_overview
 from flowtui.tui.format import format_timestamp, schedule_text
+from flowtui.tui.present import PresentCounts
 from flowtui.tui.screens.base import KeyTable, LiveScreen
 from flowtui.tui.screens.dag_runs import DagScreen
 from flowtui.tui.screens.failures import FailuresScreen
@@ -72,6 +73,8 @@ class DagsScreen(LiveScreen):
         self.is_loaded = False
         self.home_settings: Settings | None = None
         """The App's settings, kept on mount for `load` (the live thread cannot reach the App)."""
+        self._present = PresentCounts()
+        """Live thread only: the counts as last read, so that a refresh counts what changed."""
 
     def compose(self) -> ComposeResult:
         yield HeaderBar()
@@ -102,7 +105,7 @@ class DagsScreen(LiveScreen):
     # --- data ---
 
     def load(self, conn: sqlite3.Connection) -> Any:
-        dags = _attention_first(dag_overview(conn, RECENT), present_counts(conn))
+        dags = _attention_first(dag_overview(conn, RECENT), self._present.read(conn))
         settings = self.home_settings
         return {
             "dags": dags,
@@ -231,7 +234,7 @@ class DagsScreen(LiveScreen):
 def _attention_first(
     dags: list[dict[str, Any]], present: dict[str, dict[str, int]]
 ) -> list[dict[str, Any]]:
-    """`dags` with each one's task counts of now (`present_counts`), those needing attention
+    """`dags` with each one's task counts of now (`PresentCounts`), those needing attention
     first, the one whose latest run started last on top; the rest by id."""
     for dag in dags:
         dag["task_counts"] = present.get(dag["dag_id"], {})
