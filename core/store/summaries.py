@@ -132,18 +132,22 @@ RUN_EVENTS = ("run_created", "run_state", "run_deleted")
 """The events that come with every change of a `dag_runs` row a reader shows."""
 
 
-def runs_with_events_since(conn: sqlite3.Connection, dag_id: str, after_id: int) -> dict[str, bool]:
-    """The run ids of the DAG's events after event `after_id` (the runs whose task instances
-    may have changed since a reader saw that event), each with whether the run's own row
-    changed (one of `RUN_EVENTS`)."""
+def runs_with_events_since(
+    conn: sqlite3.Connection, dag_id: str, after_id: int | None
+) -> tuple[int, dict[str, bool]]:
+    """The newest event's id (0 for none), and the run ids of the DAG's events after event
+    `after_id` (the runs whose task instances may have changed since a reader saw that event;
+    None: no run), each with whether the run's own row changed (one of `RUN_EVENTS`). One
+    statement of one row, as `present_run_counts`."""
     # `+dag_id` keeps SQLite off the (dag_id, ...) index: a range of the primary key reads only
     # the new events, where the index would walk every event the DAG ever had.
-    rows = conn.execute(
-        "SELECT run_id, MAX(kind IN (?, ?, ?)) FROM events "
-        "WHERE id > ? AND +dag_id = ? AND run_id IS NOT NULL GROUP BY run_id",
-        (*RUN_EVENTS, after_id, dag_id),
-    )
-    return {run_id: bool(is_run) for run_id, is_run in rows}
+    newest, runs = conn.execute(
+        "SELECT (SELECT COALESCE(MAX(id), 0) FROM events), (SELECT json_group_object(run_id, "
+        "is_run) FROM (SELECT run_id, MAX(kind IN (?, ?, ?)) AS is_run FROM events "
+        "WHERE id > ? AND +dag_id = ? AND run_id IS NOT NULL GROUP BY run_id))",
+        (*RUN_EVENTS, NO_EVENT if after_id is None else after_id, dag_id),
+    ).fetchone()
+    return int(newest), {run_id: bool(is_run) for run_id, is_run in json.loads(runs).items()}
 
 
 def task_history(
