@@ -8,9 +8,11 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from textual.widgets.data_table import ColumnKey, RowKey
+
 from flowtui.store.schema import open_connection
 from flowtui.store.summaries import present_run_counts
-from flowtui.store.writes import set_task_state
+from flowtui.store.writes import set_run_state, set_task_state
 from flowtui.tui.present import PresentCounts
 from flowtui.tui.screens.dag_runs import DagScreen
 from flowtui.tui.screens.grid_reader import GridReader
@@ -121,3 +123,16 @@ async def test_a_mapped_tasks_cell_shows_the_state_that_sums_up_its_instances(
             writer, ("sales_etl", LATEST, "report", 2), "running", "success", ts=TS, actor="test"
         )
         await wait_for(pilot, lambda: cell() == GLYPHS["success"], what="all three succeeded")
+
+        # The run's state shows in its column's header; the grid is not built again for it.
+        row = grid.rows[RowKey("report")]
+        set_run_state(writer, "sales_etl", LATEST, "failed", "running", ts=TS, actor="test")
+
+        def header() -> str:
+            return str(grid.columns[ColumnKey(LATEST)].label.plain.strip())
+
+        await wait_for(pilot, lambda: header() == GLYPHS["running"], what="the run's header")
+        assert grid.rows[RowKey("report")] is row
+        await pilot.pause(0.1)
+        drawn = grid.render_line(0).text  # the header row as drawn, not only its label
+        assert drawn.split()[-1] == GLYPHS["running"]
