@@ -25,6 +25,16 @@ def is_flowtuis(node: DOMNode, binding: Binding) -> bool:
     return False
 
 
+def rank(screen: Screen[Any], node: DOMNode, binding: Binding) -> int:
+    """Where a binding active on `screen` comes: 0 the screen's own, 1 its widgets', 2 the
+    app's, 3 Textual's generic ones."""
+    if not is_flowtuis(node, binding):
+        return 3
+    if node is screen:
+        return 0
+    return 2 if node is screen.app else 1
+
+
 def help_rows(screen: Screen[Any], display: Any) -> list[tuple[str, str]]:
     """(keys, what they do) of every binding active on `screen`: the screen's own actions first,
     then its widgets', then the app's, then Textual's generic ones; keys written as a user
@@ -33,18 +43,11 @@ def help_rows(screen: Screen[Any], display: Any) -> list[tuple[str, str]]:
     for active in screen.active_bindings.values():
         node, binding = active.node, active.binding
         name = binding.description or binding.action
-        if not is_flowtuis(node, binding):
-            rank = 3
-        elif node is screen:
-            rank = 0
-        elif node is screen.app:
-            rank = 2
-        else:
-            rank = 1
-        was_rank, keys = ranked.get(name, (rank, []))
+        where = rank(screen, node, binding)
+        was_rank, keys = ranked.get(name, (where, []))
         key = display(binding)
         if key not in keys:
             keys.append(key)
-        ranked[name] = (min(rank, was_rank), keys)
+        ranked[name] = (min(where, was_rank), keys)
     rows = sorted(ranked.items(), key=lambda item: item[1][0])
     return [(", ".join(keys), name) for name, (_, keys) in rows]

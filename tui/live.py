@@ -12,10 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flowtui.store.reads import last_event_id, task_failures_since
+from flowtui.store.reads import task_failures_since
 from flowtui.store.schema import open_connection
-from flowtui.store.summaries import data_version, present_counts
+from flowtui.store.summaries import data_version
 from flowtui.tui.messages import StateLoaded, TasksFailed
+from flowtui.tui.present import PresentCounts
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +39,11 @@ class LiveFeed:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._is_nudged = False
+        """A re-read was asked for since the thread last looked (guarded by `_lock`)."""
+        self._counts = PresentCounts()
         self._seen_event: int | None = None
         """The newest event read for failures; None until the first read (older failures are
         not news)."""
-        """A re-read was asked for since the thread last looked (guarded by `_lock`)."""
         self._thread = threading.Thread(target=self._run, name="flowtui-live", daemon=True)
 
     def start(self) -> None:
@@ -101,21 +103,20 @@ class LiveFeed:
         conn.execute("BEGIN")  # one consistent snapshot for the screen and the header
         try:
             data = loader(conn)
-            counts = _totals(present_counts(conn))
-            failures = self._new_failures(conn)
+            counts = _totals(self._counts.read(conn))
+            failures = self._new_failures(conn, self._counts.newest_event or 0)
         finally:
             conn.execute("COMMIT")
         self.post(StateLoaded(target, data, counts))
         if failures:
             self.post(TasksFailed(failures))
 
-    def _new_failures(self, conn: sqlite3.Connection) -> list[dict[str, Any]]:
-        if self._seen_event is None:
-            self._seen_event = last_event_id(conn)
+    def _new_failures(self, conn: sqlite3.Connection, newest: int) -> list[dict[str, Any]]:
+        """Failures after the last read, up to `newest` (this read's snapshot ends there)."""
+        seen, self._seen_event = self._seen_event, newest
+        if seen is None or newest <= seen:
             return []
-        failures = task_failures_since(conn, self._seen_event)
-        self._seen_event = last_event_id(conn)
-        return failures
+        return task_failures_since(conn, seen)
 
 
 def _totals(by_dag: dict[str, dict[str, int]]) -> dict[str, int]:

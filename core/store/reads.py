@@ -337,12 +337,6 @@ def triggering_updates(triggered_by: str | None) -> list[DatasetUpdate]:
     return [DatasetUpdate(u["uri"], u["dag_id"], u["task_id"], u["ts"]) for u in updates]
 
 
-def last_event_id(conn: sqlite3.Connection) -> int:
-    """The newest event's id (0 for none): where a reader starts following `events`."""
-    (found,) = conn.execute("SELECT MAX(id) FROM events").fetchone()
-    return int(found or 0)
-
-
 def task_failures_since(conn: sqlite3.Connection, after_id: int) -> list[dict[str, Any]]:
     """Attempts that failed after event `after_id` (the task instance went to failed or
     up_for_retry), oldest first, with the event's id and detail (the cause); a user's mark

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from flowtui.states import summary_state
@@ -131,18 +132,22 @@ RUN_EVENTS = ("run_created", "run_state", "run_deleted")
 """The events that come with every change of a `dag_runs` row a reader shows."""
 
 
-def runs_with_events_since(conn: sqlite3.Connection, dag_id: str, after_id: int) -> dict[str, bool]:
-    """The run ids of the DAG's events after event `after_id` (the runs whose task instances
-    may have changed since a reader saw that event), each with whether the run's own row
-    changed (one of `RUN_EVENTS`)."""
+def runs_with_events_since(
+    conn: sqlite3.Connection, dag_id: str, after_id: int | None
+) -> tuple[int, dict[str, bool]]:
+    """The newest event's id (0 for none), and the run ids of the DAG's events after event
+    `after_id` (the runs whose task instances may have changed since a reader saw that event;
+    None: no run), each with whether the run's own row changed (one of `RUN_EVENTS`). One
+    statement of one row, as `present_run_counts`."""
     # `+dag_id` keeps SQLite off the (dag_id, ...) index: a range of the primary key reads only
     # the new events, where the index would walk every event the DAG ever had.
-    rows = conn.execute(
-        "SELECT run_id, MAX(kind IN (?, ?, ?)) FROM events "
-        "WHERE id > ? AND +dag_id = ? AND run_id IS NOT NULL GROUP BY run_id",
-        (*RUN_EVENTS, after_id, dag_id),
-    )
-    return {run_id: bool(is_run) for run_id, is_run in rows}
+    newest, runs = conn.execute(
+        "SELECT (SELECT COALESCE(MAX(id), 0) FROM events), (SELECT json_group_object(run_id, "
+        "is_run) FROM (SELECT run_id, MAX(kind IN (?, ?, ?)) AS is_run FROM events "
+        "WHERE id > ? AND +dag_id = ? AND run_id IS NOT NULL GROUP BY run_id))",
+        (*RUN_EVENTS, NO_EVENT if after_id is None else after_id, dag_id),
+    ).fetchone()
+    return int(newest), {run_id: bool(is_run) for run_id, is_run in json.loads(runs).items()}
 
 
 def task_history(
@@ -204,20 +209,59 @@ PRESENT_RUNS = (
 active DAG's latest run (by logical date)."""
 
 
-def present_counts(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
-    """Task instances per state, by dag_id, of the present runs (`PRESENT_RUNS`): what needs
-    attention now, where `state_counts` counts every instance ever (a failure long fixed by a
-    later run stays failed in its own run)."""
-    rows = rows_in_one_step(
-        conn,
-        f"SELECT ti.dag_id, ti.state, COUNT(*) AS n FROM ({PRESENT_RUNS}) p "
-        "JOIN task_instances ti ON ti.dag_id = p.dag_id AND ti.run_id = p.run_id "
-        "GROUP BY ti.dag_id, ti.state",
+@dataclass(frozen=True)
+class PresentRunCounts:
+    """One `present_run_counts` read."""
+
+    newest_event: int
+    """The newest event's id (0 for none) in the same snapshot."""
+    present: list[tuple[str, str]]
+    """(dag_id, run_id) of every present run (`PRESENT_RUNS`)."""
+    counts: dict[tuple[str, str], dict[str, int]]
+    """Task instances per state of the present runs counted again (those with events after
+    the caller's last read, or not known to it); a run without task instances has an empty
+    dict. Every change of a task instance's state comes with an event (`store.writes`)."""
+
+
+def present_run_counts(
+    conn: sqlite3.Connection, after_id: int | None, known: list[tuple[str, str]]
+) -> PresentRunCounts:
+    """Task instances per state of the present runs (`PRESENT_RUNS`: what needs attention now,
+    where `state_counts` counts every instance ever, and a failure long fixed by a later run
+    stays failed in its own run), run by run, counting again only the runs that may have
+    changed since a reader's last read (its newest event `after_id`, None for every run; the
+    runs it counted, `known`). One statement, one row: on the dashboard's live thread every
+    row stepped waits for the GIL behind the UI thread (issue 13, point 9)."""
+    # `changed` has no DISTINCT: with one, SQLite reads every event through the (dag_id,
+    # run_id, task_id) index instead of the new ones by primary key.
+    (newest, present, stale, counted) = conn.execute(
+        f"WITH present(dag_id, run_id) AS (SELECT * FROM ({PRESENT_RUNS}) "
+        "WHERE run_id IS NOT NULL), "
+        "changed(dag_id, run_id) AS (SELECT dag_id, run_id FROM events WHERE id > ?), "
+        "known(dag_id, run_id) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
+        "FROM json_each(?)), "
+        "stale(dag_id, run_id) AS (SELECT p.dag_id, p.run_id FROM present p "
+        "WHERE (p.dag_id, p.run_id) IN changed OR (p.dag_id, p.run_id) NOT IN known) "
+        "SELECT (SELECT COALESCE(MAX(id), 0) FROM events), "
+        "(SELECT json_group_array(json_array(dag_id, run_id)) FROM present), "
+        "(SELECT json_group_array(json_array(dag_id, run_id)) FROM stale), "
+        "(SELECT json_group_array(json_array(dag_id, run_id, state, n)) FROM "
+        "(SELECT s.dag_id, s.run_id, ti.state, COUNT(*) AS n FROM stale s JOIN task_instances ti "
+        "ON ti.dag_id = s.dag_id AND ti.run_id = s.run_id GROUP BY 1, 2, 3))",
+        (NO_EVENT if after_id is None else after_id, json.dumps(known)),
+    ).fetchone()
+    counts: dict[tuple[str, str], dict[str, int]] = {
+        (dag_id, run_id): {} for dag_id, run_id in json.loads(stale)
+    }
+    for dag_id, run_id, state, count in json.loads(counted):
+        counts[dag_id, run_id][state] = count
+    return PresentRunCounts(
+        int(newest), [(dag_id, run_id) for dag_id, run_id in json.loads(present)], counts
     )
-    counts: dict[str, dict[str, int]] = {}
-    for row in rows:
-        counts.setdefault(row["dag_id"], {})[row["state"]] = row["n"]
-    return counts
+
+
+NO_EVENT = 2**63 - 1
+"""An event id after every event: with it, no run counts as changed."""
 
 
 def recent_failures(conn: sqlite3.Connection, limit: int = 100) -> list[dict[str, Any]]:

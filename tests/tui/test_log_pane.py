@@ -5,10 +5,12 @@ a truncated one is shown from its new end."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 
 from flowtui.tui.widgets.log_file import MAX_WINDOW, POLL_SECONDS, AttemptLog, read_chunk
 from flowtui.tui.widgets.log_pane import LogPane
@@ -153,16 +155,22 @@ class ViewApp(App[None]):
         self.changes += 1
 
 
+async def _live_view(pilot: Pilot[None], path: Path, words: str) -> LogView:
+    """The app's view on a live log of 100 lines (`words 0` to `words 99`), at its end."""
+    path.write_text("".join(f"{words} {i}\n" for i in range(100)))
+    view = pilot.app.query_one(LogView)
+    view.open(path, is_live=True)
+    await wait_for(pilot, lambda: view.lines[-1:] == [f"{words} 99"], 5)
+    return view
+
+
 async def test_a_truncated_live_log_shows_its_new_lines_and_the_poll_settles(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "attempt=1.log"
-    path.write_text("".join(f"before the cut {i}\n" for i in range(100)))
     app = ViewApp()
     async with app.run_test(size=(100, 30)) as pilot:
-        view = pilot.app.query_one(LogView)
-        view.open(path, is_live=True)
-        await wait_for(pilot, lambda: view.lines[-1:] == ["before the cut 99"], 5)
+        view = await _live_view(pilot, path, "before the cut")
         path.write_text("after 1\nafter 2\n")
         size = path.stat().st_size
         await wait_for(pilot, lambda: view.lines == ["after 1", "after 2"], 5)
@@ -178,3 +186,30 @@ async def test_a_truncated_live_log_shows_its_new_lines_and_the_poll_settles(
             file.write("written after the attempt ended\n")
         await pilot.pause(4 * POLL_SECONDS)
         assert (view.lines, view.file_size) == (["after 1", "after 2"], size)
+
+
+async def test_following_fills_blank_rows_and_scrolls_by_half_a_page(tmp_path: Path) -> None:
+    """Each new line of a followed log takes a blank row under the last one (only that row is
+    drawn again); the view moves, by half a page, only when none is left. Scrolling a row per
+    line redrew the whole pane for every line (issue 13, point 3)."""
+    path = tmp_path / "attempt=1.log"
+    app = ViewApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = await _live_view(pilot, path, "early")
+        height = view.scrollable_content_region.height
+        tops = [view.scroll_y]
+        for i in range(height):
+            with path.open("a") as file:
+                file.write(f"late {i}\n")
+            line = f"late {i}"
+            await wait_for(pilot, lambda: view.lines[-1:] == [line], 5)  # noqa: B023
+            assert view.visible_lines[-1] == line  # blank rows are not lines
+            assert view.is_following
+            tops.append(view.scroll_y)
+        moves = [b - a for a, b in pairwise(tops) if b != a]
+        assert moves == [height // 2 + 1, height // 2 + 1]  # the new line, half a page blank
+
+        view.is_live = False  # the attempt ended: no blank rows left under its last line
+        await pilot.pause(0.1)
+        assert view.visible_lines[-1] == f"late {height - 1}"
+        assert view.scroll_y == view.max_scroll_y

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.binding import Binding
 from textual.message import Message
@@ -24,6 +24,10 @@ from flowtui.tui.widgets.header_bar import HeaderBar
 
 class LiveScreen(Screen[None]):
     """A screen fed by the live thread; subclasses implement `load` and `show`."""
+
+    FOOTER_KEYS: ClassVar[tuple[str, ...]] = ()
+    """Actions whose keys the footer keeps first when not all fit, most needed first (`?` comes
+    right after them); the rest show as room allows, and `?` and the palette list them all."""
 
     class Shown(Message):
         """The screen came on top (pushed, or back after the one above it was popped)."""

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Markdown, Static
+from textual.widgets import Markdown, Static
 
 from flowtui.spec import DagSpec
 from flowtui.store.summaries import dag_header
@@ -20,6 +20,7 @@ from flowtui.tui.format import format_timestamp, schedule_text
 from flowtui.tui.screens.base import LiveScreen, SpecCache
 from flowtui.tui.screens.source import SourceScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
+from flowtui.tui.widgets.key_footer import KeyFooter
 
 NO_DOC = "*This DAG has no `doc_md`.*"
 
@@ -54,7 +55,7 @@ class DagDetailsScreen(LiveScreen):
         with VerticalScroll(id="details-view"):
             yield Static(id="dag-facts")
             yield Markdown(id="dag-doc")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#details-view").focus()

@@ -16,7 +16,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import ContentSwitcher, Footer, Static
+from textual.widgets import ContentSwitcher, Static
 
 from flowtui.clock import utcnow
 from flowtui.spec import DagSpec
@@ -36,6 +36,7 @@ from flowtui.tui.screens.task_instance import TaskInstanceScreen
 from flowtui.tui.widgets.duration_sparklines import WIDTH as SPARK_WIDTH
 from flowtui.tui.widgets.graph_view import GraphView
 from flowtui.tui.widgets.header_bar import HeaderBar
+from flowtui.tui.widgets.key_footer import KeyFooter
 from flowtui.tui.widgets.run_grid import RunGrid, row_names
 from flowtui.tui.widgets.state_badge import badge, tally
 from flowtui.tui.widgets.task_groups import group_of, group_state
@@ -86,6 +87,17 @@ class DagScreen(RunActionsScreen):
         Binding("h", "history", "Task history", show=False),
         Binding("a", "all_runs", "All runs", show=False),
     ]
+    FOOTER_KEYS = (
+        "select_cursor",  # the grid's enter; the graph's is the screen's open_task
+        "open_task",
+        "open_task(True)",
+        "retry_task",
+        "clear_task",
+        "mark_task",
+        "jump_prefix(1)",
+        "toggle_graph",
+        "app.pop_screen",
+    )
 
     def __init__(self, dag_id: str) -> None:
         super().__init__()
@@ -114,7 +126,7 @@ class DagScreen(RunActionsScreen):
             with Vertical(id="dag-side"):
                 yield Static(id="run-details")
                 yield Timeline(id="timeline")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#dag-title", Static).update(Text(f" {self.dag_id}", style="bold"))

@@ -12,13 +12,14 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from flowtui.commands.model import SchedulerStatus
 from flowtui.config import Settings, dags_folder_problem
 from flowtui.store import reads
-from flowtui.store.summaries import dag_overview, present_counts
+from flowtui.store.summaries import dag_overview
 from flowtui.tui.format import format_timestamp, schedule_text
+from flowtui.tui.present import PresentCounts
 from flowtui.tui.screens.base import KeyTable, LiveScreen
 from flowtui.tui.screens.dag_runs import DagScreen
 from flowtui.tui.screens.failures import FailuresScreen
@@ -26,6 +27,7 @@ from flowtui.tui.screens.import_errors import ImportErrorsScreen, load_warnings
 from flowtui.tui.screens.pools import PoolsScreen
 from flowtui.tui.screens.variables import VariablesScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
+from flowtui.tui.widgets.key_footer import KeyFooter
 from flowtui.tui.widgets.state_badge import STYLES, badge, glyph
 
 RECENT = 10
@@ -59,6 +61,7 @@ class DagsScreen(LiveScreen):
         Binding("o", "pools", "Pools"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
+    FOOTER_KEYS = ("select_cursor", "failures", "filter", "trigger", "pause", "errors")
 
     def __init__(self) -> None:
         super().__init__()
@@ -70,6 +73,8 @@ class DagsScreen(LiveScreen):
         self.is_loaded = False
         self.home_settings: Settings | None = None
         """The App's settings, kept on mount for `load` (the live thread cannot reach the App)."""
+        self._present = PresentCounts()
+        """Live thread only: the counts as last read, so that a refresh counts what changed."""
 
     def compose(self) -> ComposeResult:
         yield HeaderBar()
@@ -79,7 +84,7 @@ class DagsScreen(LiveScreen):
         )
         yield KeyTable(id="dags", cursor_type="row", zebra_stripes=True)
         yield Static("reading the DAG list…", id="empty")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.home_settings = self.settings
@@ -100,7 +105,7 @@ class DagsScreen(LiveScreen):
     # --- data ---
 
     def load(self, conn: sqlite3.Connection) -> Any:
-        dags = _attention_first(dag_overview(conn, RECENT), present_counts(conn))
+        dags = _attention_first(dag_overview(conn, RECENT), self._present.read(conn))
         settings = self.home_settings
         return {
             "dags": dags,
@@ -229,7 +234,7 @@ class DagsScreen(LiveScreen):
 def _attention_first(
     dags: list[dict[str, Any]], present: dict[str, dict[str, int]]
 ) -> list[dict[str, Any]]:
-    """`dags` with each one's task counts of now (`present_counts`), those needing attention
+    """`dags` with each one's task counts of now (`PresentCounts`), those needing attention
     first, the one whose latest run started last on top; the rest by id."""
     for dag in dags:
         dag["task_counts"] = present.get(dag["dag_id"], {})

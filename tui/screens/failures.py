@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from flowtui.spec import DagSpec
 from flowtui.states import instance_name
@@ -22,6 +22,7 @@ from flowtui.tui.screens.base import KeyTable, SpecCache
 from flowtui.tui.screens.task_actions import SelectedTaskInstance, TaskActionsScreen
 from flowtui.tui.screens.task_instance import TaskInstanceScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
+from flowtui.tui.widgets.key_footer import KeyFooter
 from flowtui.tui.widgets.state_badge import glyph
 
 LIMIT = 50
@@ -83,7 +84,7 @@ class FailuresScreen(TaskActionsScreen):
         )
         yield KeyTable(id="failures", cursor_type="row", zebra_stripes=True)
         yield Static("no task instance is failed now", id="failures-empty")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#failures-empty", Static).display = False

@@ -48,8 +48,8 @@ class GridReader:
     def read(self, conn: sqlite3.Connection, recent: int, run_id: str | None) -> GridRead:
         """The last `recent` runs and their cells, and the attempts of `run_id` (the newest
         run's when it is not among them); in the caller's transaction."""
-        newest = reads.last_event_id(conn)
-        events = {} if self._seen < 0 else runs_with_events_since(conn, self.dag_id, self._seen)
+        seen = None if self._seen < 0 else self._seen
+        newest, events = runs_with_events_since(conn, self.dag_id, seen)
         if self._seen < 0 or recent != self._recent or any(events.values()):
             self._runs, self._recent = recent_runs(conn, self.dag_id, recent), recent
         self._seen = newest

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from flowtui.alert_config import MailWarning, mail_warnings
@@ -22,6 +22,7 @@ from flowtui.store import reads
 from flowtui.tui.screens.base import LiveScreen
 from flowtui.tui.screens.source import SourceScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
+from flowtui.tui.widgets.key_footer import KeyFooter
 from flowtui.tui.widgets.state_badge import STYLES
 
 
@@ -50,7 +51,7 @@ class ImportErrorsScreen(LiveScreen):
         yield HeaderBar()
         yield Static(Text(" Import errors ", style="bold reverse"), id="errors-title")
         yield OptionList(id="errors")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.home_settings = self.settings

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from flowtui.store import reads
 from flowtui.store.summaries import dag_header, task_states
@@ -20,6 +20,7 @@ from flowtui.tui.screens.base import KeyTable, SpecCache
 from flowtui.tui.screens.task_actions import SelectedTaskInstance, TaskActionsScreen
 from flowtui.tui.screens.task_instance import TaskInstanceScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
+from flowtui.tui.widgets.key_footer import KeyFooter
 from flowtui.tui.widgets.state_badge import badge, tally
 
 ATTENTION = ("failed", "up_for_retry", "upstream_failed")
@@ -59,7 +60,7 @@ class MappedInstancesScreen(TaskActionsScreen):
         yield HeaderBar()
         yield Static(id="mapped-title")
         yield KeyTable(id="mapped-instances", cursor_type="row")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.instances_table

@@ -10,13 +10,14 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from flowtui.config import Settings
 from flowtui.store.reads import PoolRow, pools
 from flowtui.tui.format import one_line
 from flowtui.tui.screens.base import KeyTable, LiveScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
+from flowtui.tui.widgets.key_footer import KeyFooter
 
 COLUMNS = ("pool", "used", "queued", "slots", "description")
 _NAME_WIDTH = 24
@@ -41,7 +42,7 @@ class PoolsScreen(LiveScreen):
             "change with: flowtui pools set NAME SLOTS",
             id="pools-hint",
         )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.home_settings = self.settings

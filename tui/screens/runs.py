@@ -13,7 +13,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from flowtui.spec import DagSpec
 from flowtui.states import instance_name
@@ -26,6 +26,7 @@ from flowtui.tui.screens.base import KeyTable, SpecCache
 from flowtui.tui.screens.task_actions import RunActionsScreen, SelectedRun, SelectedTaskInstance
 from flowtui.tui.screens.task_instance import TaskInstanceScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
+from flowtui.tui.widgets.key_footer import KeyFooter
 from flowtui.tui.widgets.state_badge import badge
 
 DATE = re.compile(r"\d{4}(-\d\d(-\d\d([T ]\d\d(:\d\d(:\d\d)?)?)?)?)?")
@@ -88,7 +89,7 @@ class RunsScreen(RunActionsScreen):
         yield Input(placeholder="logical date: 2024-03, 2024-03-01..2024-03-10", id="runs-filter")
         yield KeyTable(id="runs", cursor_type="row")
         yield KeyTable(id="run-tis", cursor_type="row")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.filter_input.display = False

@@ -11,7 +11,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from flowtui.tui.widgets.key_footer import KeyFooter
 
 CONTEXT = 5
 """Lines shown above the marked one."""
@@ -35,7 +37,7 @@ class SourceScreen(Screen[None]):
         yield Static(Text(f" {self.path}{at} ", style="bold reverse"), id="source-title")
         with VerticalScroll(id="source-view"):
             yield Static(self._source(), id="source")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         view = self.query_one("#source-view", VerticalScroll)

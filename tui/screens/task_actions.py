@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from textual.binding import Binding
 
@@ -56,6 +57,13 @@ class TaskActionsScreen(LiveScreen):
         Binding("r", "retry_task", "Retry"),
         Binding("m", "mark_task", "Mark"),
     ]
+    FOOTER_KEYS: ClassVar[tuple[str, ...]] = (
+        "select_cursor",
+        "retry_task",
+        "clear_task",
+        "mark_task",
+        "app.pop_screen",
+    )
 
     def selected_task_instance(self) -> SelectedTaskInstance | None:
         raise NotImplementedError

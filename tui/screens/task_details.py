@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Markdown, Static, TabbedContent, TabPane
+from textual.widgets import Markdown, Static, TabbedContent, TabPane
 
 from flowtui.states import instance_name
 from flowtui.store import reads
@@ -24,6 +24,7 @@ from flowtui.store.summaries import dag_header
 from flowtui.tui.format import format_timestamp
 from flowtui.tui.screens.base import LiveScreen, SpecCache
 from flowtui.tui.widgets.header_bar import HeaderBar
+from flowtui.tui.widgets.key_footer import KeyFooter
 
 TABS = {"xcom": "XCom", "rendered": "Rendered", "doc": "Doc"}
 """Tab id -> its label."""
@@ -84,7 +85,7 @@ class TaskDetailsScreen(LiveScreen):
             for tab, label in TABS.items():
                 with TabPane(label, id=tab), VerticalScroll(id=f"{tab}-view"):
                     yield Markdown(id="doc-text") if tab == "doc" else Static(id=f"{tab}-text")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(f"#{self.tab}-view").focus()

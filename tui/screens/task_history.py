@@ -11,7 +11,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from flowtui.store.details import task_runs
 from flowtui.tui.format import format_duration, format_timestamp
@@ -20,6 +20,7 @@ from flowtui.tui.screens.mapped_instances import MappedInstancesScreen
 from flowtui.tui.screens.task_instance import TaskInstanceScreen
 from flowtui.tui.widgets.duration_sparklines import sparkline
 from flowtui.tui.widgets.header_bar import HeaderBar
+from flowtui.tui.widgets.key_footer import KeyFooter
 from flowtui.tui.widgets.state_badge import badge
 
 SPARK_RUNS = 40
@@ -43,7 +44,7 @@ class TaskHistoryScreen(LiveScreen):
         yield HeaderBar()
         yield Static(id="history-title")
         yield KeyTable(id="history", cursor_type="row")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         # Fixed widths: a table refilled on every refresh keeps its first (header) widths.

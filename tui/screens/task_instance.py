@@ -14,7 +14,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from flowtui.spec import TaskSpec
 from flowtui.states import instance_name
@@ -25,6 +25,7 @@ from flowtui.tui.screens.base import KeyTable, SpecCache
 from flowtui.tui.screens.task_actions import SelectedTaskInstance, TaskActionsScreen
 from flowtui.tui.screens.task_details import TaskDetailsScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
+from flowtui.tui.widgets.key_footer import KeyFooter
 from flowtui.tui.widgets.log_file import AttemptLog
 from flowtui.tui.widgets.log_pane import LogPane
 from flowtui.tui.widgets.log_view import LogView
@@ -54,6 +55,15 @@ class TaskInstanceScreen(TaskActionsScreen):
         Binding("t", "details('rendered')", "Rendered fields", show=False),
         Binding("d", "details('doc')", "Task doc", show=False),
     ]
+    FOOTER_KEYS = (
+        "retry_task",
+        "clear_task",
+        "mark_task",
+        "focus_log",
+        "log('open_search')",
+        "log('toggle_follow')",
+        "app.pop_screen",
+    )
 
     def __init__(
         self, dag_id: str, run_id: str, task_id: str, focus_log: bool = False, map_index: int = -1
@@ -77,7 +87,7 @@ class TaskInstanceScreen(TaskActionsScreen):
             yield KeyTable(id="ti-attempts", cursor_type="row")
             yield KeyTable(id="ti-history", cursor_type="row")
         yield LogPane(id="ti-log")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         # No end column: start and duration say it, and at 80 columns the cause must fit.

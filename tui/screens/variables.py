@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from flowtui.commands.model import DeleteVariable, SetVariable
 from flowtui.errors import FlowtuiError
@@ -27,6 +27,7 @@ from flowtui.tui.messages import CommandRequested
 from flowtui.tui.screens.base import KeyTable, LiveScreen
 from flowtui.tui.screens.confirm import ConfirmDialog
 from flowtui.tui.widgets.header_bar import HeaderBar
+from flowtui.tui.widgets.key_footer import KeyFooter
 
 COLUMNS = ("key", "value", "description", "environment override")
 _WIDTH = 60
@@ -65,7 +66,7 @@ class VariablesScreen(LiveScreen):
         yield Static(Text(" Variables ", style="bold reverse"), id="variables-title")
         yield KeyTable(id="variables", cursor_type="row", zebra_stripes=True)
         yield Static("no variables yet: press a to add one", id="variables-empty")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.variable_table

@@ -100,14 +100,21 @@ class LogView(ScrollView, can_focus=True):
         self._pattern: re.Pattern[str] | None = None
         self._cache: LRUCache[tuple[int, int, str, bool], Strip] = LRUCache(1024)
         self._timer: Timer | None = None
+        self._tail_room = 0
+        """Blank rows under the last line while following: new lines fill them one row each,
+        and only a line that finds none scrolls the view, by half a page (see `_append`)."""
 
     def watch_follow(self, follow: bool) -> None:
         if follow:
             self.action_last_line()
+        else:
+            self._drop_tail_room()
         self.post_message(self.Changed(self))
 
     def watch_is_live(self, is_live: bool) -> None:
         self._grew = True  # one more read after the attempt ends catches its last lines
+        if not is_live:
+            self._drop_tail_room()
         if self._timer is not None:
             self._timer.resume()
 
@@ -213,11 +220,26 @@ class LogView(ScrollView, can_focus=True):
         self._window.replace(chunk)
         self._generation += 1
         self._cache.clear()
+        self._tail_room = 0
         self._resize()
 
     def _resize(self) -> None:
-        self.virtual_size = Size(self._window.width, len(self._window.lines))
+        self._set_virtual_size()
         self.refresh()
+
+    def _set_virtual_size(self) -> None:
+        size = Size(self._window.width, len(self._window.lines) + self._tail_room)
+        if size != self.virtual_size:
+            self.virtual_size = size
+
+    def _drop_tail_room(self) -> None:
+        """Following stopped: no blank rows under the last line any more."""
+        if self._tail_room:
+            at_end = self.is_vertical_scroll_end
+            self._tail_room = 0
+            self._resize()
+            if at_end:
+                self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
 
     def _scroll_to_offset(self, offset: int) -> None:
         index, lines = self._window.line_of(offset), self._window.lines
@@ -297,14 +319,32 @@ class LogView(ScrollView, can_focus=True):
 
     def _append(self, chunk: Chunk) -> None:
         stick = self.follow and self.is_vertical_scroll_end
-        drop = self._window.append(chunk)
-        self._resize()
-        if stick:
+        window = self._window
+        first = len(window.lines) - window.has_partial  # the first row this chunk changes
+        drop = window.append(chunk)
+        if not stick or not self.is_live:
+            self._tail_room = 0
+            self._resize()
+            if stick:
+                self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
+            elif drop:
+                self.scroll_to(
+                    y=max(0, self.scroll_y - drop), animate=False, immediate=True, force=True
+                )
+            return
+        # Following: a new line fills a blank row, and only those rows are redrawn; a line
+        # with no blank row left moves the view half a page. Scrolling by one row per line
+        # redrew the whole pane for each line, about 2 KB at 100x30 (issue 13, point 3).
+        height = self.scrollable_content_region.height
+        bottom = round(self.scroll_y) + height - drop
+        if drop or len(window.lines) > bottom or not height:
+            self._tail_room = height // 2
+            self._resize()
             self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
-        elif drop:
-            self.scroll_to(
-                y=max(0, self.scroll_y - drop), animate=False, immediate=True, force=True
-            )
+            return
+        self._tail_room = bottom - len(window.lines)
+        self._set_virtual_size()
+        self.refresh_lines(first, len(window.lines) - first)
 
     def _poll(self) -> None:
         """Timer: read what a live attempt wrote since the last poll."""

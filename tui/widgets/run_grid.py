@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from flowtui.tui.widgets.duration_sparklines import WIDTH as SPARK_WIDTH
 from flowtui.tui.widgets.duration_sparklines import sparkline
@@ -57,8 +58,14 @@ class GridData:
 
     @property
     def shape(self) -> tuple[Any, ...]:
+        """Rows and columns: while it stays the same, the grid updates cells in place."""
         rows = tuple((self.names.get(t, t), self.groups.get(t, ())) for t in self.task_ids)
-        return (tuple(self.task_ids), rows, tuple((r["run_id"], r["state"]) for r in self.runs))
+        return (tuple(self.task_ids), rows, tuple(r["run_id"] for r in self.runs))
+
+    @property
+    def run_states(self) -> dict[str, str]:
+        """run_id -> state: each column's header."""
+        return {r["run_id"]: r["state"] for r in self.runs}
 
 
 class _CellMessage(Message):
@@ -99,6 +106,7 @@ class RunGrid(DataTable[Text]):
         super().__init__(id=id, cursor_type="cell", cell_padding=0, zebra_stripes=False)
         self.fixed_columns = FIXED
         self._shape: tuple[Any, ...] = ()
+        self._run_states: dict[str, str] = {}
         self._states: dict[tuple[str, str], str] = {}
         self._missed: frozenset[tuple[str, str]] = frozenset()
         self._sensing: frozenset[str] = frozenset()
@@ -235,6 +243,7 @@ class RunGrid(DataTable[Text]):
         if data.shape != self._shape:
             self._rebuild(data)
         else:
+            self._relabel(data)
             self._update(data)
         self._announce()
 
@@ -244,6 +253,7 @@ class RunGrid(DataTable[Text]):
         kept = self.selected()
         self.clear(columns=True)
         self._shape, self._states, self._durations = data.shape, dict(data.states), {}
+        self._run_states = data.run_states
         self._missed, self._sensing = data.sla_missed, data.sensing
         self._grid, self._members = data, members(data.task_ids, data.groups)
         names = row_names(data.task_ids, data.groups, data.names, self._folded)
@@ -266,6 +276,20 @@ class RunGrid(DataTable[Text]):
             )
         # clear() left the cursor at (0, 0), on the name column: put it back on a task instance
         self.select(*(kept or (None, None)))
+
+    def _relabel(self, data: GridData) -> None:
+        """A run's state changed: its header only (rebuilding a 200-task grid for it took
+        hundreds of ms on the UI thread, issue 13, point 9)."""
+        states = data.run_states
+        changed = [r for r, state in states.items() if self._run_states.get(r) != state]
+        self._run_states = states
+        for run_id in changed:
+            self.columns[ColumnKey(run_id)].label = _run_cell(states[run_id])
+        if changed and self.rows:
+            # DataTable caches what it drew until a cell changes: one that stays the same
+            # makes it draw the headers again.
+            key = (changed[0], str(next(iter(self.rows)).value))
+            self.update_cell(key[1], key[0], self._cell(key))
 
     def _update(self, data: GridData) -> None:
         missed, old_missed, old_states = data.sla_missed, self._missed, self._states

@@ -1,0 +1,115 @@
+"""`KeyFooter`: Textual's footer fitted to the terminal's width (issue 13, point 2). Textual's
+cuts whatever passes the right edge, and at 80 columns that was half of the DAG screen's keys;
+this one shows the keys that fit, the screen's essential ones first (its `FOOTER_KEYS`), and
+below `WIDE` columns draws them compact with short names. `?` and the palette list them all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.cells import cell_len
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.events import Resize
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey  # not exported; Footer is made of them
+
+from flowtui.tui.keys import rank
+
+WIDE = 100
+"""Columns from which keys are drawn with their padding and full names."""
+
+SHORT = {
+    "Pause/unpause": "Pause",
+    "Import errors": "Errors",
+    "Start scheduler": "Start",
+    "Show/hide value": "Show",
+    "Filter by date": "Filter",
+    "Next failed": "Failed",
+    "Prev failed": "Prev",
+    "Next match": "Next",
+    "Prev match": "Prev",
+}
+"""Names shortened below `WIDE` columns."""
+
+PALETTE_WIDTH = {True: 3, False: 13}
+"""Columns of the palette's key on the right (its left border included): compact, its key
+alone (`^p`), named too when the other keys leave room; wide, `^p palette`."""
+
+
+class KeyFooter(Footer):
+    """The screen's keys that fit on one line: the screen's `FOOTER_KEYS` (actions, most
+    needed first) and `?` are placed first, then the screen's other keys, its widgets', the
+    app's; they are drawn in the order the screen's bindings come."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._is_compact: bool | None = None
+
+    def compose(self) -> ComposeResult:
+        if not self._bindings_ready:
+            return
+        width = self.app.size.width
+        is_compact = width < WIDE
+        self._is_compact = is_compact
+        self.set_reactive(Footer.compact, is_compact)
+        self.set_class(is_compact, "-compact")
+        screen = self.screen
+        shown: dict[str, tuple[Any, Binding, bool, str]] = {}
+        for active in screen.active_bindings.values():
+            if active.binding.show and active.binding.action not in shown:
+                shown[active.binding.action] = active
+        first = (*getattr(screen, "FOOTER_KEYS", ()), "help")
+
+        def priority(action: str) -> tuple[int, int]:
+            if action in first:
+                return (0, first.index(action))
+            node, binding = shown[action][0], shown[action][1]
+            return (1 + rank(screen, node, binding), 0)
+
+        room = width - PALETTE_WIDTH[is_compact]
+        kept: set[str] = set()
+        for action in sorted(shown, key=priority):
+            cost = self._width(shown[action][1], is_compact)
+            if cost <= room:
+                kept.add(action)
+                room -= cost
+        for action, (_node, binding, enabled, tooltip) in shown.items():
+            if action in kept:
+                yield FooterKey(
+                    binding.key,
+                    self.app.get_key_display(binding),
+                    self._description(binding, is_compact),
+                    binding.action,
+                    disabled=not enabled,
+                    tooltip=tooltip,
+                ).data_bind(compact=Footer.compact)
+        palette = screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
+        if self.app.ENABLE_COMMAND_PALETTE and palette is not None:
+            binding = palette.binding
+            yield FooterKey(
+                binding.key,
+                self.app.get_key_display(binding),
+                "" if is_compact and room <= cell_len(binding.description) else binding.description,
+                binding.action,
+                classes="-command-palette",
+                disabled=not palette.enabled,
+                tooltip=binding.tooltip or binding.description,
+            )
+
+    def on_resize(self, event: Resize) -> None:
+        if self._is_compact is not None:
+            self.call_after_refresh(self.recompose)
+
+    def _description(self, binding: Binding, is_compact: bool) -> str:
+        return (
+            SHORT.get(binding.description, binding.description)
+            if is_compact
+            else (binding.description)
+        )
+
+    def _width(self, binding: Binding, is_compact: bool) -> int:
+        """Columns a key takes: compact, `key name` and a margin; wide, ` key ` and `name `."""
+        key = cell_len(self.app.get_key_display(binding))
+        name = cell_len(self._description(binding, is_compact))
+        return key + (1 + name if name else 0) + 1 if is_compact else key + 2 + name + 1
