@@ -61,7 +61,15 @@ class DagsScreen(LiveScreen):
         Binding("o", "pools", "Pools"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
-    FOOTER_KEYS = ("select_cursor", "failures", "filter", "trigger", "pause", "errors")
+    FOOTER_KEYS = (
+        "select_cursor",
+        "failures",
+        "filter",
+        "trigger",
+        "pause",
+        "errors",
+        "quit_dashboard",
+    )
 
     def __init__(self) -> None:
         super().__init__()
