@@ -266,7 +266,8 @@ class Dashboard(App[int]):
             header = screen.header_bar if isinstance(screen, LiveScreen) else None
             if header is not None:
                 header.scheduler = seen
-        self.refresh_bindings()
+        if self.screen_stack:  # a probe answered after the last screen closed: nothing to show
+            self.refresh_bindings()
 
     @work(thread=True, exclusive=True, group="quit")
     def _quit_after_probe(self) -> None:
