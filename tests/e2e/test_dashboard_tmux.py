@@ -193,18 +193,7 @@ def test_the_latest_failure_reruns_in_two_keys_at_80x24_without_colour(
     home.write_dag("quiet.py", QUIET)
     scheduler = home.start("scheduler")
     try:
-        wait_until(
-            lambda: home.run("dags", "trigger", "fails_once_e2e").returncode == 0,
-            30,
-            interval=0.3,
-            what="the scheduler to load fails_once_e2e",
-        )
-        run_id = home.latest_run_id("fails_once_e2e")
-        wait_until(
-            lambda: home.task_state("fails_once_e2e", run_id, "fragile") == "failed",
-            30,
-            what="fragile to fail",
-        )
+        run_id = _trigger_until_failed(home, "fails_once_e2e", "fragile")
         screen = tmux_factory(80, 24, no_color=True)
         first = screen.wait_for("fails_once_e2e")
         rows = [line for line in first.splitlines() if "_e2e" in line]
@@ -324,18 +313,7 @@ def test_the_log_pane_shows_a_wide_last_line_at_80x24_without_colour(
     home.write_dag("wide.py", WIDE_LAST_LINE)
     scheduler = home.start("scheduler")
     try:
-        wait_until(
-            lambda: home.run("dags", "trigger", "wide_e2e").returncode == 0,
-            30,
-            interval=0.3,
-            what="the scheduler to load wide_e2e",
-        )
-        run_id = home.latest_run_id("wide_e2e")
-        wait_until(
-            lambda: home.task_state("wide_e2e", run_id, "wide") == "failed",
-            30,
-            what="wide to fail",
-        )
+        _trigger_until_failed(home, "wide_e2e", "wide")
         screen = tmux_factory(80, 24, no_color=True)
         screen.wait_for("wide_e2e")
         screen.keys("f")
@@ -350,6 +328,24 @@ def test_the_log_pane_shows_a_wide_last_line_at_80x24_without_colour(
         ], shown
     finally:
         _stop_or_explain(scheduler)
+
+
+def _trigger_until_failed(home: Home, dag_id: str, task_id: str) -> str:
+    """Trigger `dag_id` through the home's running scheduler (once it has loaded the DAG) and
+    wait for `task_id` to fail in that run; the run's id."""
+    wait_until(
+        lambda: home.run("dags", "trigger", dag_id).returncode == 0,
+        30,
+        interval=0.3,
+        what=f"the scheduler to load {dag_id}",
+    )
+    run_id = home.latest_run_id(dag_id)
+    wait_until(
+        lambda: home.task_state(dag_id, run_id, task_id) == "failed",
+        30,
+        what=f"{task_id} to fail",
+    )
+    return run_id
 
 
 def _stop_or_explain(scheduler: subprocess.Popen[str]) -> None:

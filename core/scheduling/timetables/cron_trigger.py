@@ -60,18 +60,7 @@ class CronTriggerTimetable(Timetable):
 
     def runs_between(self, start: datetime, end: datetime) -> list[RunInfo]:
         """Backfill: a run at each cron time in [start, end] (within start_date, end_date)."""
-        cron = self._cron
-        first, last = in_utc(start), in_utc(end)
-        if cron.start_date is not None:
-            first = max(first, cron.start_date)
-        if cron.end_date is not None:
-            last = min(last, cron.end_date)
-        runs: list[RunInfo] = []
-        at = cron._align_next(first)
-        while at <= last:
-            runs.append(self._run_at(at))
-            at = cron._next(at)
-        return runs
+        return [self._run_at(at) for at, _ in self._cron.steps_between(start, end)]
 
     @property
     def description(self) -> str:

@@ -25,6 +25,7 @@ Logical dates are therefore never duplicated and no real hour is skipped.
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -93,18 +94,21 @@ class _IntervalTimetable(Timetable):
         return DataInterval(self._prev(end), end)
 
     def runs_between(self, start: datetime, end: datetime) -> list[RunInfo]:
+        return [RunInfo.of_interval(at, after) for at, after in self.steps_between(start, end)]
+
+    def steps_between(self, start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
+        """(boundary, the next boundary) for each boundary in [start, end] within start_date
+        and end_date, oldest first."""
         first, last = in_utc(start), in_utc(end)
         if self.start_date is not None:
             first = max(first, self.start_date)
         if self.end_date is not None:
             last = min(last, self.end_date)
-        runs: list[RunInfo] = []
         at = self._align_next(first)
         while at <= last:
             after = self._next(at)
-            runs.append(RunInfo.of_interval(at, after))
+            yield at, after
             at = after
-        return runs
 
 
 class CronTimetable(_IntervalTimetable):
