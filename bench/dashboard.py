@@ -246,8 +246,8 @@ def _shows_footer(text: str) -> bool:
 
 
 def _check_quit(outcome: QuitOutcome, what: str, results: Results) -> None:
-    if outcome.confirmed:
-        results.notes.append(f"{what}: q asked for a confirmation (answered y)")
+    if outcome.answer:
+        results.notes.append(f"{what}: q asked about running tasks (answered {outcome.answer})")
     if outcome.killed:
         results.notes.append(f"{what}: did not exit within 15 s of q; process group killed")
     if outcome.exit_code not in (0, None) and not outcome.killed:
@@ -365,7 +365,9 @@ def _measure_real_busy(
         results.real_key_ms = _real_key_presses(dashboard)
         time.sleep(BUSY_HOLD_S)
     finally:
-        _check_quit(dashboard.quit(), "flowtui on the busy home", results)
+        # Keep running: the scheduler is the bench's own, and the retry check below needs it
+        # (stop all stopped it, so that check's `r` found no scheduler to send its command to).
+        _check_quit(dashboard.quit(stop_all=False), "flowtui on the busy home", results)
     results.rss_busy_mb = dashboard.peak_rss_mb
     _log(
         f"flowtui on the busy home: first frame {results.busy_first_frame_s:.3f} s, DAG screen "

@@ -43,8 +43,8 @@ class Chunk:
 @dataclass
 class QuitOutcome:
     exit_code: int | None
-    confirmed: bool = False
-    """A confirmation dialog appeared and was answered with y."""
+    answer: str = ""
+    """The key that answered the quit dialog about running tasks (s or k); "" if none came."""
     killed: bool = False
     """The process did not exit within the time limit; its process group was killed."""
     leftovers: list[str] = field(default_factory=list)
@@ -167,10 +167,11 @@ class PtyDashboard:
     def press(self, keys: bytes) -> None:
         os.write(self._master, keys)
 
-    def quit(self, timeout: float = 15.0) -> QuitOutcome:
-        """Press q (and s, stop all, if it asks about running tasks: the scheduler it started
-        stops with it); kill the process group if it does not exit in time. Also kills
-        whatever it left in its process group."""
+    def quit(self, timeout: float = 15.0, *, stop_all: bool = True) -> QuitOutcome:
+        """Press q, and if it asks about running tasks, s (stop all: the scheduler it started
+        stops with it) or, not `stop_all`, k (keep running: a scheduler it attached to goes
+        on); kill the process group if it does not exit in time. Also kills whatever it left
+        in its process group."""
         assert self.process is not None
         outcome = QuitOutcome(exit_code=None)
         with contextlib.suppress(OSError):
@@ -179,10 +180,10 @@ class PtyDashboard:
         while self.process.poll() is None and time.perf_counter() < deadline:
             time.sleep(0.02)
             self.drain()
-            if not outcome.confirmed and "are running. Quit?" in self.text():
-                outcome.confirmed = True
+            if not outcome.answer and "are running. Quit?" in self.text():
+                outcome.answer = "s" if stop_all else "k"
                 with contextlib.suppress(OSError):
-                    self.press(b"s")
+                    self.press(outcome.answer.encode())
         if self.process.poll() is None:
             outcome.killed = True
             _kill_group(self.process.pid)

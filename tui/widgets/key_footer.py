@@ -5,7 +5,7 @@ below `WIDE` columns draws them compact with short names. `?` and the palette li
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from rich.cells import cell_len
 from textual.app import ComposeResult
@@ -37,23 +37,69 @@ PALETTE_WIDTH = {True: 3, False: 13}
 alone (`^p`), named too when the other keys leave room; wide, `^p palette`."""
 
 
+class _Key(NamedTuple):
+    """One key the footer draws: what its `FooterKey` is made of."""
+
+    key: str
+    display: str
+    description: str
+    action: str
+    disabled: bool
+    tooltip: str
+    classes: str = ""
+
+
 class KeyFooter(Footer):
     """The screen's keys that fit on one line: the screen's `FOOTER_KEYS` (actions, most
     needed first) and `?` are placed first, then the screen's other keys, its widgets', the
-    app's; they are drawn in the order the screen's bindings come."""
+    app's; they are drawn in the order the screen's bindings come.
+
+    Textual's footer rebuilds its keys whenever the screen's bindings may have changed (every
+    focus change, every `refresh_bindings`), and mounting a key restyles it: about a dozen
+    rebuilds while the first frame is drawn. This one rebuilds only when the keys it would
+    draw differ from those it shows."""
 
     def __init__(self) -> None:
         super().__init__()
         self._is_compact: bool | None = None
+        self._shown: list[_Key] | None = None
+
+    async def recompose(self) -> None:
+        if not self.is_attached or self._pruning:
+            return
+        if self._bindings_ready and self._keys() == self._shown:
+            return
+        await super().recompose()
 
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:
             return
+        self._shown = keys = self._keys()
+        is_compact = bool(self._is_compact)
+        self.set_reactive(Footer.compact, is_compact)
+        self.set_class(is_compact, "-compact")
+        for key in keys:
+            # the palette's key is drawn compact at every width, as Textual's footer draws it
+            compact = is_compact or key.classes == "-command-palette"
+            footer_key = FooterKey(
+                key.key,
+                key.display,
+                key.description,
+                key.action,
+                disabled=key.disabled,
+                tooltip=key.tooltip,
+                classes=f"{key.classes} -compact" if compact else key.classes,
+            )
+            # Set before mounting, so that mounting restyles the key once (its watcher sets
+            # the class it already has); Textual's binds it to the footer's `compact`.
+            footer_key.set_reactive(FooterKey.compact, compact)
+            yield footer_key
+
+    def _keys(self) -> list[_Key]:
+        """The keys to draw at the app's width, in the screen's order."""
         width = self.app.size.width
         is_compact = width < WIDE
         self._is_compact = is_compact
-        self.set_reactive(Footer.compact, is_compact)
-        self.set_class(is_compact, "-compact")
         screen = self.screen
         shown: dict[str, tuple[Any, Binding, bool, str]] = {}
         for active in screen.active_bindings.values():
@@ -74,28 +120,35 @@ class KeyFooter(Footer):
             if cost <= room:
                 kept.add(action)
                 room -= cost
-        for action, (_node, binding, enabled, tooltip) in shown.items():
-            if action in kept:
-                yield FooterKey(
-                    binding.key,
-                    self.app.get_key_display(binding),
-                    self._description(binding, is_compact),
-                    binding.action,
-                    disabled=not enabled,
-                    tooltip=tooltip,
-                ).data_bind(compact=Footer.compact)
+        get_key_display = self.app.get_key_display
+        keys = [
+            _Key(
+                binding.key,
+                get_key_display(binding),
+                self._description(binding, is_compact),
+                binding.action,
+                not enabled,
+                tooltip,
+            )
+            for action, (_node, binding, enabled, tooltip) in shown.items()
+            if action in kept
+        ]
         palette = screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
         if self.app.ENABLE_COMMAND_PALETTE and palette is not None:
             binding = palette.binding
-            yield FooterKey(
-                binding.key,
-                self.app.get_key_display(binding),
-                "" if is_compact and room <= cell_len(binding.description) else binding.description,
-                binding.action,
-                classes="-command-palette",
-                disabled=not palette.enabled,
-                tooltip=binding.tooltip or binding.description,
+            description = binding.description
+            keys.append(
+                _Key(
+                    binding.key,
+                    get_key_display(binding),
+                    "" if is_compact and room <= cell_len(description) else description,
+                    binding.action,
+                    not palette.enabled,
+                    binding.tooltip or description,
+                    "-command-palette",
+                )
             )
+        return keys
 
     def on_resize(self, event: Resize) -> None:
         if self._is_compact is not None:
