@@ -42,14 +42,8 @@ from flowtui.tui.messages import (
 )
 from flowtui.tui.palette import FlowtuiCommands
 from flowtui.tui.screens.base import LiveScreen
-from flowtui.tui.screens.dag_runs import DagScreen
 from flowtui.tui.screens.dags import DagsScreen
-from flowtui.tui.screens.failures import FailuresScreen
-from flowtui.tui.screens.help import HelpScreen
-from flowtui.tui.screens.import_errors import ImportErrorsScreen
-from flowtui.tui.screens.pools import PoolsScreen
 from flowtui.tui.screens.quit import QuitChoice, QuitDialog
-from flowtui.tui.screens.variables import VariablesScreen
 from flowtui.tui.widgets.state_badge import use_palette
 
 logger = logging.getLogger(__name__)
@@ -193,6 +187,8 @@ class Dashboard(App[int]):
     # --- keys that work everywhere ---
 
     def action_help(self) -> None:
+        from flowtui.tui.screens.help import HelpScreen  # imported on first use, as below
+
         self.push_screen(HelpScreen(self.binding_list(self.screen)))
 
     def binding_list(self, screen: Screen[Any]) -> list[tuple[str, str]]:
@@ -210,6 +206,12 @@ class Dashboard(App[int]):
             while len(self.screen_stack) > 2:  # the default screen, then the DAG list
                 self.pop_screen()
             return
+        # Imported when first opened: the first frame imports the DAG list alone.
+        from flowtui.tui.screens.failures import FailuresScreen
+        from flowtui.tui.screens.import_errors import ImportErrorsScreen
+        from flowtui.tui.screens.pools import PoolsScreen
+        from flowtui.tui.screens.variables import VariablesScreen
+
         screens: dict[str, Callable[[], Screen[Any]]] = {
             "failures": FailuresScreen,
             "variables": VariablesScreen,
@@ -220,6 +222,8 @@ class Dashboard(App[int]):
             self.push_screen(screens[name]())
 
     def action_open_dag(self, dag_id: str) -> None:
+        from flowtui.tui.screens.dag_runs import DagScreen  # imported on first use, as above
+
         self.push_screen(DagScreen(dag_id))
 
     def action_start_scheduler(self) -> None:

@@ -79,3 +79,25 @@ def _loaded_by_dags_test(home: Home) -> list[str]:
     last = done.stdout.splitlines()[-1]
     assert last.startswith("loaded: ")
     return last.removeprefix("loaded: ").split(",")
+
+
+FIRST_FRAME_LAZY = (
+    "flowtui.tui.screens.dag_runs",
+    "flowtui.tui.widgets.run_grid",
+    "flowtui.tui.screens.source",
+    "flowtui.tui.screens.confirm",
+    "pygments",
+    "markdown_it",
+)
+"""What the dashboard's first frame (the DAG list) does without: the screens it opens and
+their grid, Pygments (the source view), markdown-it (the details views); about 250 ms."""
+
+
+def test_the_dashboard_imports_the_dag_list_alone_for_its_first_frame() -> None:
+    script = (
+        "import sys, flowtui.cli.dashboard, flowtui.tui.app\n"
+        f"print(','.join(sorted(m for m in sys.modules if m.startswith({FIRST_FRAME_LAZY!r}))))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""

@@ -18,7 +18,6 @@ from flowtui.commands.model import SetPaused, Trigger
 from flowtui.config import Settings
 from flowtui.spec import DagSpec
 from flowtui.tui.messages import CommandRequested
-from flowtui.tui.screens.confirm import TriggerDialog
 from flowtui.tui.widgets.header_bar import HeaderBar
 
 
@@ -71,6 +70,9 @@ class LiveScreen(Screen[None]):
             if conf is not None:
                 command = Trigger(dag_id, conf=conf or None)
                 self.post_message(CommandRequested(command, f"triggered {dag_id}"))
+
+        # Imported on first use: the dialogs module is not needed for the first frame.
+        from flowtui.tui.screens.confirm import TriggerDialog
 
         self.app.push_screen(TriggerDialog(dag_id, params), done)
 

@@ -21,11 +21,7 @@ from flowtui.store.summaries import dag_overview
 from flowtui.tui.format import format_timestamp, schedule_text
 from flowtui.tui.present import PresentCounts
 from flowtui.tui.screens.base import KeyTable, LiveScreen
-from flowtui.tui.screens.dag_runs import DagScreen
-from flowtui.tui.screens.failures import FailuresScreen
-from flowtui.tui.screens.import_errors import ImportErrorsScreen, load_warnings
-from flowtui.tui.screens.pools import PoolsScreen
-from flowtui.tui.screens.variables import VariablesScreen
+from flowtui.tui.screens.import_errors import load_warnings
 from flowtui.tui.widgets.header_bar import HeaderBar
 from flowtui.tui.widgets.key_footer import KeyFooter
 from flowtui.tui.widgets.state_badge import STYLES, badge, glyph
@@ -190,6 +186,10 @@ class DagsScreen(LiveScreen):
     def action_open(self) -> None:
         dag_id = self.selected_dag_id()
         if dag_id is not None:
+            # The screens this one opens are imported when first opened: the first frame
+            # imports the DAG list alone (the DAG screen and its grid, about 150 ms).
+            from flowtui.tui.screens.dag_runs import DagScreen
+
             self.app.push_screen(DagScreen(dag_id))
 
     def action_filter(self) -> None:
@@ -225,17 +225,25 @@ class DagsScreen(LiveScreen):
             self.set_paused(dag["dag_id"], not dag["is_paused"])
 
     def action_failures(self) -> None:
+        from flowtui.tui.screens.failures import FailuresScreen
+
         self.app.push_screen(FailuresScreen())
 
     def action_errors(self) -> None:
         """The import errors, the cursor on the selected DAG's file when it has one."""
+        from flowtui.tui.screens.import_errors import ImportErrorsScreen
+
         dag = self.selected_dag()
         self.app.push_screen(ImportErrorsScreen(dag["fileloc"] if dag else None))
 
     def action_variables(self) -> None:
+        from flowtui.tui.screens.variables import VariablesScreen
+
         self.app.push_screen(VariablesScreen())
 
     def action_pools(self) -> None:
+        from flowtui.tui.screens.pools import PoolsScreen
+
         self.app.push_screen(PoolsScreen())
 
 

@@ -20,7 +20,6 @@ from flowtui.alert_config import MailWarning, mail_warnings
 from flowtui.config import Settings
 from flowtui.store import reads
 from flowtui.tui.screens.base import LiveScreen
-from flowtui.tui.screens.source import SourceScreen
 from flowtui.tui.widgets.header_bar import HeaderBar
 from flowtui.tui.widgets.key_footer import KeyFooter
 from flowtui.tui.widgets.state_badge import STYLES
@@ -102,6 +101,9 @@ class ImportErrorsScreen(LiveScreen):
         index = self.error_list.highlighted
         if index is None or index >= len(self.places) or not self.places[index][0]:
             return
+        # Imported on first use: Pygments would add ~90 ms to the dashboard's first frame.
+        from flowtui.tui.screens.source import SourceScreen
+
         self.app.push_screen(SourceScreen(*self.places[index]))
 
     def action_cursor(self, way: str) -> None:
