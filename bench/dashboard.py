@@ -55,12 +55,14 @@ from dashboard_store import (
 from figure_table import Row, figures_table
 from measure import RssSampler
 from report import percentile
+from textual_floor_app import ROW as FLOOR_ROW
 
 from flowtui.config import load_settings
 
 SAMPLE_DAGS = ("etl_pipeline", "flaky_task", "taskflow_pipeline", "trigger_rules_demo")
 SETTLE_S = 1.0
 """Seconds between the first frame and the start of the idle count."""
+FLOOR_APP = Path(__file__).with_name("textual_floor_app.py")
 REAL_KEY_PRESSES = 30
 """j/k presses timed on the real dashboard's DAG screen (busy home)."""
 BUSY_HOLD_S = 5.0
@@ -76,6 +78,8 @@ class Results:
     first_paint_fresh_s: list[float] = field(default_factory=list)
     """When the footer first showed (the DAG list may still be empty then)."""
     first_paint_warm_s: list[float] = field(default_factory=list)
+    floor_first_frame_s: list[float] = field(default_factory=list)
+    """The floor: a minimal Textual app's first frame (textual_floor_app.py), same terminal."""
     idle_bytes_per_s: float | None = None
     idle_window_s: float | None = None
     rss_samples_mb: float | None = None
@@ -113,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     _log(f"load average (1 min) before: {load_before:.2f} on {os.cpu_count()} CPUs")
     try:
         measure_first_frames(args, root, results)
-        measure_busy_home(args, root, results)
+        if not args.first_frames_only:
+            measure_busy_home(args, root, results)
     except DashboardError as exc:
         results.error = str(exc)
         print(f"\nBROKEN: {exc}", flush=True)
@@ -134,7 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(as_json(results, rows), indent=2) + "\n")
         print(f"\nraw figures written to {args.json}")
-    missing = [row.label for row in rows if row.status == "NOT MEASURED"]
+    missing = [
+        row.label
+        for row in rows
+        if row.status == "NOT MEASURED"
+        and not (args.first_frames_only and "first" not in row.label)
+    ]
     if results.error or missing:
         print(f"\nNOT MEASURED: {', '.join(missing) or '-'}; temporary files kept in {root}")
         return 1
@@ -152,6 +162,11 @@ def _parser() -> argparse.ArgumentParser:
         "--idle-seconds", type=float, default=30.0, help="idle output window (default 30)"
     )
     parser.add_argument("--runs", type=int, default=5, help="first-frame runs (default 5)")
+    parser.add_argument(
+        "--first-frames-only",
+        action="store_true",
+        help="measure the first frames (and the floor) only, not the busy home",
+    )
     parser.add_argument(
         "--pilot-seconds",
         type=float,
@@ -180,6 +195,9 @@ def measure_first_frames(args: argparse.Namespace, root: Path, results: Results)
     the last warm start also counts the idle output."""
     peaks = []
     for number in range(1, args.runs + 1):
+        floor = _floor_first_frame(args, root)
+        results.floor_first_frame_s.append(floor)
+        _log(f"floor (a minimal Textual app), run {number}/{args.runs}: {floor:.3f} s")
         home, cwd = root / f"samples-{number}" / "home", root / f"samples-{number}" / "cwd"
         cwd.mkdir(parents=True)  # no dags/ in it: the bundled samples are used
         for kind in ("fresh", "warm"):
@@ -200,6 +218,20 @@ def measure_first_frames(args: argparse.Namespace, root: Path, results: Results)
                 line += f", idle output {idle_rate[0]:.0f} B/s over {idle_rate[1]:.1f} s"
             _log(line)
     results.rss_samples_mb = max(peaks)
+
+
+def _floor_first_frame(args: argparse.Namespace, root: Path) -> float:
+    """Seconds from the start of textual_floor_app.py, under the Python of the flowtui command
+    (so the same Textual), to its first frame in the same kind of pseudo-terminal."""
+    python = Path(args.flowtui).with_name("python")
+    argv = [str(python if python.exists() else sys.executable), str(FLOOR_APP)]
+    app = PtyDashboard(argv, dashboard_env(root, None), root)
+    app.start()
+    try:
+        seen = app.wait_for(lambda text: FLOOR_ROW in text and "Quit" in text, 30, "the floor")
+        return seen - app.started_at
+    finally:
+        app.quit()
 
 
 def _start_on_samples(
@@ -435,6 +467,12 @@ def figure_rows(r: Results, skip_idle: bool) -> list[Row]:
             detail = (
                 f"{len(values)} runs, {min(values):.3f}-{max(values):.3f} s; the footer first "
                 f"showed at {statistics.median(paints):.3f} s (median)"
+            )
+        if median is not None and r.floor_first_frame_s:
+            floor = statistics.median(r.floor_first_frame_s)
+            detail += (
+                f"\n{median / floor:.2f}x the floor: a minimal Textual app's first frame "
+                f"{floor:.3f} s (median of {len(r.floor_first_frame_s)}, same runs)"
             )
         rows.append(
             Row(

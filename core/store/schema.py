@@ -293,20 +293,61 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
         return
     if version > SCHEMA_VERSION:
         raise SchemaTooNew(path, version, SCHEMA_VERSION)
-    # Imported here: an up-to-date store is opened on every command, and sqlite-utils costs
-    # more to import than the rest of the engine's start-up.
-    from sqlite_utils import Database
-
     conn.execute("BEGIN IMMEDIATE")
     try:
         (version,) = conn.execute("PRAGMA user_version").fetchone()  # another process may have won
         if version == 0 and conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():
             raise StoreDamaged(path)  # another program's database: adding tables would harm it
-        db = Database(conn)
-        for step in range(version, SCHEMA_VERSION):
-            _MIGRATIONS[step](db)
+        if version == 0:
+            _create_fresh(conn)
+        elif version < SCHEMA_VERSION:
+            _run_migrations(conn, version)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _create_fresh(conn: sqlite3.Connection) -> None:
+    """A new store: the schema the migrations end with, as the SQL `fresh_schema` holds (a
+    test checks the two agree). Running the migrations instead would import sqlite-utils,
+    which costs more than the rest of the dashboard's start-up on a new home."""
+    from flowtui.store import fresh_schema
+
+    if fresh_schema.VERSION != SCHEMA_VERSION:  # not regenerated after a new migration
+        _run_migrations(conn, 0)
+        return
+    for statement in fresh_schema.STATEMENTS:
+        conn.execute(statement)
+
+
+def _run_migrations(conn: sqlite3.Connection, version: int) -> None:
+    """Migrate a store, step by step, from `version`."""
+    # Imported here: an up-to-date store is opened on every command, and sqlite-utils costs
+    # more to import than the rest of the engine's start-up.
+    from sqlite_utils import Database
+
+    db = Database(conn)
+    for step in range(version, SCHEMA_VERSION):
+        _MIGRATIONS[step](db)
+
+
+def migrated_schema() -> list[str]:
+    """The SQL of every table and index a new store gets from the migrations, in the order
+    they were made: what `fresh_schema.STATEMENTS` must hold (`scripts/fresh_schema.py` writes
+    that module)."""
+    from sqlite_utils import Database
+
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        db = Database(conn)
+        for migration in _MIGRATIONS:
+            migration(db)
+        rows = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY rowid"
+        ).fetchall()
+    finally:
+        conn.close()
+    return [sql for (sql,) in rows]
