@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Button, Static
 
 from flowtui.scheduling.clients import connect
 from flowtui.store import reads
@@ -84,6 +84,10 @@ async def test_M_marks_a_run_success_at_once_and_failed_after_confirming(home: H
         await _dag_screen(pilot)
         await pilot.press("M")
         assert isinstance(pilot.app.screen, MarkDialog)
+        labels = [str(button.label) for button in pilot.app.screen.query(Button)]
+        assert "skipped (k)" not in labels  # a run is marked success or failed, never skipped
+        await pilot.press("k")
+        assert isinstance(pilot.app.screen, MarkDialog)  # k does nothing here
         await pilot.press("s")
         await settle(pilot)
         await wait_for(pilot, lambda: _run(home, LATEST)[0] == "success")

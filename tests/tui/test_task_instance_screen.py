@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Button
 
 from flowtui.commands.model import Trigger
 from flowtui.store import reads
@@ -206,6 +207,22 @@ async def test_m_s_marks_success_through_an_attached_scheduler(
     (command,) = _commands(home)
     assert command["actor"] == "dashboard:test"
     assert json.loads(str(command["detail"]))["command"] == "mark"
+
+
+async def test_m_k_marks_skipped(flaky_run: str, home: Home, attached: Dashboard) -> None:
+    app = attached
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot, flaky_run, "broken")
+        await pilot.press("m")
+        assert "skipped (k)" in _buttons(app)
+        await pilot.press("k")
+        await settle(pilot)
+        await wait_for(pilot, lambda: _state(screen) == "skipped")
+    assert home.task_state("flaky", flaky_run, "broken") == "skipped"
+
+
+def _buttons(app: Dashboard) -> list[str]:
+    return [str(button.label) for button in app.screen.query(Button)]
 
 
 async def _trigger(pilot: Pilot[Any], home: Home, dag_id: str) -> dict[str, Any]:

@@ -237,19 +237,22 @@ class ClearRunDialog(_ClearDialogBase[Clear]):
 
 
 class MarkDialog(ModalScreen[str | None]):
-    """Mark a task instance, a run, or the selected task instances: s success, f failed, esc
-    cancel."""
+    """Mark a task instance, a run, or the selected task instances: s success, f failed, k
+    skipped (task instances only, as Airflow's "Mark as skipped"), esc cancel."""
 
     BINDINGS = [
         Binding("s", "choose('success')", "Success"),
         Binding("f", "choose('failed')", "Failed"),
+        Binding("k", "choose('skipped')", "Skipped"),
         Binding("escape,n", "choose(None)", "Cancel"),
     ]
 
-    def __init__(self, subject: str) -> None:
+    def __init__(self, subject: str, *, skipped: bool = False) -> None:
         super().__init__()
         self.subject = subject
         """What is marked, as the title names it ("load in RUN_ID", "run RUN_ID")."""
+        self.skipped = skipped
+        """Whether skipped is offered (a run cannot be skipped)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -257,7 +260,12 @@ class MarkDialog(ModalScreen[str | None]):
             with Horizontal(classes="dialog--buttons"):
                 yield Button("success (s)", id="success", variant="success")
                 yield Button("failed (f)", id="failed", variant="error")
+                if self.skipped:
+                    yield Button("skipped (k)", id="skipped")
                 yield Button("cancel (esc)", id="cancel")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.skipped or parameters != ("skipped",)
 
     def action_choose(self, state: str | None) -> None:
         self.dismiss(state)

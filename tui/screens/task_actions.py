@@ -161,14 +161,16 @@ class TaskActionsScreen(LiveScreen):
                 self.marks_done()
 
         detail = "A running attempt is stopped; tasks below it may become upstream_failed."
-        self.ask_mark(subject, detail, mark)
+        self.ask_mark(subject, detail, mark, skipped=True)
 
-    def ask_mark(self, subject: str, detail: str, mark: Callable[[str], None]) -> None:
-        """Ask success or failed for `subject` (`MarkDialog`), confirm failed (`detail` says
-        what it does), then call `mark(state)`."""
+    def ask_mark(
+        self, subject: str, detail: str, mark: Callable[[str], None], *, skipped: bool = False
+    ) -> None:
+        """Ask success or failed (or skipped, when `skipped`) for `subject` (`MarkDialog`),
+        confirm failed (`detail` says what it does), then call `mark(state)`."""
 
         def chosen(state: str | None) -> None:
-            if state == "success":
+            if state in ("success", "skipped"):
                 mark(state)
             elif state == "failed":  # destructive: confirm first
                 self.app.push_screen(
@@ -176,7 +178,7 @@ class TaskActionsScreen(LiveScreen):
                     lambda yes: mark("failed") if yes else None,
                 )
 
-        self.app.push_screen(MarkDialog(subject), chosen)
+        self.app.push_screen(MarkDialog(subject, skipped=skipped), chosen)
 
 
 @dataclass(frozen=True)
