@@ -269,6 +269,15 @@ class DagSpec(_DagFields):
                     todo.append(other)
         return [t for t in self.tasks if t in found]
 
+    def markers(self) -> dict[str, tuple[str, str]]:
+        """The `ExternalTaskMarker`s: task id -> (the other DAG, its task) that clearing the
+        marker clears too."""
+        return {
+            task_id: task.external_task_marker[:2]
+            for task_id, task in self.tasks.items()
+            if task.external_task_marker is not None
+        }
+
 
 def _deep_copy(value: Any) -> Any:
     """`copy.deepcopy(value)`, importing `copy` only for a value that needs it: most DAGs have

@@ -119,9 +119,16 @@ class ClearDialog(_ClearDialogBase[list[Clear]]):
         Binding("escape,n", "cancel", "Cancel"),
     ]
 
-    def __init__(self, dag_id: str, targets: Sequence[ClearTarget]) -> None:
+    def __init__(
+        self,
+        dag_id: str,
+        targets: Sequence[ClearTarget],
+        markers: dict[str, tuple[str, str]] | None = None,
+    ) -> None:
         super().__init__()
         self.dag_id, self.targets = dag_id, list(targets)
+        self.markers = markers or {}
+        """The DAG's ExternalTaskMarkers: task id -> (DAG, task) that clearing it clears."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -167,8 +174,16 @@ class ClearDialog(_ClearDialogBase[list[Clear]]):
             for (run, index), tasks in chosen.items()
             for t in tasks
         ]
+        reached = dict.fromkeys(
+            self.markers[t] for tasks in chosen.values() for t in tasks if t in self.markers
+        )
+        lines += [
+            f"  and, through an ExternalTaskMarker, {task} of {dag} with its downstream, in "
+            f"{dag}'s run of the same logical date"
+            for dag, task in reached
+        ]
         self.query_one("#clear-list", Static).update(
-            f"{len(lines)} task instance(s) will be reset and run again:\n"
+            f"{len(lines) - len(reached)} task instance(s) will be reset and run again:\n"
             + "\n".join(lines or ["  (nothing)"])
         )
 

@@ -314,6 +314,9 @@ class DagScreen(RunActionsScreen):
         cells = data.cells.get(selected[0], {})
         return SelectedRun(self.dag_id, selected[0], {t: ti["state"] for t, ti in cells.items()})
 
+    def clear_markers(self) -> dict[str, tuple[str, str]]:
+        return self.data.spec.markers() if self.data is not None else {}
+
     def action_details(self) -> None:
         # Imported on first use: Markdown (markdown-it) would add ~70 ms to the first frame.
         from flowtui.tui.screens.dag_details import DagDetailsScreen

@@ -104,7 +104,12 @@ class TaskActionsScreen(LiveScreen):
             if commands and is_marked:
                 self.marks_done()
 
-        self.app.push_screen(ClearDialog(tis[0].dag_id, tis), done)
+        self.app.push_screen(ClearDialog(tis[0].dag_id, tis, self.clear_markers()), done)
+
+    def clear_markers(self) -> dict[str, tuple[str, str]]:
+        """This DAG's `ExternalTaskMarker`s: task id -> (the DAG, the task) its clear also
+        clears, for the clear dialog to say so. None known by default."""
+        return {}
 
     def marks_done(self) -> None:
         """A command went out for the marked task instances: forget the selection."""

@@ -182,6 +182,10 @@ class TaskInstanceScreen(TaskActionsScreen):
             self._fill_history(data["history"])
         self.log_pane.set_attempts(self._attempt_logs(data["ti"], data["attempts"]))
 
+    def clear_markers(self) -> dict[str, tuple[str, str]]:
+        spec = self.data["spec"] if self.data is not None else None
+        return spec.markers() if spec is not None else {}
+
     def selected_task_instance(self) -> SelectedTaskInstance | None:
         if self.data is None or self.data["ti"] is None:
             return None
