@@ -12,13 +12,19 @@ DEFERRED = ("sqlite3", "flowtui.store", "flowtui.commands", "flowtui.execution")
 
 
 def test_the_parser_loads_no_store_sqlite_or_commands() -> None:
+    assert _loaded_by_importing("flowtui.cli.main", DEFERRED) == ""
+
+
+def _loaded_by_importing(modules: str, prefixes: tuple[str, ...]) -> str:
+    """The modules starting with one of `prefixes` that a fresh Python holds after importing
+    `modules` (comma-separated), comma-separated."""
     script = (
-        "import sys, flowtui.cli.main\n"
-        f"print(','.join(sorted(m for m in sys.modules if m.startswith({DEFERRED!r}))))"
+        f"import sys, {modules}\n"
+        f"print(','.join(sorted(m for m in sys.modules if m.startswith({prefixes!r}))))"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == ""
+    return done.stdout.strip()
 
 
 LAZY = ("ctypes", "zoneinfo", "flowtui.cron", "flowtui.scheduling.timetables")
@@ -94,10 +100,5 @@ their grid, Pygments (the source view), markdown-it (the details views); about 2
 
 
 def test_the_dashboard_imports_the_dag_list_alone_for_its_first_frame() -> None:
-    script = (
-        "import sys, flowtui.cli.dashboard, flowtui.tui.app\n"
-        f"print(','.join(sorted(m for m in sys.modules if m.startswith({FIRST_FRAME_LAZY!r}))))"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == ""
+    imported = "flowtui.cli.dashboard, flowtui.tui.app"
+    assert _loaded_by_importing(imported, FIRST_FRAME_LAZY) == ""
