@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import pytest
 
 import flowtui.sample_dags
-from tests.conftest import Home, wait_until
+from tests.conftest import Home, start_scheduler, stop_scheduler, wait_until
 
 distributed = pytest.importorskip("distributed")
 
@@ -110,23 +110,6 @@ def _dask_home(root: Path, dags: Path, address: str) -> Home:
     return home
 
 
-def _start_scheduler(home: Home) -> subprocess.Popen[str]:
-    process = home.start("scheduler")
-    assert process.stdout is not None
-    banner = process.stdout.readline()  # printed once the scheduler answers commands
-    assert banner.startswith("flowtui scheduler:"), banner + process.stdout.read()
-    return process
-
-
-def _stop_scheduler(process: subprocess.Popen[str]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 class Running(NamedTuple):
     home: Home
     scheduler: subprocess.Popen[str]
@@ -146,9 +129,9 @@ def running(tmp_path_factory: pytest.TempPathFactory, cluster: Cluster) -> Itera
     home.write_dag("nowhere.py", NOWHERE)
     home.write_dag("slots.py", SLOTS.format(out=str(out)))
     home.run("pools", "set", "two", "2", check=True)
-    scheduler = _start_scheduler(home)
+    scheduler = start_scheduler(home)
     yield Running(home, scheduler, out)
-    _stop_scheduler(scheduler)
+    stop_scheduler(scheduler)
 
 
 def _run_to_the_end(home: Home, dag_id: str) -> dict[str, Any]:
@@ -279,7 +262,7 @@ def test_every_sample_dag_ends_on_the_cluster_as_it_does_locally(
     local = Home(tmp_path / "local", SAMPLES)
     local.path.mkdir()
     dask = _dask_home(tmp_path / "dask", SAMPLES, cluster.address)
-    schedulers = [_start_scheduler(home) for home in (local, dask)]
+    schedulers = [start_scheduler(home) for home in (local, dask)]
     try:
         status = _status(dask)
         assert (status["executor"], status["dask_workers"]) == ("dask", 2)
@@ -300,7 +283,7 @@ def test_every_sample_dag_ends_on_the_cluster_as_it_does_locally(
             )
     finally:
         for process in schedulers:
-            _stop_scheduler(process)
+            stop_scheduler(process)
     expected = _final_states(local.path / "flowtui.db")
     assert {state for state, _ in expected.values()} == {"success", "failed"}
     assert _final_states(dask.path / "flowtui.db") == expected
