@@ -277,7 +277,7 @@ def test_every_sample_dag_ends_on_the_cluster_as_it_does_locally(
         for home in (local, dask):
             wait_until(
                 partial(_is_done, home, dag_ids),
-                timeout=45,
+                timeout=90,
                 what=f"every sample DAG's run to end in {home.path.name}",
                 seen=partial(_final_states_text, home),
             )
