@@ -156,11 +156,12 @@ def comparison_table(runs: list[ExecutorRuns], floors: Floors, tasks: dict[str, 
         ("W1 run time", lambda r: _ms(r.median_s("W1"))),
         ("W2 run time", lambda r: _ms(r.median_s("W2"))),
     ]
-    header = f"{'figure (median, ms)':<31}" + "".join(f"{r.executor:>30}" for r in runs)
+    rows = [(label, [_cell(value_of(r), floors) for r in runs]) for label, value_of in figures]
+    width = max(len(cell) for _, cells in rows for cell in cells) + 3
+    header = f"{'figure (median, ms)':<31}" + "".join(f"{r.executor:>{width}}" for r in runs)
     lines = [header, "-" * len(header)]
-    for label, value_of in figures:
-        cells = [_cell(value_of(r), floors) for r in runs]
-        lines.append(f"{label:<31}" + "".join(f"{cell:>30}" for cell in cells))
+    for label, cells in rows:
+        lines.append(f"{label:<31}" + "".join(f"{cell:>{width}}" for cell in cells))
     lines.append(
         f"floors: fork {format_number(floors.by_name['fork'].median)} us, "
         f"python_start {format_number(floors.by_name['python_start'].median)} ms"
