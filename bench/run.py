@@ -5,6 +5,7 @@ run before and after the workloads. See bench/README.md.
 
     .venv/bin/python bench/run.py [--quick] [--only W1,W2] [--repeat N] [--w4-repeat N]
                                   [--json FILE] [--update-baseline]
+    .venv/bin/python bench/run.py --executor dask [--repeat N]   # local vs Dask executor
 
 It exits 1 when a workload breaks, when the floors cannot be measured, or when a figure is more
 than 25% worse than the stored baseline (`baseline.py`, ratios to the floors).
@@ -83,6 +84,8 @@ WORKLOADS = (
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.executor == "dask":
+        return _compare_executors(args)
     default_repeat = QUICK_REPEAT if args.quick else DEFAULT_REPEAT
     repeat = args.repeat if args.repeat is not None else default_repeat
     chosen = _select(args.only or (QUICK_WORKLOADS if args.quick else None))
@@ -114,6 +117,25 @@ def main(argv: list[str] | None = None) -> int:
     if floors.error:
         print(f"\nBROKEN: floors: {floors.error}; no ratios")
     return 1 if broken or floors.error or _against_baseline(args, results, floors) else 0
+
+
+def _compare_executors(args: argparse.Namespace) -> int:
+    """`--executor dask`: W0-W2 through a real scheduler on both executors (`executors.py`),
+    between the two phases of the floors; no baseline (it holds `dags test` figures)."""
+    import executors  # only here: it needs the dask extra
+
+    chosen = _select(args.only or "W0,W1,W2")
+    repeat = args.repeat if args.repeat is not None else QUICK_REPEAT
+    floors = Floors()
+    with _FloorBench(args.flowtui, args.keep) as floor_bench:
+        floor_bench.measure(floors, "before", BEFORE)
+        runs = executors.compare(chosen, repeat, args.flowtui)
+        floor_bench.measure(floors, "after", AFTER)
+    print()
+    print(floors_table(floors))
+    print()
+    print(executors.comparison_table(runs, floors, {w.name: w.tasks for w in chosen}))
+    return 1 if floors.error or any(r.error for r in runs) else 0
 
 
 def _against_baseline(args: argparse.Namespace, results: Results, floors: Floors) -> bool:
@@ -168,6 +190,13 @@ def _parser() -> argparse.ArgumentParser:
         "--luigi-python",
         help="an interpreter that has Luigi: with W1, also time Luigi's W1 "
         "(bench/peers/luigi_w1.py), the peer the start-up target is relative to",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="dask: W0-W2 (or --only) through a real scheduler on the local executor and on a "
+        "2-worker LocalCluster, side by side (default: local, the workloads above)",
     )
     parser.add_argument(
         "--flowtui",

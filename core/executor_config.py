@@ -12,6 +12,14 @@ from flowtui.errors import FlowtuiError
 
 EXECUTORS = ("local", "dask")
 
+TASK_EXECUTORS = {
+    "local": "local",
+    "dask": "dask",
+    "LocalExecutor": "local",
+    "DaskExecutor": "dask",
+}
+"""What a task's `executor=` may say (Airflow's class names too), and the executor it means."""
+
 _EXAMPLE = '[dask] address = "tcp://host:8786" or [dask] local_cluster = { workers = 2 }'
 
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal, NamedTuple
 
+DEFAULT_QUEUE = "default"
+"""A task's `queue` unless it names one (Airflow's `default_queue`): no worker resource."""
+
 CALLBACKS = ("on_success_callback", "on_failure_callback", "on_retry_callback")
 """The callbacks the scheduler runs as callback jobs (`execution.callbacks`); a DAG has the
 first two. `on_execute_callback` runs in the attempt itself."""
@@ -35,6 +38,11 @@ class TaskSpec(NamedTuple):
     pool_slots: int = 1
     """Slots of `pool` an attempt of the task holds while it runs."""
     priority_weight: int = 1
+    queue: str = DEFAULT_QUEUE
+    """The Dask worker resource an attempt of the task needs; DEFAULT_QUEUE: none."""
+    executor: str | None = None
+    """"local" or "dask": where the task's attempts run, whatever the home's executor; None:
+    the home's."""
     runs_bash: bool = False
     """True when the attempt execs bash and its exit code is the outcome (BashOperator)."""
     skip_exit_codes: tuple[int, ...] = ()

@@ -190,11 +190,22 @@ def wait_until(
 @pytest.fixture
 def scheduler(home: Home) -> Iterator[subprocess.Popen[str]]:
     """A real `flowtui scheduler` on the home, stopped (SIGTERM) after the test."""
+    process = start_scheduler(home)
+    yield process
+    stop_scheduler(process)
+
+
+def start_scheduler(home: Home) -> subprocess.Popen[str]:
+    """Start a real `flowtui scheduler` on `home`; return once it answers commands."""
     process = home.start("scheduler")
     assert process.stdout is not None
     banner = process.stdout.readline()  # printed once the scheduler answers commands
     assert banner.startswith("flowtui scheduler:"), banner + process.stdout.read()
-    yield process
+    return process
+
+
+def stop_scheduler(process: subprocess.Popen[str]) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 20 s."""
     if process.poll() is None:
         process.terminate()
         try:

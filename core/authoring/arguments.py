@@ -11,6 +11,7 @@ from typing import Any
 
 from flowtui.clock import parse_datetime
 from flowtui.errors import InvalidArgument, InvalidId, UnknownTriggerRule
+from flowtui.executor_config import TASK_EXECUTORS
 from flowtui.states import TriggerRule, parse_trigger_rule
 
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")
@@ -93,6 +94,17 @@ def check_trigger_rule(rule: object, task_id: str, dag_id: str | None) -> str:
         raise UnknownTriggerRule(
             dag_id or "(none)", task_id, str(rule), list(TriggerRule)
         ) from None
+
+
+def task_executor(name: object, place: str) -> str | None:
+    """The executor a task's `executor=` names ("local" or "dask"), or None for the home's;
+    raise `InvalidArgument` for a name flowtui has no executor for."""
+    if name is None:
+        return None
+    if not isinstance(name, str) or name not in TASK_EXECUTORS:
+        names = ", ".join(map(repr, TASK_EXECUTORS))
+        raise InvalidArgument(place, f"unknown executor {name!r}; use one of: {names}")
+    return TASK_EXECUTORS[name]
 
 
 def to_datetime(value: object, place: str, name: str) -> datetime | None:

@@ -15,6 +15,7 @@ from flowtui.authoring.arguments import (
     check_trigger_rule,
     check_whole_number,
     email_addresses,
+    task_executor,
     to_timedelta,
     where,
 )
@@ -24,6 +25,7 @@ from flowtui.authoring.group_context import GroupRef, current_group
 from flowtui.authoring.templating import TemplateFiles, render
 from flowtui.authoring.xcom_arg import XComArg
 from flowtui.errors import CrossDagDependency, InvalidArgument
+from flowtui.spec import DEFAULT_QUEUE
 
 Context = dict[str, Any]
 """What a task receives at run time: `ds`, `ti`, `params`, ... (see `flowtui.authoring.context`)."""
@@ -138,6 +140,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         "email_on_retry",
         "end_date",
         "execution_timeout",
+        "executor",
         "inlets",
         "max_active_tis_per_dag",
         "max_active_tis_per_dagrun",
@@ -152,6 +155,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         "pool",
         "pool_slots",
         "priority_weight",
+        "queue",
         "retries",
         "retry_delay",
         "retry_exponential_backoff",
@@ -198,6 +202,8 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         max_active_tis_per_dagrun: int | None = None,
         task_display_name: str | None = None,
         retry_policy: Any = None,
+        queue: str = DEFAULT_QUEUE,
+        executor: str | None = None,
     ) -> None:
         # One line per Airflow argument, each checked where it is given: long by design.
         dag_id = dag.dag_id if dag else None
@@ -253,6 +259,13 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
             raise InvalidArgument(place, "retry_policy must be a RetryPolicy (with evaluate())")
         self.retry_policy = retry_policy
         """Airflow 3.3's retry policy (`flowtui.authoring.retry_policy`), or None."""
+        if not isinstance(queue, str) or not queue:
+            raise InvalidArgument(place, f"queue must be a non-empty string, got {queue!r}")
+        self.queue = queue
+        """The Dask worker resource an attempt needs (`resources={queue: 1}`); "default"
+        needs none. Meaningless under the local executor, as under Airflow's LocalExecutor."""
+        self.executor = task_executor(executor, place)
+        """"local" or "dask" (Airflow's class names map to them); None: the home's."""
 
     @classmethod
     def partial(cls, **kwargs: Any) -> Any:

@@ -128,14 +128,6 @@ def _print_status(status: SchedulerStatus) -> None:
         ("running", f"{status.running_attempts} task attempt(s)"),
         ("home", status.home),
         ("dags", status.dags_folder),
-        ("executor", _executor_text(status)),
+        ("executor", status.executor_text()),
     ):
         print(f"{name:<8} {value}")
-
-
-def _executor_text(status: SchedulerStatus) -> str:
-    """ "local", or "dask at tcp://10.0.0.5:8786, 2 worker(s)"."""
-    if status.executor != "dask":
-        return status.executor
-    workers = "not answering" if status.dask_workers is None else f"{status.dask_workers} worker(s)"
-    return f"dask at {status.dask_address}, {workers}"

@@ -208,6 +208,13 @@ class SchedulerStatus(NamedTuple):
     dask_workers: int | None = None
     """With "dask": how many workers the cluster has now (None: it did not answer)."""
 
+    def executor_text(self) -> str:
+        """ "local", or "dask at tcp://10.0.0.5:8786, 2 worker(s)"."""
+        if self.executor != "dask":
+            return self.executor
+        workers = "not answering" if self.dask_workers is None else f"{self.dask_workers} worker(s)"
+        return f"dask at {self.dask_address}, {workers}"
+
 
 class SchedulerControl(Protocol):
     """The home's scheduler as a dashboard sees it: which one serves the home, starting one

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
 from flowtui.loading.parse import Preload
+from flowtui.spec import DEFAULT_QUEUE
 from flowtui.states import TaskState
 
 _PRELOADS: dict[object, Preload] = {"server": "server", "template": "template"}
@@ -95,6 +96,11 @@ class AttemptRequest(NamedTuple):
     it."""
     kill_grace: float = 5.0
     """Seconds between SIGTERM and SIGKILL for processes the task leaves behind."""
+    queue: str = DEFAULT_QUEUE
+    """The task's `queue`: the Dask worker resource the attempt needs (DEFAULT_QUEUE: none)."""
+    executor: str | None = None
+    """The task's `executor` ("local" or "dask"), None for the home's. This and `queue` say
+    where the attempt runs: read on the scheduler's side, not sent with the attempt."""
 
     @property
     def key(self) -> AttemptKey:

@@ -5,7 +5,7 @@ others: its result is an `ImportProblem`. Storing what was found is `record.py`'
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol
 
@@ -145,8 +145,26 @@ class DagLoader:
             )
         if report.problem is not None:
             return FileResult(request.path, error=report.problem)
+        unconfigured = self._unconfigured_executor(report.specs)
+        if unconfigured is not None:
+            return FileResult(request.path, error=ImportProblem(None, unconfigured))
         return FileResult(
             request.path,
             specs=list(report.specs),
             preload="template" if report.starts_threads else "server",
         )
+
+    def _unconfigured_executor(self, specs: Iterable[DagSpec]) -> str | None:
+        """Why a task's `executor="dask"` cannot be honoured here (the home runs attempts
+        locally: there is no cluster to send it to), or None."""
+        if self.settings.executor == "dask":
+            return None
+        for spec in specs:
+            for task in spec.tasks.values():
+                if task.executor == "dask":
+                    return (
+                        f"DAG {spec.dag_id!r}, task {task.task_id!r}: executor='dask' needs "
+                        f'executor = "dask" and a [dask] section in flowtui.toml; or leave '
+                        f"executor= out to run it locally"
+                    )
+        return None

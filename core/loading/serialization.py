@@ -81,6 +81,8 @@ def _task_spec(task: BaseOperator, order: dict[str, int]) -> TaskSpec:
         pool=task.pool,
         pool_slots=task.pool_slots,
         priority_weight=task.priority_weight,
+        queue=task.queue,
+        executor=task.executor,
         runs_bash=task.runs_bash,
         skip_exit_codes=tuple(sorted(getattr(task, "skip_exit_codes", ()) or ())),
         outlets=tuple(o.uri for o in task.outlets if isinstance(o, Asset)),

@@ -228,14 +228,17 @@ def attempt_request(
         prev_success=_prev_success(conn, run),
         map_index=ti.map_index,
     )
+    task = run.spec.tasks[ti.task_id]
     return AttemptRequest(
         info,
         run.spec.fileloc,
         log_path,
-        runs_bash=run.spec.tasks[ti.task_id].runs_bash,
+        runs_bash=task.runs_bash,
         preload=preload.get(run.spec.fileloc, ""),
         queued_at=ti.queued_at or "",
         kill_grace=settings.task_kill_grace_seconds,
+        queue=task.queue,
+        executor=task.executor,
     )
 
 

@@ -1,8 +1,9 @@
 """A scheduler as a home runs it: the lock that makes it the home's only one, a local fork
-server (which runs the attempts too unless `executor = "dask"` sends them to a cluster), the
-scheduler, and the command server other processes send commands (and the status
-query) to. `flowtui scheduler` runs one in the foreground; `scheduling/background` starts that
-command as a process of its own for the dashboard and `flowtui scheduler --detach`."""
+server (which runs the attempts too unless `executor = "dask"` sends them to a cluster: then
+only those of tasks with `executor="local"`), the scheduler, and the command server other
+processes send commands (and the status query) to. `flowtui scheduler` runs one in the
+foreground; `scheduling/background` starts that command as a process of its own for the
+dashboard and `flowtui scheduler --detach`."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from flowtui.config import Settings
 from flowtui.execution.base import Executor
 from flowtui.execution.local.executor import LocalExecutor
 from flowtui.execution.logs import private_log
+from flowtui.execution.routing import RoutingExecutor
 from flowtui.scheduling.activity_log import log_changes
 from flowtui.scheduling.lock import SchedulerLock
 from flowtui.scheduling.log_retention import LogRetention
@@ -37,13 +39,15 @@ class SchedulerHost:
         self.lock = SchedulerLock(settings.lock_path)
         self.executor = LocalExecutor(settings)
         """The fork server: it parses DAG files and runs callbacks, and runs the attempts
-        unless `attempts` is a Dask executor."""
+        unless `attempts` routes them to a Dask executor (all but `executor="local"` tasks')."""
         self.attempts: Executor = self.executor
         self._dask: DaskExecutor | None = None
         if settings.executor == "dask":
             from flowtui.execution.dask.executor import DaskExecutor  # only with the extra
 
-            self.attempts = self._dask = DaskExecutor(settings)
+            self._dask = DaskExecutor(settings)
+            # a task with executor="local" stays in the fork server
+            self.attempts = RoutingExecutor(self._dask, {"local": self.executor})
         self.scheduler = Scheduler(settings, self.attempts, self.executor)
         self.scheduler.add_listener(log_changes)
         self._server: CommandServer | None = None

@@ -177,6 +177,12 @@ def test_long_chain_validates_without_recursion() -> None:
         ({"pool_slots": 1.5}, "pool_slots must be a whole number >= 1, got 1.5"),
         ({"on_failure_callback": 3}, "on_failure_callback must be a callable"),
         ({"colour": "red"}, "EmptyOperator takes no argument 'colour'"),
+        ({"queue": ""}, "queue must be a non-empty string"),
+        (
+            {"executor": "CeleryExecutor"},
+            "unknown executor 'CeleryExecutor'; use one of: 'local', 'dask', 'LocalExecutor', "
+            "'DaskExecutor'$",
+        ),
     ],
 )
 def test_bad_task_arguments(kwargs: dict[str, object], match: str) -> None:

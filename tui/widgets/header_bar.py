@@ -1,7 +1,8 @@
 """The top bar: which home and DAG folder are in use, which scheduler serves the home (its
-PID), or that it is starting, stopping or not running (and the key that starts one), and task
-instances per state now (of active and latest runs), like Luigi's status boxes; two short
-lines, so that 80 columns hold both."""
+PID and executor: for Dask, the cluster's address and how many workers it has), or that it is
+starting, stopping or not running (and the key that starts one), and task instances per state
+now (of active and latest runs), like Luigi's status boxes; two short lines, so that 80
+columns hold both."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ class HeaderBar(Widget):
     def _scheduler_text(self) -> Text:
         seen = self.scheduler
         if isinstance(seen, SchedulerStatus):
-            return Text(f"pid {seen.pid}", style="green")
+            return Text.assemble((f"pid {seen.pid}", "green"), f", {seen.executor_text()}")
         if seen is SchedulerState.NOT_RUNNING:
             return Text.assemble(("not running", "bold red"), " (S starts one)")
         return Text(f"{seen}…", style="yellow")

@@ -31,6 +31,7 @@ from flowtui.execution.dask.worker import (
     stop_events,
 )
 from flowtui.execution.ticket import TicketState
+from flowtui.spec import DEFAULT_QUEUE
 from flowtui.states import TaskState
 
 if TYPE_CHECKING:
@@ -126,22 +127,54 @@ class DaskExecutor:
         job = RemoteAttempt(
             name, request.to_json(), str(self.settings.dags_folder), str(self.settings.home)
         )
-        future = client.submit(run_attempt, job, key=name, pure=False)
+        # A queue is a worker resource, as in Airflow's DaskExecutor: only workers started with
+        # `--resources QUEUE=1` run the attempt; the default queue needs none.
+        resources = None if request.queue == DEFAULT_QUEUE else {request.queue: 1}
+        future = client.submit(run_attempt, job, key=name, pure=False, resources=resources)
         attempt.future = future
         future.add_done_callback(lambda done: self._done(attempt, done))
+        if resources is not None and client.loop is not None:
+            client.loop.add_callback(self._check_queue, client, request)
+
+    async def _check_queue(self, client: Client, request: AttemptRequest) -> None:
+        """Say so when no connected worker offers the attempt's queue: Dask holds the attempt
+        (queued, not failed) until one that does connects."""
+        if client.scheduler is None:
+            return  # closed meanwhile
+        try:
+            info = await client.scheduler.identity(n_workers=-1)
+        except Exception as exc:  # the cluster is going away: its failure is reported anyway
+            logger.warning(
+                "attempt %s: could not ask for queue %r: %s", request.key, request.queue, exc
+            )
+            return
+        workers = info.get("workers", {}).values()
+        if not any(request.queue in worker.get("resources", {}) for worker in workers):
+            logger.warning(
+                "attempt %s waits for a worker with queue %r: no connected Dask worker offers "
+                "it (start one with `dask worker ... --resources %s=1`)",
+                request.key,
+                request.queue,
+                request.queue,
+            )
 
     def stop_attempt(self, key: AttemptKey, *, force: bool) -> bool:
         from distributed import Event
 
         with self._lock:
             name = self._names.get(key)
-            if name is not None:
-                self._attempts[name].is_stopped = True
-        if name is None or self._client is None:
+            attempt = None if name is None else self._attempts[name]
+            if attempt is not None:
+                attempt.is_stopped = True
+        if name is None or attempt is None or self._client is None:
             return False
         term, kill = stop_events(name)
         for event in (term, kill) if force else (term,):
             Event(event, client=self._client).set()
+        if not attempt.is_started and attempt.future is not None:
+            # It may wait for a worker that never comes (no worker offers its queue): cancel it,
+            # which reports its exit. Had it just started, its worker sees the events set above.
+            attempt.future.cancel()
         return True
 
     def stop(self, *, leave_attempts: bool = False) -> None:
