@@ -23,6 +23,7 @@ from flowtui.execution.base import (
     AttemptStarted,
     ExecutorEvent,
 )
+from flowtui.execution.dask.log_stream import LOG_TOPIC, LogSink
 from flowtui.execution.dask.worker import (
     STARTED_TOPIC,
     RemoteAttempt,
@@ -75,6 +76,7 @@ class DaskExecutor:
         self._attempts: dict[str, _Attempt] = {}
         """Dask key -> the attempt it runs, until it exits."""
         self._names: dict[AttemptKey, str] = {}
+        self._logs: LogSink | None = None
 
     def listen(self, on_event: Callable[[ExecutorEvent], None]) -> None:
         self._on_event = on_event
@@ -102,6 +104,8 @@ class DaskExecutor:
                 )
             client = Client(self._cluster, set_as_default=False)
         client.subscribe_topic(STARTED_TOPIC, self._started)
+        self._logs = LogSink()
+        client.subscribe_topic(LOG_TOPIC, self._logs.received)
         self._client = client
 
     def cluster_info(self) -> ClusterInfo | None:
@@ -123,9 +127,9 @@ class DaskExecutor:
         if client is None:
             self._exited(attempt, RemoteExit("", None, 0, 0, -signal.SIGKILL, None))
             return
-        job = RemoteAttempt(
-            name, request.to_json(), str(self.settings.dags_folder), str(self.settings.home)
-        )
+        if self._logs is not None:
+            self._logs.open(name, request.log_path)
+        job = RemoteAttempt(name, request.to_json(), str(self.settings.dags_folder))
         future = client.submit(run_attempt, job, key=name, pure=False)
         attempt.future = future
         future.add_done_callback(lambda done: self._done(attempt, done))
@@ -155,6 +159,9 @@ class DaskExecutor:
         client, self._client = self._client, None
         if client is not None:
             client.close()
+        logs, self._logs = self._logs, None
+        if logs is not None:
+            logs.stop()
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None
@@ -177,9 +184,12 @@ class DaskExecutor:
             cause = f"the attempt failed on the Dask cluster: {type(exc).__name__}: {exc}"
             logger.error("attempt %s: %s", attempt.key, cause)
             failed = AttemptOutcome(TaskState.FAILED, cause)
-            self._exited(attempt, RemoteExit("", None, 0, 0, -signal.SIGKILL, failed.to_json()))
-            return
-        self._exited(attempt, ended)
+            ended = RemoteExit("", None, 0, 0, -signal.SIGKILL, failed.to_json(), None)
+        logs = self._logs
+        if logs is None:
+            self._exited(attempt, ended)
+        else:  # reported once the last line of its log is home
+            logs.close(attempt.name, ended.log_pieces, lambda: self._exited(attempt, ended))
 
     def _exited(self, attempt: _Attempt, ended: RemoteExit) -> None:
         with self._lock:
