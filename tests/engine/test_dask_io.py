@@ -7,6 +7,7 @@ sensors are answered by the scheduler's side."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 import threading
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 
 from flowtui.execution.base import AttemptExited, AttemptRequest
 from flowtui.states import TaskState
+from flowtui.store.access import LocalStore
 from tests.conftest import Home, attempt_info, wait_until
 from tests.engine.conftest import Events
 
@@ -169,6 +171,29 @@ def test_ten_thousand_lines_reach_the_homes_log_in_order_before_the_exit_is_repo
     assert bash_exit.outcome.xcom["return_value"] == "the end"  # its last line, read there
 
 
+NOT_YET = """
+from datetime import datetime
+from flowtui import DAG, EmailOperator, TriggerDagRunOperator
+
+with DAG("not_yet", start_date=datetime(2024, 1, 1), schedule=None):
+    TriggerDagRunOperator(task_id="trigger", trigger_dag_id="not_yet")
+    EmailOperator(task_id="mail", to="a@example.com", subject="s", html_content="c")
+"""
+
+
+def test_what_needs_the_home_is_refused_on_a_worker_with_one_line(
+    guarded: Guarded, executor: tuple[DaskExecutor, Events]
+) -> None:
+    dask_executor, events = executor
+    guarded.write_dag("not_yet.py", NOT_YET)
+    for task_id in ("trigger", "mail"):
+        dask_executor.submit(_request(guarded.home, "not_yet", task_id))
+    for exited in _exits(events, 2):
+        assert exited.outcome is not None
+        assert exited.outcome.state is TaskState.FAILED
+        assert "cannot run on a Dask worker yet" in str(exited.outcome.cause)
+
+
 def test_the_sink_writes_pieces_in_order_and_reports_the_exit_after_the_last(
     tmp_path: Path,
 ) -> None:
@@ -208,3 +233,108 @@ def test_the_sink_gives_up_on_missing_pieces_after_its_grace_and_says_so(
     finally:
         sink.stop()
     assert log.read_text().endswith("1 piece(s) of this log did not arrive from the worker\n")
+
+
+SECRET = "s3cr3t-value-123"
+
+REMOTE_IO = """
+import json
+from datetime import datetime
+from flowtui import DAG, Asset, BashOperator, ExternalTaskSensor, Variable, task
+
+orders = Asset("s3://shop/orders.csv")
+
+with DAG("other", start_date=datetime(2024, 1, 1), schedule=None):
+    BashOperator(task_id="done", bash_command="echo other is done")
+
+with DAG("io", start_date=datetime(2024, 1, 1), schedule=None):
+    sense = ExternalTaskSensor(
+        task_id="sense", external_dag_id="other", external_task_id="done", poke_interval=0.2,
+        timeout=30,
+    )
+
+    @task(outlets=[orders])
+    def push(*, ti, outlet_events):
+        ti.xcom_push(key="numbers", value=[1, 2, 3])
+        outlet_events[orders].extra = {"rows": 42}
+        Variable.set("counter", str(int(Variable.get("counter")) + 1))
+        print("the password is", Variable.get("api_password"))
+        return {"greeting": "hi"}
+
+    @task(inlets=[orders])
+    def pull(*, ti, inlet_events):
+        event = inlet_events[orders][-1]
+        return [
+            ti.xcom_pull(task_ids="push", key="numbers"),
+            ti.xcom_pull(task_ids="push"),
+            Variable.get("counter"),
+            Variable.get("missing", default_var="default"),
+            [event.extra, event.source_dag_id, event.source_task_id],
+        ]
+
+    echo = BashOperator(
+        task_id="echo",
+        bash_command="echo counter={{ var.value.counter }} password=$PW",
+        env={"PW": "{{ var.value.api_password }}"},
+    )
+    sense >> push() >> pull() >> echo
+"""
+
+
+def test_remote_attempts_pull_xcoms_use_variables_assets_and_sensors_without_the_store(
+    guarded: Guarded, scheduler: object
+) -> None:
+    """The whole DAG runs on workers that never open the store (nor anything in the home):
+    a sensor that reads another DAG's run, XCom pulls, a Variable read and changed, an asset
+    event and its inlet, a secret masked in the logs of a Python and a bash task."""
+    home = guarded.home
+    guarded.write_dag("io.py", REMOTE_IO)
+    variables = LocalStore(home.settings.db_path)
+    variables.set_variable("counter", "41", None)
+    variables.set_variable("api_password", SECRET, None)
+    home.run("dags", "trigger", "io", "--logical-date", "2024-03-05", check=True)
+    home.run("dags", "trigger", "other", "--logical-date", "2024-03-05", check=True)
+    wait_until(
+        lambda: _run_state(home, "io") in {"success", "failed"},
+        timeout=60,
+        what="the io run to end",
+        seen=guarded.violations,
+    )
+    run_id = home.latest_run_id("io")
+    assert _run_state(home, "io") == "success", guarded.violations()
+    store = home.store()
+    try:
+        [(pulled,)] = store.conn.execute(
+            "SELECT value FROM xcom WHERE dag_id = 'io' AND task_id = 'pull'"
+        ).fetchall()
+        [(counter,)] = store.conn.execute("SELECT val FROM variables WHERE key = 'counter'")
+        events = store.conn.execute("SELECT dag_id, task_id FROM dataset_events").fetchall()
+    finally:
+        store.close()
+    assert json.loads(pulled) == [
+        [1, 2, 3],
+        {"greeting": "hi"},
+        "42",
+        "default",
+        [{"rows": 42}, "io", "push"],
+    ]
+    assert counter == "42"
+    assert events == [("io", "push")]
+    push_log, echo_log, sense_log = (
+        home.settings.attempt_log_path("io", run_id, task, 1).read_text()
+        for task in ("push", "echo", "sense")
+    )
+    assert "the password is ***" in push_log
+    assert "counter=42 password=***" in echo_log
+    assert SECRET not in push_log + echo_log
+    assert "the condition holds" in sense_log
+
+
+def _run_state(home: Home, dag_id: str) -> str | None:
+    store = home.store()
+    try:
+        row = store.conn.execute("SELECT state FROM dag_runs WHERE dag_id = ?", (dag_id,))
+        found = row.fetchone()
+    finally:
+        store.close()
+    return None if found is None else str(found[0])

@@ -24,6 +24,7 @@ from flowtui.execution.base import (
     ExecutorEvent,
 )
 from flowtui.execution.dask.log_stream import LOG_TOPIC, LogSink
+from flowtui.execution.dask.store_proxy import StoreServer
 from flowtui.execution.dask.worker import (
     STARTED_TOPIC,
     RemoteAttempt,
@@ -77,6 +78,9 @@ class DaskExecutor:
         """Dask key -> the attempt it runs, until it exits."""
         self._names: dict[AttemptKey, str] = {}
         self._logs: LogSink | None = None
+        self._store: StoreServer | None = None
+        self._store_queue = f"flowtui-store-{uuid.uuid4().hex}"
+        """Where this executor's remote attempts send their requests for the store."""
 
     def listen(self, on_event: Callable[[ExecutorEvent], None]) -> None:
         self._on_event = on_event
@@ -106,6 +110,7 @@ class DaskExecutor:
         client.subscribe_topic(STARTED_TOPIC, self._started)
         self._logs = LogSink()
         client.subscribe_topic(LOG_TOPIC, self._logs.received)
+        self._store = StoreServer(client, self.settings.db_path, self._store_queue)
         self._client = client
 
     def cluster_info(self) -> ClusterInfo | None:
@@ -127,9 +132,11 @@ class DaskExecutor:
         if client is None:
             self._exited(attempt, RemoteExit("", None, 0, 0, -signal.SIGKILL, None))
             return
-        if self._logs is not None:
+        if self._logs is not None and self._store is not None:
             self._logs.open(name, request.log_path)
-        job = RemoteAttempt(name, request.to_json(), str(self.settings.dags_folder))
+            self._store.open(name)
+        dags_folder = str(self.settings.dags_folder)
+        job = RemoteAttempt(name, request.to_json(), dags_folder, self._store_queue)
         future = client.submit(run_attempt, job, key=name, pure=False)
         attempt.future = future
         future.add_done_callback(lambda done: self._done(attempt, done))
@@ -156,6 +163,9 @@ class DaskExecutor:
                 keys = list(self._names)
             for key in keys:
                 self.stop_attempt(key, force=True)
+        store, self._store = self._store, None
+        if store is not None:
+            store.stop()
         client, self._client = self._client, None
         if client is not None:
             client.close()
@@ -185,6 +195,8 @@ class DaskExecutor:
             logger.error("attempt %s: %s", attempt.key, cause)
             failed = AttemptOutcome(TaskState.FAILED, cause)
             ended = RemoteExit("", None, 0, 0, -signal.SIGKILL, failed.to_json(), None)
+        if self._store is not None:
+            self._store.forget(attempt.name)
         logs = self._logs
         if logs is None:
             self._exited(attempt, ended)

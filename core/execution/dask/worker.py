@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +22,7 @@ from typing import Any, NamedTuple
 from distributed import Event, get_client, get_worker
 
 from flowtui.execution.dask.log_stream import LOG_TOPIC, LogShipper
+from flowtui.execution.dask.store_proxy import relay
 from flowtui.execution.logs import open_log
 from flowtui.execution.process_groups import signal_group
 
@@ -32,11 +34,13 @@ _ATTEMPT = "flowtui.execution.dask.attempt"
 
 class RemoteAttempt(NamedTuple):
     """One attempt as the scheduler sends it: its Dask key (`name`, also the prefix of its
-    stop events), the `AttemptRequest` as JSON, and where the worker finds the DAG folder."""
+    stop events), the `AttemptRequest` as JSON, where the worker finds the DAG folder, and the
+    queue that takes its requests for the store (`store_proxy`)."""
 
     name: str
     request: dict[str, Any]
     dags_folder: str
+    store_queue: str
 
 
 class RemoteExit(NamedTuple):
@@ -74,13 +78,22 @@ def run_attempt(job: RemoteAttempt) -> RemoteExit:
     shipper = LogShipper(job.name, log, lambda piece: worker.log_event(LOG_TOPIC, piece))
     shipper.start()
     result_r, result_w = os.pipe()
+    store, attempt_store = socket.socketpair()
+    store_fd = attempt_store.fileno()
     process = subprocess.Popen(
-        [sys.executable, "-m", _ATTEMPT, str(result_w), job.dags_folder],
+        [sys.executable, "-m", _ATTEMPT, str(result_w), str(store_fd), job.dags_folder],
         stdin=subprocess.PIPE,
-        pass_fds=(result_w,),
+        pass_fds=(result_w, store_fd),
         start_new_session=True,
     )
     os.close(result_w)
+    attempt_store.close()
+    threading.Thread(
+        target=relay,
+        args=(store, job.name, job.store_queue, client),
+        name="flowtui-store",
+        daemon=True,
+    ).start()
     worker.log_event(
         STARTED_TOPIC,
         {"name": job.name, "pid": process.pid, "worker": worker.address, "at": started},
