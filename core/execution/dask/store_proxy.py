@@ -179,23 +179,17 @@ class StoreServer:
     def _run(self) -> None:
         try:
             for name, request in self._incoming():
-                answer = self._answer(request)
-                with self._lock:
-                    if name not in self._names:
-                        continue  # it ended meanwhile
-                    replies = self._replies.get(name)
-                    if replies is None:
-                        from distributed import Queue
-
-                        replies = self._replies[name] = Queue(
-                            reply_queue(name), client=self._client
-                        )
-                replies.put(answer)
+                try:
+                    self._reply(name, self._answer(request))
+                except Exception as exc:  # that attempt's queue is gone: it ended meanwhile
+                    logger.warning("attempt %s: an answer from the store was lost: %s", name, exc)
         except (Exception, asyncio.CancelledError) as exc:  # the cluster or the client is gone
             if not self._stopped.is_set():
                 logger.error("the store proxy stopped answering remote attempts: %s", exc)
         finally:
             self._store.close()
+            with contextlib.suppress(Exception):
+                self._requests.close()  # the Dask scheduler forgets the queue
 
     def _incoming(self) -> Iterator[tuple[str, str]]:
         while True:
@@ -207,6 +201,17 @@ class StoreServer:
                 ours = name in self._names
             if ours:
                 yield name, str(message["request"])
+
+    def _reply(self, name: str, answer: str) -> None:
+        from distributed import Queue
+
+        with self._lock:
+            if name not in self._names:
+                return  # it ended meanwhile
+            replies = self._replies.get(name)
+            if replies is None:
+                replies = self._replies[name] = Queue(reply_queue(name), client=self._client)
+        replies.put(answer)
 
     def _answer(self, request: str) -> str:
         try:
