@@ -11,11 +11,14 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowtui.authoring.assets import Asset, AssetAlias
 from flowtui.clock import in_utc, parse_datetime
 from flowtui.records import FrozenRecord
+
+if TYPE_CHECKING:
+    from flowtui.store.access import StoreReader
 
 AssetEventRow = tuple[str, dict[str, Any] | None, tuple[str, ...]]
 """(uri, extra or None, names of the aliases it came through): one event to record."""
@@ -140,9 +143,7 @@ class InletEventsAccessors(Mapping[Any, list[AssetEvent]]):
     index into them), its events, oldest first; an empty list when it has none. Another key is
     a KeyError, as in Airflow."""
 
-    def __init__(
-        self, inlets: Sequence[Any], connect: Callable[[], sqlite3.Connection | None]
-    ) -> None:
+    def __init__(self, inlets: Sequence[Any], connect: Callable[[], StoreReader | None]) -> None:
         self._inlets = list(inlets)
         self._connect = connect
         self._cache: dict[Asset | AssetAlias, list[AssetEvent]] = {}
@@ -197,7 +198,7 @@ class InletEventsAccessors(Mapping[Any, list[AssetEvent]]):
         ]
 
 
-def _aliases_of(conn: sqlite3.Connection, event_ids: list[int]) -> dict[int, list[str]]:
+def _aliases_of(conn: StoreReader, event_ids: list[int]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {}
     for start in range(0, len(event_ids), 500):  # SQLite's limit on parameters
         chunk = event_ids[start : start + 500]

@@ -23,6 +23,7 @@ from flowtui.records import FrozenRecord
 
 if TYPE_CHECKING:
     from flowtui.authoring.dag import DAG
+    from flowtui.store.access import StoreReader
 
 __all__ = ["AttemptFacts", "Context", "DagRun", "TaskInstance", "build_context"]
 
@@ -132,7 +133,8 @@ class TaskInstance:
     """The running attempt, as context keys `ti` / `task_instance`: ids and XCom access.
 
     Pushed values stay in memory (`pushed`) and reach the store with the attempt's outcome;
-    pulls read the store read-only, opening it once, on first use.
+    pulls read the store read-only (`flowtui.store.access`: the file, opened once on first use,
+    or a remote attempt's proxy).
     """
 
     log = logging.getLogger("flowtui.task")
@@ -154,8 +156,9 @@ class TaskInstance:
         self._upstream_task_ids = upstream_task_ids
         self.sensing_since = _utc(info.sensing_since) if info.sensing_since else None
         """A sensor rescheduled before in this try: when its first poke started."""
-        self._db_path = Path(info.db_path)
-        self._conn: sqlite3.Connection | None = None
+        from flowtui.store import access  # here: not needed where DAG files are parsed
+
+        self._store = access.at(info.db_path)
 
     def __repr__(self) -> str:
         mapped = f" map_index={self.map_index}" if self.map_index >= 0 else ""
@@ -232,23 +235,18 @@ class TaskInstance:
         return [t.task_id for t in tasks if getattr(t, "is_mapped", False)]
 
     @property
-    def store_path(self) -> Path:
-        """The store's file (a sensor waiting on other DAGs watches it change)."""
-        return self._db_path
+    def store_path(self) -> Path | None:
+        """The store's file (a sensor waiting on other DAGs watches it change); None in a
+        remote attempt, which has no store here."""
+        return self._store.path
 
-    def connection(self) -> sqlite3.Connection | None:
-        """The store, opened read-only on first use; None when it does not exist."""
-        if self._conn is None and self._db_path.exists():
-            from flowtui.store.schema import open_connection
-
-            self._conn = open_connection(self._db_path, readonly=True)
-        return self._conn
+    def connection(self) -> StoreReader | None:
+        """The store's read-only queries, opened on first use; None when it does not exist."""
+        return self._store.reader()
 
     def close(self) -> None:
         """Close the store connection, if it was opened."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._store.close()
 
 
 class _VariableView:
@@ -329,7 +327,7 @@ def build_context(dag: DAG, task: BaseOperator, info: AttemptFacts, ti: TaskInst
 
 
 def _previous_success(
-    conn: sqlite3.Connection | None, dag_id: str, logical_date: str
+    conn: StoreReader | None, dag_id: str, logical_date: str
 ) -> tuple[str | None, str | None]:
     if conn is None:
         return None, None

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from flowtui.errors import VariableNotFound
 
 if TYPE_CHECKING:
-    from flowtui.store import Store
+    from flowtui.store.access import StoreAccess
 
 _db_path: Path | None = None
 _MISSING: Any = object()
@@ -53,7 +53,7 @@ class Variable:
 
         text = os.environ.get(env_name(key))
         if text is None:
-            text = _read(key)
+            text = _store().variable(key)
         if text is None:
             if default_var is _MISSING:
                 raise VariableNotFound(key)
@@ -67,51 +67,16 @@ class Variable:
         key: str, value: Any, serialize_json: bool = False, description: str | None = None
     ) -> None:
         """Store `value` (as text, or JSON with `serialize_json`) under `key` in the store."""
-        from flowtui.store import variables
-
         text = json.dumps(value) if serialize_json else str(value)
-        store = _open()
-        try:
-            with store.transaction() as conn:
-                variables.write(conn, key, text, description)
-        finally:
-            store.close()
+        _store().set_variable(key, text, description)
 
     @staticmethod
     def delete(key: str) -> bool:
         """Remove `key` from the store; returns whether it was there."""
-        from flowtui.store import variables
-
-        path = db_path()
-        if not path.exists():
-            return False
-        store = _open()
-        try:
-            with store.transaction() as conn:
-                deleted = variables.delete(conn, key)
-        finally:
-            store.close()
-        variables.refresh_marker(path)
-        return deleted
+        return _store().delete_variable(key)
 
 
-def _open() -> Store:
-    from flowtui.store import Store
+def _store() -> StoreAccess:
+    from flowtui.store import access  # here: the store's package costs ~70 ms to import
 
-    path = db_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return Store(path)
-
-
-def _read(key: str) -> str | None:
-    from flowtui.store.schema import open_connection
-    from flowtui.store.variables import read
-
-    path = db_path()
-    if not path.exists():
-        return None
-    conn = open_connection(path, readonly=True)
-    try:
-        return read(conn, key)
-    finally:
-        conn.close()
+    return access.at(db_path())

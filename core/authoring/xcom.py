@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from flowtui.errors import XComNotSerializable
 
 if TYPE_CHECKING:
-    import sqlite3
+    from flowtui.store.access import StoreReader
 
 RETURN_KEY = "return_value"
 """The key a task's return value is pushed under."""
@@ -50,7 +50,7 @@ def decode_xcom(text: str) -> Any:
 
 
 def pull(
-    conn: sqlite3.Connection,
+    conn: StoreReader,
     dag_id: str,
     run_id: str,
     task_ids: Sequence[str],

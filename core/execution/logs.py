@@ -43,17 +43,22 @@ def private_log(path: Path) -> Path:
     return path
 
 
+def open_log(log: str | Path) -> int:
+    """An fd appending to `log`, created 0600 with its missing folders (each 0700)."""
+    try:
+        return os.open(log, _APPEND, 0o600)
+    except FileNotFoundError:  # an attempt's first log: its folders are made here
+        make_private_folder(Path(log).parent)  # each level 0700, not only the last
+        return os.open(log, _APPEND, 0o600)
+
+
 def send_output_to(log: str) -> None:
     """Read stdin from /dev/null and append stdout and stderr to `log` (its folders made if
     missing), with fresh line-buffered sys.stdout and sys.stderr on them: whatever they were in
     the process this one was forked from (a terminal, pytest's capture), print() now writes to
     the log. The two fds opened to do so stay open; the caller closes what it does not keep."""
     null = os.open(os.devnull, os.O_RDONLY)  # first: fd 0 itself if the parent closed it
-    try:
-        fd = os.open(log, _APPEND, 0o600)
-    except FileNotFoundError:  # an attempt's first log: its folders are made here, in the child
-        make_private_folder(Path(log).parent)  # each level 0700, not only the last
-        fd = os.open(log, _APPEND, 0o600)
+    fd = open_log(log)
     os.dup2(null, 0)
     os.dup2(fd, 1)
     os.dup2(fd, 2)

@@ -15,14 +15,15 @@ from typing import Any, TextIO
 
 from flowtui.execution import mask_filter
 from flowtui.execution.mask_filter import LineMasker, Masker
-from flowtui.store.variables import ENV_PREFIX, is_secret_key, stored_secret_values
+from flowtui.store import access
+from flowtui.store.variables import ENV_PREFIX, is_secret_key
 
 
 def secret_values(db_path: Path | str, *environs: Mapping[str, str]) -> list[str]:
     """Values of secret-looking variables, each once: `FLOWTUI_VAR_*` in `environs`, then the
-    store's."""
+    store's (as this process reaches it: `flowtui.store.access`)."""
     values = [value for environ in environs for value in env_secret_values(environ)]
-    return list(dict.fromkeys(values + stored_secret_values(db_path)))
+    return list(dict.fromkeys(values + access.at(db_path).secret_values()))
 
 
 def env_secret_values(environ: Mapping[str, str]) -> list[str]:

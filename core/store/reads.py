@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from flowtui.clock import parse_datetime
 from flowtui.spec import DagSpec
 from flowtui.states import TaskState
+
+if TYPE_CHECKING:
+    from flowtui.store.access import StoreReader
 
 
 def _rows(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
@@ -106,7 +109,7 @@ def active_runs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
 
 
 def previous_success(
-    conn: sqlite3.Connection, dag_id: str, logical_date: str
+    conn: StoreReader, dag_id: str, logical_date: str
 ) -> tuple[str | None, str | None]:
     """Data interval (start, end) of the DAG's latest successful run before `logical_date`
     (its logical date where it has none); (None, None) when there is none. Logical dates are

@@ -79,6 +79,13 @@ class EmailOperator(BaseOperator):
         to = email_addresses(self.to, self._where(), "to")
         if not to:
             raise InvalidArgument(self._where(), "to names no address")
+        ti = context.get("ti")
+        if ti is not None and ti.store_path is None:  # remote: [smtp] is in the home's toml
+            raise InvalidArgument(
+                self._where(),
+                "EmailOperator cannot run on a Dask worker yet; run it on the scheduler's "
+                'machine (executor = "local")',
+            )
         smtp = load_smtp(variables.db_path().parent)
         message = build_message(
             smtp,

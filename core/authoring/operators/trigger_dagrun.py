@@ -152,9 +152,15 @@ class TriggerDagRunOperator(BaseOperator):
                 self._where(), f"logical_date {value!r} is no ISO date or datetime"
             ) from None
 
-    def _client(self, store_path: Path, context: Context) -> tuple[Any, bool]:
+    def _client(self, store_path: Path | None, context: Context) -> tuple[Any, bool]:
         """The home's command client, and whether it applies commands offline (no
         scheduler runs to start the triggered run)."""
+        if store_path is None:  # a remote attempt: the home is on the scheduler's machine
+            raise InvalidArgument(
+                self._where(),
+                "TriggerDagRunOperator cannot run on a Dask worker yet; run it on the "
+                'scheduler\'s machine (executor = "local")',
+            )
         # A task that triggers is a command client, as `flowtui dags trigger` is. Its module
         # is imported by name at run time: scheduling sits above authoring and imports it, so
         # a static import would make the two packages a cycle.

@@ -121,7 +121,9 @@ class Waker:
 
     _STORE_QUIET = 0.5
 
-    def __init__(self, wake: Iterable[tuple[str, str]], store_path: Path, since: float) -> None:
+    def __init__(
+        self, wake: Iterable[tuple[str, str]], store_path: Path | None, since: float
+    ) -> None:
         self._event = threading.Event()
         self._globs: GlobWatch | None = None
         self._store: BaseObserver | None = None
@@ -131,7 +133,8 @@ class Waker:
         if paths:
             self._globs = GlobWatch(lambda _key: self._event.set())
             self._globs.add("sensor", paths, since)
-        if any(kind == "dag" for kind, _ in wake) and store_path.parent.is_dir():
+        # A remote attempt has no store to watch (None): it pokes on its interval.
+        if any(kind == "dag" for kind, _ in wake) and store_path and store_path.parent.is_dir():
             self._store = Observer()
             self._store.daemon = True
             self._store.schedule(_StoreWrites(store_path, self._event), str(store_path.parent))

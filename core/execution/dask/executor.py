@@ -23,6 +23,8 @@ from flowtui.execution.base import (
     AttemptStarted,
     ExecutorEvent,
 )
+from flowtui.execution.dask.log_stream import LOG_TOPIC, LogSink
+from flowtui.execution.dask.store_proxy import StoreServer
 from flowtui.execution.dask.worker import (
     STARTED_TOPIC,
     RemoteAttempt,
@@ -76,6 +78,10 @@ class DaskExecutor:
         self._attempts: dict[str, _Attempt] = {}
         """Dask key -> the attempt it runs, until it exits."""
         self._names: dict[AttemptKey, str] = {}
+        self._logs: LogSink | None = None
+        self._store: StoreServer | None = None
+        self._store_queue = f"flowtui-store-{uuid.uuid4().hex}"
+        """Where this executor's remote attempts send their requests for the store."""
 
     def listen(self, on_event: Callable[[ExecutorEvent], None]) -> None:
         self._on_event = on_event
@@ -103,6 +109,9 @@ class DaskExecutor:
                 )
             client = Client(self._cluster, set_as_default=False)
         client.subscribe_topic(STARTED_TOPIC, self._started)
+        self._logs = LogSink()
+        client.subscribe_topic(LOG_TOPIC, self._logs.received)
+        self._store = StoreServer(client, self.settings.db_path, self._store_queue)
         self._client = client
 
     def cluster_info(self) -> ClusterInfo | None:
@@ -124,9 +133,11 @@ class DaskExecutor:
         if client is None:
             self._exited(attempt, RemoteExit("", None, 0, 0, -signal.SIGKILL, None))
             return
-        job = RemoteAttempt(
-            name, request.to_json(), str(self.settings.dags_folder), str(self.settings.home)
-        )
+        if self._logs is not None and self._store is not None:
+            self._logs.open(name, request.log_path)
+            self._store.open(name)
+        dags_folder = str(self.settings.dags_folder)
+        job = RemoteAttempt(name, request.to_json(), dags_folder, self._store_queue)
         # A queue is a worker resource, as in Airflow's DaskExecutor: only workers started with
         # `--resources QUEUE=1` run the attempt; the default queue needs none.
         resources = None if request.queue == DEFAULT_QUEUE else {request.queue: 1}
@@ -185,9 +196,15 @@ class DaskExecutor:
                 keys = list(self._names)
             for key in keys:
                 self.stop_attempt(key, force=True)
+        store, self._store = self._store, None
+        if store is not None:
+            store.stop()
         client, self._client = self._client, None
         if client is not None:
             client.close()
+        logs, self._logs = self._logs, None
+        if logs is not None:
+            logs.stop()
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None
@@ -210,9 +227,14 @@ class DaskExecutor:
             cause = f"the attempt failed on the Dask cluster: {type(exc).__name__}: {exc}"
             logger.error("attempt %s: %s", attempt.key, cause)
             failed = AttemptOutcome(TaskState.FAILED, cause)
-            self._exited(attempt, RemoteExit("", None, 0, 0, -signal.SIGKILL, failed.to_json()))
-            return
-        self._exited(attempt, ended)
+            ended = RemoteExit("", None, 0, 0, -signal.SIGKILL, failed.to_json(), None)
+        if self._store is not None:
+            self._store.forget(attempt.name)
+        logs = self._logs
+        if logs is None:
+            self._exited(attempt, ended)
+        else:  # reported once the last line of its log is home
+            logs.close(attempt.name, ended.log_pieces, lambda: self._exited(attempt, ended))
 
     def _exited(self, attempt: _Attempt, ended: RemoteExit) -> None:
         with self._lock:

@@ -1,14 +1,18 @@
 """What runs on a Dask worker for one attempt: `run_attempt` starts the attempt as a process in
-a session of its own (`attempt`), says so on the `STARTED_TOPIC` event topic, signals its
-process group when the scheduler sets the attempt's stop events, and returns how it ended. What
-goes in and out is plain data: the request as JSON, the outcome as JSON, never a pickled DAG."""
+a session of its own (`attempt`), says so on the `STARTED_TOPIC` event topic, sends its log home
+as it grows (`log_stream`), signals its process group when the scheduler sets the attempt's stop
+events, and returns how it ended. What goes in and out is plain data: the request as JSON, the
+outcome as JSON, never a pickled DAG. Nothing here or in the attempt's process touches the home:
+the log (and the try's ticket beside it) are files of the worker's own, in its local directory."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +21,9 @@ from typing import Any, NamedTuple
 
 from distributed import Event, get_client, get_worker
 
+from flowtui.execution.dask.log_stream import LOG_TOPIC, LogShipper
+from flowtui.execution.dask.store_proxy import relay
+from flowtui.execution.logs import open_log
 from flowtui.execution.process_groups import signal_group
 
 STARTED_TOPIC = "flowtui-attempt-started"
@@ -27,13 +34,13 @@ _ATTEMPT = "flowtui.execution.dask.attempt"
 
 class RemoteAttempt(NamedTuple):
     """One attempt as the scheduler sends it: its Dask key (`name`, also the prefix of its
-    stop events), the `AttemptRequest` as JSON, and where the worker finds the DAG folder and
-    the home."""
+    stop events), the `AttemptRequest` as JSON, where the worker finds the DAG folder, and the
+    queue that takes its requests for the store (`store_proxy`)."""
 
     name: str
     request: dict[str, Any]
     dags_folder: str
-    home: str
+    store_queue: str
 
 
 class RemoteExit(NamedTuple):
@@ -49,6 +56,8 @@ class RemoteExit(NamedTuple):
     result: dict[str, Any] | None
     """What the process reported (its outcome as JSON, or that its ticket declined the try);
     None when it reported nothing."""
+    log_pieces: int | None = 0
+    """How many pieces of its log were sent on `LOG_TOPIC`; None: not known (its worker died)."""
 
 
 def stop_events(name: str) -> tuple[str, str]:
@@ -59,22 +68,35 @@ def stop_events(name: str) -> tuple[str, str]:
 def run_attempt(job: RemoteAttempt) -> RemoteExit:
     """Run one attempt on this worker and return how it ended (called by Dask)."""
     client = get_client()
+    worker = get_worker()
     term, kill = (Event(name, client=client) for name in stop_events(job.name))
-    address = get_worker().address
     started = time.time()
     if term.is_set() or kill.is_set():  # stopped while it waited for a worker
-        return RemoteExit(address, None, started, time.time(), -signal.SIGTERM, None)
+        return RemoteExit(worker.address, None, started, time.time(), -signal.SIGTERM, None)
+    log = local_log_path(worker.local_directory, job.request["log_path"])
+    os.close(open_log(log))  # there before the shipper opens it
+    shipper = LogShipper(job.name, log, lambda piece: worker.log_event(LOG_TOPIC, piece))
+    shipper.start()
     result_r, result_w = os.pipe()
+    store, attempt_store = socket.socketpair()
+    store_fd = attempt_store.fileno()
     process = subprocess.Popen(
-        [sys.executable, "-m", _ATTEMPT, str(result_w), job.dags_folder],
+        [sys.executable, "-m", _ATTEMPT, str(result_w), str(store_fd), job.dags_folder],
         stdin=subprocess.PIPE,
-        pass_fds=(result_w,),
+        pass_fds=(result_w, store_fd),
         start_new_session=True,
-        env={**os.environ, "FLOWTUI_HOME": job.home},
     )
     os.close(result_w)
-    get_worker().log_event(
-        STARTED_TOPIC, {"name": job.name, "pid": process.pid, "worker": address, "at": started}
+    attempt_store.close()
+    threading.Thread(
+        target=relay,
+        args=(store, job.name, job.store_queue, client),
+        name="flowtui-store",
+        daemon=True,
+    ).start()
+    worker.log_event(
+        STARTED_TOPIC,
+        {"name": job.name, "pid": process.pid, "worker": worker.address, "at": started},
     )
     done = threading.Event()
     watcher = threading.Thread(
@@ -84,17 +106,28 @@ def run_attempt(job: RemoteAttempt) -> RemoteExit:
     try:
         assert process.stdin is not None  # stdin=PIPE
         with contextlib.suppress(BrokenPipeError), process.stdin:
-            process.stdin.write(json.dumps(job.request).encode())
+            process.stdin.write(json.dumps({**job.request, "log_path": log}).encode())
         with os.fdopen(result_r, "rb") as pipe:
             data = pipe.read()  # to its end before waiting: a large outcome fills the pipe
         code = process.wait()
     finally:
         done.set()
+        pieces = shipper.finish()
+    with contextlib.suppress(OSError):
+        os.unlink(log)  # home now; the ticket stays: this try ran here
     try:
         result: dict[str, Any] | None = json.loads(data)
     except ValueError:
         result = None
-    return RemoteExit(address, process.pid, started, time.time(), code, result)
+    return RemoteExit(worker.address, process.pid, started, time.time(), code, result, pieces)
+
+
+def local_log_path(local_directory: str, home_log: str) -> str:
+    """Where, in the worker's own directory, the attempt whose log lives at `home_log` on the
+    scheduler's machine writes its log: the same path for the same try, so that its ticket
+    (`execution.ticket`, beside the log) declines a second run of it on this worker."""
+    digest = hashlib.sha256(home_log.encode()).hexdigest()[:24]
+    return os.path.join(local_directory, "flowtui-attempts", digest, os.path.basename(home_log))
 
 
 def _watch(pid: int, term: Event, kill: Event, done: threading.Event) -> None:

@@ -110,9 +110,11 @@ def run_job(
     preloaded: dict[str, DAG] | None,
     *,
     prepared: bool = False,
+    keep: tuple[int, ...] = (),
 ) -> NoReturn:
     """Become the job's process: called right after the fork (or, `prepared`, in a spare that
-    did `become_attempt_process` before its job came); never returns."""
+    did `become_attempt_process` before its job came); never returns. An attempt's fds in
+    `keep` stay open (a remote attempt's way to the store)."""
     claimed: int | None = None
     try:
         if not prepared:
@@ -134,7 +136,7 @@ def run_job(
             _write_result(result_fd, declined)
             os._exit(0)
         claimed = taken
-        _redirect_output(request.log_path, result_fd, claimed)
+        _redirect_output(request.log_path, result_fd, claimed, *keep)
         leftovers.become_subreaper()
         restore_user_umask()  # flowtui's files are private; the task's are the user's
         outcome = _run_attempt(request, preloaded)

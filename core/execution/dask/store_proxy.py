@@ -1,0 +1,229 @@
+"""The store, for an attempt on a Dask worker, without opening its file: each access
+(`flowtui.store.access.StoreAccess`) is a request answered on the scheduler's side.
+
+- In the attempt's process, `RemoteStore` is the installed access: it writes each request as a
+  line of JSON to a socket its starter holds, and reads the answer from it.
+- On the worker, `relay` passes each request on through Dask: into the executor's request queue
+  (a `distributed.Queue`, named in the `RemoteAttempt`), with the attempt's name; the answer
+  comes back in the attempt's own queue (`reply_queue`).
+- On the scheduler's side, `StoreServer` takes the requests from that queue, does each on the
+  store as a local attempt would (`LocalStore`: read-only queries on a read-only connection,
+  Variables through the store's own writes), and puts the answer in the attempt's queue.
+
+Requests and answers are JSON text; a failure travels as its kind and message and is raised
+again in the attempt (sqlite3.OperationalError as itself, so that "a store that was never
+migrated" reads as nothing, as locally)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import socket
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flowtui.store.access import LocalStore
+
+if TYPE_CHECKING:
+    from distributed import Client, Queue
+
+logger = logging.getLogger(__name__)
+
+ANSWER_TIMEOUT = 60.0
+"""Seconds the worker waits for the scheduler's side to answer a request."""
+
+_OPS = ("read", "variable", "set_variable", "delete_variable", "secret_values")
+
+
+class StoreAccessFailed(RuntimeError):
+    """The scheduler's side could not do what a remote attempt asked of the store."""
+
+
+def reply_queue(name: str) -> str:
+    """The name of the queue that carries the answers to attempt `name`'s requests."""
+    return f"{name}-store"
+
+
+class _Rows(list[Any]):
+    """Rows brought back, as a cursor gives them."""
+
+    def fetchone(self) -> Any:
+        return self[0] if self else None
+
+    def fetchall(self) -> list[Any]:
+        return list(self)
+
+    def close(self) -> None:
+        pass
+
+
+class RemoteStore:
+    """The attempt process's access to the store, over `sock` (see the module docstring)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._file = sock.makefile("rwb")
+        self._lock = threading.Lock()
+
+    @property
+    def path(self) -> Path | None:
+        return None
+
+    def reader(self) -> RemoteStore:
+        return self
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> _Rows:
+        return _Rows(tuple(row) for row in self._call("read", sql, list(parameters)))
+
+    def variable(self, key: str) -> str | None:
+        text: str | None = self._call("variable", key)
+        return text
+
+    def set_variable(self, key: str, text: str, description: str | None) -> None:
+        self._call("set_variable", key, text, description)
+
+    def delete_variable(self, key: str) -> bool:
+        return bool(self._call("delete_variable", key))
+
+    def secret_values(self) -> list[str]:
+        return [str(value) for value in self._call("secret_values")]
+
+    def close(self) -> None:
+        """The socket stays open: the attempt may reach the store again after a task ends."""
+
+    def _call(self, op: str, *args: Any) -> Any:
+        with self._lock:
+            self._file.write(json.dumps({"op": op, "args": args}).encode() + b"\n")
+            self._file.flush()
+            line = self._file.readline()
+        if not line:
+            raise StoreAccessFailed("the worker stopped answering for the store")
+        answer = json.loads(line)
+        if "error" in answer:
+            if answer["error"] == "OperationalError":
+                raise sqlite3.OperationalError(answer["message"])
+            raise StoreAccessFailed(f"the store could not {op}: {answer['message']}")
+        return answer["value"]
+
+
+def relay(sock: socket.socket, name: str, requests_queue: str, client: Client) -> None:
+    """Worker side: pass attempt `name`'s requests from `sock` to the queue `requests_queue`,
+    and each answer back, until the attempt closes its end. The queues are made at the first
+    request: an attempt that asks nothing costs nothing."""
+    from distributed import Queue
+
+    requests: Queue | None = None
+    replies: Queue | None = None
+    with sock, sock.makefile("rwb") as file:
+        try:
+            for line in file:
+                if requests is None or replies is None:  # the answer's queue first
+                    replies = Queue(reply_queue(name), client=client)
+                    requests = Queue(requests_queue, client=client)
+                requests.put({"name": name, "request": line.decode()})
+                try:
+                    answer = str(replies.get(timeout=ANSWER_TIMEOUT))
+                except TimeoutError:
+                    message = f"the flowtui scheduler did not answer in {ANSWER_TIMEOUT:g} s"
+                    answer = json.dumps({"error": "Timeout", "message": message})
+                file.write(answer.encode() + b"\n")
+                file.flush()
+        finally:
+            for queue in (requests, replies):
+                if queue is not None:
+                    with contextlib.suppress(Exception):
+                        queue.close()
+
+
+class StoreServer:
+    """Scheduler side: answers the requests of this executor's remote attempts (see the module
+    docstring), one at a time, on a thread of its own."""
+
+    def __init__(self, client: Client, db_path: Path, requests: str) -> None:
+        from distributed import Queue
+
+        self._client = client
+        self._store = LocalStore(db_path)
+        self._requests = Queue(requests, client=client)
+        self._replies: dict[str, Queue] = {}
+        self._names: set[str] = set()
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="flowtui-store", daemon=True)
+        self._thread.start()
+
+    def open(self, name: str) -> None:
+        """Answer attempt `name`'s requests."""
+        with self._lock:
+            self._names.add(name)
+
+    def forget(self, name: str) -> None:
+        """Attempt `name` ended: its requests are answered no more."""
+        with self._lock:
+            self._names.discard(name)
+            replies = self._replies.pop(name, None)
+        if replies is not None:
+            with contextlib.suppress(Exception):
+                replies.close()
+
+    def stop(self) -> None:
+        """End the thread: a message with no name wakes it (call before the client closes)."""
+        self._stopped.set()
+        with contextlib.suppress(Exception):
+            self._requests.put({"name": None})
+
+    def _run(self) -> None:
+        try:
+            for name, request in self._incoming():
+                try:
+                    self._reply(name, self._answer(request))
+                except Exception as exc:  # that attempt's queue is gone: it ended meanwhile
+                    logger.warning("attempt %s: an answer from the store was lost: %s", name, exc)
+        except (Exception, asyncio.CancelledError) as exc:  # the cluster or the client is gone
+            if not self._stopped.is_set():
+                logger.error("the store proxy stopped answering remote attempts: %s", exc)
+        finally:
+            self._store.close()
+            with contextlib.suppress(Exception):
+                self._requests.close()  # the Dask scheduler forgets the queue
+
+    def _incoming(self) -> Iterator[tuple[str, str]]:
+        while True:
+            message = self._requests.get()  # no timeout: one in a Dask queue logs an error
+            if self._stopped.is_set():
+                return
+            name = str(message["name"])
+            with self._lock:
+                ours = name in self._names
+            if ours:
+                yield name, str(message["request"])
+
+    def _reply(self, name: str, answer: str) -> None:
+        from distributed import Queue
+
+        with self._lock:
+            if name not in self._names:
+                return  # it ended meanwhile
+            replies = self._replies.get(name)
+            if replies is None:
+                replies = self._replies[name] = Queue(reply_queue(name), client=self._client)
+        replies.put(answer)
+
+    def _answer(self, request: str) -> str:
+        try:
+            data = json.loads(request)
+            op, args = data["op"], data["args"]
+            if op not in _OPS:
+                raise ValueError(f"no such request: {op!r}")
+            if op == "read":
+                reader = self._store.reader()
+                value: Any = [] if reader is None else reader.execute(*args).fetchall()
+            else:
+                value = getattr(self._store, op)(*args)
+            return json.dumps({"value": value})
+        except Exception as exc:
+            return json.dumps({"error": type(exc).__name__, "message": str(exc)})

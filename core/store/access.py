@@ -1,0 +1,144 @@
+"""How a task attempt reaches the store: the one seam through which everything an attempt reads
+or writes there passes (XCom pulls, Variables, inlet asset events, the sensors' and
+TriggerDagRunOperator's looks at other runs, the secrets to mask). `LocalStore` opens the SQLite
+file, as every attempt on the scheduler's machine does; an attempt on a Dask worker installs
+the executor's proxy instead (`install`), which asks the scheduler's side to do the same
+(`flowtui.execution.dask.store_proxy`), so that it never opens the file. What an attempt
+pushes (XComs, asset events) is no store access: it travels back in its outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from flowtui.store import Store
+
+
+class Rows(Protocol):
+    """What a query gives: an `sqlite3.Cursor`, or the rows a proxy brought back."""
+
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def __iter__(self) -> Iterator[Any]: ...
+    def close(self) -> None: ...
+
+
+class StoreReader(Protocol):
+    """Read-only queries: an `sqlite3.Connection` opened read-only, or a proxy's."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Rows: ...
+
+
+class StoreAccess(Protocol):
+    """The store as an attempt sees it."""
+
+    @property
+    def path(self) -> Path | None:
+        """The store's file, which a sensor may watch for writes; None when it is not here."""
+
+    def reader(self) -> StoreReader | None:
+        """Read-only queries, opened on first use; None when there is no store yet."""
+
+    def variable(self, key: str) -> str | None:
+        """The stored text of variable `key`, or None."""
+
+    def set_variable(self, key: str, text: str, description: str | None) -> None: ...
+
+    def delete_variable(self, key: str) -> bool:
+        """Remove `key`; returns whether it was there."""
+
+    def secret_values(self) -> list[str]:
+        """Values of the stored variables whose keys look secret."""
+
+    def close(self) -> None:
+        """Close what `reader` opened."""
+
+
+class LocalStore:
+    """The store's SQLite file at `path`, opened by this process."""
+
+    def __init__(self, path: Path | str) -> None:
+        self._path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def reader(self) -> sqlite3.Connection | None:
+        if self._conn is None and self._path.exists():
+            from flowtui.store.schema import open_connection
+
+            self._conn = open_connection(self._path, readonly=True)
+        return self._conn
+
+    def variable(self, key: str) -> str | None:
+        from flowtui.store.schema import open_connection
+        from flowtui.store.variables import read
+
+        if not self._path.exists():
+            return None
+        conn = open_connection(self._path, readonly=True)
+        try:
+            return read(conn, key)
+        finally:
+            conn.close()
+
+    def set_variable(self, key: str, text: str, description: str | None) -> None:
+        from flowtui.store import variables
+
+        store = self._open()
+        try:
+            with store.transaction() as conn:
+                variables.write(conn, key, text, description)
+        finally:
+            store.close()
+
+    def delete_variable(self, key: str) -> bool:
+        from flowtui.store import variables
+
+        if not self._path.exists():
+            return False
+        store = self._open()
+        try:
+            with store.transaction() as conn:
+                deleted = variables.delete(conn, key)
+        finally:
+            store.close()
+        variables.refresh_marker(self._path)
+        return deleted
+
+    def secret_values(self) -> list[str]:
+        from flowtui.store.variables import stored_secret_values
+
+        return stored_secret_values(self._path)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _open(self) -> Store:
+        from flowtui.store import Store
+
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        return Store(self._path)
+
+
+_installed: StoreAccess | None = None
+
+
+def install(access: StoreAccess) -> None:
+    """Reach the store through `access` from now on, in this process (a remote attempt)."""
+    global _installed
+    _installed = access
+
+
+def at(path: Path | str) -> StoreAccess:
+    """The store at `path` as this process reaches it: the installed access, if any (a remote
+    attempt's proxy, whatever `path` says), else the file itself."""
+    return _installed if _installed is not None else LocalStore(path)

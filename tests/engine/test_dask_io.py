@@ -1,0 +1,340 @@
+"""What a remote attempt reads and writes travels through Dask, never through the home (issue 14,
+points 3 and 6), on a real LocalCluster whose workers see no home: `FLOWTUI_HOME` points to a
+missing folder for them, and a guard (an audit hook, in every worker process and in each
+attempt's process) fails anything there that opens a file under the home. So the log reaches
+the home's file from the scheduler's side only, and XComs, Variables, asset events and
+sensors are answered by the scheduler's side."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flowtui.execution.base import AttemptExited, AttemptRequest
+from flowtui.states import TaskState
+from flowtui.store.access import LocalStore
+from tests.conftest import Home, attempt_info, wait_until
+from tests.engine.conftest import Events
+
+distributed = pytest.importorskip("distributed")
+
+from flowtui.execution.dask import log_stream  # noqa: E402  # needs distributed
+from flowtui.execution.dask.executor import DaskExecutor  # noqa: E402
+from flowtui.execution.dask.log_stream import LogSink  # noqa: E402
+
+pytestmark = pytest.mark.dask
+
+GUARD = """
+import os, sys
+
+def _guard(event, args, home={home!r}, report={report!r}):
+    if event not in ("open", "sqlite3.connect") or not args:
+        return
+    if not isinstance(args[0], (str, bytes, os.PathLike)):
+        return
+    path = os.path.abspath(os.fsdecode(args[0]))
+    if path == home or path.startswith(home + os.sep):
+        with open(report, "a") as file:
+            file.write(f"{{os.getpid()}} {{event}} {{path}}\\n")
+        raise RuntimeError(f"a remote attempt opened {{path}} in the home")
+
+sys.addaudithook(_guard)
+"""
+"""Installed in a worker process (`Client.run`) and, through the DAG file, in the attempt's."""
+
+DAG_HEADER = """
+import sys
+if getattr(sys.modules["__main__"].__spec__, "name", "") == "flowtui.execution.dask.attempt":
+    exec({guard!r})  # only in a remote attempt's process, not where the DAG file is parsed
+"""
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A LocalCluster of two worker processes that see no home; its scheduler's address."""
+    import dask
+
+    missing = tmp_path_factory.mktemp("worker") / "no-home"
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        local = distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            env={"FLOWTUI_HOME": str(missing)},
+        )
+    yield str(local.scheduler_address)
+    local.close()
+
+
+class Guarded:
+    """A home whose DAG files guard it in remote attempts, and where violations are reported."""
+
+    def __init__(self, home: Home, report: Path) -> None:
+        self.home = home
+        self.report = report
+        self.guard = GUARD.format(home=str(home.path), report=str(report))
+
+    def write_dag(self, name: str, source: str) -> None:
+        header = DAG_HEADER.format(guard=self.guard)
+        self.home.write_dag(name, header + textwrap.dedent(source))
+
+    def violations(self) -> str:
+        return self.report.read_text() if self.report.exists() else ""
+
+
+@pytest.fixture
+def guarded(home: Home, cluster: str, tmp_path: Path) -> Iterator[Guarded]:
+    """The home, configured for the cluster, with the guard in every worker process."""
+    home.path.mkdir(parents=True, exist_ok=True)
+    (home.path / "flowtui.toml").write_text(f'executor = "dask"\n[dask]\naddress = "{cluster}"\n')
+    home.settings.ensure_home()
+    guarded = Guarded(home, tmp_path / "violations.txt")
+    with distributed.Client(cluster, set_as_default=False) as client:
+        client.run(exec, guarded.guard)
+    yield guarded
+    assert guarded.violations() == ""
+
+
+@pytest.fixture
+def executor(guarded: Guarded) -> Iterator[tuple[DaskExecutor, Events]]:
+    events = Events()
+    executor = DaskExecutor(guarded.home.settings)
+    executor.listen(events.queue.put)
+    executor.start()
+    yield executor, events
+    executor.stop()
+
+
+LINES = 10_000
+
+CHATTY = f"""
+from datetime import datetime
+from flowtui import DAG, BashOperator, PythonOperator
+
+def chatty():
+    for i in range({LINES}):
+        print(f"line {{i:05d}} of the attempt's output")
+
+with DAG("chatty", start_date=datetime(2024, 1, 1), schedule=None):
+    PythonOperator(task_id="python", python_callable=chatty)
+    BashOperator(task_id="bash", bash_command="seq -f 'bash %05g' 1 {LINES}; printf 'the end'")
+"""
+
+
+def _request(home: Home, dag_id: str, task_id: str, *, bash: bool = False) -> AttemptRequest:
+    info = attempt_info(home.settings.db_path, dag_id, task_id)
+    log = home.settings.attempt_log_path(dag_id, info.run_id, task_id, info.try_number)
+    dag_file = str(home.dags / f"{dag_id}.py")
+    return AttemptRequest(info, dag_file, str(log), runs_bash=bash, queued_at="q1")
+
+
+def _exits(events: Events, count: int) -> list[AttemptExited]:
+    """The next `count` exits, skipping the starts between them."""
+    found: list[AttemptExited] = []
+    while len(found) < count:
+        event = events.queue.get(timeout=30)
+        if isinstance(event, AttemptExited):
+            found.append(event)
+    return found
+
+
+def test_ten_thousand_lines_reach_the_homes_log_in_order_before_the_exit_is_reported(
+    guarded: Guarded, executor: tuple[DaskExecutor, Events]
+) -> None:
+    """The worker writes nothing under the home (the guard would fail it): every line comes
+    home through Dask, in order, the last one (without its newline) before the exit."""
+    dask_executor, events = executor
+    guarded.write_dag("chatty.py", CHATTY)
+    python = _request(guarded.home, "chatty", "python")
+    bash = _request(guarded.home, "chatty", "bash", bash=True)
+    dask_executor.submit(python)
+    dask_executor.submit(bash)
+    exited = _exits(events, 2)
+    assert {e.key for e in exited} == {python.key, bash.key}
+    assert all(e.outcome is not None and e.outcome.state is TaskState.SUCCESS for e in exited)
+
+    lines = Path(python.log_path).read_text().split("\n")
+    assert lines[0].startswith("[flowtui] ")
+    assert "chatty.python run" in lines[0]
+    assert lines[1 : LINES + 1] == [f"line {i:05d} of the attempt's output" for i in range(LINES)]
+    assert lines[LINES + 1 :] == ["Returned value was: None", ""]
+    bash_lines = Path(bash.log_path).read_text().split("\n")
+    assert bash_lines[1:] == [*(f"bash {i:05d}" for i in range(1, LINES + 1)), "the end"]
+    bash_exit = next(e for e in exited if e.key == bash.key)
+    assert bash_exit.outcome is not None
+    assert bash_exit.outcome.xcom["return_value"] == "the end"  # its last line, read there
+
+
+NOT_YET = """
+from datetime import datetime
+from flowtui import DAG, EmailOperator, TriggerDagRunOperator
+
+with DAG("not_yet", start_date=datetime(2024, 1, 1), schedule=None):
+    TriggerDagRunOperator(task_id="trigger", trigger_dag_id="not_yet")
+    EmailOperator(task_id="mail", to="a@example.com", subject="s", html_content="c")
+"""
+
+
+def test_what_needs_the_home_is_refused_on_a_worker_with_one_line(
+    guarded: Guarded, executor: tuple[DaskExecutor, Events]
+) -> None:
+    dask_executor, events = executor
+    guarded.write_dag("not_yet.py", NOT_YET)
+    for task_id in ("trigger", "mail"):
+        dask_executor.submit(_request(guarded.home, "not_yet", task_id))
+    for exited in _exits(events, 2):
+        assert exited.outcome is not None
+        assert exited.outcome.state is TaskState.FAILED
+        assert "cannot run on a Dask worker yet" in str(exited.outcome.cause)
+
+
+def test_the_sink_writes_pieces_in_order_and_reports_the_exit_after_the_last(
+    tmp_path: Path,
+) -> None:
+    """Pieces may come after the attempt's end, and out of order: the exit waits for them."""
+    log = tmp_path / "logs" / "attempt=1.log"
+    ended = threading.Event()
+    sink = LogSink()
+    try:
+        sink.open("a", str(log))
+        sink.received((0.0, {"name": "a", "seq": 1, "data": b"two\n"}))
+        sink.received((0.0, {"name": "other flowtui's", "seq": 0, "data": b"not ours\n"}))
+        sink.close("a", 3, ended.set)
+        assert not ended.wait(0.2)
+        assert not log.exists()  # piece 1 waits for piece 0
+        sink.received((0.0, {"name": "a", "seq": 0, "data": b"one\n"}))
+        wait_until(lambda: log.exists() and log.read_text() == "one\ntwo\n", what="0 and 1")
+        assert not ended.is_set()
+        sink.received((0.0, {"name": "a", "seq": 2, "data": b"three"}))
+        assert ended.wait(5)
+        assert log.read_text() == "one\ntwo\nthree"
+    finally:
+        sink.stop()
+
+
+def test_the_sink_gives_up_on_missing_pieces_after_its_grace_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(log_stream, "LOG_GRACE", 0.3)
+    log = tmp_path / "attempt=1.log"
+    ended = threading.Event()
+    sink = LogSink()
+    try:
+        sink.open("a", str(log))
+        sink.received((0.0, {"name": "a", "seq": 0, "data": b"one\n"}))
+        sink.close("a", 2, ended.set)
+        assert ended.wait(5)
+    finally:
+        sink.stop()
+    assert log.read_text().endswith("1 piece(s) of this log did not arrive from the worker\n")
+
+
+SECRET = "s3cr3t-value-123"
+
+REMOTE_IO = """
+import json
+from datetime import datetime
+from flowtui import DAG, Asset, BashOperator, ExternalTaskSensor, Variable, task
+
+orders = Asset("s3://shop/orders.csv")
+
+with DAG("other", start_date=datetime(2024, 1, 1), schedule=None):
+    BashOperator(task_id="done", bash_command="echo other is done")
+
+with DAG("io", start_date=datetime(2024, 1, 1), schedule=None):
+    sense = ExternalTaskSensor(
+        task_id="sense", external_dag_id="other", external_task_id="done", poke_interval=0.2,
+        timeout=30,
+    )
+
+    @task(outlets=[orders])
+    def push(*, ti, outlet_events):
+        ti.xcom_push(key="numbers", value=[1, 2, 3])
+        outlet_events[orders].extra = {"rows": 42}
+        Variable.set("counter", str(int(Variable.get("counter")) + 1))
+        print("the password is", Variable.get("api_password"))
+        return {"greeting": "hi"}
+
+    @task(inlets=[orders])
+    def pull(*, ti, inlet_events):
+        event = inlet_events[orders][-1]
+        return [
+            ti.xcom_pull(task_ids="push", key="numbers"),
+            ti.xcom_pull(task_ids="push"),
+            Variable.get("counter"),
+            Variable.get("missing", default_var="default"),
+            [event.extra, event.source_dag_id, event.source_task_id],
+        ]
+
+    echo = BashOperator(
+        task_id="echo",
+        bash_command="echo counter={{ var.value.counter }} password=$PW",
+        env={"PW": "{{ var.value.api_password }}"},
+    )
+    sense >> push() >> pull() >> echo
+"""
+
+
+def test_remote_attempts_pull_xcoms_use_variables_assets_and_sensors_without_the_store(
+    guarded: Guarded, scheduler: object
+) -> None:
+    """The whole DAG runs on workers that never open the store (nor anything in the home):
+    a sensor that reads another DAG's run, XCom pulls, a Variable read and changed, an asset
+    event and its inlet, a secret masked in the logs of a Python and a bash task."""
+    home = guarded.home
+    guarded.write_dag("io.py", REMOTE_IO)
+    variables = LocalStore(home.settings.db_path)
+    variables.set_variable("counter", "41", None)
+    variables.set_variable("api_password", SECRET, None)
+    home.run("dags", "trigger", "io", "--logical-date", "2024-03-05", check=True)
+    home.run("dags", "trigger", "other", "--logical-date", "2024-03-05", check=True)
+    wait_until(
+        lambda: _run_state(home, "io") in {"success", "failed"},
+        timeout=60,
+        what="the io run to end",
+        seen=guarded.violations,
+    )
+    run_id = home.latest_run_id("io")
+    assert _run_state(home, "io") == "success", guarded.violations()
+    store = home.store()
+    try:
+        [(pulled,)] = store.conn.execute(
+            "SELECT value FROM xcom WHERE dag_id = 'io' AND task_id = 'pull'"
+        ).fetchall()
+        [(counter,)] = store.conn.execute("SELECT val FROM variables WHERE key = 'counter'")
+        events = store.conn.execute("SELECT dag_id, task_id FROM dataset_events").fetchall()
+    finally:
+        store.close()
+    assert json.loads(pulled) == [
+        [1, 2, 3],
+        {"greeting": "hi"},
+        "42",
+        "default",
+        [{"rows": 42}, "io", "push"],
+    ]
+    assert counter == "42"
+    assert events == [("io", "push")]
+    push_log, echo_log, sense_log = (
+        home.settings.attempt_log_path("io", run_id, task, 1).read_text()
+        for task in ("push", "echo", "sense")
+    )
+    assert "the password is ***" in push_log
+    assert "counter=42 password=***" in echo_log
+    assert SECRET not in push_log + echo_log
+    assert "the condition holds" in sense_log
+
+
+def _run_state(home: Home, dag_id: str) -> str | None:
+    store = home.store()
+    try:
+        row = store.conn.execute("SELECT state FROM dag_runs WHERE dag_id = ?", (dag_id,))
+        found = row.fetchone()
+    finally:
+        store.close()
+    return None if found is None else str(found[0])
