@@ -24,7 +24,14 @@ import pytest
 from flowtui.commands.transport import SocketClient
 from flowtui.execution.base import AttemptExited, AttemptRequest, AttemptStarted
 from flowtui.store import reads
-from tests.conftest import Home, attempt_info, has_exited, wait_until
+from tests.conftest import (
+    Home,
+    attempt_info,
+    has_exited,
+    start_scheduler,
+    stop_scheduler,
+    wait_until,
+)
 from tests.engine.conftest import Events, configure_dask
 
 distributed = pytest.importorskip("distributed")
@@ -52,28 +59,14 @@ VICTIM = """
 """
 
 
-def start_scheduler(home: Home) -> subprocess.Popen[str]:
-    """`flowtui scheduler`, once it answers commands."""
-    process = home.start("scheduler")
-    assert process.stdout is not None
-    banner = process.stdout.readline()
-    assert banner.startswith("flowtui scheduler:"), banner + process.stdout.read()
-    return process
-
-
 @contextlib.contextmanager
-def stopped_at_end(*processes: subprocess.Popen[str]) -> Iterator[None]:
+def scheduler_running(home: Home) -> Iterator[subprocess.Popen[str]]:
+    """A real `flowtui scheduler` on the home, stopped (if still there) at the end."""
+    process = start_scheduler(home)
     try:
-        yield
+        yield process
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        stop_scheduler(process)
 
 
 def state(home: Home, dag_id: str, task_id: str) -> str | None:
@@ -110,7 +103,7 @@ def test_a_worker_killed_mid_attempt_fails_that_try_once_named_and_the_retry_run
     side = tmp_path / "side.txt"
     home.write_dag("victim.py", VICTIM.format(side=str(side)))
     configure_dask(home, cluster)
-    with stopped_at_end(start_scheduler(home)):
+    with scheduler_running(home):
         home.run("dags", "trigger", "victim", check=True)
         wait_until(lambda: side.exists() and side.read_text(), what="try 1 to start")
         first = int(side.read_text().split()[3])
@@ -209,8 +202,7 @@ def test_a_scheduler_killed_while_attempts_run_on_the_cluster_finds_them_after_i
     go.mkdir()
     home.write_dag("restarted.py", RESTARTED.format(side=str(side), go=str(go)))
     configure_dask(home, cluster)
-    first = start_scheduler(home)
-    with stopped_at_end(first):
+    with scheduler_running(home) as first:
         home.run("dags", "trigger", "restarted", check=True)
         wait_until(
             lambda: (
@@ -222,7 +214,7 @@ def test_a_scheduler_killed_while_attempts_run_on_the_cluster_finds_them_after_i
         first.wait()
     (go / "short").touch()
     wait_until(lambda: side.exists() and "short" in side.read_text(), what="short to end")
-    with stopped_at_end(start_scheduler(home)):
+    with scheduler_running(home):
         wait_until(
             lambda: state(home, "restarted", "short") == "success",
             what="short's outcome to be recorded",
@@ -305,7 +297,7 @@ def test_attempts_wait_queued_while_the_cluster_is_unreachable_or_refused_then_r
         assert state(home, "hello", "hi") == "queued"
         return str(seen)
 
-    with stopped_at_end(start_scheduler(home)), contextlib.ExitStack() as stack:
+    with scheduler_running(home), contextlib.ExitStack() as stack:
         home.run("dags", "trigger", "hello", check=True)
         assert waits_for("unreachable").startswith(f"the Dask scheduler at {address} is")
         cluster = stack.enter_context(dask_cluster(port))
