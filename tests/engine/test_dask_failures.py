@@ -181,6 +181,8 @@ RESTARTED = """
     from flowtui import DAG, PythonOperator
 
     def work(ti):
+        with open({side!r}, "a") as side:
+            side.write(f"{{ti.task_id}} waits\\n")
         while not os.path.exists(os.path.join({go!r}, ti.task_id)):  # the test says when
             time.sleep(0.05)
         with open({side!r}, "a") as side:
@@ -204,16 +206,15 @@ def test_a_scheduler_killed_while_attempts_run_on_the_cluster_finds_them_after_i
     configure_dask(home, cluster)
     with scheduler_running(home) as first:
         home.run("dags", "trigger", "restarted", check=True)
-        wait_until(
-            lambda: (
-                [state(home, "restarted", t) for t in ("short", "long")] == ["running", "running"]
-            ),
+        wait_until(  # in their callables: past what they ask of the store at their start
+            lambda: side.exists() and side.read_text().count("waits") == 2,
+            timeout=60,
             what="both attempts to run",
         )
         first.kill()
         first.wait()
     (go / "short").touch()
-    wait_until(lambda: side.exists() and "short" in side.read_text(), what="short to end")
+    wait_until(lambda: "short try 1" in side.read_text(), what="short to end")
     with scheduler_running(home):
         wait_until(
             lambda: state(home, "restarted", "short") == "success",
@@ -225,7 +226,12 @@ def test_a_scheduler_killed_while_attempts_run_on_the_cluster_finds_them_after_i
             lambda: state(home, "restarted", "long") in {"success", "failed"},
             what="long to end",
         )
-    assert sorted(side.read_text().splitlines()) == ["long try 1", "short try 1"]
+    assert sorted(side.read_text().splitlines()) == [
+        "long try 1",
+        "long waits",
+        "short try 1",
+        "short waits",
+    ]
     for task_id in ("short", "long"):
         assert attempts(home, "restarted", task_id) == [(1, "success", None)]
 

@@ -246,24 +246,30 @@ class DaskExecutor:
 
     def _connected(self, client: Client) -> None:
         """A new connection: adopt what the Dask scheduler still holds of this home's attempts,
-        hand it those that waited."""
+        hand it those that waited, then answer their requests for the store (those sent while
+        no scheduler listened wait in its queue)."""
         names = published_names(client)
         starts = start_messages(client) if names else {}
         client.subscribe_topic(STARTED_TOPIC, self._started)
         if self._logs is not None:
             client.subscribe_topic(LOG_TOPIC, self._logs.received)
-        store = StoreServer(client, self.settings.db_path, self._store_queue)
         with self._lock:
             self._published = names
-            self._client = client
+        while True:
+            with self._lock:
+                waiting, self._waiting = self._waiting, []
+                if not waiting:
+                    self._client = client
+                    break
+            for attempt in waiting:
+                self._dispatch(client, attempt, starts)
+        store = StoreServer(client, self.settings.db_path, self._store_queue)
+        with self._lock:
             self._store, old = store, self._store
-            waiting, self._waiting = self._waiting, []
-            for name in self._by_name:  # attempts that run on: their requests come here now
+            for name in self._by_name:  # those that run on, adopted, and just submitted
                 store.open(name)
         if old is not None:
             old.stop()
-        for attempt in waiting:
-            self._dispatch(client, attempt, starts)
 
     def _lost(self) -> None:
         with self._lock:
