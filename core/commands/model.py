@@ -207,11 +207,17 @@ class SchedulerStatus(NamedTuple):
     """With "dask": the cluster's scheduler address."""
     dask_workers: int | None = None
     """With "dask": how many workers the cluster has now (None: it did not answer)."""
+    dask_problem: str | None = None
+    """With "dask": why attempts cannot go to the cluster now (unreachable, refused: one line
+    naming the address); None when they can."""
 
     def executor_text(self) -> str:
-        """ "local", or "dask at tcp://10.0.0.5:8786, 2 worker(s)"."""
+        """ "local", or "dask at tcp://10.0.0.5:8786, 2 worker(s)", or what keeps attempts
+        from the cluster."""
         if self.executor != "dask":
             return self.executor
+        if self.dask_problem:
+            return f"dask, not connected: {self.dask_problem}"
         workers = "not answering" if self.dask_workers is None else f"{self.dask_workers} worker(s)"
         return f"dask at {self.dask_address}, {workers}"
 

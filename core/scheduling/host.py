@@ -110,7 +110,9 @@ class SchedulerHost:
             return status
         if info is None:
             return status
-        return status._replace(dask_address=info.address, dask_workers=info.workers)
+        return status._replace(
+            dask_address=info.address, dask_workers=info.workers, dask_problem=info.problem
+        )
 
     def _close(self) -> None:
         if self.attempts is not self.executor:  # the scheduler stopped the one it runs on

@@ -27,6 +27,7 @@ from flowtui.scheduling.run_book import RunBook
 from flowtui.spec import DagSpec, TaskSpec
 from flowtui.states import TaskState
 from flowtui.store import Store, reads, writes
+from tests.conftest import Home
 
 NOW = datetime(2024, 3, 5, 6, 0, tzinfo=UTC)
 STARTED = "2024-03-05T06:00:00.000000+00:00"
@@ -219,3 +220,24 @@ class Events:
         event = self.queue.get(timeout=timeout)
         assert isinstance(event, kind), event
         return event
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    """A LocalCluster of two worker processes (each under a nanny, which starts it again when
+    it dies), for the module's Dask tests; its scheduler's address."""
+    import dask
+
+    distributed = pytest.importorskip("distributed")
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        local = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )
+    yield str(local.scheduler_address)
+    local.close()
+
+
+def configure_dask(home: Home, address: str) -> None:
+    """Send the home's attempts to the Dask scheduler at `address`."""
+    home.path.mkdir(parents=True, exist_ok=True)
+    (home.path / "flowtui.toml").write_text(f'executor = "dask"\n[dask]\naddress = "{address}"\n')

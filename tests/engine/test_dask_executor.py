@@ -19,7 +19,7 @@ import pytest
 from flowtui.execution.base import AttemptExited, AttemptRequest, AttemptStarted
 from flowtui.states import TaskState
 from tests.conftest import Home, attempt_info, wait_until
-from tests.engine.conftest import Events
+from tests.engine.conftest import Events, configure_dask
 
 distributed = pytest.importorskip("distributed")
 
@@ -41,24 +41,6 @@ DAG_FILE = """
         BashOperator(task_id="fail", bash_command="echo about to fail; exit 3")
         BashOperator(task_id="sleep", bash_command="(sleep 60; echo late) & sleep 60")
 """
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    """A LocalCluster of two worker processes; its scheduler's address."""
-    import dask
-
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        local = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-        )
-    yield str(local.scheduler_address)
-    local.close()
-
-
-def configure_dask(home: Home, address: str) -> None:
-    home.path.mkdir(parents=True, exist_ok=True)
-    (home.path / "flowtui.toml").write_text(f'executor = "dask"\n[dask]\naddress = "{address}"\n')
 
 
 @pytest.fixture
