@@ -25,7 +25,8 @@ distributed = pytest.importorskip("distributed")
 
 from flowtui.execution.dask.executor import DaskExecutor  # noqa: E402  # needs distributed
 
-pytestmark = pytest.mark.dask
+# One xdist process runs the whole file: its cluster (module-wide) starts once.
+pytestmark = [pytest.mark.dask, pytest.mark.xdist_group("test_dask_executor")]
 
 DAG_FILE = """
     from datetime import datetime

@@ -39,7 +39,8 @@ dask = pytest.importorskip("dask")
 
 from flowtui.execution.dask.executor import DaskExecutor  # noqa: E402  # needs distributed
 
-pytestmark = pytest.mark.dask
+# One xdist process runs the whole file: its cluster (module-wide) starts once.
+pytestmark = [pytest.mark.dask, pytest.mark.xdist_group("test_dask_failures")]
 
 VICTIM = """
     import os, time

@@ -27,7 +27,8 @@ from flowtui.execution.dask import log_stream  # noqa: E402  # needs distributed
 from flowtui.execution.dask.executor import DaskExecutor  # noqa: E402
 from flowtui.execution.dask.log_stream import LogSink  # noqa: E402
 
-pytestmark = pytest.mark.dask
+# One xdist process runs the whole file: its cluster (module-wide) starts once.
+pytestmark = [pytest.mark.dask, pytest.mark.xdist_group("test_dask_io")]
 
 GUARD = """
 import os, sys

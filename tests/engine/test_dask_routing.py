@@ -23,7 +23,8 @@ from tests.conftest import Home, start_scheduler, stop_scheduler, wait_until
 
 distributed = pytest.importorskip("distributed")
 
-pytestmark = pytest.mark.dask
+# One xdist process runs the whole file: its cluster (module-wide) starts once.
+pytestmark = [pytest.mark.dask, pytest.mark.xdist_group("test_dask_routing")]
 
 SAMPLES = Path(flowtui.sample_dags.__file__).parent
 
@@ -79,15 +80,21 @@ class Cluster(NamedTuple):
     """Worker address -> the pid of its process (an attempt's parent)."""
     gpu_worker: str
     """The address of the worker started with the resource gpu."""
+    samples_home: Path
+    """The FLOWTUI_HOME the workers' processes (and so their attempts) see: the sample DAGs'
+    home on the cluster, where file_drop's sensor looks for its file (`sample_dir`)."""
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """A cluster of two worker processes of two threads each, one with the resource gpu."""
     import dask
 
+    samples_home = tmp_path_factory.mktemp("dask_samples") / "home"
+    env = {"FLOWTUI_HOME": str(samples_home)}
+
     def worker(**options: Any) -> dict[str, Any]:
-        return {"cls": distributed.Nanny, "options": {"nthreads": 2, **options}}
+        return {"cls": distributed.Nanny, "options": {"nthreads": 2, "env": env, **options}}
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         spec = distributed.SpecCluster(
@@ -99,7 +106,7 @@ def cluster() -> Iterator[Cluster]:
         pids: dict[str, int] = client.run(os.getpid)
         workers = client.scheduler_info(n_workers=-1)["workers"]
     [gpu] = [address for address, info in workers.items() if info.get("resources")]
-    yield Cluster(str(spec.scheduler_address), pids, gpu)
+    yield Cluster(str(spec.scheduler_address), pids, gpu, samples_home)
     spec.close()
 
 
@@ -261,7 +268,9 @@ def test_every_sample_dag_ends_on_the_cluster_as_it_does_locally(
     other DAG end in the same run and task states, with the same tries (some fail on purpose)."""
     local = Home(tmp_path / "local", SAMPLES)
     local.path.mkdir()
-    dask = _dask_home(tmp_path / "dask", SAMPLES, cluster.address)
+    # A remote attempt sees its worker's environment: file_drop's sensor looks for its file
+    # under the worker's FLOWTUI_HOME, which this cluster's workers share with this home.
+    dask = _dask_home(cluster.samples_home, SAMPLES, cluster.address)
     schedulers = [start_scheduler(home) for home in (local, dask)]
     try:
         status = _status(dask)
