@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import select
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -54,6 +55,13 @@ SWITCH_INTERVAL = 0.001
 """Seconds a thread holds the GIL while another waits for it (Python's default is 0.005)."""
 
 
+def terminal_gone(fd: int) -> bool:
+    """Whether the terminal at `fd` hung up (the other side of its pty closed)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return any(mask & (select.POLLHUP | select.POLLNVAL) for _fd, mask in poller.poll(0))
+
+
 class Dashboard(App[int]):
     """flowtui's terminal dashboard over one home's store."""
 
@@ -97,6 +105,8 @@ class Dashboard(App[int]):
         self.feed.start()
         self.push_screen(DagsScreen())
         self.set_interval(PROBE_INTERVAL, self.probe_scheduler)
+        if not self.is_headless and sys.__stdin__ is not None and sys.__stdin__.isatty():
+            self.set_interval(PROBE_INTERVAL, self._exit_if_terminal_gone)
         if self.starts_scheduler:
             self.action_start_scheduler()
         else:
@@ -114,6 +124,14 @@ class Dashboard(App[int]):
 
     def on_unmount(self) -> None:
         self.feed.stop()
+
+    def _exit_if_terminal_gone(self) -> None:
+        """A terminal can vanish without a SIGHUP (its pty's master closed by a program that
+        never made it the controlling terminal): Textual then reads end-of-file in a busy loop
+        at 100% CPU for good. Quit as a hang-up would, the scheduler going on."""
+        if terminal_gone(sys.__stdin__.fileno() if sys.__stdin__ else -1):
+            logger.warning("the terminal went away: the dashboard quits, the scheduler goes on")
+            self.exit()
 
     @on(LiveScreen.Shown)
     def _screen_shown(self, message: LiveScreen.Shown) -> None:
