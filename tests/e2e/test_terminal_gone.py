@@ -4,13 +4,13 @@ reading end-of-file at 100% CPU for good, and its scheduler goes on in the backg
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 
 import psutil
 
 from flowtui.commands.model import SchedulerStatus
+from flowtui.errors import CommandRejected
 from flowtui.scheduling.background import BackgroundScheduler, NoScheduler
 from tests.conftest import Home, wait_until
 from tests.e2e.test_failure_alert_pty import PtyOutput
@@ -45,5 +45,15 @@ def test_the_dashboard_quits_when_its_terminal_goes_and_the_scheduler_goes_on(
         if shown.process.poll() is None:
             os.killpg(shown.process.pid, 9)
             shown.process.wait()
-        with contextlib.suppress(NoScheduler):
-            control.stop()
+        wait_until(lambda: _stopped(control), 30, what="the scheduler to stop")
+
+
+def _stopped(control: BackgroundScheduler) -> bool:
+    """Stop the scheduler; False while it does not answer yet (a loaded machine)."""
+    try:
+        control.stop()
+    except NoScheduler:
+        return True
+    except CommandRejected:
+        return False
+    return True
