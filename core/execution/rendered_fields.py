@@ -20,9 +20,18 @@ def rendered_fields(task: BaseOperator, masker: Masker) -> dict[str, Any]:
     return {name: _stored(getattr(task, name, None), masker) for name in task.template_fields}
 
 
+_PLAIN = (type(None), bool, int, float)
+"""Values stored as they are when no secret is known (most attempts): no JSON round trip."""
+
+
 def _stored(value: Any, masker: Masker) -> Any:
     if isinstance(value, str):
         return _cut(masker.mask(value))
+    if not masker:
+        if isinstance(value, _PLAIN):
+            return value
+        if isinstance(value, (dict, list, tuple)) and not value:  # op_args, op_kwargs unset
+            return {} if isinstance(value, dict) else []
     try:
         # The masker knows a secret's escaped form inside JSON text: mask the text, not the value.
         text = masker.mask(json.dumps(value, default=repr))
