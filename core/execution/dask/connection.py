@@ -104,6 +104,8 @@ class ClusterLink:
             return None
         self._client = client
         self.problem = None
+        # Asked for while the last connection was being lost: this one is new already.
+        self._renew.clear()
         workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
         logger.info("connected to the Dask scheduler at %s, %d worker(s)", self.address, workers)
         return client
