@@ -61,8 +61,8 @@ class KeyFooter(Footer):
 
     def __init__(self) -> None:
         super().__init__()
-        self._is_compact: bool | None = None
         self._shown: list[_Key] | None = None
+        """The keys drawn now; None until the screen's bindings are known."""
 
     async def recompose(self) -> None:
         if not self.is_attached or self._pruning:
@@ -75,7 +75,7 @@ class KeyFooter(Footer):
         if not self._bindings_ready:
             return
         self._shown = keys = self._keys()
-        is_compact = bool(self._is_compact)
+        is_compact = self.app.size.width < WIDE
         self.set_reactive(Footer.compact, is_compact)
         self.set_class(is_compact, "-compact")
         for key in keys:
@@ -99,7 +99,6 @@ class KeyFooter(Footer):
         """The keys to draw at the app's width, in the screen's order."""
         width = self.app.size.width
         is_compact = width < WIDE
-        self._is_compact = is_compact
         screen = self.screen
         shown: dict[str, tuple[Any, Binding, bool, str]] = {}
         for active in screen.active_bindings.values():
@@ -151,7 +150,7 @@ class KeyFooter(Footer):
         return keys
 
     def on_resize(self, event: Resize) -> None:
-        if self._is_compact is not None:
+        if self._shown is not None:
             self.call_after_refresh(self.recompose)
 
     def _description(self, binding: Binding, is_compact: bool) -> str:
