@@ -184,7 +184,7 @@ class DaskExecutor:
                 self._waiting.append(attempt)
                 return
         if client is None:
-            self._exited(attempt, RemoteExit("", None, 0, 0, -signal.SIGKILL, None))
+            self._exited(attempt, _unreported(signal.SIGKILL))
             return
         self._dispatch(client, attempt)
 
@@ -200,7 +200,7 @@ class DaskExecutor:
                 self._waiting.remove(attempt)
             client = self._client
         if waiting:  # never handed to the cluster: nothing runs
-            self._exited(attempt, RemoteExit("", None, 0, 0, -signum, None))
+            self._exited(attempt, _unreported(signum))
         elif client is not None and attempt.name:
             self._set_stop_events(client, attempt)
             if not attempt.is_started and attempt.future is not None:
@@ -405,7 +405,7 @@ class DaskExecutor:
             if self._stopping:
                 return  # left to the next scheduler, or stopped with the executor
             if future.status == "cancelled" and attempt.stop_signal is not None:
-                self._finish(attempt, RemoteExit("", None, 0, 0, -attempt.stop_signal, None))
+                self._finish(attempt, _unreported(attempt.stop_signal))
             elif future.status != "error":  # cancelled, or its result not fetched: a lost link
                 if self._link is None:
                     self._fail(attempt, f"the Dask cluster lost it: {type(exc).__name__}: {exc}")
@@ -437,7 +437,7 @@ class DaskExecutor:
         logger.error("attempt %s: %s", attempt.key, cause)
         append_line(attempt.request.log_path, f"attempt {attempt.key.try_number} ended: {cause}")
         failed = AttemptOutcome(TaskState.FAILED, cause)
-        self._finish(attempt, RemoteExit("", None, 0, 0, -signal.SIGKILL, failed.to_json(), None))
+        self._finish(attempt, _unreported(signal.SIGKILL, failed.to_json(), log_pieces=None))
 
     def _end_orphan(self, attempt: _Attempt, worker: str) -> None:
         """Stop the process of an attempt whose worker died, from a worker on the same host
@@ -486,6 +486,15 @@ class DaskExecutor:
             self._on_event(event)
         except Exception:
             logger.exception("executor event %s could not be handled", type(event).__name__)
+
+
+def _unreported(
+    signum: int, result: dict[str, Any] | None = None, *, log_pieces: int | None = 0
+) -> RemoteExit:
+    """The exit of an attempt no worker reported one for: stopped by `signum` before it was
+    handed over or while its future was cancelled, or failed here (`result`; its log pieces
+    then unknown)."""
+    return RemoteExit("", None, 0, 0, -signum, result, log_pieces)
 
 
 def _outcome(ended: RemoteExit) -> AttemptOutcome | None:
