@@ -29,8 +29,11 @@ def test_the_dashboard_quits_when_its_terminal_goes_and_the_scheduler_goes_on(
     control = BackgroundScheduler(home.settings)
     try:
         wait_until(lambda: b"gone_e2e" in shown.output(), 30, what="the DAG list")
-        scheduler = control.probe()
-        assert isinstance(scheduler, SchedulerStatus)
+        scheduler = wait_until(
+            lambda: isinstance(seen := control.probe(), SchedulerStatus) and seen,
+            30,
+            what="the dashboard's scheduler to answer",
+        )
         os.close(shown.master)  # the terminal goes; no SIGHUP: it is not the controlling tty
         try:
             shown.process.wait(timeout=15)
