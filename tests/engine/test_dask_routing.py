@@ -273,8 +273,14 @@ def test_every_sample_dag_ends_on_the_cluster_as_it_does_locally(
     dask = _dask_home(cluster.samples_home, SAMPLES, cluster.address)
     schedulers = [start_scheduler(home) for home in (local, dask)]
     try:
-        status = _status(dask)
-        assert (status["executor"], status["dask_workers"]) == ("dask", 2)
+        # The client learns of the workers shortly after it connects: 0 until then.
+        status = wait_until(
+            lambda: (seen := _status(dask)).get("dask_workers") == 2 and seen,
+            30,
+            what="the scheduler to see the cluster's two workers",
+            seen=lambda: json.dumps(_status(dask)),
+        )
+        assert status["executor"] == "dask"
         listed = json.loads(local.run("dags", "list", "--output", "json", check=True).stdout)
         dag_ids = {row["dag_id"] for row in listed}
         scheduled = {row["dag_id"] for row in listed if row.get("schedule")}
