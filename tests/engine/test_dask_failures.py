@@ -136,8 +136,15 @@ SLEEPER = """
     from flowtui import DAG, BashOperator
 
     with DAG("d", start_date=datetime(2024, 1, 1), schedule=None):
-        BashOperator(task_id="sleep", bash_command="(sleep 60) & sleep 60")
+        BashOperator(
+            task_id="sleep",
+            bash_command="(sleep 60) & for i in $(seq 1 3000); do echo line $i; sleep 0.02; done",
+        )
 """
+
+
+def numbered_lines(log: Path) -> list[int]:
+    return [int(line.split()[1]) for line in log.read_text().splitlines() if line[:5] == "line "]
 
 
 def test_an_attempt_left_running_is_adopted_by_the_next_executor_and_stops(
@@ -145,7 +152,8 @@ def test_an_attempt_left_running_is_adopted_by_the_next_executor_and_stops(
 ) -> None:
     """One executor submits and leaves (a scheduler that failed); the next, handed the same try
     as recovery hands it, finds the attempt's future on the Dask scheduler instead of running it
-    again: its start (same pid) is reported, and a stop still reaches its process group."""
+    again: its start (same pid) is reported, a stop still reaches its process group, and its log
+    is whole: what it printed while no executor listened comes home too, each line once."""
     home.write_dag("d.py", SLEEPER)
     configure_dask(home, cluster)
     home.settings.ensure_home()
@@ -157,8 +165,10 @@ def test_an_attempt_left_running_is_adopted_by_the_next_executor_and_stops(
     first.start()
     first.submit(request)
     started = first_events.next(AttemptStarted)
-    wait_until(lambda: log.exists() and "pid" in log.read_text(), what="the attempt's log")
+    wait_until(lambda: log.exists() and "line 5\n" in log.read_text(), what="the attempt's log")
     first.stop(leave_attempts=True)
+    left_at = len(numbered_lines(log))
+    time.sleep(0.5)  # it prints on while no executor listens
     second, events = DaskExecutor(home.settings), Events()
     second.listen(events.queue.put)
     second.start()
@@ -174,6 +184,9 @@ def test_an_attempt_left_running_is_adopted_by_the_next_executor_and_stops(
     finally:
         second.stop()
     assert log.read_text().count("pid ") == 1  # one process ever ran this try
+    printed = numbered_lines(log)
+    assert printed == list(range(1, len(printed) + 1))
+    assert len(printed) > left_at + 20
 
 
 RESTARTED = """

@@ -8,10 +8,12 @@ sensors are answered by the scheduler's side."""
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -234,6 +236,43 @@ def test_the_sink_gives_up_on_missing_pieces_after_its_grace_and_says_so(
     finally:
         sink.stop()
     assert log.read_text().endswith("1 piece(s) of this log did not arrive from the worker\n")
+
+
+def piece(seq: int, data: bytes, name: str = "a") -> tuple[float, dict[str, Any]]:
+    return (0.0, {"name": name, "seq": seq, "data": data})
+
+
+@pytest.mark.parametrize(
+    ("held", "kept", "whole"),
+    [
+        # the last scheduler wrote pieces 0 and 1, then a line of its own, then half of 2
+        (b"one\n[stop]\ntwo\nthr", range(4), "one\n[stop]\ntwo\nthree\nfour\n"),
+        # the Dask scheduler kept pieces from 2 on only: the gap is said, not guessed at
+        (b"one\n", range(2, 4), "one\n\n{note}\nthree\nfour\n"),
+    ],
+)
+def test_a_resumed_log_gets_the_pieces_its_file_lacks_once_each(
+    tmp_path: Path, held: bytes, kept: range, whole: str
+) -> None:
+    """An adopted attempt's log, partly written by the scheduler before this one: the pieces
+    the Dask scheduler kept are matched against the file, a piece cut short by the crash is
+    written again whole, and a piece sent again live is not written twice."""
+    data = [b"one\n", b"two\n", b"three\n", b"four\n"]
+    log = tmp_path / "attempt=1.log"
+    log.write_bytes(held)
+    ended = threading.Event()
+    sink = LogSink()
+    try:
+        sink.open("a", str(log))
+        sink.resume("a", [piece(seq, data[seq]) for seq in kept] + [piece(0, b"x\n", "b")])
+        sink.received(piece(3, data[3]))  # also live, after its subscription
+        sink.close("a", 4, ended.set)
+        assert ended.wait(5)
+    finally:
+        sink.stop()
+    note = "[flowtui] 2 piece(s) of this log did not arrive from the worker"
+    undated = re.sub(r"^\[flowtui\] \S+ \S+ ", "[flowtui] ", log.read_text(), flags=re.M)
+    assert undated == whole.format(note=note)
 
 
 SECRET = "s3cr3t-value-123"

@@ -33,10 +33,12 @@ from flowtui.execution.dask.connection import ClusterLink
 from flowtui.execution.dask.log_stream import LOG_TOPIC, LogSink
 from flowtui.execution.dask.orphans import stop_orphan
 from flowtui.execution.dask.published import (
+    NOTHING_KEPT,
+    KeptEvents,
     dataset_name,
+    kept_events,
     publish,
     published_names,
-    start_messages,
     unpublish,
 )
 from flowtui.execution.dask.store_proxy import StoreServer
@@ -72,10 +74,11 @@ class _Attempt:
     """One attempt handed to this executor, until its exit is reported."""
 
     __slots__ = (
+        "client",
         "dataset",
         "future",
         "is_started",
-        "log_is_open",
+        "log_name",
         "name",
         "pid",
         "request",
@@ -90,10 +93,12 @@ class _Attempt:
         """Its Dask key once submitted (also the prefix of its stop events)."""
         self.future: Future[RemoteExit] | None = None
         """Held until the exit: Dask forgets (and cancels) a task whose futures are all gone."""
+        self.client: Client | None = None
+        """The client its future belongs to (the connection it was handed over on, which may
+        still be handing over others)."""
         self.is_started = False
-        self.log_is_open = False
-        """Its log comes home through `LogSink` (not for one adopted after a restart: the
-        pieces sent meanwhile are lost, and the sink waits for them from the first)."""
+        self.log_name = ""
+        """The Dask key whose log pieces `LogSink` writes to its log ("": none)."""
         self.pid: int | None = None
         self.started_at = 0.0
         self.stop_signal: int | None = None
@@ -198,7 +203,7 @@ class DaskExecutor:
             waiting = attempt.future is None and attempt in self._waiting
             if waiting:
                 self._waiting.remove(attempt)
-            client = self._client
+            client = attempt.client if attempt.future is not None else None
         if waiting:  # never handed to the cluster: nothing runs
             self._exited(attempt, _unreported(signum))
         elif client is not None and attempt.name:
@@ -249,7 +254,7 @@ class DaskExecutor:
         hand it those that waited, then answer their requests for the store (those sent while
         no scheduler listened wait in its queue)."""
         names = published_names(client)
-        starts = start_messages(client) if names else {}
+        kept = kept_events(client) if names else NOTHING_KEPT
         client.subscribe_topic(STARTED_TOPIC, self._started)
         if self._logs is not None:
             client.subscribe_topic(LOG_TOPIC, self._logs.received)
@@ -262,7 +267,7 @@ class DaskExecutor:
                     self._client = client
                     break
             for attempt in waiting:
-                self._dispatch(client, attempt, starts)
+                self._dispatch(client, attempt, kept)
         store = StoreServer(client, self.settings.db_path, self._store_queue)
         with self._lock:
             self._store, old = store, self._store
@@ -275,12 +280,10 @@ class DaskExecutor:
         with self._lock:
             self._client = None
 
-    def _dispatch(
-        self, client: Client, attempt: _Attempt, starts: dict[str, dict[str, Any]] | None = None
-    ) -> None:
+    def _dispatch(self, client: Client, attempt: _Attempt, kept: KeptEvents = NOTHING_KEPT) -> None:
         """`_hand_over`, or, when the connection fails meanwhile, wait for the next one."""
         try:
-            self._hand_over(client, attempt, starts or {})
+            self._hand_over(client, attempt, kept)
         except Exception as exc:
             if self._link is None:
                 self._fail(attempt, f"the Dask cluster did not take it: {exc}")
@@ -295,13 +298,11 @@ class DaskExecutor:
         still holds it)."""
         with self._lock:
             self._by_name.pop(attempt.name, None)
-            attempt.future = None
+            attempt.future, attempt.client = None, None
             self._waiting.append(attempt)
         link.reconnect()
 
-    def _hand_over(
-        self, client: Client, attempt: _Attempt, starts: dict[str, dict[str, Any]]
-    ) -> None:
+    def _hand_over(self, client: Client, attempt: _Attempt, kept: KeptEvents) -> None:
         """Adopt the attempt's published future, or submit the attempt; one whose future was
         lost with the Dask scheduler's state after it started fails (it may run on)."""
         with self._lock:
@@ -324,19 +325,34 @@ class DaskExecutor:
             self._by_name[name] = attempt
             if self._store is not None:
                 self._store.open(name)
-        if self._logs is not None and not adopt and not attempt.log_is_open:
-            self._logs.open(name, attempt.request.log_path)
-            attempt.log_is_open = True
+        if self._logs is not None and (adopt or attempt.log_name != name):
+            self._bring_log_home(self._logs, attempt, name, kept if adopt else None)
         if future is None:
             future = self._submit(client, attempt.request, name)
             publish(client, future, attempt.dataset)
-        attempt.future = future
-        start = starts.get(name)
+        with self._lock:  # a stop asked for from now on sets its events itself
+            attempt.future, attempt.client = future, client
+            stop_asked = attempt.stop_signal is not None
+        if stop_asked:
+            self._set_stop_events(client, attempt)
+        start = kept.starts.get(name)
         if start is not None:
             self._started((0.0, start))
-        if attempt.stop_signal is not None:
-            self._set_stop_events(client, attempt)
         future.add_done_callback(lambda done: self._done(attempt, done))
+
+    @staticmethod
+    def _bring_log_home(
+        logs: LogSink, attempt: _Attempt, name: str, kept: KeptEvents | None
+    ) -> None:
+        """Have `logs` write what Dask task `name` sends of the attempt's log; for an adopted
+        one (`kept`), also the pieces it sent while no scheduler (or connection) listened."""
+        if attempt.log_name != name:
+            if attempt.log_name:  # a submission lost with its connection: it sends no more
+                logs.close(attempt.log_name, None, lambda: None)
+            logs.open(name, attempt.request.log_path)
+            attempt.log_name = name
+        if kept is not None:
+            logs.resume(name, kept.logs)
 
     def _submit(self, client: Client, request: AttemptRequest, name: str) -> Future[RemoteExit]:
         dags_folder = str(self.settings.dags_folder)
@@ -425,10 +441,10 @@ class DaskExecutor:
         if self._store is not None:
             self._store.forget(attempt.name)
         logs = self._logs
-        if logs is None or not attempt.log_is_open:
+        if logs is None or not attempt.log_name:
             self._exited(attempt, ended)
         else:
-            logs.close(attempt.name, ended.log_pieces, lambda: self._exited(attempt, ended))
+            logs.close(attempt.log_name, ended.log_pieces, lambda: self._exited(attempt, ended))
 
     def _fail(self, attempt: _Attempt, cause: str) -> None:
         """End an attempt that reported nothing, with the cause the scheduler records, also
@@ -459,13 +475,13 @@ class DaskExecutor:
             self._by_name.pop(attempt.name, None)
             report_start = not attempt.is_started and ended.pid is not None
             attempt.is_started = True
-            client = self._client
+            client = attempt.client
         if report_start:
             assert ended.pid is not None
             self._deliver(AttemptStarted(attempt.key, ended.pid, from_epoch(ended.started_at)))
         at = from_epoch(ended.ended_at) if ended.ended_at else utcnow()
         self._deliver(AttemptExited(attempt.key, at, ended.exit_code, _outcome(ended)))
-        if client is not None and attempt.future is not None:
+        if client is not None and client.status == "running":
             # after the exit is handed over: a crash in between leaves the dataset, not the try
             unpublish(client, attempt.dataset)
             if attempt.stop_signal is not None:

@@ -118,12 +118,19 @@ class _Close(NamedTuple):
     then: Callable[[], None]
 
 
+class _Resume(NamedTuple):
+    name: str
+    pieces: list[tuple[int, bytes]]
+
+
 class LogSink:
     """Scheduler side: writes the pieces of remote attempts' logs to their files under the
     home, on a thread of its own, and calls back when an attempt's log is complete."""
 
     def __init__(self) -> None:
-        self._inbox: queue.SimpleQueue[_Open | _Piece | _Close | None] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[_Open | _Piece | _Close | _Resume | None] = (
+            queue.SimpleQueue()
+        )
         self._logs: dict[str, _Log] = {}
         """Only the writer thread touches it."""
         self._lock = threading.Lock()
@@ -134,6 +141,13 @@ class LogSink:
     def open(self, name: str, path: str) -> None:
         """Expect the log of attempt `name` (its Dask key), to be written at `path`."""
         self._inbox.put(_Open(name, path))
+
+    def resume(self, name: str, events: list[tuple[float, dict[str, Any]]]) -> None:
+        """Go on with the log of attempt `name` (opened) that a scheduler before this one
+        wrote part of: `events` are the `LOG_TOPIC` events the Dask scheduler kept (anyone's);
+        the pieces of this attempt not in its file yet are written, as are those that follow."""
+        pieces = [(int(m["seq"]), m["data"]) for _at, m in events if m.get("name") == name]
+        self._inbox.put(_Resume(name, sorted(pieces, key=lambda piece: piece[0])))
 
     def received(self, event: tuple[float, dict[str, Any]]) -> None:
         """A `LOG_TOPIC` event (on the Dask client's event loop: queued, never written here)."""
@@ -178,15 +192,23 @@ class LogSink:
             except Exception:
                 logger.exception("the log of attempt %s could not be written", message.name)
 
-    def _handle(self, message: _Open | _Piece | _Close) -> None:
+    def _handle(self, message: _Open | _Piece | _Close | _Resume) -> None:
         if isinstance(message, _Open):
             self._logs[message.name] = _Log(message.path)
             return
         log = self._logs.get(message.name)
-        if log is None:
-            return  # another flowtui's attempt, or one given up on
+        if log is None:  # another flowtui's attempt, or one given up on
+            if isinstance(message, _Close):
+                message.then()
+            return
         if isinstance(message, _Piece):
-            log.pieces[message.seq] = message.data
+            if message.seq >= log.written:  # not one a resumed log had already
+                log.pieces[message.seq] = message.data
+            self._write(log)
+        elif isinstance(message, _Resume):
+            if log.written == 0:  # opened by this scheduler: find where the last one stopped
+                _skip_written(log, message.pieces)
+            log.pieces.update(piece for piece in message.pieces if piece[0] >= log.written)
             self._write(log)
         else:
             log.expected, log.then = message.pieces, message.then
@@ -220,6 +242,34 @@ class LogSink:
         _close_fd(log)
         assert log.then is not None
         log.then()
+
+
+def _skip_written(log: _Log, pieces: list[tuple[int, bytes]]) -> None:
+    """Set `log.written` past the pieces its file holds already (in order, maybe with the
+    scheduler's own lines between them); cut a piece the last scheduler wrote only part of;
+    say so in the log when pieces before the first the Dask scheduler kept are missing."""
+    try:
+        with open(log.path, "rb") as file:
+            held = file.read()
+    except FileNotFoundError:
+        held = b""
+    at = 0
+    for seq, data in pieces:
+        found = held.find(data, at)
+        if found < 0:
+            break
+        at, log.written = found + len(data), seq + 1
+    else:
+        return
+    rest = held[at:]
+    missing = seq - log.written
+    if rest and data.startswith(rest):  # its write was cut short by the crash
+        os.truncate(log.path, len(held) - len(rest))
+    if missing > 0 and log.written == 0:
+        note = f"{missing} piece(s) of this log did not arrive from the worker"
+        log.fd = open_log(log.path)
+        write_all(log.fd, f"\n{flowtui_line(note)}\n".encode())
+        log.written = seq
 
 
 def _close_fd(log: _Log) -> None:

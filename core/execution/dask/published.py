@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from flowtui.execution.base import AttemptRequest
+from flowtui.execution.dask.log_stream import LOG_TOPIC
 from flowtui.execution.dask.worker import STARTED_TOPIC
 
 if TYPE_CHECKING:
@@ -33,10 +34,21 @@ def published_names(client: Client) -> set[str]:
     return {str(n) for n in client.list_datasets() if str(n).startswith(_PREFIX)}
 
 
-def start_messages(client: Client) -> dict[str, dict[str, Any]]:
-    """The STARTED_TOPIC messages the Dask scheduler still keeps, by Dask key: the starts of
-    attempts that began while no flowtui scheduler listened."""
-    return {str(m.get("name")): m for _at, m in client.get_events(STARTED_TOPIC)}
+class KeptEvents(NamedTuple):
+    """What the Dask scheduler still keeps of what workers said while no flowtui scheduler
+    listened: the attempts' starts (STARTED_TOPIC messages, by Dask key) and the pieces of
+    their logs (LOG_TOPIC events)."""
+
+    starts: dict[str, dict[str, Any]]
+    logs: list[tuple[float, dict[str, Any]]]
+
+
+NOTHING_KEPT = KeptEvents({}, [])
+
+
+def kept_events(client: Client) -> KeptEvents:
+    starts = {str(m.get("name")): m for _at, m in client.get_events(STARTED_TOPIC)}
+    return KeptEvents(starts, list(client.get_events(LOG_TOPIC)))
 
 
 def publish(client: Client, future: Future[Any], name: str) -> None:
