@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -256,6 +257,9 @@ HELLO = """
 
     with DAG("hello", start_date=datetime(2024, 1, 1), schedule=None):
         BashOperator(task_id="hi", bash_command="echo hi")
+
+    with DAG("old", start_date=datetime(2024, 1, 1), schedule=None):
+        BashOperator(task_id="hi", bash_command="echo hi", queue="old")
 """
 
 
@@ -279,12 +283,12 @@ def dask_cluster(port: int) -> Any:
     )
 
 
-def fake_worker(address: str, site: Path) -> subprocess.Popen[str]:
+def fake_worker(address: str, site: Path, *options: str) -> subprocess.Popen[str]:
     """`dask worker` as a process of its own whose installed flowtui says it is 0.0.1."""
     fake = site / "flowtui-0.0.1.dist-info"
-    fake.mkdir(parents=True)
+    fake.mkdir(parents=True, exist_ok=True)
     (fake / "METADATA").write_text("Metadata-Version: 2.1\nName: flowtui\nVersion: 0.0.1\n")
-    args = ["distributed.cli.dask_worker", address, "--nthreads", "1", "--no-nanny"]
+    args = ["distributed.cli.dask_worker", address, "--nthreads", "1", "--no-nanny", *options]
     return subprocess.Popen(
         [sys.executable, "-m", *args, "--no-dashboard"],
         env={**os.environ, "PYTHONPATH": str(site)},
@@ -301,7 +305,8 @@ def test_attempts_wait_queued_while_the_cluster_is_unreachable_or_refused_then_r
     """The Dask scheduler is not there yet, then retries tasks itself, then has a worker with
     another flowtui, then is usable; later it goes away and comes back. Each problem is one
     line in the log and in `scheduler status`, naming the address (and both versions); the
-    attempt stays queued through them and runs once the cluster is usable."""
+    attempt stays queued through them and runs once the cluster is usable. A worker with
+    another flowtui that joins later fails the attempts it is given, both versions named."""
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     home.write_dag("hello.py", HELLO)
@@ -345,6 +350,17 @@ def test_attempts_wait_queued_while_the_cluster_is_unreachable_or_refused_then_r
         with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
             stack.enter_context(dask_cluster(port))
         wait_until(lambda: state(home, "hello", "hi") == "success", 60, what="hi")
+        # a worker with another flowtui that joins once connected refuses what it is given
+        late = fake_worker(address, tmp_path / "site", "--resources", "old=1")
+        stack.callback(late.kill)
+        home.run("dags", "trigger", "old", check=True)
+        wait_until(lambda: state(home, "old", "hi") == "failed", 60, what="old's hi to fail")
+        ((_try, _state, cause),) = attempts(home, "old", "hi")
+        assert re.fullmatch(
+            "the Dask worker tcp://127.0.0.1:[0-9]+ has flowtui 0.0.1, this scheduler flowtui "
+            "0.1.0: install the same flowtui version on every worker",
+            str(cause),
+        )
     log = (home.path / "logs" / "scheduler.log").read_text()
     assert log.count(f"the Dask scheduler at {address} is unreachable") == 2  # once an outage
     assert log.count(f"lost the connection to the Dask scheduler at {address}") == 1

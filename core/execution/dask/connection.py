@@ -8,6 +8,7 @@ attempts wait meanwhile (the executor holds them)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -153,13 +154,30 @@ def version_mismatch(
     `distributed.versions.get_versions()`' dicts."""
     here = _versions(mine)
     for worker, info in sorted(workers.items()):
-        there = _versions(info or {})
-        for name in _CHECKED:
-            if there[name] != here[name]:
-                return (
-                    f"the Dask worker {worker} has {name} {there[name]}, this scheduler "
-                    f"{name} {here[name]}: install the same {name} version on every worker"
-                )
+        refusal = worker_refusal(worker, _versions(info or {}), here)
+        if refusal is not None:
+            return refusal
+    return None
+
+
+@functools.cache
+def own_versions() -> dict[str, str]:
+    """This process's flowtui, Python and distributed versions, as `worker_refusal` takes
+    them."""
+    from distributed.versions import get_versions
+
+    return _versions(get_versions(packages=["flowtui"]))
+
+
+def worker_refusal(worker: str, there: Mapping[str, str], here: Mapping[str, str]) -> str | None:
+    """Why the worker at `worker`, with the versions `there`, cannot run the attempts of a
+    scheduler with the versions `here` (one line naming both); None if it can."""
+    for name in _CHECKED:
+        if there[name] != here[name]:
+            return (
+                f"the Dask worker {worker} has {name} {there[name]}, this scheduler "
+                f"{name} {here[name]}: install the same {name} version on every worker"
+            )
     return None
 
 

@@ -29,7 +29,7 @@ from flowtui.execution.base import (
     AttemptStarted,
     ExecutorEvent,
 )
-from flowtui.execution.dask.connection import ClusterLink
+from flowtui.execution.dask.connection import ClusterLink, own_versions
 from flowtui.execution.dask.log_stream import LOG_TOPIC, LogSink
 from flowtui.execution.dask.orphans import stop_orphan
 from flowtui.execution.dask.published import (
@@ -356,7 +356,7 @@ class DaskExecutor:
 
     def _submit(self, client: Client, request: AttemptRequest, name: str) -> Future[RemoteExit]:
         dags_folder = str(self.settings.dags_folder)
-        job = RemoteAttempt(name, request.to_json(), dags_folder, self._store_queue)
+        job = RemoteAttempt(name, request.to_json(), dags_folder, self._store_queue, own_versions())
         # A queue is a worker resource, as in Airflow's DaskExecutor: only workers started with
         # `--resources QUEUE=1` run the attempt; the default queue needs none.
         resources = None if request.queue == DEFAULT_QUEUE else {request.queue: 1}
@@ -434,7 +434,10 @@ class DaskExecutor:
             else:  # a task that could not run (unpicklable, lost data)
                 self._fail(attempt, f"the Dask cluster failed it: {type(exc).__name__}: {exc}")
             return
-        self._finish(attempt, ended)
+        if ended.result is not None and "refused" in ended.result:
+            self._fail(attempt, str(ended.result["refused"]))
+        else:
+            self._finish(attempt, ended)
 
     def _finish(self, attempt: _Attempt, ended: RemoteExit) -> None:
         """Report the exit once the last piece of the attempt's log is home."""

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 from distributed import Event, get_client, get_worker
 
+from flowtui.execution.dask.connection import own_versions, worker_refusal
 from flowtui.execution.dask.log_stream import LOG_TOPIC, LogShipper
 from flowtui.execution.dask.store_proxy import relay
 from flowtui.execution.logs import open_log
@@ -35,12 +36,15 @@ _ATTEMPT = "flowtui.execution.dask.attempt"
 class RemoteAttempt(NamedTuple):
     """One attempt as the scheduler sends it: its Dask key (`name`, also the prefix of its
     stop events), the `AttemptRequest` as JSON, where the worker finds the DAG folder, and the
-    queue that takes its requests for the store (`store_proxy`)."""
+    queue that takes its requests for the store (`store_proxy`), and the scheduler's versions."""
 
     name: str
     request: dict[str, Any]
     dags_folder: str
     store_queue: str
+    versions: dict[str, str]
+    """The scheduler's flowtui, Python and distributed (`connection.own_versions`): a worker
+    that joined after the connection's check refuses the attempt if its own differ."""
 
 
 class RemoteExit(NamedTuple):
@@ -73,6 +77,9 @@ def run_attempt(job: RemoteAttempt) -> RemoteExit:
     started = time.time()
     if term.is_set() or kill.is_set():  # stopped while it waited for a worker
         return RemoteExit(worker.address, None, started, time.time(), -signal.SIGTERM, None)
+    refusal = worker_refusal(worker.address, own_versions(), job.versions)
+    if refusal is not None:
+        return RemoteExit(worker.address, None, started, time.time(), 0, {"refused": refusal})
     log = local_log_path(worker.local_directory, job.request["log_path"])
     os.close(open_log(log))  # there before the shipper opens it
     shipper = LogShipper(job.name, log, lambda piece: worker.log_event(LOG_TOPIC, piece))
