@@ -12,7 +12,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -29,6 +29,16 @@ _WATCH_INTERVAL = 0.5
 _CHECKED = ("flowtui", "python", "distributed")
 """What a worker must have as the scheduler's side has it: flowtui runs its own code there
 (the request and outcome formats), pickles between the same Python and distributed."""
+
+
+class ClusterInfo(NamedTuple):
+    """What `flowtui scheduler status` shows of the cluster."""
+
+    address: str
+    workers: int | None
+    """None: not connected."""
+    problem: str | None = None
+    """Why attempts cannot go to the cluster now (unreachable, refused); None when they can."""
 
 
 class ClusterLink:

@@ -17,7 +17,7 @@ import signal
 import threading
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from flowtui.clock import from_epoch, utcnow
 from flowtui.config import Settings
@@ -29,7 +29,8 @@ from flowtui.execution.base import (
     AttemptStarted,
     ExecutorEvent,
 )
-from flowtui.execution.dask.connection import ClusterLink, own_versions
+from flowtui.execution.dask.connection import ClusterInfo, ClusterLink, own_versions
+from flowtui.execution.dask.handed import HandedAttempt, exit_outcome, unreported_exit
 from flowtui.execution.dask.log_stream import LOG_TOPIC, LogSink
 from flowtui.execution.dask.orphans import stop_orphan
 from flowtui.execution.dask.published import (
@@ -50,7 +51,6 @@ from flowtui.execution.dask.worker import (
     stop_events,
 )
 from flowtui.execution.logs import append_line
-from flowtui.execution.ticket import TicketState
 from flowtui.spec import DEFAULT_QUEUE
 from flowtui.states import TaskState
 
@@ -58,56 +58,6 @@ if TYPE_CHECKING:
     from distributed import Client, Future, LocalCluster
 
 logger = logging.getLogger(__name__)
-
-
-class ClusterInfo(NamedTuple):
-    """What `flowtui scheduler status` shows of the cluster."""
-
-    address: str
-    workers: int | None
-    """None: not connected."""
-    problem: str | None = None
-    """Why attempts cannot go to the cluster now (unreachable, refused); None when they can."""
-
-
-class _Attempt:
-    """One attempt handed to this executor, until its exit is reported."""
-
-    __slots__ = (
-        "client",
-        "dataset",
-        "future",
-        "is_started",
-        "log_name",
-        "name",
-        "pid",
-        "request",
-        "started_at",
-        "stop_signal",
-    )
-
-    def __init__(self, request: AttemptRequest, dataset: str) -> None:
-        self.request = request
-        self.dataset = dataset
-        self.name = ""
-        """Its Dask key once submitted (also the prefix of its stop events)."""
-        self.future: Future[RemoteExit] | None = None
-        """Held until the exit: Dask forgets (and cancels) a task whose futures are all gone."""
-        self.client: Client | None = None
-        """The client its future belongs to (the connection it was handed over on, which may
-        still be handing over others)."""
-        self.is_started = False
-        self.log_name = ""
-        """The Dask key whose log pieces `LogSink` writes to its log ("": none)."""
-        self.pid: int | None = None
-        self.started_at = 0.0
-        self.stop_signal: int | None = None
-        """The strongest stop asked for (SIGTERM, SIGKILL): its stop events were set, or are
-        set once it is connected again."""
-
-    @property
-    def key(self) -> AttemptKey:
-        return self.request.key
 
 
 class DaskExecutor:
@@ -124,11 +74,11 @@ class DaskExecutor:
         self._is_started = False
         self._stopping = False
         self._lock = threading.Lock()
-        self._attempts: dict[AttemptKey, _Attempt] = {}
+        self._attempts: dict[AttemptKey, HandedAttempt] = {}
         """Every attempt until its exit is reported."""
-        self._by_name: dict[str, _Attempt] = {}
+        self._by_name: dict[str, HandedAttempt] = {}
         """Dask key -> the attempt it runs."""
-        self._waiting: list[_Attempt] = []
+        self._waiting: list[HandedAttempt] = []
         """Attempts to hand to the cluster once connected (again)."""
         self._published: set[str] = set()
         """Datasets found on the Dask scheduler at connect: attempts to adopt."""
@@ -181,7 +131,7 @@ class DaskExecutor:
         return ClusterInfo(str(info["address"]), len(info.get("workers", {})))
 
     def submit(self, request: AttemptRequest) -> None:
-        attempt = _Attempt(request, dataset_name(str(self.settings.home), request))
+        attempt = HandedAttempt(request, dataset_name(str(self.settings.home), request))
         with self._lock:
             self._attempts[request.key] = attempt
             client = self._client
@@ -189,7 +139,7 @@ class DaskExecutor:
                 self._waiting.append(attempt)
                 return
         if client is None:
-            self._exited(attempt, _unreported(signal.SIGKILL))
+            self._exited(attempt, unreported_exit(signal.SIGKILL))
             return
         self._dispatch(client, attempt)
 
@@ -205,7 +155,7 @@ class DaskExecutor:
                 self._waiting.remove(attempt)
             client = attempt.client if attempt.future is not None else None
         if waiting:  # never handed to the cluster: nothing runs
-            self._exited(attempt, _unreported(signum))
+            self._exited(attempt, unreported_exit(signum))
         elif client is not None and attempt.name:
             self._set_stop_events(client, attempt)
             if not attempt.is_started and attempt.future is not None:
@@ -280,7 +230,9 @@ class DaskExecutor:
         with self._lock:
             self._client = None
 
-    def _dispatch(self, client: Client, attempt: _Attempt, kept: KeptEvents = NOTHING_KEPT) -> None:
+    def _dispatch(
+        self, client: Client, attempt: HandedAttempt, kept: KeptEvents = NOTHING_KEPT
+    ) -> None:
         """`_hand_over`, or, when the connection fails meanwhile, wait for the next one."""
         try:
             self._hand_over(client, attempt, kept)
@@ -293,7 +245,7 @@ class DaskExecutor:
             )
             self._wait_again(attempt, self._link)
 
-    def _wait_again(self, attempt: _Attempt, link: ClusterLink) -> None:
+    def _wait_again(self, attempt: HandedAttempt, link: ClusterLink) -> None:
         """Hand the attempt over again on a new connection (adopted, if the Dask scheduler
         still holds it)."""
         with self._lock:
@@ -302,7 +254,7 @@ class DaskExecutor:
             self._waiting.append(attempt)
         link.reconnect()
 
-    def _hand_over(self, client: Client, attempt: _Attempt, kept: KeptEvents) -> None:
+    def _hand_over(self, client: Client, attempt: HandedAttempt, kept: KeptEvents) -> None:
         """Adopt the attempt's published future, or submit the attempt; one whose future was
         lost with the Dask scheduler's state after it started fails (it may run on)."""
         with self._lock:
@@ -342,7 +294,7 @@ class DaskExecutor:
 
     @staticmethod
     def _bring_log_home(
-        logs: LogSink, attempt: _Attempt, name: str, kept: KeptEvents | None
+        logs: LogSink, attempt: HandedAttempt, name: str, kept: KeptEvents | None
     ) -> None:
         """Have `logs` write what Dask task `name` sends of the attempt's log; for an adopted
         one (`kept`), also the pieces it sent while no scheduler (or connection) listened."""
@@ -387,7 +339,7 @@ class DaskExecutor:
                 request.queue,
             )
 
-    def _set_stop_events(self, client: Client, attempt: _Attempt) -> None:
+    def _set_stop_events(self, client: Client, attempt: HandedAttempt) -> None:
         from distributed import Event
 
         term, kill = stop_events(attempt.name)
@@ -412,7 +364,7 @@ class DaskExecutor:
         logger.info("attempt %s runs on %s, pid %s", attempt.key, message["worker"], message["pid"])
         self._deliver(AttemptStarted(attempt.key, int(message["pid"]), from_epoch(message["at"])))
 
-    def _done(self, attempt: _Attempt, future: Future[RemoteExit]) -> None:
+    def _done(self, attempt: HandedAttempt, future: Future[RemoteExit]) -> None:
         from distributed import KilledWorker
 
         try:
@@ -421,7 +373,7 @@ class DaskExecutor:
             if self._stopping:
                 return  # left to the next scheduler, or stopped with the executor
             if future.status == "cancelled" and attempt.stop_signal is not None:
-                self._finish(attempt, _unreported(attempt.stop_signal))
+                self._finish(attempt, unreported_exit(attempt.stop_signal))
             elif future.status != "error":  # cancelled, or its result not fetched: a lost link
                 if self._link is None:
                     self._fail(attempt, f"the Dask cluster lost it: {type(exc).__name__}: {exc}")
@@ -439,7 +391,7 @@ class DaskExecutor:
         else:
             self._finish(attempt, ended)
 
-    def _finish(self, attempt: _Attempt, ended: RemoteExit) -> None:
+    def _finish(self, attempt: HandedAttempt, ended: RemoteExit) -> None:
         """Report the exit once the last piece of the attempt's log is home."""
         if self._store is not None:
             self._store.forget(attempt.name)
@@ -449,16 +401,16 @@ class DaskExecutor:
         else:
             logs.close(attempt.log_name, ended.log_pieces, lambda: self._exited(attempt, ended))
 
-    def _fail(self, attempt: _Attempt, cause: str) -> None:
+    def _fail(self, attempt: HandedAttempt, cause: str) -> None:
         """End an attempt that reported nothing, with the cause the scheduler records, also
         said in its log (the scheduler writes a line there only for an attempt without an
         outcome)."""
         logger.error("attempt %s: %s", attempt.key, cause)
         append_line(attempt.request.log_path, f"attempt {attempt.key.try_number} ended: {cause}")
         failed = AttemptOutcome(TaskState.FAILED, cause)
-        self._finish(attempt, _unreported(signal.SIGKILL, failed.to_json(), log_pieces=None))
+        self._finish(attempt, unreported_exit(signal.SIGKILL, failed.to_json(), log_pieces=None))
 
-    def _end_orphan(self, attempt: _Attempt, worker: str) -> None:
+    def _end_orphan(self, attempt: HandedAttempt, worker: str) -> None:
         """Stop the process of an attempt whose worker died, from a worker on the same host
         (called on a thread of the client's: it may wait)."""
         client = self._client
@@ -471,7 +423,7 @@ class DaskExecutor:
             said = f"its process {attempt.pid} could not be stopped: {exc}"
         logger.warning("attempt %s: %s", attempt.key, said)
 
-    def _exited(self, attempt: _Attempt, ended: RemoteExit) -> None:
+    def _exited(self, attempt: HandedAttempt, ended: RemoteExit) -> None:
         with self._lock:
             if self._attempts.get(attempt.key) is attempt:
                 del self._attempts[attempt.key]
@@ -483,7 +435,7 @@ class DaskExecutor:
             assert ended.pid is not None
             self._deliver(AttemptStarted(attempt.key, ended.pid, from_epoch(ended.started_at)))
         at = from_epoch(ended.ended_at) if ended.ended_at else utcnow()
-        self._deliver(AttemptExited(attempt.key, at, ended.exit_code, _outcome(ended)))
+        self._deliver(AttemptExited(attempt.key, at, ended.exit_code, exit_outcome(ended)))
         if client is not None and client.status == "running":
             # after the exit is handed over: a crash in between leaves the dataset, not the try
             unpublish(client, attempt.dataset)
@@ -505,27 +457,3 @@ class DaskExecutor:
             self._on_event(event)
         except Exception:
             logger.exception("executor event %s could not be handled", type(event).__name__)
-
-
-def _unreported(
-    signum: int, result: dict[str, Any] | None = None, *, log_pieces: int | None = 0
-) -> RemoteExit:
-    """The exit of an attempt no worker reported one for: stopped by `signum` before it was
-    handed over or while its future was cancelled, or failed here (`result`; its log pieces
-    then unknown)."""
-    return RemoteExit("", None, 0, 0, -signum, result, log_pieces)
-
-
-def _outcome(ended: RemoteExit) -> AttemptOutcome | None:
-    """The outcome the attempt reported, with how its process ended; a try its ticket declined
-    (it ran, or runs, elsewhere) fails with what the ticket says."""
-    result = ended.result
-    if result is None:
-        return None
-    if "declined" not in result:
-        return AttemptOutcome.from_json(result, ended.exit_code)
-    state = TicketState.from_json(result["declined"])
-    if not result["conflict"] and not state.held and state.outcome is not None:
-        return AttemptOutcome.from_json(state.outcome)
-    cause = result["conflict"] or "this try already runs elsewhere (its ticket is held)"
-    return AttemptOutcome(TaskState.FAILED, cause, exit_code=ended.exit_code)
