@@ -29,6 +29,7 @@ from flowtui.errors import CommandRejected, DagNotFound
 
 if TYPE_CHECKING:
     from flowtui.commands.model import Clear
+    from flowtui.scheduling.clearing import ClearPreview
 
 _SHOWN_RUNS = 20
 """Runs listed before `tasks clear` asks; `--dry-run` lists them all."""
@@ -130,23 +131,36 @@ def _clear(args: argparse.Namespace, settings: Settings) -> int:
     every_run = run_id is None and args.task_regex is None
     if args.dry_run or (every_run and not args.yes):
         preview = _preview(settings, command)
-        if not args.dry_run and preview and not sys.stdin.isatty():
+        if not args.dry_run and preview.runs and not sys.stdin.isatty():
             raise CommandRejected(
                 f"tasks clear {args.dag_id} without --run or --task clears every run of DAG "
-                f"{args.dag_id!r} ({len(preview)} run(s)); add --yes to clear them without "
+                f"{args.dag_id!r} ({len(preview.runs)} run(s)); add --yes to clear them without "
                 f"asking (no terminal to ask on), or --dry-run to list them"
             )
-        _print_cleared("would clear", preview, None if args.dry_run else _SHOWN_RUNS)
-        if args.dry_run or not preview or not _confirmed():
+        shown = None if args.dry_run else _SHOWN_RUNS
+        _print_cleared("would clear", preview.runs, shown)
+        _print_elsewhere(
+            [(o.spec.dag_id, o.run["run_id"], o.task_ids) for o in preview.external], shown
+        )
+        if args.dry_run or not preview.runs or not _confirmed():
             return 0
     result = send(settings, command)
     _print_cleared("cleared", result["cleared"], None)
-    for other in result.get("external", []):  # through ExternalTaskMarkers
-        print(f"  and in DAG {other['dag_id']}, {other['run_id']}: {', '.join(other['task_ids'])}")
+    _print_elsewhere(
+        [(o["dag_id"], o["run_id"], o["task_ids"]) for o in result.get("external", [])], None
+    )
     return 0
 
 
-def _preview(settings: Settings, command: Clear) -> dict[str, list[str]]:
+def _print_elsewhere(cleared: list[tuple[str, str, list[str]]], most: int | None) -> None:
+    """What ExternalTaskMarkers clear in other DAGs: (DAG id, run id, task ids)."""
+    for dag_id, run_id, task_ids in cleared[:most]:
+        print(f"  and in DAG {dag_id}, {run_id}: {', '.join(task_ids)}")
+    if most is not None and len(cleared) > most:
+        print(f"  ... and {len(cleared) - most} more in other DAGs (--dry-run lists them all)")
+
+
+def _preview(settings: Settings, command: Clear) -> ClearPreview:
     from flowtui.cli.home import check_dag
     from flowtui.scheduling.clearing import clear_preview
 

@@ -141,22 +141,32 @@ def _external_run(
     return None
 
 
-def clear_preview(conn: sqlite3.Connection, command: Clear) -> dict[str, list[str]]:
-    """The task ids `command` would clear in its DAG, by run id (newest run first), as the
-    store has them now; nothing is changed (`flowtui tasks clear` shows it before it asks).
-    What ExternalTaskMarkers would clear in other DAGs is not included.
+class ClearPreview(NamedTuple):
+    """What a clear would clear: task ids by run id in its DAG (newest run first), and what
+    ExternalTaskMarkers among them would clear in other DAGs."""
+
+    runs: dict[str, list[str]]
+    external: list[ExternalClear]
+
+
+def clear_preview(conn: sqlite3.Connection, command: Clear) -> ClearPreview:
+    """What `command` would clear, as the store has it now; nothing is changed (`flowtui tasks
+    clear` shows it before it asks).
 
     Raises:
         FlowtuiError: as `apply` would for the same command.
     """
     spec, chosen, picked = clear_selection(conn, command)
     found = reads.instance_states_by_run(conn, spec.dag_id, command.run_id)
-    preview: dict[str, list[str]] = {}
+    preview = ClearPreview({}, [])
     for row in runs_to_clear(conn, spec, command):
         by_task = defaultdict(list, found.get(row["run_id"], {}))  # no instance: none to clear
         instances = instances_to_clear(spec, chosen, picked, by_task.__getitem__, command)
         if instances:
-            preview[row["run_id"]] = list(dict.fromkeys(i.task_id for i in instances))
+            ids = list(dict.fromkeys(i.task_id for i in instances))
+            preview.runs[row["run_id"]] = ids
+            marked = external_clears(conn, spec, row, ids, only_failed=command.only_failed)
+            preview.external.extend(marked)
     return preview
 
 

@@ -143,7 +143,8 @@ def test_what_flowtui_cannot_honour_is_refused_at_load(
 
 def test_the_command_line_clears_through_the_marker(home: Home) -> None:
     """Both DAGs run with `dags test` (the child's sensor waits for the parent's run), then
-    `tasks clear` of the marker names and clears the child's tasks; the grandchild has no run
+    `tasks clear --dry-run` of the marker lists the child's tasks it would clear, and `tasks
+    clear` names and clears them; the grandchild has no run
     of that date, so nothing of it is cleared."""
     folder = ("--dags-folder", str(FOLDER))
     for dag_id in (PARENT, CHILD):
@@ -152,12 +153,20 @@ def test_the_command_line_clears_through_the_marker(home: Home) -> None:
         )
         assert done.returncode == 0, done.stdout + done.stderr
     run_id = "test__2024-01-15T00:00:00+00:00"
+    elsewhere = f"  and in DAG {CHILD}, {run_id}: wait_for_parent, process, clear_grandchild"
+    preview = home.run(*folder, "tasks", "clear", PARENT, "--task", "clear_child", "--dry-run")
+    assert preview.returncode == 0, preview.stderr
+    assert preview.stdout.splitlines() == [
+        "would clear 1 task instance(s) in 1 run(s)",
+        f"  {run_id}: clear_child",
+        elsewhere,
+    ]
     done = home.run(*folder, "tasks", "clear", PARENT, "--run", run_id, "--task", "clear_child")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "cleared 1 task instance(s) in 1 run(s)",
         f"  {run_id}: clear_child",
-        f"  and in DAG {CHILD}, {run_id}: wait_for_parent, process, clear_grandchild",
+        elsewhere,
     ]
     shown = json.loads(home.run(*folder, "runs", "show", CHILD, "--output", "json").stdout)
     assert {t: ti["state"] for t, ti in shown["tasks"].items()} == dict.fromkeys(
