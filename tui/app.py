@@ -11,6 +11,7 @@ import gc
 import logging
 import select
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +52,9 @@ logger = logging.getLogger(__name__)
 
 PROBE_INTERVAL = 0.5
 """Seconds between two probes of the scheduler: the header notices one that died within 2 s."""
+START_WAIT = 30.0
+"""Seconds `q` waits for a scheduler this dashboard started to answer, to stop it (a first
+start parses the DAG folder before it answers)."""
 SWITCH_INTERVAL = 0.001
 """Seconds a thread holds the GIL while another waits for it (Python's default is 0.005)."""
 
@@ -293,14 +297,31 @@ class Dashboard(App[int]):
 
     @work(thread=True, exclusive=True, group="quit")
     def _quit_after_probe(self) -> None:
-        """Ask the scheduler how many attempts it runs now (not as of the last probe)."""
+        """Ask the scheduler how many attempts it runs now (not as of the last probe); one
+        this dashboard is still starting is waited for (a while) to answer, so that quitting
+        at once stops it as quitting later would, rather than leave it running unseen."""
         seen = self.scheduler.probe()
+        deadline = time.monotonic() + START_WAIT
+        if self._is_starting(seen):
+            self.call_from_thread(
+                self.notify, "waiting for the scheduler this dashboard started to answer"
+            )
+        while self._is_starting(seen) and time.monotonic() < deadline:
+            time.sleep(PROBE_INTERVAL / 5)
+            seen = self.scheduler.probe()
         self.call_from_thread(self._quit, seen)
+
+    def _is_starting(self, seen: SchedulerStatus | SchedulerState) -> bool:
+        """Whether `seen` is a scheduler this dashboard started that does not answer yet."""
+        starter = self._starter
+        if seen is SchedulerState.NOT_RUNNING:  # its process may not exist yet
+            return starter is not None and not starter.is_finished
+        return seen is SchedulerState.STARTING and self.scheduler.started_here
 
     def _quit(self, seen: SchedulerStatus | SchedulerState) -> None:
         """With attempts running, ask; with none, stop the scheduler if this dashboard started
         it (nothing is lost), and leave anyone else's alone. One that does not answer (still
-        starting: it may be adopting attempts) is left running."""
+        starting after `START_WAIT`: it may be adopting attempts) is left running."""
         if not isinstance(seen, SchedulerStatus):
             self.exit()
         elif seen.running_attempts:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import psutil
 import pytest
 from textual.message import Message
 
@@ -135,6 +136,41 @@ async def test_with_nothing_running_q_stops_the_scheduler_it_started_and_ctrl_d_
     assert holder_pid(home.settings.lock_path) is None
 
 
+SLOW = """
+    import time
+    from datetime import datetime
+    from flowtui import DAG, BashOperator
+
+    time.sleep(1.5)  # the scheduler answers once it parsed the folder
+    with DAG("slow", start_date=datetime(2024, 1, 1), schedule=None) as dag:
+        BashOperator(task_id="t", bash_command="true")
+"""
+
+
+async def test_q_while_the_scheduler_it_started_still_starts_waits_for_it_and_stops_it(
+    home: Home,
+) -> None:
+    """`q` right after the first frame, before the scheduler this dashboard started answers:
+    the dashboard waits for it (saying so), then stops it, as it would a moment later."""
+    home.write_dag("slow.py", SLOW)
+    control = BackgroundScheduler(home.settings)
+    app = Dashboard(home.settings, control.client("dashboard:test"), control, starts_scheduler=True)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, DagsScreen))
+            assert not isinstance(control.probe(), SchedulerStatus)  # not answering yet
+            await pilot.press("q")
+            await _exited(app)
+        assert (home.path / "logs" / "scheduler.log").exists()  # one was started
+        time.sleep(1.0)  # one left running would be seen now, its process started long ago
+        assert _schedulers_of(home) == []
+        assert holder_pid(home.settings.lock_path) is None
+    finally:
+        for pid in _schedulers_of(home):  # one left running, even before it took the lock
+            with contextlib.suppress(psutil.NoSuchProcess):
+                psutil.Process(pid).terminate()
+
+
 async def test_q_leaves_a_scheduler_it_did_not_start_alone(
     home: Home, scheduler: subprocess.Popen[str]
 ) -> None:
@@ -180,6 +216,16 @@ async def test_the_header_notices_a_scheduler_that_went_away_and_s_starts_one(
         await pilot.press("q")  # nothing runs: the scheduler it started stops with it
         await _exited(app)
     assert holder_pid(home.settings.lock_path) is None
+
+
+def _schedulers_of(home: Home) -> list[int]:
+    """The pids of `flowtui scheduler` processes serving `home`."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        line = process.info["cmdline"] or []
+        if "scheduler" in line and str(home.path) in line:
+            found.append(process.pid)
+    return found
 
 
 def _shows_pid(seen: Any, pid: int) -> bool:
