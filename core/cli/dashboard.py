@@ -10,7 +10,7 @@ import contextlib
 import sys
 
 from flowtui.config import Settings
-from flowtui.errors import FlowtuiError
+from flowtui.errors import FlowtuiError, SchedulerAlreadyRunning
 
 
 class NeedsTerminal(FlowtuiError):
@@ -26,11 +26,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise NeedsTerminal
     from flowtui.commands.model import SchedulerState, SchedulerStatus, default_actor
     from flowtui.scheduling.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler(settings)
+    with contextlib.suppress(SchedulerAlreadyRunning):
+        scheduler.spawn()  # before the dashboard loads: both start up at once
     from flowtui.scheduling.host import log_to_file
     from flowtui.tui.app import Dashboard
 
     log_to_file(settings)
-    scheduler = BackgroundScheduler(settings)
     app = Dashboard(
         settings, scheduler.client(default_actor("dashboard")), scheduler, starts_scheduler=True
     )

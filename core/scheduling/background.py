@@ -58,6 +58,8 @@ class BackgroundScheduler:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._child: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0
+        """The size of the scheduler's log when `_child` was started: its own lines follow."""
         self._stopping: int | None = None
         """The PID this object sent SIGTERM to."""
 
@@ -88,12 +90,9 @@ class BackgroundScheduler:
             SchedulerDidNotStart: it exited, with the last lines of its log; or it did not
                 answer within `READY_TIMEOUT`.
         """
-        holder = holder_pid(self.settings.lock_path)
-        if holder is not None:
-            raise SchedulerAlreadyRunning(self.settings.home, holder)
-        self.settings.ensure_home()
-        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        self._child = child = self._spawn()
+        child = self._child if self.started_here else self.spawn()
+        assert child is not None  # spawned here, and still running
+        offset = self._log_offset
         deadline = time.monotonic() + READY_TIMEOUT
         while child.poll() is None:
             status = self._status()
@@ -109,10 +108,26 @@ class BackgroundScheduler:
             raise SchedulerAlreadyRunning(self.settings.home, holder)
         raise SchedulerDidNotStart(self.log_path, self._log_tail(offset))
 
+    def spawn(self) -> subprocess.Popen[bytes]:
+        """Start `flowtui scheduler` in the background without waiting for it to answer
+        (`start` waits): `flowtui` does so before it loads the dashboard, so that the two start
+        up side by side.
+
+        Raises:
+            SchedulerAlreadyRunning: one runs.
+        """
+        holder = holder_pid(self.settings.lock_path)
+        if holder is not None:
+            raise SchedulerAlreadyRunning(self.settings.home, holder)
+        self.settings.ensure_home()
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self._child = self._spawn()
+        return self._child
+
     def ensure_running(self) -> None:
         """Start a scheduler unless one runs; a dashboard starting at the same moment as
         another may lose the race, and then the winner serves both."""
-        if holder_pid(self.settings.lock_path) is not None:
+        if holder_pid(self.settings.lock_path) is not None and not self.started_here:
             return
         try:
             self.start()

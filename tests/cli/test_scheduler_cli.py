@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from flowtui.commands.model import SchedulerStatus
+from flowtui.errors import SchedulerAlreadyRunning
 from flowtui.scheduling.background import BackgroundScheduler, NoScheduler
 from flowtui.scheduling.lock import holder_pid
 from flowtui.store import reads
@@ -49,6 +51,23 @@ def test_detach_starts_a_headless_scheduler_in_its_own_session(home: Home, detac
     again = home.run("scheduler", "--detach")
     assert again.returncode == 1
     assert again.stderr.startswith(f"flowtui: error: a scheduler already runs on {home.path}")
+
+
+def test_a_spawned_scheduler_is_the_one_start_waits_for(home: Home) -> None:
+    """`flowtui` spawns the scheduler before it loads the dashboard, which then waits for that
+    one to answer instead of starting a second."""
+    scheduler = BackgroundScheduler(home.settings)
+    child = scheduler.spawn()
+    try:
+        assert scheduler.started_here
+        scheduler.ensure_running()  # returns once it answers
+        status = scheduler.probe()
+        assert isinstance(status, SchedulerStatus)
+        assert status.pid == child.pid
+        with pytest.raises(SchedulerAlreadyRunning):
+            BackgroundScheduler(home.settings).spawn()
+    finally:
+        assert scheduler.stop() == child.pid
 
 
 def test_status_says_which_pid_serves_the_home_and_what_runs(home: Home, detached: int) -> None:
