@@ -1,20 +1,83 @@
 """Sending one mail through the `[smtp]` settings: plain SMTP, STARTTLS or SMTP over TLS, with
 a login when a user is set (the password from the environment variable `password_env` names).
 The server's certificate is checked against the system's CAs (`SSL_CERT_FILE` points OpenSSL
-at others). Errors become `DeliveryFailed`, transient or not."""
+at others). Errors become `DeliveryFailed`, transient or not. `Mail` is EmailOperator's mail as
+plain data: a remote attempt's travels home as JSON and is sent there."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from flowtui.alert_config import SmtpSettings
 from flowtui.notify import DeliveryFailed
 
 if TYPE_CHECKING:
     from email.message import Message
+
+
+class Attachment(NamedTuple):
+    """A file attached to a mail, under its base name."""
+
+    name: str
+    content: bytes
+
+    @classmethod
+    def read(cls, path: str) -> Attachment:
+        """The file at `path`, read now.
+
+        Raises:
+            OSError: it cannot be read.
+        """
+        return cls(Path(path).name, Path(path).read_bytes())
+
+
+class Mail(NamedTuple):
+    """An HTML mail with attachments, as EmailOperator sends it."""
+
+    to: Sequence[str]
+    subject: str
+    html: str
+    cc: Sequence[str]
+    bcc: Sequence[str]
+    attachments: Sequence[Attachment]
+    mime_subtype: str = "mixed"
+    mime_charset: str = "utf-8"
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-able, the attachments' bytes in base64."""
+        import base64
+
+        files = [[a.name, base64.b64encode(a.content).decode()] for a in self.attachments]
+        return {**self._asdict(), "attachments": files}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Mail:
+        import base64
+
+        files = [Attachment(name, base64.b64decode(text)) for name, text in data["attachments"]]
+        return cls(**{**data, "attachments": files})
+
+
+def send_mail(smtp: SmtpSettings, mail: Mail) -> None:
+    """Build `mail` and hand it to the server for its To, Cc and Bcc.
+
+    Raises:
+        DeliveryFailed: as `send_message`.
+    """
+    message = build_message(
+        smtp,
+        to=mail.to,
+        subject=mail.subject,
+        html=mail.html,
+        cc=mail.cc,
+        attachments=mail.attachments,
+        mime_subtype=mail.mime_subtype,
+        mime_charset=mail.mime_charset,
+    )
+    send_message(smtp, message, [*mail.to, *mail.cc, *mail.bcc])
 
 
 def build_message(
@@ -25,16 +88,12 @@ def build_message(
     text: str | None = None,
     html: str | None = None,
     cc: Sequence[str] = (),
-    files: Sequence[str] = (),
+    attachments: Sequence[Attachment] = (),
     mime_subtype: str = "mixed",
     mime_charset: str = "utf-8",
 ) -> Message:
     """A message from `smtp.mail_from`: plain `text`, or (as Airflow's EmailOperator builds it)
-    a multipart/`mime_subtype` of the `html` part and one attachment per path in `files`.
-
-    Raises:
-        OSError: a file cannot be read.
-    """
+    a multipart/`mime_subtype` of the `html` part and the `attachments`."""
     from email.mime.application import MIMEApplication
     from email.mime.multipart import MIMEMultipart
     from email.mime.text import MIMEText
@@ -44,9 +103,9 @@ def build_message(
     else:
         message = MIMEMultipart(mime_subtype)
         message.attach(MIMEText(html, "html", mime_charset))
-        for file in files:
-            part = MIMEApplication(Path(file).read_bytes(), Name=Path(file).name)
-            part["Content-Disposition"] = f'attachment; filename="{Path(file).name}"'
+        for attachment in attachments:
+            part = MIMEApplication(attachment.content, Name=attachment.name)
+            part["Content-Disposition"] = f'attachment; filename="{attachment.name}"'
             message.attach(part)
     message["Subject"] = subject
     message["From"] = smtp.mail_from

@@ -74,7 +74,7 @@ class EmailOperator(BaseOperator):
         """Send the mail; raise `MailNotSent` with the reason if it cannot be."""
         from flowtui.config import load_smtp
         from flowtui.notify import DeliveryFailed
-        from flowtui.notify.smtp import build_message, send_message
+        from flowtui.notify.smtp import Attachment, Mail, send_mail
 
         to = email_addresses(self.to, self._where(), "to")
         if not to:
@@ -87,18 +87,19 @@ class EmailOperator(BaseOperator):
                 'machine (executor = "local")',
             )
         smtp = load_smtp(variables.db_path().parent)
-        message = build_message(
-            smtp,
-            to=to,
-            subject=self.subject,
-            html=self.html_content,
-            cc=self.cc,
-            files=self.files,
-            mime_subtype=self.mime_subtype,
-            mime_charset=self.mime_charset,
+        attachments = [Attachment.read(file) for file in self.files]
+        mail = Mail(
+            to,
+            self.subject,
+            self.html_content,
+            self.cc,
+            self.bcc,
+            attachments,
+            self.mime_subtype,
+            self.mime_charset,
         )
         try:
-            send_message(smtp, message, [*to, *self.cc, *self.bcc])
+            send_mail(smtp, mail)
         except DeliveryFailed as exc:
             raise MailNotSent(f"mail to {', '.join(to)} not sent: {exc.reason}") from None
         print(f"Sent mail {self.subject!r} to {', '.join((*to, *self.cc, *self.bcc))}")
