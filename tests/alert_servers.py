@@ -160,16 +160,19 @@ def configure(home: Home, text: str) -> None:
 
 
 @contextmanager
-def smtp_home(home: Home, folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Mail]]:
-    """The SMTP server, the home's [smtp] pointing at it with STARTTLS and a login, and the
-    environment (CA file, password variable) that flowtui's processes inherit."""
+def smtp_home(
+    home: Home, folder: Path, monkeypatch: pytest.MonkeyPatch, config: str = ""
+) -> Iterator[list[Mail]]:
+    """The SMTP server, the home's [smtp] pointing at it with STARTTLS and a login (after the
+    rest of its flowtui.toml, `config`), and the environment (CA file, password variable) that
+    flowtui's processes inherit."""
     ca_file = folder / "ca.pem"
     with smtp_server(ca_file) as (port, mails):
         monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
         monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
         configure(
             home,
-            f"""
+            f"""{config}
 [smtp]
 host = "127.0.0.1"
 port = {port}

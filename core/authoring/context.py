@@ -23,7 +23,7 @@ from flowtui.records import FrozenRecord
 
 if TYPE_CHECKING:
     from flowtui.authoring.dag import DAG
-    from flowtui.store.access import StoreReader
+    from flowtui.store.access import CommandSender, MailSender, StoreReader
 
 __all__ = ["AttemptFacts", "Context", "DagRun", "TaskInstance", "build_context"]
 
@@ -243,6 +243,16 @@ class TaskInstance:
     def connection(self) -> StoreReader | None:
         """The store's read-only queries, opened on first use; None when it does not exist."""
         return self._store.reader()
+
+    def home_commands(self, actor: str) -> CommandSender | None:
+        """What sends `actor`'s commands to the home's scheduler for an attempt on a Dask
+        worker; None for one on the home's machine, which connects to it itself."""
+        return self._store.commands(actor)
+
+    def home_mailer(self) -> MailSender | None:
+        """What sends mail with the home's `[smtp]` for an attempt on a Dask worker; None for
+        one on the home's machine, which reads `flowtui.toml` itself."""
+        return self._store.mailer()
 
     def close(self) -> None:
         """Close the store connection, if it was opened."""

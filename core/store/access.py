@@ -1,10 +1,12 @@
 """How a task attempt reaches the store: the one seam through which everything an attempt reads
 or writes there passes (XCom pulls, Variables, inlet asset events, the sensors' and
-TriggerDagRunOperator's looks at other runs, the secrets to mask). `LocalStore` opens the SQLite
-file, as every attempt on the scheduler's machine does; an attempt on a Dask worker installs
-the executor's proxy instead (`install`), which asks the scheduler's side to do the same
-(`flowtui.execution.dask.store_proxy`), so that it never opens the file. What an attempt
-pushes (XComs, asset events) is no store access: it travels back in its outcome."""
+TriggerDagRunOperator's looks at other runs, the secrets to mask), and what else it asks of its
+home (TriggerDagRunOperator's commands, EmailOperator's mail). `LocalStore` opens the SQLite
+file, as every attempt on the scheduler's machine does, and leaves the home's scheduler and
+`[smtp]` to the operators; an attempt on a Dask worker installs the executor's proxy instead
+(`install`), which asks the scheduler's side to do all of it
+(`flowtui.execution.dask.store_proxy`), so that it never opens the file. What an attempt pushes
+(XComs, asset events) is no store access: it travels back in its outcome."""
 
 from __future__ import annotations
 
@@ -33,6 +35,24 @@ class StoreReader(Protocol):
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Rows: ...
 
 
+class CommandSender(Protocol):
+    """Carries a command to the home's scheduler and returns its result: a
+    `flowtui.commands.model.CommandClient`, which this layer does not import (hence `Any`)."""
+
+    def send(self, command: Any, /) -> dict[str, Any]: ...
+
+
+class MailSender(Protocol):
+    """Sends a `flowtui.notify.smtp.Mail` with the home's `[smtp]` settings (named, not
+    imported, as above).
+
+    Raises:
+        DeliveryFailed: from `send`, with the reason (`flowtui.notify`).
+    """
+
+    def send(self, mail: Any, /) -> None: ...
+
+
 class StoreAccess(Protocol):
     """The store as an attempt sees it."""
 
@@ -53,6 +73,14 @@ class StoreAccess(Protocol):
 
     def secret_values(self) -> list[str]:
         """Values of the stored variables whose keys look secret."""
+
+    def commands(self, actor: str) -> CommandSender | None:
+        """What carries `actor`'s commands to the home's scheduler; None: the home is on this
+        machine, connect to it (`flowtui.scheduling.clients.connect`)."""
+
+    def mailer(self) -> MailSender | None:
+        """What sends mail from the home; None: the home's `flowtui.toml` is on this machine,
+        send with its `[smtp]`."""
 
     def close(self) -> None:
         """Close what `reader` opened."""
@@ -116,6 +144,12 @@ class LocalStore:
         from flowtui.store.variables import stored_secret_values
 
         return stored_secret_values(self._path)
+
+    def commands(self, actor: str) -> None:
+        return None
+
+    def mailer(self) -> None:
+        return None
 
     def close(self) -> None:
         if self._conn is not None:

@@ -2,8 +2,9 @@
 points 3 and 6), on a real LocalCluster whose workers see no home: `FLOWTUI_HOME` points to a
 missing folder for them, and a guard (an audit hook, in every worker process and in each
 attempt's process) fails anything there that opens a file under the home. So the log reaches
-the home's file from the scheduler's side only, and XComs, Variables, asset events and
-sensors are answered by the scheduler's side."""
+the home's file from the scheduler's side only, and XComs, Variables, asset events, sensors,
+TriggerDagRunOperator's commands and EmailOperator's mail are answered by the scheduler's
+side."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ import pytest
 from flowtui.execution.base import AttemptExited, AttemptRequest
 from flowtui.states import TaskState
 from flowtui.store.access import LocalStore
-from tests.conftest import Home, attempt_info, wait_until
+from tests.alert_servers import Mail, smtp_home
+from tests.conftest import Home, attempt_info, start_scheduler, stop_scheduler, wait_until
 from tests.engine.conftest import Events
 
 distributed = pytest.importorskip("distributed")
@@ -174,27 +176,36 @@ def test_ten_thousand_lines_reach_the_homes_log_in_order_before_the_exit_is_repo
     assert bash_exit.outcome.xcom["return_value"] == "the end"  # its last line, read there
 
 
-NOT_YET = """
+FROM_THE_HOME = """
 from datetime import datetime
 from flowtui import DAG, EmailOperator, TriggerDagRunOperator
 
-with DAG("not_yet", start_date=datetime(2024, 1, 1), schedule=None):
-    TriggerDagRunOperator(task_id="trigger", trigger_dag_id="not_yet")
+with DAG("from_home", start_date=datetime(2024, 1, 1), schedule=None):
+    TriggerDagRunOperator(task_id="trigger", trigger_dag_id="other")
     EmailOperator(task_id="mail", to="a@example.com", subject="s", html_content="c")
 """
 
 
-def test_what_needs_the_home_is_refused_on_a_worker_with_one_line(
+def test_what_the_home_refuses_fails_a_remote_attempt_as_a_local_one(
     guarded: Guarded, executor: tuple[DaskExecutor, Events]
 ) -> None:
+    """The scheduler's side answers the attempt's command and mail with the errors a local
+    attempt gets: no scheduler answers this home's socket (the executor runs in the test),
+    and its flowtui.toml has no [smtp] host."""
     dask_executor, events = executor
-    guarded.write_dag("not_yet.py", NOT_YET)
+    guarded.write_dag("from_home.py", FROM_THE_HOME)
     for task_id in ("trigger", "mail"):
-        dask_executor.submit(_request(guarded.home, "not_yet", task_id))
+        dask_executor.submit(_request(guarded.home, "from_home", task_id))
+    causes = {}
     for exited in _exits(events, 2):
         assert exited.outcome is not None
         assert exited.outcome.state is TaskState.FAILED
-        assert "cannot run on a Dask worker yet" in str(exited.outcome.cause)
+        causes[exited.key.task_id] = str(exited.outcome.cause)
+    home = guarded.home.path
+    assert causes["trigger"].startswith(f"the scheduler on {home} holds its lock but does not")
+    assert causes["mail"] == (
+        "MailNotSent: mail to a@example.com not sent: flowtui.toml has no [smtp] host"
+    )
 
 
 def test_the_sink_writes_pieces_in_order_and_reports_the_exit_after_the_last(
@@ -280,7 +291,10 @@ SECRET = "s3cr3t-value-123"
 REMOTE_IO = """
 import json
 from datetime import datetime
-from flowtui import DAG, Asset, BashOperator, ExternalTaskSensor, Variable, task
+from flowtui import (
+    DAG, Asset, BashOperator, EmailOperator, ExternalTaskSensor, TriggerDagRunOperator, Variable,
+    task,
+)
 
 orders = Asset("s3://shop/orders.csv")
 
@@ -288,6 +302,14 @@ with DAG("other", start_date=datetime(2024, 1, 1), schedule=None):
     BashOperator(task_id="done", bash_command="echo other is done")
 
 with DAG("io", start_date=datetime(2024, 1, 1), schedule=None):
+    trigger = TriggerDagRunOperator(
+        task_id="trigger", trigger_dag_id="other", logical_date="{{ ds }}",
+        wait_for_completion=True, poke_interval=0.2,
+    )
+    EmailOperator(
+        task_id="mail", to="data@example.com", subject="Rows of {{ ds }}",
+        html_content="<p>attached</p>", files=["{{ var.value.rows_file }}"],
+    )
     sense = ExternalTaskSensor(
         task_id="sense", external_dag_id="other", external_task_id="done", poke_interval=0.2,
         timeout=30,
@@ -317,23 +339,40 @@ with DAG("io", start_date=datetime(2024, 1, 1), schedule=None):
         bash_command="echo counter={{ var.value.counter }} password=$PW",
         env={"PW": "{{ var.value.api_password }}"},
     )
-    sense >> push() >> pull() >> echo
+    trigger >> sense >> push() >> pull() >> echo
 """
+ROWS = b"id,name\n1,\xc3\xa9\n\x00\xff"
+"""An attachment's bytes, not all of them text."""
 
 
-def test_remote_attempts_pull_xcoms_use_variables_assets_and_sensors_without_the_store(
-    guarded: Guarded, scheduler: object
+@pytest.fixture
+def mails(
+    guarded: Guarded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[Mail]]:
+    """A scheduler on the home, started with an SMTP server in its [smtp] and the server's CA
+    and password in its environment, which the workers lack; the mails the server took."""
+    config = (guarded.home.path / "flowtui.toml").read_text()
+    with smtp_home(guarded.home, tmp_path, monkeypatch, config) as taken:
+        process = start_scheduler(guarded.home)
+        yield taken
+        stop_scheduler(process)
+
+
+def test_remote_attempts_reach_the_store_the_scheduler_and_the_mail_server_through_dask(
+    guarded: Guarded, mails: list[Mail], tmp_path: Path
 ) -> None:
     """The whole DAG runs on workers that never open the store (nor anything in the home):
-    a sensor that reads another DAG's run, XCom pulls, a Variable read and changed, an asset
-    event and its inlet, a secret masked in the logs of a Python and a bash task."""
+    a trigger of another DAG that waits for its run, a sensor that reads that run, XCom
+    pulls, a Variable read and changed, an asset event and its inlet, a secret masked in the
+    logs of a Python and a bash task, a mail with an attachment read on the worker."""
     home = guarded.home
     guarded.write_dag("io.py", REMOTE_IO)
+    (tmp_path / "rows.csv").write_bytes(ROWS)
     variables = LocalStore(home.settings.db_path)
     variables.set_variable("counter", "41", None)
     variables.set_variable("api_password", SECRET, None)
+    variables.set_variable("rows_file", str(tmp_path / "rows.csv"), None)
     home.run("dags", "trigger", "io", "--logical-date", "2024-03-05", check=True)
-    home.run("dags", "trigger", "other", "--logical-date", "2024-03-05", check=True)
     wait_until(
         lambda: _run_state(home, "io") in {"success", "failed"},
         timeout=60,
@@ -368,6 +407,21 @@ def test_remote_attempts_pull_xcoms_use_variables_assets_and_sensors_without_the
     assert "counter=42 password=***" in echo_log
     assert SECRET not in push_log + echo_log
     assert "the condition holds" in sense_log
+    other = "manual__2024-03-05T00:00:00+00:00"
+    assert home.task_state("other", other, "done") == "success"
+    assert _run_state(home, "other") == "success"
+    trigger_log = home.settings.attempt_log_path("io", run_id, "trigger", 1).read_text()
+    assert f"Triggered DAG 'other': run {other}" in trigger_log  # the scheduler's answer
+    commands = [e for e in home.events(dag_id="other") if e["kind"] == "command"]
+    assert [e["actor"] for e in commands] == ["task:io.trigger"]
+    (mail,) = mails
+    assert (mail.subject, mail.rcpt_tos, mail.tls) == (
+        "Rows of 2024-03-05",
+        ["data@example.com"],
+        True,
+    )
+    (attachment,) = mail.message.iter_attachments()
+    assert (attachment.get_filename(), attachment.get_content()) == ("rows.csv", ROWS)
 
 
 def _run_state(home: Home, dag_id: str) -> str | None:

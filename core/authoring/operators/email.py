@@ -1,7 +1,8 @@
-"""`EmailOperator`: send one mail from the attempt's process through the home's `[smtp]`
-settings, with Airflow's arguments (`to`, `subject`, `html_content`, `files`, `cc`, `bcc`,
-`mime_subtype`, `mime_charset`). Airflow's `conn_id` and `custom_headers` are refused at load,
-like every argument flowtui does not take."""
+"""`EmailOperator`: send one mail through the home's `[smtp]` settings, with Airflow's arguments
+(`to`, `subject`, `html_content`, `files`, `cc`, `bcc`, `mime_subtype`, `mime_charset`): from
+the attempt's process, or for an attempt on a Dask worker (where the files are read) from the
+scheduler's side. Airflow's `conn_id` and `custom_headers` are refused at load, like every
+argument flowtui does not take."""
 
 from __future__ import annotations
 
@@ -71,22 +72,17 @@ class EmailOperator(BaseOperator):
         self.mime_charset = mime_charset
 
     def execute(self, context: Context) -> Any:
-        """Send the mail; raise `MailNotSent` with the reason if it cannot be."""
-        from flowtui.config import load_smtp
+        """Send the mail; raise `MailNotSent` with the reason if it cannot be.
+
+        Raises:
+            OSError: a file to attach cannot be read.
+        """
         from flowtui.notify import DeliveryFailed
         from flowtui.notify.smtp import Attachment, Mail, send_mail
 
         to = email_addresses(self.to, self._where(), "to")
         if not to:
             raise InvalidArgument(self._where(), "to names no address")
-        ti = context.get("ti")
-        if ti is not None and ti.store_path is None:  # remote: [smtp] is in the home's toml
-            raise InvalidArgument(
-                self._where(),
-                "EmailOperator cannot run on a Dask worker yet; run it on the scheduler's "
-                'machine (executor = "local")',
-            )
-        smtp = load_smtp(variables.db_path().parent)
         attachments = [Attachment.read(file) for file in self.files]
         mail = Mail(
             to,
@@ -98,8 +94,14 @@ class EmailOperator(BaseOperator):
             self.mime_subtype,
             self.mime_charset,
         )
+        remote = context["ti"].home_mailer()
         try:
-            send_mail(smtp, mail)
+            if remote is None:
+                from flowtui.config import load_smtp
+
+                send_mail(load_smtp(variables.db_path().parent), mail)
+            else:  # on a Dask worker: the home's [smtp] is in its flowtui.toml
+                remote.send(mail)
         except DeliveryFailed as exc:
             raise MailNotSent(f"mail to {', '.join(to)} not sent: {exc.reason}") from None
         print(f"Sent mail {self.subject!r} to {', '.join((*to, *self.cc, *self.bcc))}")

@@ -1,7 +1,8 @@
 """`TriggerDagRunOperator`: create a run of another DAG, with Airflow's arguments, through the
 command path `flowtui dags trigger` takes (the home's running scheduler, or the store directly
-in the home's offline turn when none runs), and optionally wait until that run ends. Waiting
-looks at the run in the store (read-only, as `ExternalTaskSensor` does) every `poke_interval`."""
+in the home's offline turn when none runs; from a Dask worker, the scheduler's side sends the
+command to the scheduler for it), and optionally wait until that run ends. Waiting looks at the
+run in the store (read-only, as `ExternalTaskSensor` does) every `poke_interval`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from flowtui.authoring.arguments import to_timedelta
 from flowtui.authoring.baseoperator import BaseOperator, Context
@@ -19,6 +20,10 @@ from flowtui.authoring.exceptions import AirflowException, SkipTask
 from flowtui.clock import in_utc, parse_datetime, utcnow
 from flowtui.errors import InvalidArgument
 from flowtui.states import RunState
+
+if TYPE_CHECKING:
+    from flowtui.authoring.context import TaskInstance
+    from flowtui.commands.model import CommandClient
 
 XCOM_RUN_ID = "trigger_run_id"
 XCOM_LOGICAL_DATE_ISO = "trigger_logical_date_iso"
@@ -112,13 +117,13 @@ class TriggerDagRunOperator(BaseOperator):
         logical = self._logical_date()
         run_id = self.trigger_run_id or f"manual__{logical.isoformat()}"
         ti = context["ti"]
-        client, is_offline = self._client(ti.store_path, context)
+        client, is_offline = self._client(ti, context)
         if self._run_state(ti, run_id) is None:
             from flowtui.commands.model import Trigger
 
             command = Trigger(self.trigger_dag_id, self.conf, logical.isoformat(), run_id=run_id)
-            client.send(command)
-            print(f"Triggered DAG {self.trigger_dag_id!r}: run {run_id}")
+            created = client.send(command)
+            print(f"Triggered DAG {self.trigger_dag_id!r}: run {created['run_id']}")
         elif self.reset_dag_run:
             from flowtui.commands.model import Clear
 
@@ -152,25 +157,25 @@ class TriggerDagRunOperator(BaseOperator):
                 self._where(), f"logical_date {value!r} is no ISO date or datetime"
             ) from None
 
-    def _client(self, store_path: Path | None, context: Context) -> tuple[Any, bool]:
+    def _client(self, ti: TaskInstance, context: Context) -> tuple[CommandClient, bool]:
         """The home's command client, and whether it applies commands offline (no
         scheduler runs to start the triggered run)."""
-        if store_path is None:  # a remote attempt: the home is on the scheduler's machine
-            raise InvalidArgument(
-                self._where(),
-                "TriggerDagRunOperator cannot run on a Dask worker yet; run it on the "
-                'scheduler\'s machine (executor = "local")',
-            )
+        dag = context["dag"]
+        actor = f"task:{dag.dag_id}.{self.task_id}"
+        remote = ti.home_commands(actor)
+        if remote is not None:  # on a Dask worker: sent from the scheduler, which runs
+            return remote, False
+        store_path = ti.store_path
+        assert store_path is not None  # only a remote attempt has no store file here
         # A task that triggers is a command client, as `flowtui dags trigger` is. Its module
         # is imported by name at run time: scheduling sits above authoring and imports it, so
         # a static import would make the two packages a cycle.
         clients = importlib.import_module("flowtui.scheduling.clients")
         from flowtui.config import Settings
 
-        dag = context["dag"]
         folder = Path(dag.fileloc).parent if dag.fileloc else store_path.parent
         settings = Settings(store_path.parent, folder, "a task")
-        client = clients.connect(settings, f"task:{dag.dag_id}.{self.task_id}")
+        client: CommandClient = clients.connect(settings, actor)
         return client, isinstance(client, clients.Offline)
 
     def _run_state(self, ti: Any, run_id: str) -> str | None:

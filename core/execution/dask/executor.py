@@ -218,7 +218,7 @@ class DaskExecutor:
                     break
             for attempt in waiting:
                 self._dispatch(client, attempt, kept)
-        store = StoreServer(client, self.settings.db_path, self._store_queue)
+        store = StoreServer(client, self.settings, self._store_queue)
         with self._lock:
             self._store, old = store, self._store
             for name in self._by_name:  # those that run on, adopted, and just submitted

@@ -1,5 +1,7 @@
 """The store, for an attempt on a Dask worker, without opening its file: each access
-(`flowtui.store.access.StoreAccess`) is a request answered on the scheduler's side.
+(`flowtui.store.access.StoreAccess`) is a request answered on the scheduler's side, and so are
+the attempt's commands (to the home's scheduler, over its socket) and mail (with the home's
+`[smtp]`).
 
 - In the attempt's process, `RemoteStore` is the installed access: it writes each request as a
   line of JSON to a socket its starter holds, and reads the answer from it.
@@ -8,11 +10,13 @@
   comes back in the attempt's own queue (`reply_queue`).
 - On the scheduler's side, `StoreServer` takes the requests from that queue, does each on the
   store as a local attempt would (`LocalStore`: read-only queries on a read-only connection,
-  Variables through the store's own writes), and puts the answer in the attempt's queue.
+  Variables through the store's own writes), sends commands and mail as a local attempt would,
+  and puts the answer in the attempt's queue.
 
 Requests and answers are JSON text; a failure travels as its kind and message and is raised
-again in the attempt (sqlite3.OperationalError as itself, so that "a store that was never
-migrated" reads as nothing, as locally)."""
+again in the attempt, as itself where the attempt expects it: sqlite3.OperationalError (so
+that "a store that was never migrated" reads as nothing, as locally), CommandRejected and
+DeliveryFailed."""
 
 from __future__ import annotations
 
@@ -27,10 +31,16 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flowtui.commands.model import Command, from_wire, to_wire
+from flowtui.errors import CommandRejected
+from flowtui.notify import DeliveryFailed
 from flowtui.store.access import LocalStore
 
 if TYPE_CHECKING:
     from distributed import Client, Queue
+
+    from flowtui.config import Settings
+    from flowtui.notify.smtp import Mail
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +48,9 @@ ANSWER_TIMEOUT = 60.0
 """Seconds the worker waits for the scheduler's side to answer a request."""
 
 _OPS = ("read", "variable", "set_variable", "delete_variable", "secret_values")
+_HOME_OPS = ("command", "send_mail")
+"""Requests answered on a thread of their own: they wait for the scheduler's loop or a mail
+server, which must not hold up other attempts' requests for the store."""
 
 
 class StoreAccessFailed(RuntimeError):
@@ -77,25 +90,32 @@ class RemoteStore:
         return self
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> _Rows:
-        return _Rows(tuple(row) for row in self._call("read", sql, list(parameters)))
+        return _Rows(tuple(row) for row in self.call("read", sql, list(parameters)))
 
     def variable(self, key: str) -> str | None:
-        text: str | None = self._call("variable", key)
+        text: str | None = self.call("variable", key)
         return text
 
     def set_variable(self, key: str, text: str, description: str | None) -> None:
-        self._call("set_variable", key, text, description)
+        self.call("set_variable", key, text, description)
 
     def delete_variable(self, key: str) -> bool:
-        return bool(self._call("delete_variable", key))
+        return bool(self.call("delete_variable", key))
 
     def secret_values(self) -> list[str]:
-        return [str(value) for value in self._call("secret_values")]
+        return [str(value) for value in self.call("secret_values")]
+
+    def commands(self, actor: str) -> _RemoteCommands:
+        return _RemoteCommands(self, actor)
+
+    def mailer(self) -> _RemoteMailer:
+        return _RemoteMailer(self)
 
     def close(self) -> None:
         """The socket stays open: the attempt may reach the store again after a task ends."""
 
-    def _call(self, op: str, *args: Any) -> Any:
+    def call(self, op: str, *args: Any) -> Any:
+        """Have the scheduler's side do `op`: the value it answered, or its failure raised."""
         with self._lock:
             self._file.write(json.dumps({"op": op, "args": args}).encode() + b"\n")
             self._file.flush()
@@ -103,11 +123,38 @@ class RemoteStore:
         if not line:
             raise StoreAccessFailed("the worker stopped answering for the store")
         answer = json.loads(line)
-        if "error" in answer:
-            if answer["error"] == "OperationalError":
-                raise sqlite3.OperationalError(answer["message"])
-            raise StoreAccessFailed(f"the store could not {op}: {answer['message']}")
-        return answer["value"]
+        if "error" not in answer:
+            return answer["value"]
+        kind, message = answer["error"], answer["message"]
+        if kind == "OperationalError":
+            raise sqlite3.OperationalError(message)
+        if kind == "CommandRejected":
+            raise CommandRejected(message)
+        if kind == "DeliveryFailed":
+            raise DeliveryFailed(message, transient=bool(answer.get("transient")))
+        raise StoreAccessFailed(f"the scheduler's side could not {op}: {message}")
+
+
+class _RemoteCommands:
+    """`actor`'s commands, sent to the home's scheduler by the scheduler's side."""
+
+    def __init__(self, store: RemoteStore, actor: str) -> None:
+        self._store = store
+        self._actor = actor
+
+    def send(self, command: Command) -> dict[str, Any]:
+        result: dict[str, Any] = self._store.call("command", to_wire(command), self._actor)
+        return result
+
+
+class _RemoteMailer:
+    """Mail, sent by the scheduler's side with the home's `[smtp]`."""
+
+    def __init__(self, store: RemoteStore) -> None:
+        self._store = store
+
+    def send(self, mail: Mail) -> None:
+        self._store.call("send_mail", mail.to_json())
 
 
 def relay(sock: socket.socket, name: str, requests_queue: str, client: Client) -> None:
@@ -141,13 +188,15 @@ def relay(sock: socket.socket, name: str, requests_queue: str, client: Client) -
 
 class StoreServer:
     """Scheduler side: answers the requests of this executor's remote attempts (see the module
-    docstring), one at a time, on a thread of its own."""
+    docstring): those for the store one at a time, on a thread of its own; each command or mail
+    on a thread of its own too (`_HOME_OPS`)."""
 
-    def __init__(self, client: Client, db_path: Path, requests: str) -> None:
+    def __init__(self, client: Client, settings: Settings, requests: str) -> None:
         from distributed import Queue
 
         self._client = client
-        self._store = LocalStore(db_path)
+        self._settings = settings
+        self._store = LocalStore(settings.db_path)
         self._requests = Queue(requests, client=client)
         self._replies: dict[str, Queue] = {}
         self._names: set[str] = set()
@@ -179,10 +228,13 @@ class StoreServer:
     def _run(self) -> None:
         try:
             for name, request in self._incoming():
-                try:
-                    self._reply(name, self._answer(request))
-                except Exception as exc:  # that attempt's queue is gone: it ended meanwhile
-                    logger.warning("attempt %s: an answer from the store was lost: %s", name, exc)
+                op, args = _decoded(request)
+                if op in _HOME_OPS:
+                    threading.Thread(
+                        target=self._serve, args=(name, op, args), name="flowtui-home", daemon=True
+                    ).start()
+                else:
+                    self._serve(name, op, args)
         except (Exception, asyncio.CancelledError) as exc:  # the cluster or the client is gone
             if not self._stopped.is_set():
                 logger.error("the store proxy stopped answering remote attempts: %s", exc)
@@ -213,17 +265,45 @@ class StoreServer:
                 replies = self._replies[name] = Queue(reply_queue(name), client=self._client)
         replies.put(answer)
 
-    def _answer(self, request: str) -> str:
+    def _serve(self, name: str, op: str, args: list[Any]) -> None:
         try:
-            data = json.loads(request)
-            op, args = data["op"], data["args"]
-            if op not in _OPS:
-                raise ValueError(f"no such request: {op!r}")
-            if op == "read":
-                reader = self._store.reader()
-                value: Any = [] if reader is None else reader.execute(*args).fetchall()
-            else:
-                value = getattr(self._store, op)(*args)
-            return json.dumps({"value": value})
+            self._reply(name, self._answer(op, args))
+        except Exception as exc:  # that attempt's queue is gone: it ended meanwhile
+            logger.warning("attempt %s: an answer from the store was lost: %s", name, exc)
+
+    def _answer(self, op: str, args: list[Any]) -> str:
+        try:
+            return json.dumps({"value": self._do(op, args)})
+        except DeliveryFailed as exc:
+            failed = {"error": "DeliveryFailed", "message": exc.reason, "transient": exc.transient}
+            return json.dumps(failed)
         except Exception as exc:
             return json.dumps({"error": type(exc).__name__, "message": str(exc)})
+
+    def _do(self, op: str, args: list[Any]) -> Any:
+        if op == "read":
+            reader = self._store.reader()
+            return [] if reader is None else reader.execute(*args).fetchall()
+        if op == "command":  # to the socket a local attempt sends to: this process serves it
+            from flowtui.commands.transport import SocketClient
+
+            wire, actor = args
+            return SocketClient(self._settings, actor).send(from_wire(wire))
+        if op == "send_mail":  # the home's [smtp] as it is now, as a local attempt reads it
+            from flowtui.config import load_smtp
+            from flowtui.notify.smtp import Mail, send_mail
+
+            send_mail(load_smtp(self._settings.home), Mail.from_json(args[0]))
+            return None
+        if op not in _OPS:
+            raise ValueError(f"no such request: {op!r}")
+        return getattr(self._store, op)(*args)
+
+
+def _decoded(request: str) -> tuple[str, list[Any]]:
+    """A request's operation and arguments; one that is not JSON asks for nothing known."""
+    try:
+        data = json.loads(request)
+        return str(data["op"]), list(data["args"])
+    except (ValueError, KeyError, TypeError):
+        return "", []
