@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import textwrap
 import threading
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from tests.engine.conftest import Events
 
 distributed = pytest.importorskip("distributed")
 
-from flowtui.execution.dask import log_stream  # noqa: E402  # needs distributed
+from flowtui.execution.dask import log_stream, store_proxy  # noqa: E402  # needs distributed
 from flowtui.execution.dask.executor import DaskExecutor  # noqa: E402
 from flowtui.execution.dask.log_stream import LogSink  # noqa: E402
 
@@ -247,6 +248,32 @@ def test_the_sink_gives_up_on_missing_pieces_after_its_grace_and_says_so(
     finally:
         sink.stop()
     assert log.read_text().endswith("1 piece(s) of this log did not arrive from the worker\n")
+
+
+def test_a_late_answer_is_not_taken_for_the_next_requests(
+    cluster: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker's relay: a request the scheduler's side answers too late gets a timeout, and
+    that late answer, when it comes, is dropped instead of answering the attempt's next one."""
+    monkeypatch.setattr(store_proxy, "ANSWER_TIMEOUT", 0.5)
+    attempt, worker = socket.socketpair()
+    with distributed.Client(cluster) as client:
+        relaying = threading.Thread(target=store_proxy.relay, args=(worker, "a", "req-a", client))
+        relaying.start()
+        with attempt, attempt.makefile("rwb") as file:
+            requests = distributed.Queue("req-a", client=client)
+            replies = distributed.Queue(store_proxy.reply_queue("a"), client=client)
+            file.write(b"first\n")
+            file.flush()
+            assert json.loads(file.readline())["error"] == "Timeout"
+            assert requests.get(timeout=5)["seq"] == 0
+            replies.put({"seq": 0, "answer": "late"})
+            file.write(b"second\n")
+            file.flush()
+            assert requests.get(timeout=5)["seq"] == 1
+            replies.put({"seq": 1, "answer": "in time"})
+            assert file.readline() == b"in time\n"
+        relaying.join(timeout=10)
 
 
 def piece(seq: int, data: bytes, name: str = "a") -> tuple[float, dict[str, Any]]:

@@ -27,6 +27,7 @@ import logging
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -167,16 +168,12 @@ def relay(sock: socket.socket, name: str, requests_queue: str, client: Client) -
     replies: Queue | None = None
     with sock, sock.makefile("rwb") as file:
         try:
-            for line in file:
+            for seq, line in enumerate(file):
                 if requests is None or replies is None:  # the answer's queue first
                     replies = Queue(reply_queue(name), client=client)
                     requests = Queue(requests_queue, client=client)
-                requests.put({"name": name, "request": line.decode()})
-                try:
-                    answer = str(replies.get(timeout=ANSWER_TIMEOUT))
-                except TimeoutError:
-                    message = f"the flowtui scheduler did not answer in {ANSWER_TIMEOUT:g} s"
-                    answer = json.dumps({"error": "Timeout", "message": message})
+                requests.put({"name": name, "seq": seq, "request": line.decode()})
+                answer = _answer_to(replies, seq)
                 file.write(answer.encode() + b"\n")
                 file.flush()
         finally:
@@ -184,6 +181,21 @@ def relay(sock: socket.socket, name: str, requests_queue: str, client: Client) -
                 if queue is not None:
                     with contextlib.suppress(Exception):
                         queue.close()
+
+
+def _answer_to(replies: Queue, seq: int) -> str:
+    """The answer to request `seq`, or a timeout as an answer; the late answer of an earlier
+    request that timed out is dropped, not read as this one's."""
+    deadline = time.monotonic() + ANSWER_TIMEOUT
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            reply = replies.get(timeout=left)
+        except TimeoutError:
+            break
+        if reply["seq"] == seq:
+            return str(reply["answer"])
+    message = f"the flowtui scheduler did not answer in {ANSWER_TIMEOUT:g} s"
+    return json.dumps({"error": "Timeout", "message": message})
 
 
 class StoreServer:
@@ -227,14 +239,17 @@ class StoreServer:
 
     def _run(self) -> None:
         try:
-            for name, request in self._incoming():
+            for name, seq, request in self._incoming():
                 op, args = _decoded(request)
                 if op in _HOME_OPS:
                     threading.Thread(
-                        target=self._serve, args=(name, op, args), name="flowtui-home", daemon=True
+                        target=self._serve,
+                        args=(name, seq, op, args),
+                        name="flowtui-home",
+                        daemon=True,
                     ).start()
                 else:
-                    self._serve(name, op, args)
+                    self._serve(name, seq, op, args)
         except (Exception, asyncio.CancelledError) as exc:  # the cluster or the client is gone
             if not self._stopped.is_set():
                 logger.error("the store proxy stopped answering remote attempts: %s", exc)
@@ -243,7 +258,7 @@ class StoreServer:
             with contextlib.suppress(Exception):
                 self._requests.close()  # the Dask scheduler forgets the queue
 
-    def _incoming(self) -> Iterator[tuple[str, str]]:
+    def _incoming(self) -> Iterator[tuple[str, int, str]]:
         while True:
             message = self._requests.get()  # no timeout: one in a Dask queue logs an error
             if self._stopped.is_set():
@@ -252,9 +267,9 @@ class StoreServer:
             with self._lock:
                 ours = name in self._names
             if ours:
-                yield name, str(message["request"])
+                yield name, int(message["seq"]), str(message["request"])
 
-    def _reply(self, name: str, answer: str) -> None:
+    def _reply(self, name: str, seq: int, answer: str) -> None:
         from distributed import Queue
 
         with self._lock:
@@ -263,11 +278,11 @@ class StoreServer:
             replies = self._replies.get(name)
             if replies is None:
                 replies = self._replies[name] = Queue(reply_queue(name), client=self._client)
-        replies.put(answer)
+        replies.put({"seq": seq, "answer": answer})
 
-    def _serve(self, name: str, op: str, args: list[Any]) -> None:
+    def _serve(self, name: str, seq: int, op: str, args: list[Any]) -> None:
         try:
-            self._reply(name, self._answer(op, args))
+            self._reply(name, seq, self._answer(op, args))
         except Exception as exc:  # that attempt's queue is gone: it ended meanwhile
             logger.warning("attempt %s: an answer from the store was lost: %s", name, exc)
 
