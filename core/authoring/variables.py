@@ -15,20 +15,20 @@ from flowtui.errors import VariableNotFound
 if TYPE_CHECKING:
     from flowtui.store.access import StoreAccess
 
-_db_path: Path | None = None
+_db_path: Path | str | None = None
 _MISSING: Any = object()
 
 
 def configure(db_path: Path | str) -> None:
     """Make Variable use the store at `db_path` (the attempt runner calls this in the child)."""
     global _db_path
-    _db_path = Path(db_path)
+    _db_path = db_path  # made a Path when used: most attempts never use it
 
 
 def db_path() -> Path:
     """The store Variable uses: the configured one, else the home's (`$FLOWTUI_HOME`)."""
     if _db_path is not None:
-        return _db_path
+        return Path(_db_path)
     from flowtui.config import resolve_home  # here: reading flowtui.toml costs 10 ms
 
     return resolve_home() / "flowtui.db"

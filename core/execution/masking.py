@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -18,12 +19,46 @@ from flowtui.execution.mask_filter import LineMasker, Masker
 from flowtui.store import access
 from flowtui.store.variables import ENV_PREFIX, is_secret_key
 
+_remembered: tuple[str, ...] | None = None
+"""`os.environ`'s secret values as `remember_environment` found them; None: not remembered."""
+
 
 def secret_values(db_path: Path | str, *environs: Mapping[str, str]) -> list[str]:
     """Values of secret-looking variables, each once: `FLOWTUI_VAR_*` in `environs`, then the
     store's (as this process reaches it: `flowtui.store.access`)."""
-    values = [value for environ in environs for value in env_secret_values(environ)]
-    return list(dict.fromkeys(values + access.at(db_path).secret_values()))
+    return _with_stored(_environ_values(environs), db_path)
+
+
+def attempt_secret_values(db_path: Path | str, *environs: Mapping[str, str]) -> list[str]:
+    """`secret_values(db_path, os.environ, *environs)`, with `os.environ`'s values as
+    `remember_environment` found them, if it was called: each child of the fork server then
+    does not scan the environment again."""
+    own = env_secret_values(os.environ) if _remembered is None else list(_remembered)
+    return _with_stored(own + _environ_values(environs), db_path)
+
+
+def remember_environment() -> None:
+    """Remember `os.environ`'s secret values for `attempt_secret_values` in this process and
+    the processes it forks. Call it again after running code that may change `os.environ` (the
+    fork server, after importing DAG files)."""
+    global _remembered
+    _remembered = tuple(env_secret_values(os.environ))
+
+
+def forget_environment() -> None:
+    """Scan `os.environ` again at each `attempt_secret_values` (a child of the fork server that
+    imports a DAG file itself: the import may set variables there)."""
+    global _remembered
+    _remembered = None
+
+
+def _environ_values(environs: Sequence[Mapping[str, str]]) -> list[str]:
+    return [value for environ in environs for value in env_secret_values(environ)]
+
+
+def _with_stored(values: list[str], db_path: Path | str) -> list[str]:
+    stored = access.at(db_path).secret_values()
+    return list(dict.fromkeys(values + stored)) if values or stored else []
 
 
 def env_secret_values(environ: Mapping[str, str]) -> list[str]:

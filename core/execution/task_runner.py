@@ -6,7 +6,6 @@ scheduler."""
 from __future__ import annotations
 
 import copy
-import os
 import sys
 import traceback
 from collections.abc import Mapping
@@ -57,7 +56,7 @@ def run_task(dag: DAG, info: AttemptInfo) -> AttemptOutcome:
 
 def secrets_masker(info: AttemptInfo) -> Masker:
     """The attempt's secrets, read once: one stat when the store holds none (most runs)."""
-    return Masker(masking.secret_values(info.db_path, os.environ))
+    return Masker(masking.attempt_secret_values(info.db_path))
 
 
 def _run_copy(dag: DAG, info: AttemptInfo, masker: Masker) -> AttemptOutcome:
@@ -268,7 +267,7 @@ def bash_invocation(dag: DAG, info: AttemptInfo) -> BashInvocation:
     finally:
         ti.close()
     # The environment bash gets may hold more FLOWTUI_VAR_ secrets than this process's.
-    secrets = masking.secret_values(info.db_path, os.environ, env)
+    secrets = masking.attempt_secret_values(info.db_path, env)
     rendered = rendered_fields(task, Masker(secrets))
     argv, env = masking.filtered(argv, env, secrets)
     return BashInvocation(argv, env, cwd, ti.pushed, rendered)

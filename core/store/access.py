@@ -10,6 +10,7 @@ file, as every attempt on the scheduler's machine does, and leaves the home's sc
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -90,27 +91,29 @@ class LocalStore:
     """The store's SQLite file at `path`, opened by this process."""
 
     def __init__(self, path: Path | str) -> None:
-        self._path = Path(path)
+        self._file = os.fspath(path)
+        """The path as given: made a `Path` only when needed (most attempts never need it)."""
         self._conn: sqlite3.Connection | None = None
 
     @property
     def path(self) -> Path:
-        return self._path
+        return Path(self._file)
 
     def reader(self) -> sqlite3.Connection | None:
-        if self._conn is None and self._path.exists():
+        if self._conn is None and self.path.exists():
             from flowtui.store.schema import open_connection
 
-            self._conn = open_connection(self._path, readonly=True)
+            self._conn = open_connection(self.path, readonly=True)
         return self._conn
 
     def variable(self, key: str) -> str | None:
         from flowtui.store.schema import open_connection
         from flowtui.store.variables import read
 
-        if not self._path.exists():
+        path = self.path
+        if not path.exists():
             return None
-        conn = open_connection(self._path, readonly=True)
+        conn = open_connection(path, readonly=True)
         try:
             return read(conn, key)
         finally:
@@ -129,7 +132,8 @@ class LocalStore:
     def delete_variable(self, key: str) -> bool:
         from flowtui.store import variables
 
-        if not self._path.exists():
+        path = self.path
+        if not path.exists():
             return False
         store = self._open()
         try:
@@ -137,13 +141,13 @@ class LocalStore:
                 deleted = variables.delete(conn, key)
         finally:
             store.close()
-        variables.refresh_marker(self._path)
+        variables.refresh_marker(path)
         return deleted
 
     def secret_values(self) -> list[str]:
         from flowtui.store.variables import stored_secret_values
 
-        return stored_secret_values(self._path)
+        return stored_secret_values(self._file)
 
     def commands(self, actor: str) -> None:
         return None
@@ -159,8 +163,9 @@ class LocalStore:
     def _open(self) -> Store:
         from flowtui.store import Store
 
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        return Store(self._path)
+        path = self.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return Store(path)
 
 
 _installed: StoreAccess | None = None

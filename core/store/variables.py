@@ -114,8 +114,12 @@ def delete(conn: sqlite3.Connection, key: str) -> bool:
 
 def marker_path(db_path: Path | str) -> Path:
     """The file that exists while the store at `db_path` holds a secret-looking key."""
-    path = Path(db_path)
-    return path.with_name(path.name + ".secret-variables")
+    return Path(_marker_file(db_path))
+
+
+def _marker_file(db_path: Path | str) -> str:
+    """`marker_path` as text, made without pathlib: every attempt looks for it."""
+    return os.fspath(db_path) + ".secret-variables"
 
 
 def mark_secrets(db_path: Path | str) -> None:
@@ -152,7 +156,7 @@ def refresh_marker(db_path: Path) -> None:
 def stored_secret_values(db_path: Path | str) -> list[str]:
     """Values of the store's secret-looking variables; the store is opened only while its
     marker exists: one stat instead of opening SQLite, on the path most attempts take."""
-    if not os.path.exists(marker_path(db_path)):
+    if not os.path.exists(_marker_file(db_path)):
         return []
     try:
         conn = sqlite3.connect(

@@ -16,12 +16,16 @@ from pathlib import Path
 import pytest
 
 from flowtui import DAG, BashOperator, PythonOperator, Variable
-from flowtui.execution.base import AttemptInfo
+from flowtui.execution import masking
+from flowtui.execution.base import AttemptExited, AttemptInfo, AttemptRequest, AttemptStarted
+from flowtui.execution.local.executor import LocalExecutor
 from flowtui.execution.mask_filter import LineMasker, Masker
 from flowtui.execution.masking import MaskingStream, filtered, masked_output, secret_values
 from flowtui.execution.task_runner import bash_invocation, run_task
+from flowtui.loading.parse import Preload
 from flowtui.store.variables import is_secret_key, marker_path
-from tests.conftest import attempt_info
+from tests.conftest import Home, attempt_info
+from tests.engine.conftest import Events
 
 SECRET = "hunter22"
 
@@ -150,6 +154,20 @@ def test_environment_secrets_count_without_a_store(tmp_path: Path) -> None:
     assert secret_values(tmp_path / "absent.db", environ) == ["tok-abcdef"]
 
 
+def test_the_environment_s_secrets_are_read_once_when_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(masking, "_remembered", None)  # restored after the test
+    monkeypatch.setenv("FLOWTUI_VAR_API_TOKEN", "tok-abcdef")
+    absent = tmp_path / "absent.db"
+    masking.remember_environment()
+    monkeypatch.setenv("FLOWTUI_VAR_API_TOKEN", "tok-changed")
+    bash_env = {"FLOWTUI_VAR_DB_PASSWORD": "pw-123456"}
+    assert masking.attempt_secret_values(absent, bash_env) == ["tok-abcdef", "pw-123456"]
+    masking.forget_environment()
+    assert masking.attempt_secret_values(absent) == ["tok-changed"]
+
+
 # --- the bash filter ---
 
 
@@ -262,3 +280,48 @@ def test_bash_is_given_each_secret_once_and_none_too_short_to_mask(
         BashOperator(task_id="b", bash_command="true", env={"A": "1"}, append_env=True)
     _argv, env, _cwd, _xcom, _rendered = bash_invocation(dag, _attempt(db, "b"))
     assert json.loads(env["FLOWTUI_MASK_SECRETS"]) == ["tok-abcdef"]
+
+
+# --- secrets a DAG file's import sets, on a real fork server ---
+
+SETS_A_SECRET = """
+    import os
+    from flowtui import DAG, BashOperator, PythonOperator
+
+    # A value of the importing process's own: the fork server's, or the attempt's.
+    os.environ["FLOWTUI_VAR_API_TOKEN"] = f"tok-of-{os.getpid()}"
+
+    def show():
+        print("python token:", os.environ["FLOWTUI_VAR_API_TOKEN"])
+
+    with DAG("{dag_id}", schedule=None):
+        PythonOperator(task_id="py", python_callable=show)
+        BashOperator(task_id="sh", bash_command="echo bash token: $FLOWTUI_VAR_API_TOKEN")
+"""
+
+
+def test_a_secret_a_dag_file_s_import_sets_is_masked_wherever_it_was_imported(
+    home: Home,
+) -> None:
+    """The fork server imports `d.py` (its children take os.environ's secrets from it); the
+    attempts of `e.py` import it themselves, each setting a token the server never saw."""
+    events = Events()
+    executor = LocalExecutor(home.settings)
+    executor.listen(events.queue.put)
+    executor.start()
+    try:
+        kinds: tuple[tuple[str, Preload], ...] = (("d", "server"), ("e", ""))
+        for dag_id, preload in kinds:
+            file = home.write_dag(f"{dag_id}.py", SETS_A_SECRET.replace("{dag_id}", dag_id))
+            for task_id, masked in (("py", "python token: ***"), ("sh", "bash token: ***")):
+                info = attempt_info(home.settings.db_path, dag_id, task_id)
+                log = home.settings.attempt_log_path(dag_id, info.run_id, task_id, 1)
+                request = AttemptRequest(info, str(file), str(log), task_id == "sh", preload)
+                executor.submit(request._replace(queued_at="q1"))
+                events.next(AttemptStarted)
+                assert events.next(AttemptExited).outcome.state == "success"
+                text = log.read_text()
+                assert masked in text, text
+                assert "tok-of-" not in text, text
+    finally:
+        executor.stop()

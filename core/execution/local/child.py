@@ -172,7 +172,7 @@ def _run_attempt(request: AttemptRequest, preloaded: dict[str, DAG] | None) -> A
     which waits for it (so that its exit code is recorded even if the fork server is gone)."""
     from flowtui.authoring.exceptions import FailTask, SkipTask
     from flowtui.execution.task_runner import bash_invocation, run_task, skip_or_fail_outcome
-    from flowtui.loading.dag_file import dags_by_id, describe_import_error
+    from flowtui.loading.dag_file import describe_import_error
 
     info = request.info
     print(
@@ -183,8 +183,7 @@ def _run_attempt(request: AttemptRequest, preloaded: dict[str, DAG] | None) -> A
         flush=True,
     )
     try:
-        dags = preloaded or dags_by_id(Path(request.file))
-        dag = dags[info.dag_id]
+        dag = (preloaded or _import_dags(request.file))[info.dag_id]
         if request.runs_bash:
             bash = bash_invocation(dag, info)
             return _bash_attempt(dag.get_task(info.task_id), bash, request)
@@ -222,17 +221,27 @@ def _bash_attempt(task: object, bash: BashInvocation, request: AttemptRequest) -
 
 def _run_callbacks(job: CallbackJob, preloaded: dict[str, DAG] | None) -> CallbackReport:
     from flowtui.execution.callback_runner import run_callbacks
-    from flowtui.loading.dag_file import dags_by_id, describe_import_error
+    from flowtui.loading.dag_file import describe_import_error
 
     request = job.request
     try:
-        dag = (preloaded or dags_by_id(Path(request.file)))[request.info.dag_id]
+        dag = (preloaded or _import_dags(request.file))[request.info.dag_id]
     except BaseException as exc:
         problem = describe_import_error(exc, Path(request.file))
         message = f"{request.name} could not run: {problem.message}"
         print(flowtui_line(message), file=sys.stderr, flush=True)
         return CallbackReport(errors=(message,))
     return run_callbacks(dag, request)
+
+
+def _import_dags(file: str) -> dict[str, DAG]:
+    """Import the DAG file here, as the fork server did not. Its import may set secrets in
+    os.environ: this process's masker scans it rather than take the server's findings."""
+    from flowtui.execution import masking
+    from flowtui.loading.dag_file import dags_by_id
+
+    masking.forget_environment()
+    return dags_by_id(Path(file))
 
 
 def _run_bash(argv: list[str], env: dict[str, str], cwd: str | None) -> int:

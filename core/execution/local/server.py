@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from flowtui.execution import leftovers
+from flowtui.execution import leftovers, masking
 from flowtui.execution.local.child import Child, run_job
 from flowtui.execution.local.protocol import (
     CallbackJob,
@@ -247,6 +247,14 @@ class ForkServer:
         if cached and cached[0] == mtime:
             return
         self._generation += 1
+        try:
+            self._import(file, mtime)
+        finally:
+            # The import (and the template fields read after it) may have set FLOWTUI_VAR_
+            # secrets in os.environ: the children's maskers take os.environ's from here.
+            masking.remember_environment()
+
+    def _import(self, file: str, mtime: int) -> None:
         try:
             dags = dags_by_id(Path(file))
         except BaseException:  # the child will import it again and report the error
