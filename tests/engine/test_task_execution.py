@@ -22,6 +22,7 @@ from flowtui import (
     ShortCircuitOperator,
     SkipTask,
 )
+from flowtui.authoring.operators import python as python_operator
 from flowtui.errors import FlowtuiError, TemplateUndefined
 from flowtui.execution.base import AttemptInfo, AttemptOutcome
 from flowtui.execution.task_runner import bash_invocation, run_task
@@ -132,6 +133,34 @@ def test_callable_gets_named_context_keys_and_op_arguments(db: Path) -> None:
         "ti": "t",
         "try_number": 2,
     }
+
+
+def test_callables_with_signatures_found_ahead_get_their_own_keys(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in the fork server's children, which take the signatures the server found: one
+    callable is unhashable and one has no signature, so theirs are found at the call."""
+    monkeypatch.setattr(python_operator, "_signatures", {})  # restored after the test
+    seen: list[tuple[str, Any]] = []
+
+    def by_ds(ds: str) -> None:
+        seen.append(("ds", ds))
+
+    def by_run_id(run_id: str) -> None:
+        seen.append(("run_id", run_id))
+
+    class Unhashable:
+        __hash__ = None  # type: ignore[assignment]  # what is tested: it cannot be a key
+
+        def __call__(self, try_number: int) -> None:
+            seen.append(("try_number", try_number))
+
+    callables: list[Any] = [by_ds, by_run_id, Unhashable()]
+    python_operator.remember_signatures([*callables, type])
+    assert set(python_operator._signatures) == {by_ds, by_run_id}
+    for fn in callables:
+        assert run_task(one_task_dag(fn), attempt_info(db, "d", "t")).state == "success"
+    assert seen == [("ds", "2024-03-05"), ("run_id", "manual__2024-03-05"), ("try_number", 1)]
 
 
 def test_callable_with_kwargs_gets_the_whole_context(db: Path) -> None:

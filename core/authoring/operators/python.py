@@ -3,11 +3,42 @@ its signature asks for (or the whole context with `**kwargs`), as in Airflow."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+import contextlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from flowtui.authoring.baseoperator import BaseOperator, Context
 from flowtui.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    import inspect
+
+_signatures: dict[Callable[..., Any], inspect.Signature] = {}
+"""Signatures found ahead (`remember_signatures`)."""
+
+
+def remember_signatures(callables: Iterable[Callable[..., Any]]) -> None:
+    """Find the signatures of `callables` now, in place of those found before, for
+    `call_with_context` in this process and those it forks: the fork server does it for the
+    callables of the DAGs it holds, so that its children do not each inspect them."""
+    import inspect
+
+    global _signatures
+    found: dict[Callable[..., Any], inspect.Signature] = {}
+    for fn in callables:
+        with contextlib.suppress(Exception):  # unhashable, or no signature: found at the call
+            if fn not in found:  # 10,000 tasks may share one function
+                found[fn] = inspect.signature(fn)
+    _signatures = found
+
+
+def _signature(fn: Callable[..., Any]) -> inspect.Signature:
+    import inspect
+
+    try:
+        return _signatures[fn]
+    except (KeyError, TypeError):  # not remembered; unhashable
+        return inspect.signature(fn)
 
 
 def call_with_context(
@@ -20,7 +51,7 @@ def call_with_context(
     """
     import inspect
 
-    params = list(inspect.signature(fn).parameters.values())
+    params = list(_signature(fn).parameters.values())
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     taken = {p.name for p in params[: len(args)] if p.kind in positional}
     merged = {**context, **kwargs}

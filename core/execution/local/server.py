@@ -7,6 +7,7 @@ it runs and when it is reaped."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import gc
 import os
 import select
@@ -262,6 +263,7 @@ class ForkServer:
             return
         _prepare_templates(dags)
         self.preloaded[file] = (mtime, dags)
+        _prepare_calls([dag for _, held in self.preloaded.values() for dag in held.values()])
 
     def _reap(self) -> None:
         while True:  # a retired spare too, which is no job's child
@@ -357,6 +359,21 @@ def _prepare_templates(dags: dict[str, DAG]) -> None:
             for name in getattr(task, "template_fields", ()):
                 with contextlib.suppress(Exception):  # a property that fails: the child says so
                     prepare(getattr(task, name, None))
+
+
+def _prepare_calls(dags: list[DAG]) -> None:
+    """Do once, here, what each attempt of these DAGs' tasks would otherwise do in its own
+    process: find the signatures of their callables (`call_with_context`), and copy one task
+    of each class (an attempt copies its task: the first copy of a class with slots stores
+    their names in the class, a write that in a child also throws away its attribute caches)."""
+    from flowtui.authoring.operators.python import remember_signatures
+
+    tasks = [task for dag in dags for task in dag.task_dict.values()]
+    callables = [getattr(task, "python_callable", None) for task in tasks]
+    remember_signatures(fn for fn in callables if callable(fn))
+    for task in {type(task): task for task in tasks}.values():
+        with contextlib.suppress(Exception):  # one that cannot be copied fails in its attempt
+            copy.copy(task)
 
 
 def _read_nonblocking(fd: int) -> bytes:
