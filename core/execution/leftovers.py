@@ -18,28 +18,28 @@ from typing import TYPE_CHECKING
 from flowtui.execution.logs import flowtui_line
 
 if TYPE_CHECKING:
-    import ctypes
+    from collections.abc import Callable
 
 _PR_SET_CHILD_SUBREAPER = 36
-_libc: ctypes.CDLL | None = None
+_prctl: Callable[..., int] | None = None
 
 
 def load() -> None:
-    """Import ctypes and open libc once (in the fork server, so that its children need not;
-    a process that only imports this module, the command line, pays for neither)."""
-    global _libc
-    if _libc is None:
+    """Import ctypes and find libc's prctl once (in the fork server, so that its children need
+    not; a process that only imports this module, the command line, pays for neither)."""
+    global _prctl
+    if _prctl is None:
         import ctypes
 
-        with contextlib.suppress(OSError):
-            _libc = ctypes.CDLL(None, use_errno=True)
+        with contextlib.suppress(OSError, AttributeError):  # no libc, or no prctl in it
+            _prctl = ctypes.CDLL(None, use_errno=True).prctl
 
 
 def become_subreaper() -> None:
     """Adopt this process's orphaned descendants (Linux; elsewhere a no-op)."""
     load()
-    if _libc is not None:
-        _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    if _prctl is not None:
+        _prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 def stop_leftovers(grace: float) -> None:

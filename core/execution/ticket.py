@@ -70,11 +70,7 @@ def claim(path: str, queued_at: str) -> int | Declined:
     """Claim the try queued at `queued_at`: the locked ticket's fd (keep it open while the
     attempt runs; it is close-on-exec, so a program the attempt execs does not hold it), or
     `Declined`. Records from another incarnation (an earlier run with this id) are discarded."""
-    try:
-        fd = os.open(path, _OPEN, 0o600)
-    except FileNotFoundError:  # the attempt's first file: its log folder is made here
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        fd = os.open(path, _OPEN, 0o600)
+    fd = _open_new(path)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -91,6 +87,20 @@ def claim(path: str, queued_at: str) -> int | Declined:
         os.close(fd)
         return Declined(_state(records, queued_at, held=False))
     return _start(fd, queued_at)
+
+
+def _open_new(path: str) -> int:
+    """Open the ticket, making its folder first (the attempt's log folder, new for a first try,
+    where the ticket is the first file): one `mkdir` rather than a failed open, a check of the
+    parent and the `mkdir`. The parent is made too when missing (a run's first attempt)."""
+    folder = os.path.dirname(path)
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:  # a later try of the task
+        pass
+    except FileNotFoundError:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    return os.open(path, _OPEN, 0o600)
 
 
 def _start(fd: int, queued_at: str) -> int:
