@@ -290,10 +290,13 @@ MACROS = SimpleNamespace(
 )
 """Context key `macros`, as in Airflow (the parts without extra dependencies)."""
 
+VARIABLES = SimpleNamespace(value=_VariableView(False), json=_VariableView(True))
+"""Context key `var` (the views keep no state: one for every attempt)."""
+
 
 def build_context(dag: DAG, task: BaseOperator, info: AttemptFacts, ti: TaskInstance) -> Context:
     """The context of one attempt of `task`; see the module docstring for the keys."""
-    logical = _utc(info.logical_date)
+    logical = ti.logical_date  # parsed once, by the task instance
     start = _utc(info.data_interval_start) if info.data_interval_start else logical
     end = _utc(info.data_interval_end) if info.data_interval_end else logical
     conf = dict(info.conf or {})
@@ -303,6 +306,8 @@ def build_context(dag: DAG, task: BaseOperator, info: AttemptFacts, ti: TaskInst
         previous = _previous_success(ti.connection(), info.dag_id, info.logical_date)
     prev_start, prev_end = (_utc(d) if d else None for d in previous)
     ds = logical.strftime("%Y-%m-%d")
+    ds_nodash = ds.replace("-", "")
+    ts = logical.isoformat()
     return {
         "dag": dag,
         "task": task,
@@ -315,20 +320,20 @@ def build_context(dag: DAG, task: BaseOperator, info: AttemptFacts, ti: TaskInst
         "logical_date": logical,
         "execution_date": logical,
         "ds": ds,
-        "ds_nodash": ds.replace("-", ""),
-        "ts": logical.isoformat(),
+        "ds_nodash": ds_nodash,
+        "ts": ts,
         "ts_nodash": logical.strftime("%Y%m%dT%H%M%S"),
-        "ts_nodash_with_tz": logical.isoformat().replace("-", "").replace(":", ""),
+        "ts_nodash_with_tz": ts.replace("-", "").replace(":", ""),
         "data_interval_start": start,
         "data_interval_end": end,
         "prev_data_interval_start_success": prev_start,
         "prev_data_interval_end_success": prev_end,
-        "var": SimpleNamespace(value=_VariableView(False), json=_VariableView(True)),
+        "var": VARIABLES,
         "macros": MACROS,
         "try_number": info.try_number,
         "max_tries": info.max_tries,
         "templates_dict": None,
-        "task_instance_key_str": f"{info.dag_id}__{info.task_id}__{ds.replace('-', '')}",
+        "task_instance_key_str": f"{info.dag_id}__{info.task_id}__{ds_nodash}",
         "inlets": task.inlets,
         "outlets": task.outlets,
         "inlet_events": InletEventsAccessors(task.inlets, ti.connection),

@@ -120,10 +120,13 @@ def test_xcom_push_is_checked_and_kept(db: Path) -> None:
 def test_callable_gets_named_context_keys_and_op_arguments(db: Path) -> None:
     seen: dict[str, Any] = {}
 
-    def named(a: int, ds: str, params: dict[str, Any], b: int = 0, ti: Any = None) -> None:
+    def named(
+        a: int, ds: str, params: dict[str, Any], b: int = 0, ti: Any = None, run_id: str = ""
+    ) -> None:
         seen.update(a=a, ds=ds, params=params, b=b, ti=ti.task_id, try_number=ti.try_number)
+        seen.update(run_id=run_id)
 
-    d = one_task_dag(named, op_args=[1], op_kwargs={"b": 2})
+    d = one_task_dag(named, op_args=[1], op_kwargs={"b": 2, "run_id": "op_kwargs win"})
     assert run_task(d, attempt_info(db, "d", "t", try_number=2)).state == "success"
     assert seen == {
         "a": 1,
@@ -132,6 +135,7 @@ def test_callable_gets_named_context_keys_and_op_arguments(db: Path) -> None:
         "b": 2,
         "ti": "t",
         "try_number": 2,
+        "run_id": "op_kwargs win",
     }
 
 
@@ -176,6 +180,11 @@ def test_callable_with_kwargs_gets_the_whole_context(db: Path) -> None:
     assert seen["templates_dict"] == {"day": "20240305"}
     assert seen["ts"] == "2024-03-05T00:00:00+00:00"
     assert seen["ts_nodash"] == "20240305T000000"
+    assert seen["ts_nodash_with_tz"] == "20240305T000000+0000"
+    assert seen["ds_nodash"] == "20240305"
+    assert seen["task_instance_key_str"] == "d__t__20240305"
+    assert seen["logical_date"] == seen["ti"].logical_date
+    assert seen["var"].value.get("absent", "dflt") == "dflt"
     assert seen["data_interval_start"] == datetime.fromisoformat("2024-03-04T00:00:00+00:00")
     assert seen["logical_date"] is seen["execution_date"]
     assert seen["run_id"] == "manual__2024-03-05"

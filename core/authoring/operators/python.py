@@ -54,16 +54,18 @@ def call_with_context(
     params = list(_signature(fn).parameters.values())
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     taken = {p.name for p in params[: len(args)] if p.kind in positional}
-    merged = {**context, **kwargs}
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        merged = {**context, **kwargs}
         chosen = {k: v for k, v in merged.items() if k not in taken}
-    else:
+    else:  # only the names it takes: no copy of the whole context
         named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-        chosen = {
-            p.name: merged[p.name]
-            for p in params
-            if p.kind in named and p.name in merged and p.name not in taken
-        }
+        chosen = {}
+        for p in params:
+            if p.kind in named and p.name not in taken:
+                if p.name in kwargs:
+                    chosen[p.name] = kwargs[p.name]
+                elif p.name in context:
+                    chosen[p.name] = context[p.name]
     result = fn(*args, **chosen)
     if inspect.iscoroutine(result):
         import asyncio
