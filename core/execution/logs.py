@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 from flowtui.config import make_private_folder
 
@@ -52,18 +53,30 @@ def open_log(log: str | Path) -> int:
         return os.open(log, _APPEND, 0o600)
 
 
+_streams: tuple[TextIO, TextIO] | None = None
+"""The sys.stdout and sys.stderr `send_output_to` made last, in this process or the one it was
+forked from."""
+
+
 def send_output_to(log: str) -> None:
     """Read stdin from /dev/null and append stdout and stderr to `log` (its folders made if
-    missing), with fresh line-buffered sys.stdout and sys.stderr on them: whatever they were in
-    the process this one was forked from (a terminal, pytest's capture), print() now writes to
-    the log. The two fds opened to do so stay open; the caller closes what it does not keep."""
+    missing), with line-buffered sys.stdout and sys.stderr on them: whatever they were in the
+    process this one was forked from (a terminal, pytest's capture), print() now writes to the
+    log. The two fds opened to do so stay open; the caller closes what it does not keep."""
+    global _streams
     null = os.open(os.devnull, os.O_RDONLY)  # first: fd 0 itself if the parent closed it
     fd = open_log(log)
     os.dup2(null, 0)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
+    if _streams is not None and sys.stdout is _streams[0] and sys.stderr is _streams[1]:
+        # Made here before, as the fork server made them for its own log (and flushed them
+        # before it forked): they write to fds 1 and 2, now the log. New ones would cost every
+        # attempt the pages of their buffers and of the codec's lookup.
+        return
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    _streams = (sys.stdout, sys.stderr)
 
 
 def last_line(path: str | Path, start: int) -> str:

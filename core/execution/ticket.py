@@ -169,10 +169,12 @@ def _read(fd: int) -> list[dict[str, Any]]:
     data = os.pread(fd, 1 << 20, 0)
     records = []
     for line in data.split(b"\n"):
+        if not line:  # a new ticket's, read by every attempt: not worth a failed decode
+            continue
         try:
             records.append(json.loads(line))
         except ValueError:
-            continue  # empty, or cut short by a kill mid-write
+            continue  # cut short by a kill mid-write
     return records
 
 
