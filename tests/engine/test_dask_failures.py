@@ -187,7 +187,7 @@ def test_an_attempt_left_running_is_adopted_by_the_next_executor_and_stops(
     assert log.read_text().count("pid ") == 1  # one process ever ran this try
     printed = numbered_lines(log)
     assert printed == list(range(1, len(printed) + 1))
-    assert len(printed) > left_at + 20
+    assert len(printed) > left_at  # and those it printed while no executor listened
 
 
 RESTARTED = """

@@ -35,7 +35,6 @@ from flowtui.execution.dask.log_stream import LOG_TOPIC, LogSink
 from flowtui.execution.dask.orphans import stop_orphan
 from flowtui.execution.dask.published import (
     NOTHING_KEPT,
-    KeptEvents,
     dataset_name,
     kept_events,
     publish,
@@ -204,7 +203,6 @@ class DaskExecutor:
         hand it those that waited, then answer their requests for the store (those sent while
         no scheduler listened wait in its queue)."""
         names = published_names(client)
-        kept = kept_events(client) if names else NOTHING_KEPT
         client.subscribe_topic(STARTED_TOPIC, self._started)
         if self._logs is not None:
             client.subscribe_topic(LOG_TOPIC, self._logs.received)
@@ -217,7 +215,7 @@ class DaskExecutor:
                     self._client = client
                     break
             for attempt in waiting:
-                self._dispatch(client, attempt, kept)
+                self._dispatch(client, attempt)
         store = StoreServer(client, self.settings, self._store_queue)
         with self._lock:
             self._store, old = store, self._store
@@ -230,12 +228,10 @@ class DaskExecutor:
         with self._lock:
             self._client = None
 
-    def _dispatch(
-        self, client: Client, attempt: HandedAttempt, kept: KeptEvents = NOTHING_KEPT
-    ) -> None:
+    def _dispatch(self, client: Client, attempt: HandedAttempt) -> None:
         """`_hand_over`, or, when the connection fails meanwhile, wait for the next one."""
         try:
-            self._hand_over(client, attempt, kept)
+            self._hand_over(client, attempt)
         except Exception as exc:
             if self._link is None:
                 self._fail(attempt, f"the Dask cluster did not take it: {exc}")
@@ -254,9 +250,12 @@ class DaskExecutor:
             self._waiting.append(attempt)
         link.reconnect()
 
-    def _hand_over(self, client: Client, attempt: HandedAttempt, kept: KeptEvents) -> None:
+    def _hand_over(self, client: Client, attempt: HandedAttempt) -> None:
         """Adopt the attempt's published future, or submit the attempt; one whose future was
-        lost with the Dask scheduler's state after it started fails (it may run on)."""
+        lost with the Dask scheduler's state after it started fails (it may run on). What an
+        adopted attempt said while no one listened (its start, pieces of its log) is read from
+        the Dask scheduler's events once its log is open here: a piece sent in between is in
+        those events or comes to the open log."""
         with self._lock:
             adopt = attempt.dataset in self._published
             self._published.discard(attempt.dataset)
@@ -277,8 +276,11 @@ class DaskExecutor:
             self._by_name[name] = attempt
             if self._store is not None:
                 self._store.open(name)
-        if self._logs is not None and (adopt or attempt.log_name != name):
-            self._bring_log_home(self._logs, attempt, name, kept if adopt else None)
+        if self._logs is not None and attempt.log_name != name:
+            self._bring_log_home(self._logs, attempt, name)
+        kept = kept_events(client) if adopt else NOTHING_KEPT
+        if self._logs is not None and adopt:
+            self._logs.resume(name, kept.logs)
         if future is None:
             future = self._submit(client, attempt.request, name)
             publish(client, future, attempt.dataset)
@@ -293,18 +295,12 @@ class DaskExecutor:
         future.add_done_callback(lambda done: self._done(attempt, done))
 
     @staticmethod
-    def _bring_log_home(
-        logs: LogSink, attempt: HandedAttempt, name: str, kept: KeptEvents | None
-    ) -> None:
-        """Have `logs` write what Dask task `name` sends of the attempt's log; for an adopted
-        one (`kept`), also the pieces it sent while no scheduler (or connection) listened."""
-        if attempt.log_name != name:
-            if attempt.log_name:  # a submission lost with its connection: it sends no more
-                logs.close(attempt.log_name, None, lambda: None)
-            logs.open(name, attempt.request.log_path)
-            attempt.log_name = name
-        if kept is not None:
-            logs.resume(name, kept.logs)
+    def _bring_log_home(logs: LogSink, attempt: HandedAttempt, name: str) -> None:
+        """Have `logs` write what Dask task `name` sends of the attempt's log."""
+        if attempt.log_name:  # a submission lost with its connection: it sends no more
+            logs.close(attempt.log_name, None, lambda: None)
+        logs.open(name, attempt.request.log_path)
+        attempt.log_name = name
 
     def _submit(self, client: Client, request: AttemptRequest, name: str) -> Future[RemoteExit]:
         dags_folder = str(self.settings.dags_folder)
