@@ -304,10 +304,19 @@ def test_the_wait_is_logged_in_events(home: Home) -> None:
     _write(
         home,
         """
+    def poke(ti):
+        with open(DROP + ".pokes", "a") as pokes:
+            pokes.write("poke\\n")
+        return os.path.exists(DROP)
+
     with DAG("wait", schedule=None):
-        PythonSensor(task_id="sense", python_callable=lambda ti: ti.try_number > 0 and
-                     os.path.exists(DROP), poke_interval=0.3, timeout=30, mode="reschedule")
-        BashOperator(task_id="drop", bash_command="sleep 1; touch " + DROP)
+        PythonSensor(task_id="sense", python_callable=poke, poke_interval=0.3, timeout=30,
+                     mode="reschedule")
+        BashOperator(  # drops the file once the sensor has poked three times
+            task_id="drop",
+            bash_command=f"until [ $(cat {DROP}.pokes 2>/dev/null | wc -l) -ge 3 ]; "
+            f"do sleep 0.05; done; touch {DROP}",
+        )
 """,
     )
     assert home.run("dags", "test", "wait", timeout=60).returncode == 0
