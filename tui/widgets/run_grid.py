@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from rich.text import Text
@@ -15,8 +16,8 @@ from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
 
+from flowtui.tui.widgets.cell_table import CellTable
 from flowtui.tui.widgets.duration_sparklines import WIDTH as SPARK_WIDTH
 from flowtui.tui.widgets.duration_sparklines import sparkline
 from flowtui.tui.widgets.state_badge import GLYPHS, STYLES, glyph
@@ -80,7 +81,7 @@ class _CellMessage(Message):
         return self.grid
 
 
-class RunGrid(DataTable[Text]):
+class RunGrid(CellTable[Text]):
     """Runs by tasks of one DAG, one glyph per task instance; the cursor is on a run column."""
 
     BINDINGS = [
@@ -120,6 +121,9 @@ class RunGrid(DataTable[Text]):
         """group id -> its tasks (those of its groups too)."""
         self._folded: set[str] = set()
         """The groups whose rows are folded away (kept while the grid lives)."""
+        self._cells_made: dict[tuple[str | None, bool, bool], Text] = {}
+        """A task instance's cell by (state, SLA missed, sensing), shared by the cells that
+        look the same (never changed once made)."""
 
     def on_data_table_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
         event.stop()
@@ -178,6 +182,8 @@ class RunGrid(DataTable[Text]):
     def marked(self) -> list[tuple[str, str]]:
         """(run_id, task_id) of the selected cells, in the grid's reading order (those in
         folded groups too)."""
+        if not self._marked:  # the usual case, asked at each cursor move
+            return []
         run_ids = [str(key.value) for key in list(self.columns)[FIXED:]]
         return [(r, t) for r in run_ids for t in self._grid.task_ids if (r, t) in self._marked]
 
@@ -195,9 +201,7 @@ class RunGrid(DataTable[Text]):
     def runs_that_fit(self, names: Sequence[str], width: int | None = None) -> int:
         """How many run columns fit beside the task names (what the rows show) at the grid's
         width (at least 1)."""
-        width = self.size.width if width is None else width
-        room = width - _name_width(names) - SPARK_COLUMN - 2  # 2: the vertical scrollbar
-        return max(1, room // RUN_WIDTH)
+        return runs_that_fit(names, self.size.width if width is None else width)
 
     def selected(self) -> tuple[str, str] | None:
         """(run_id, task_id) under the cursor, or None when the grid is empty."""
@@ -284,12 +288,7 @@ class RunGrid(DataTable[Text]):
         changed = [r for r, state in states.items() if self._run_states.get(r) != state]
         self._run_states = states
         for run_id in changed:
-            self.columns[ColumnKey(run_id)].label = _run_cell(states[run_id])
-        if changed and self.rows:
-            # DataTable caches what it drew until a cell changes: one that stays the same
-            # makes it draw the headers again.
-            key = (changed[0], str(next(iter(self.rows)).value))
-            self.update_cell(key[1], key[0], self._cell(key))
+            self.relabel(run_id, _run_cell(states[run_id]))
 
     def _update(self, data: GridData) -> None:
         missed, old_missed, old_states = data.sla_missed, self._missed, self._states
@@ -309,22 +308,26 @@ class RunGrid(DataTable[Text]):
         scale = _scale(data.durations)
         rescaled = scale != self._scale
         self._scale = scale
+        sparklines = []
         for task_id in data.task_ids:
             values = list(data.durations.get(task_id, []))
             if rescaled or values != self._durations.get(task_id):
                 # only the rows whose durations changed, unless the common scale moved
                 self._durations[task_id] = values
                 if task_id in self.rows:  # else in a folded group
-                    self.update_cell(task_id, "durations", sparkline(values, scale))
+                    sparklines.append((task_id, "durations", sparkline(values, scale)))
+        self.update_cells(sparklines)
 
     def _show_cells(self, keys: Iterable[tuple[str, str]]) -> None:
         """Redraw the cells of (run_id, task_id) `keys` and of their groups, those shown."""
         cells = set(keys)
         groups = self._grid.groups
         cells |= {(r, group_key(g)) for r, t in list(cells) for g in groups.get(t, ())}
-        for run_id, row in cells:
-            if run_id in self.columns and row in self.rows:
-                self.update_cell(row, run_id, self._cell((run_id, row)))
+        self.update_cells(
+            (row, run_id, self._cell((run_id, row)))
+            for run_id, row in cells
+            if run_id in self.columns and row in self.rows
+        )
 
     def _cell(self, key: tuple[str, str]) -> Text:
         """The cell of (run_id, task_id) as the grid's data and selection say; a group's
@@ -337,7 +340,11 @@ class RunGrid(DataTable[Text]):
             return (Text("•", style="bold") if is_marked else Text(" ")) + glyph(state)
         if key in self._marked:
             return Text("•", style="bold") + glyph(self._states.get(key))
-        return _run_cell(self._states.get(key), key in self._missed, key[1] in self._sensing)
+        looks = (self._states.get(key), key in self._missed, key[1] in self._sensing)
+        cell = self._cells_made.get(looks)
+        if cell is None:  # one Text per look: a 200-task grid has thousands of cells
+            cell = self._cells_made[looks] = _run_cell(*looks)
+        return cell
 
     def _announce(self) -> None:
         selected = self.selected()
@@ -365,6 +372,13 @@ def row_names(
     return shown
 
 
+def runs_that_fit(names: Sequence[str], width: int) -> int:
+    """How many run columns fit beside the task names (what the rows show) in a grid `width`
+    wide (at least 1)."""
+    room = width - _name_width(names) - SPARK_COLUMN - 2  # 2: the vertical scrollbar
+    return max(1, room // RUN_WIDTH)
+
+
 def _name_width(names: Sequence[str]) -> int:
     return min(NAME_MAX, max([len("task"), *(len(t) for t in names)])) + 1
 
@@ -379,4 +393,5 @@ def _run_cell(state: str | None, sla_missed: bool = False, sensing: bool = False
 
 
 def _scale(durations: dict[str, list[float | None]]) -> float:
-    return max((s for values in durations.values() for s in values if s is not None), default=0)
+    # filter(None, ...) drops zeros too, which cannot be the largest but when all are
+    return max(filter(None, chain.from_iterable(durations.values())), default=0.0)
