@@ -5,7 +5,6 @@ on the live thread and decides what each widget shows."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,16 +15,15 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import ContentSwitcher, Static
+from textual.widgets import ContentSwitcher
 
 from flowtui.clock import utcnow
 from flowtui.spec import DagSpec
-from flowtui.store import reads
 from flowtui.store.summaries import dag_header
-from flowtui.tui.format import format_duration, format_elapsed, format_timestamp, schedule_text
+from flowtui.tui.format import schedule_text
 from flowtui.tui.messages import RefreshRequested
 from flowtui.tui.screens.base import SpecCache
-from flowtui.tui.screens.grid_reader import GridColumns, GridReader
+from flowtui.tui.screens.grid_reader import GridColumns, GridReader, GridRows
 from flowtui.tui.screens.mapped_instances import MappedInstancesScreen
 from flowtui.tui.screens.runs import RunsScreen
 from flowtui.tui.screens.source import SourceScreen
@@ -36,9 +34,10 @@ from flowtui.tui.widgets.duration_sparklines import WIDTH as SPARK_WIDTH
 from flowtui.tui.widgets.graph_view import GraphView
 from flowtui.tui.widgets.header_bar import HeaderBar
 from flowtui.tui.widgets.key_footer import KeyFooter
-from flowtui.tui.widgets.run_grid import RunGrid, row_names
-from flowtui.tui.widgets.state_badge import badge, tally
+from flowtui.tui.widgets.run_details import RunDetails
+from flowtui.tui.widgets.run_grid import RunGrid, runs_that_fit
 from flowtui.tui.widgets.task_groups import group_of, group_state
+from flowtui.tui.widgets.text_panel import TextPanel
 from flowtui.tui.widgets.timeline import Timeline
 
 NEEDS_ATTENTION = ("failed", "upstream_failed", "up_for_retry")
@@ -46,6 +45,9 @@ NEEDS_ATTENTION = ("failed", "upstream_failed", "up_for_retry")
 
 NARROW = 80
 """Columns below which the side panel (run details, timeline) is hidden."""
+
+SIDE = (0.4, 34, 72)
+"""The side panel's width: its share of the screen, least and most (app.tcss, #dag-side)."""
 
 FAILED = ("failed", "up_for_retry")
 """States of the cells `]f` / `[f` jump to (an upstream_failed cell is a consequence)."""
@@ -64,6 +66,8 @@ class DagScreenData:
     task_ids: list[str]
     """The grid's rows: the spec's tasks in order, then tasks the DAG no longer has that have
     task instances in these runs (Airflow's removed)."""
+    recent: int
+    """How many runs were asked for (fewer came: there are no more)."""
     attempts_run_id: str | None = None
     attempts: list[dict[str, Any]] = field(default_factory=list)
     now: datetime = field(default_factory=utcnow)
@@ -105,6 +109,11 @@ class DagScreen(RunActionsScreen):
         """The last read; None until the first one arrives or when the DAG is gone."""
         self._recent = 2 * SPARK_WIDTH
         """How many runs `load` reads: those that fit, and enough for the sparklines."""
+        self._grid_width = 0
+        """The grid's width as `show` last saw it (before that, what it will be, as the CSS
+        says): the first read brings as many runs as fit in it."""
+        self._first_fit = 0
+        """Live thread only: how many runs fitted at the first read (see `load`)."""
         self._run_id: str | None = None
         """The run under the cursor, read by `load` (live thread) for the timeline."""
         self._placed = False
@@ -112,24 +121,26 @@ class DagScreen(RunActionsScreen):
         self._reader = GridReader(dag_id)
         """Live thread only: the grid as last read, so that a refresh reads what changed."""
         self._columns = GridColumns()
+        self._rows: GridRows | None = None
         self._jump_step = 0
         """`]` or `[` was pressed (1 or -1): an `f` next jumps to a failed cell."""
 
     def compose(self) -> ComposeResult:
         yield HeaderBar()
-        yield Static(id="dag-title")
+        yield TextPanel(id="dag-title")
         with Horizontal(id="dag-body"):
             with ContentSwitcher(id="dag-views", initial="run-grid"):
                 yield RunGrid(id="run-grid")
                 yield GraphView(id="graph")
             with Vertical(id="dag-side"):
-                yield Static(id="run-details")
+                yield RunDetails(id="run-details")
                 yield Timeline(id="timeline")
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#dag-title", Static).update(Text(f" {self.dag_id}", style="bold"))
+        self.title_panel.show(Text(f" {self.dag_id}", style="bold"))
         self.run_grid.focus()
+        self._grid_width = _grid_width(self.app.size.width)
 
     def on_resize(self) -> None:
         # Below 80 columns the grid keeps the width: the details and timeline step aside.
@@ -139,6 +150,14 @@ class DagScreen(RunActionsScreen):
     @property
     def run_grid(self) -> RunGrid:
         return self.query_one("#run-grid", RunGrid)
+
+    @property
+    def title_panel(self) -> TextPanel:
+        return self.query_one("#dag-title", TextPanel)
+
+    @property
+    def details_panel(self) -> RunDetails:
+        return self.query_one("#run-details", RunDetails)
 
     @property
     def graph_view(self) -> GraphView:
@@ -159,13 +178,21 @@ class DagScreen(RunActionsScreen):
         if dag is None:
             return None
         spec = self._spec.parse(dag.pop("spec"))
-        grid = self._reader.read(conn, self._recent, self._run_id)
+        if not self._first_fit:
+            # As many runs as fit from the first read on: a second read with more of them
+            # built the grid twice as the screen opened (~100 ms each on a 200-task DAG,
+            # issue 13). `show` still asks for more when more fit (a wider screen).
+            shown = GridRows.of(spec, list(spec.tasks)).shown
+            self._first_fit = runs_that_fit(shown, self._grid_width)
+        recent = max(self._recent, self._first_fit)
+        grid = self._reader.read(conn, recent, self._run_id)
         return DagScreenData(
             dag,
             spec,
             grid.runs,
             grid.cells,
             _task_ids(spec, grid.cells),
+            recent,
             grid.attempts_run_id,
             grid.attempts,
             utcnow(),
@@ -174,7 +201,7 @@ class DagScreen(RunActionsScreen):
     def show(self, data: DagScreenData | None) -> None:
         if data is None:
             self.data = None
-            self.query_one("#dag-title", Static).update(
+            self.title_panel.show(
                 Text(f" DAG {self.dag_id} is not in the store (any more); esc goes back")
             )
             return
@@ -185,16 +212,20 @@ class DagScreen(RunActionsScreen):
         )
         self.data = data
         grid = self.run_grid
-        names = _names(data.spec)
-        groups = {t: task.task_groups for t, task in data.spec.tasks.items() if task.task_groups}
-        visible = grid.runs_that_fit(
-            row_names(data.task_ids, groups, names),
-            grid.size.width or int(self.app.size.width * 0.6),
-        )
-        sensing = frozenset(t for t, task in data.spec.tasks.items() if task.sensor_mode == "poke")
+        rows = self._rows
+        if rows is None or rows.spec is not data.spec or rows.task_ids != data.task_ids:
+            rows = self._rows = GridRows.of(data.spec, data.task_ids)
+        self._grid_width = grid.size.width or _grid_width(self.app.size.width)
+        visible = runs_that_fit(rows.shown, self._grid_width)
         grid.set_data(
             self._columns.grid_data(
-                data.runs, data.cells, data.task_ids, sensing, visible, names, groups
+                data.runs,
+                data.cells,
+                data.task_ids,
+                rows.sensing,
+                visible,
+                rows.names,
+                rows.groups,
             )
         )
         newest = data.runs[-1]["run_id"] if data.runs else None
@@ -204,7 +235,8 @@ class DagScreen(RunActionsScreen):
         elif newest is not None and was_on_newest and newest != self._run_id:
             grid.select(newest, None)  # follow new runs, as `tail -f` does
         self._refresh_panels()
-        if len(data.runs) == self._recent and visible > self._recent:
+        self._recent = max(self._recent, data.recent)
+        if len(data.runs) == data.recent and visible > data.recent:
             self._recent = visible
             self.post_message(RefreshRequested())
 
@@ -223,7 +255,7 @@ class DagScreen(RunActionsScreen):
             self._run_id = run_id
             if run_id != data.attempts_run_id:
                 self.post_message(RefreshRequested())  # the timeline needs this run's attempts
-        self.query_one("#dag-title", Static).update(_title(data, len(self.run_grid.marked)))
+        self.title_panel.show(_title(data, len(self.run_grid.marked)))
         run = next((r for r in data.runs if r["run_id"] == run_id), None)
         cells = data.cells.get(run_id or "", {})
         ti = cells.get(task_id or "")
@@ -232,7 +264,7 @@ class DagScreen(RunActionsScreen):
             tasks = self.run_grid.tasks_of(task_id or "")
             in_run = [cells[t]["state"] for t in tasks if t in cells]
             ti = {"state": group_state(in_run) or "none", "tasks": len(tasks)}
-        self.query_one("#run-details", Static).update(_details(run, task_id, ti))
+        self.details_panel.show_cell(run, task_id, ti)
         if self.is_graph_shown:
             states = {t: i["state"] for t, i in data.cells.get(run_id or "", {}).items()}
             self.graph_view.show_graph(data.spec, states, task_id)
@@ -248,9 +280,7 @@ class DagScreen(RunActionsScreen):
     @on(RunGrid.MarksChanged)
     def _marks_changed(self) -> None:
         if self.data is not None:
-            self.query_one("#dag-title", Static).update(
-                _title(self.data, len(self.run_grid.marked))
-            )
+            self.title_panel.show(_title(self.data, len(self.run_grid.marked)))
 
     @on(RunGrid.TaskChosen)
     def _task_chosen(self) -> None:
@@ -382,9 +412,12 @@ def _task_ids(spec: DagSpec, cells: dict[str, dict[str, dict[str, Any]]]) -> lis
     return task_ids
 
 
-def _names(spec: DagSpec) -> dict[str, str]:
-    """The tasks' display names, for those that have one."""
-    return {t: task.display_name for t, task in spec.tasks.items() if task.display_name}
+def _grid_width(screen_width: int) -> int:
+    """The grid's width on a screen `screen_width` wide, before it is laid out."""
+    if screen_width < NARROW:
+        return screen_width
+    share, least, most = SIDE
+    return screen_width - min(max(int(screen_width * share), least), most)
 
 
 def _first_to_fix(task_ids: list[str], cells: dict[str, dict[str, Any]]) -> str | None:
@@ -420,54 +453,3 @@ def _title(data: DagScreenData, marked: int = 0) -> Text:
     if marked:
         text.append(f"  {marked} selected (c, m act on them)", style="bold")
     return text
-
-
-def _details(run: dict[str, Any] | None, task_id: str | None, ti: dict[str, Any] | None) -> Text:
-    """The run under the cursor, then its task instance under the cursor; narrow enough for
-    the side panel at 80 columns."""
-    if run is None:
-        return Text("no runs yet: t triggers one", style="dim")
-    text = Text(run["run_id"], style="bold", overflow="fold")
-    text.append("\n")
-    text.append_text(badge(run["state"]))
-    text.append(f"  {run.get('run_type') or ''}\n", style="dim")
-    rows = [
-        ("logical", format_timestamp(run["logical_date"])),
-        ("interval", format_timestamp(run.get("data_interval_start"))),
-        ("", f"→ {format_timestamp(run.get('data_interval_end'))}"),
-        ("started", format_timestamp(run.get("start_date")) or "not yet"),
-        ("took", _took(run.get("start_date"), run.get("end_date"))),
-        ("conf", json.dumps(run.get("conf") or {})),
-    ]
-    for update in reads.triggering_updates(run.get("triggered_by")):
-        rows.append(("updated", f"{update.uri} by {update.dag_id}.{update.task_id}"))
-    for name, value in rows:
-        text.append(f"{name:<9}", style="dim")
-        text.append(f"{value}\n")
-    group_id = group_of(task_id or "")
-    if group_id is not None and ti is not None:
-        text.append(f"group {group_id} ", style="bold")
-        text.append_text(badge(ti["state"]))
-        text.append(f"  {ti['tasks']} tasks", style="dim")
-    elif task_id is not None:
-        text.append(f"{task_id} ", style="bold")
-        if ti is None:
-            text.append("has no task instance in this run", style="dim")
-        elif ti.get("mapped"):
-            text.append_text(badge(ti["state"]))
-            text.append(f"\n{len(ti['mapped'])} mapped  ", style="dim")
-            text.append_text(tally(ti["mapped"]))
-            text.append("  enter lists them", style="dim")
-        else:
-            text.append_text(badge(ti["state"]))
-            took = format_duration(ti.get("duration"))
-            text.append(f"  try {ti['try_number']}/{ti['max_tries'] + 1}  {took}", style="dim")
-            if ti.get("sla_missed"):
-                text.append("\n! missed its SLA", style="bold magenta")
-    return text
-
-
-def _took(start: str | None, end: str | None) -> str:
-    if not start:
-        return "-"
-    return format_elapsed(start, end) if end else "running"

@@ -198,11 +198,6 @@ class RunGrid(CellTable[Text]):
         self._show_cells(marked)
         self.post_message(self.MarksChanged())
 
-    def runs_that_fit(self, names: Sequence[str], width: int | None = None) -> int:
-        """How many run columns fit beside the task names (what the rows show) at the grid's
-        width (at least 1)."""
-        return runs_that_fit(names, self.size.width if width is None else width)
-
     def selected(self) -> tuple[str, str] | None:
         """(run_id, task_id) under the cursor, or None when the grid is empty."""
         if len(self.columns) <= FIXED or self.row_count == 0:
