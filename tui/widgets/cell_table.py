@@ -3,7 +3,8 @@ keys every cell and line it caches on its count of updates, so one `update_cell`
 every cell on screen again (a 200-task grid: hundreds of cells, tens of ms on the UI thread for
 each refresh that changed one of them, issue 13), and it repainted the whole table. Here a
 cell is rendered again only when its value (a new object), its place, width or style changed,
-and an update repaints the lines of that cell only."""
+an update repaints the lines of that cell only, and new rows are not measured when every width
+and height is set."""
 
 from __future__ import annotations
 
@@ -84,6 +85,16 @@ class CellTable(DataTable[Cell]):
         self._update_count += 1  # DataTable's cached header line shows the old label
         if self.show_header:  # it stays on top when the table scrolls
             self.refresh(Region(0, 0, self.size.width, self.header_height))
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        # DataTable measures each cell of the new rows, for the widths of its auto-width
+        # columns and the heights of its auto-height rows (5,000 cells as a 200-task grid is
+        # built, tens of ms): with neither, there is nothing to measure.
+        rows = [self.rows[key] for key in new_rows if key in self.rows]
+        is_measured = any(c.auto_width for c in self.columns.values()) or any(
+            row.auto_height or row.label for row in rows
+        )
+        super()._update_dimensions([row.key for row in rows] if is_measured else [])
 
     def _render_cell(
         self,
