@@ -155,6 +155,7 @@ def comparison_table(runs: list[ExecutorRuns], floors: Floors, tasks: dict[str, 
         ("task-to-task p99 (W1)", lambda r: percentile(r.latencies_ms.get("W1", []), 99)),
         ("W1 run time", lambda r: _ms(r.median_s("W1"))),
         ("W2 run time", lambda r: _ms(r.median_s("W2"))),
+        ("log of 10,000 lines (W6)", _log_cost_ms),
     ]
     rows = [(label, [_cell(value_of(r), floors) for r in runs]) for label, value_of in figures]
     width = max(len(cell) for _, cells in rows for cell in cells) + 3
@@ -175,6 +176,12 @@ def _overhead_ms(runs: ExecutorRuns, tasks: dict[str, int]) -> float | None:
     if w2 is None or w0 is None:
         return None
     return (w2 - w0) / tasks["W2"] * 1000
+
+
+def _log_cost_ms(runs: ExecutorRuns) -> float | None:
+    """What a task's 10,000 log lines add to its run (`--only ...,W6_quiet,W6_log`)."""
+    chatty, quiet = runs.median_s("W6_log"), runs.median_s("W6_quiet")
+    return None if chatty is None or quiet is None else (chatty - quiet) * 1000
 
 
 def _ms(seconds: float | None) -> float | None:

@@ -79,6 +79,8 @@ WORKLOADS = (
     Workload("W3", "w3", "w3_bash", 10),
     Workload("W4_1k", "w4_1k", "w4_grid_1k", 1_000, is_heavy=True, timeout_s=300.0),
     Workload("W4_10k", "w4", "w4_grid_10k", 10_000, is_heavy=True, timeout_s=300.0),
+    Workload("W6_quiet", "w6", "w6_quiet", 1),
+    Workload("W6_log", "w6", "w6_log", 1),
 )
 
 
@@ -120,11 +122,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _compare_executors(args: argparse.Namespace) -> int:
-    """`--executor dask`: W0-W2 through a real scheduler on both executors (`executors.py`),
+    """`--executor dask`: W0-W2 and W6 through a real scheduler on both executors (`executors.py`),
     between the two phases of the floors; no baseline (it holds `dags test` figures)."""
     import executors  # only here: it needs the dask extra
 
-    chosen = _select(args.only or "W0,W1,W2")
+    chosen = _select(args.only or "W0,W1,W2,W6_quiet,W6_log")
     repeat = args.repeat if args.repeat is not None else QUICK_REPEAT
     floors = Floors()
     with _FloorBench(args.flowtui, args.keep) as floor_bench:
@@ -195,8 +197,8 @@ def _parser() -> argparse.ArgumentParser:
         "--executor",
         choices=("local", "dask"),
         default="local",
-        help="dask: W0-W2 (or --only) through a real scheduler on the local executor and on a "
-        "2-worker LocalCluster, side by side (default: local, the workloads above)",
+        help="dask: W0-W2 and W6 (or --only) through a real scheduler on the local executor and "
+        "on a 2-worker LocalCluster, side by side (default: local, the workloads above)",
     )
     parser.add_argument(
         "--flowtui",
