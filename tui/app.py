@@ -283,7 +283,7 @@ class Dashboard(App[int]):
     @on(SchedulerSeen)
     def _scheduler_seen(self, message: SchedulerSeen) -> None:
         seen = message.seen
-        if seen is SchedulerState.NOT_RUNNING and self._starter and not self._starter.is_finished:
+        if seen is SchedulerState.NOT_RUNNING and self._start_under_way():
             seen = SchedulerState.STARTING  # its process may not exist yet
         if seen == self._seen:
             return
@@ -313,10 +313,13 @@ class Dashboard(App[int]):
 
     def _is_starting(self, seen: SchedulerStatus | SchedulerState) -> bool:
         """Whether `seen` is a scheduler this dashboard started that does not answer yet."""
-        starter = self._starter
         if seen is SchedulerState.NOT_RUNNING:  # its process may not exist yet
-            return starter is not None and not starter.is_finished
+            return self._start_under_way()
         return seen is SchedulerState.STARTING and self.scheduler.started_here
+
+    def _start_under_way(self) -> bool:
+        """A scheduler start this dashboard asked for has not finished."""
+        return self._starter is not None and not self._starter.is_finished
 
     def _quit(self, seen: SchedulerStatus | SchedulerState) -> None:
         """With attempts running, ask; with none, stop the scheduler if this dashboard started

@@ -20,7 +20,8 @@ _signatures: dict[Callable[..., Any], inspect.Signature] = {}
 def remember_signatures(callables: Iterable[Callable[..., Any]]) -> None:
     """Find the signatures of `callables` now, in place of those found before, for
     `call_with_context` in this process and those it forks: the fork server does it for the
-    callables of the DAGs it holds, so that its children do not each inspect them."""
+    callables of the DAGs it holds, so that its children do not each inspect them. A callable
+    remembered before keeps its signature (the server passes every DAG's at each import)."""
     import inspect
 
     global _signatures
@@ -28,7 +29,8 @@ def remember_signatures(callables: Iterable[Callable[..., Any]]) -> None:
     for fn in callables:
         with contextlib.suppress(Exception):  # unhashable, or no signature: found at the call
             if fn not in found:  # 10,000 tasks may share one function
-                found[fn] = inspect.signature(fn)
+                known = _signatures.get(fn)
+                found[fn] = known if known is not None else inspect.signature(fn)
     _signatures = found
 
 

@@ -34,7 +34,6 @@ from flowtui.execution.dask.handed import HandedAttempt, exit_outcome, unreporte
 from flowtui.execution.dask.log_stream import LOG_TOPIC, LogSink
 from flowtui.execution.dask.orphans import stop_orphan
 from flowtui.execution.dask.published import (
-    NOTHING_KEPT,
     dataset_name,
     kept_events,
     publish,
@@ -278,8 +277,8 @@ class DaskExecutor:
                 self._store.open(name)
         if self._logs is not None and attempt.log_name != name:
             self._bring_log_home(self._logs, attempt, name)
-        kept = kept_events(client) if adopt else NOTHING_KEPT
-        if self._logs is not None and adopt:
+        kept = kept_events(client) if adopt else None
+        if self._logs is not None and kept is not None:
             self._logs.resume(name, kept.logs)
         if future is None:
             future = self._submit(client, attempt.request, name)
@@ -289,7 +288,7 @@ class DaskExecutor:
             stop_asked = attempt.stop_signal is not None
         if stop_asked:
             self._set_stop_events(client, attempt)
-        start = kept.starts.get(name)
+        start = kept.starts.get(name) if kept is not None else None
         if start is not None:
             self._started((0.0, start))
         future.add_done_callback(lambda done: self._done(attempt, done))

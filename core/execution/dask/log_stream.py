@@ -230,11 +230,7 @@ class LogSink:
             if log.then is not None and log.deadline <= now:
                 missing = (log.expected or 0) - log.written
                 logger.warning("attempt %s: %d piece(s) of its log did not arrive", name, missing)
-                with contextlib.suppress(OSError):
-                    if log.fd < 0:
-                        log.fd = open_log(log.path)
-                    note = f"{missing} piece(s) of this log did not arrive from the worker"
-                    write_all(log.fd, f"\n{flowtui_line(note)}\n".encode())
+                _say_missing(log, missing)
                 self._finish(name, log)
 
     def _finish(self, name: str, log: _Log) -> None:
@@ -266,10 +262,17 @@ def _skip_written(log: _Log, pieces: list[tuple[int, bytes]]) -> None:
     if rest and data.startswith(rest):  # its write was cut short by the crash
         os.truncate(log.path, len(held) - len(rest))
     if missing > 0 and log.written == 0:
-        note = f"{missing} piece(s) of this log did not arrive from the worker"
-        log.fd = open_log(log.path)
-        write_all(log.fd, f"\n{flowtui_line(note)}\n".encode())
+        _say_missing(log, missing)
         log.written = seq
+
+
+def _say_missing(log: _Log, missing: int) -> None:
+    """Say in the log that `missing` pieces of it never came."""
+    with contextlib.suppress(OSError):
+        if log.fd < 0:
+            log.fd = open_log(log.path)
+        note = f"{missing} piece(s) of this log did not arrive from the worker"
+        write_all(log.fd, f"\n{flowtui_line(note)}\n".encode())
 
 
 def _close_fd(log: _Log) -> None:

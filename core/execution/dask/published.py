@@ -43,9 +43,6 @@ class KeptEvents(NamedTuple):
     logs: list[tuple[float, dict[str, Any]]]
 
 
-NOTHING_KEPT = KeptEvents({}, [])
-
-
 def kept_events(client: Client) -> KeptEvents:
     starts = {str(m.get("name")): m for _at, m in client.get_events(STARTED_TOPIC)}
     return KeptEvents(starts, list(client.get_events(LOG_TOPIC)))
